@@ -1,0 +1,146 @@
+"""The evaluation cache: one SQLAlchemy table at any database URL (SQLite by default, PostgreSQL for many workers).
+
+Key = canonical architecture key + fidelity key + seed. A hit returns the stored record, original cost included.
+Concurrent inserts of one key are safe: ``INSERT ... ON CONFLICT DO NOTHING`` lets one row win without an error.
+A schema-version row guards against mixing records written by an incompatible version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+
+from nasbench_shrink.errors import CacheError
+
+SCHEMA_VERSION = "3"  # bump when keys or records change meaning (networkx >= 3.5 WL hashes, EvalRecord v1)
+
+_metadata = sa.MetaData()
+meta_table = sa.Table(
+    "nbs_meta", _metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(256), nullable=False),
+)
+eval_table = sa.Table(
+    "nbs_evaluations", _metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("arch_key", sa.String(64), nullable=False, index=True),
+    sa.Column("fidelity", sa.String(128), nullable=False),
+    sa.Column("seed", sa.Integer, nullable=False),
+    sa.Column("record", sa.Text, nullable=False),
+    sa.Column("created", sa.Float, nullable=False),
+)
+
+
+def cache_key(arch_key: str, fidelity: str, seed: int) -> str:
+    return hashlib.sha1(f"{arch_key}|{fidelity}|{seed}".encode()).hexdigest()
+
+
+def default_cache_url(results_dir: str | Path = "results") -> str:
+    return f"sqlite:///{Path(results_dir) / 'cache.db'}"
+
+
+def _insert_ignore(engine: sa.Engine, table: sa.Table, row: dict) -> bool:
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif engine.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # generic fallback: plain insert, conflicts ignored below
+        insert = None
+    with engine.begin() as conn:
+        if insert is None:
+            try:
+                conn.execute(table.insert().values(**row))
+                return True
+            except IntegrityError:
+                return False
+        res = conn.execute(insert(table).values(**row).on_conflict_do_nothing())
+        return res.rowcount == 1
+
+
+class EvaluationCache:
+    """Stored proxy/final evaluation records, shared by every process that opens the same URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._check_sqlite_path(url)
+        try:
+            kwargs: dict[str, Any] = {}
+            if url.startswith("sqlite"):
+                kwargs["connect_args"] = {"timeout": 60}
+            self.engine = sa.create_engine(url, **kwargs)
+            if self.engine.dialect.name == "sqlite":
+                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            self._init_schema()
+        except CacheError:
+            raise
+        except (SQLAlchemyError, OSError, ValueError) as exc:
+            raise CacheError(f"cannot open evaluation cache {url} ({_short(exc)}); pass a reachable, writable "
+                             "--cache URL or --no-cache") from None
+
+    @staticmethod
+    def _check_sqlite_path(url: str) -> None:
+        if not url.startswith("sqlite:///") or url in ("sqlite://", "sqlite:///:memory:"):
+            return
+        path = Path(url[len("sqlite:///"):])
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "ab"):
+                pass
+        except OSError as exc:
+            raise CacheError(f"cache file {path} is not writable ({exc.strerror}); pass a writable --cache "
+                             "URL or --no-cache") from None
+
+    def _init_schema(self) -> None:
+        for attempt in range(5):  # several processes may create the tables at once
+            try:
+                _metadata.create_all(self.engine, checkfirst=True)
+                break
+            except (OperationalError, IntegrityError, sa.exc.ProgrammingError):
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        _insert_ignore(self.engine, meta_table, {"name": "schema", "value": SCHEMA_VERSION})
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.name == "schema")).scalar()
+        if found != SCHEMA_VERSION:
+            raise CacheError(f"evaluation cache {self.url} was written by an incompatible version (schema {found}, "
+                             f"this version uses {SCHEMA_VERSION}); pass a new --cache URL or delete that cache")
+
+    def get(self, key: str) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(eval_table.c.record).where(eval_table.c.key == key)).scalar()
+        return None if row is None else json.loads(row)
+
+    def put(self, key: str, arch_key: str, fidelity: str, seed: int, record: dict) -> bool:
+        """Store ``record`` under ``key``; returns False when another writer stored that key first."""
+        try:
+            return _insert_ignore(self.engine, eval_table, {
+                "key": key, "arch_key": arch_key, "fidelity": fidelity, "seed": seed,
+                "record": json.dumps(record), "created": time.time()})
+        except SQLAlchemyError as exc:
+            raise CacheError(f"cannot write to evaluation cache {self.url} ({_short(exc)})") from None
+
+    def __len__(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(eval_table)).scalar())
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _short(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0] if text else exc.__class__.__name__

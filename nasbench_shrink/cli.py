@@ -1,0 +1,174 @@
+"""The ``nasbench-shrink`` command line (typer + rich)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from search_spaces import Cell, CellError
+from nasbench_shrink.errors import UserError
+
+app = typer.Typer(
+    help="NAS benchmark suite around AutoShrink: evaluate cells, run searches as Optuna studies, compare them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+DataDirOpt = typer.Option(None, "--data-dir", help="Data directory (else $NASBENCH_SHRINK_DATA or the user cache).")
+CacheOpt = typer.Option("sqlite:///results/cache.db", "--cache", help="Evaluation cache: any SQLAlchemy URL.")
+
+
+def fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Turn user-fixable errors into one line on stderr and a non-zero exit, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (UserError, CellError) as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted; finished evaluations are kept in the cache and the study", code=130)
+
+    return wrapper
+
+
+def read_cell(path: str) -> Cell:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    except FileNotFoundError:
+        raise UserError(f"cell file {path} does not exist; pass a JSON file like "
+                        '{"space": "cnn", "nodes": 2, "edges": [[0,1]], "ops": ["input","conv1x1"]}') from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read cell file {path} ({exc}); pass a readable JSON file") from None
+    try:
+        return Cell.from_json(text)
+    except CellError as exc:
+        raise CellError(f"{path}: {exc}") from None
+
+
+def print_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+
+
+@app.command("benchmarks")
+@user_errors
+def benchmarks_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List the benchmark presets."""
+    from nasbench_shrink.benchmarks import list_benchmarks
+
+    rows = [{"name": b.name, "space": b.space, "dataset": b.dataset, "lam": b.lam, "nodes": b.nodes, "k": b.k,
+             "fidelity": b.fidelity_key, "description": b.description} for b in list_benchmarks()]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title="benchmarks")
+    for col in ("name", "space", "dataset", "lam", "nodes", "k", "description"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(*(str(r[c]) for c in ("name", "space", "dataset", "lam", "nodes", "k", "description")))
+    console.print(table)
+
+
+@app.command("show")
+@user_errors
+def show_cmd(
+    cell_file: str = typer.Argument(..., help="Cell JSON file ('-' for stdin)."),
+    benchmark: str = typer.Option("digits", "--benchmark", "-b", help="Benchmark whose search network is costed."),
+    png: Optional[Path] = typer.Option(None, "--png", help="Also draw the pruned cell to this PNG."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show a cell pruned, its key, and the cost of the benchmark's search-time network (no training)."""
+    from nasbench_shrink.benchmarks import get_benchmark
+    from nasbench_shrink.evaluation import check_cell, network_resources
+
+    cell = read_cell(cell_file)
+    bench = get_benchmark(benchmark)
+    check_cell(cell, bench)
+    macs, params = network_resources(cell, bench.macro)
+    info = {"key": cell.key, "benchmark": bench.name, "macs": macs, "params": params,
+            "edges": len(cell.active_edges), "active_nodes": list(cell.active_nodes), "leaves": list(cell.leaves),
+            "cell": cell.to_dict(), "pruned": cell.pruned().to_dict()}
+    if png is not None:
+        from nasbench_shrink.draw import save_cell_png
+
+        try:
+            info["png"] = str(save_cell_png(cell, png))
+        except OSError as exc:
+            raise UserError(f"cannot write {png} ({exc.strerror}); pass a writable --png path") from None
+    if as_json:
+        print_json(info)
+        return
+    console.print(str(cell), highlight=False)
+    console.print(f"key {info['key']}  |  {bench.name} network: {macs / 1e6:.3f} M MACs, {params / 1e3:.1f} k params")
+    if png is not None:
+        console.print(f"drawing: {info['png']}")
+
+
+@app.command("evaluate")
+@user_errors
+def evaluate_cmd(
+    cell_file: str = typer.Argument(..., help="Cell JSON file ('-' for stdin)."),
+    benchmark: str = typer.Option("digits", "--benchmark", "-b", help="Benchmark preset (see 'benchmarks')."),
+    seed: int = typer.Option(0, "--seed", help="Training seed (weights and batch order)."),
+    data_dir: Optional[Path] = DataDirOpt,
+    cache: str = CacheOpt,
+    no_cache: bool = typer.Option(False, "--no-cache", help="Train even if cached; store nothing."),
+    final: bool = typer.Option(False, "--final", help="Final evaluation (final recipe, held-out test split)."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 ... (default: CUDA if present)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch threads (default: all cores)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Train a cell on a benchmark's proxy (or final recipe) and report accuracy, score and cost; cached."""
+    from nasbench_shrink.benchmarks import get_benchmark
+    from nasbench_shrink.cache import EvaluationCache
+    from nasbench_shrink.evaluation import check_cell, evaluate
+
+    cell = read_cell(cell_file)
+    bench = get_benchmark(benchmark)
+    check_cell(cell, bench)
+    store = None if no_cache else EvaluationCache(cache)
+    with console.status(f"evaluating on {bench.name}...", spinner="dots") if not as_json else _null():
+        rec = evaluate(cell, bench, seed=seed, cache=store, data_dir=data_dir, device=device, threads=threads,
+                       stage="final" if final else "proxy")
+    out = rec.summary()
+    if as_json:
+        print_json(out)
+        return
+    console.print(str(cell), highlight=False)
+    hit = " (cache hit: original cost)" if rec.cache_hit else ""
+    console.print(
+        f"{bench.name} {'final test' if final else 'proxy val'} accuracy {rec.accuracy:.4f}  score {rec.score:.4f}  "
+        f"{rec.macs / 1e6:.3f} M MACs  {rec.params / 1e3:.1f} k params  {rec.epochs} epochs ({rec.stop_reason})  "
+        f"{rec.cost_s:.2f} s  {rec.train_flops:.3g} train FLOPs{hit}", highlight=False)
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Proxy and final evaluation of a cell on a benchmark, with its record and (optional) cache.
+
+The record carries both cost measures: measured seconds and deterministic training FLOPs
+(3 × forward MACs × training images × epochs run).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from search_spaces import Cell, build_cnn, count_resources
+from search_spaces.cnn import MacroConfig, input_shape
+from nasbench_shrink.benchmarks import Benchmark, get_benchmark
+from nasbench_shrink.cache import EvaluationCache, cache_key
+from nasbench_shrink.datasets import load_dataset
+from nasbench_shrink.errors import UserError
+from nasbench_shrink.splits import Splits, make_splits
+from nasbench_shrink.training import DeviceData, TrainRecipe, pick_device, set_threads, train
+
+RECORD_VERSION = 1
+
+
+@dataclass
+class EvalRecord:
+    key: str  # canonical architecture key
+    benchmark: str
+    fidelity: str
+    stage: str  # proxy | final
+    seed: int
+    accuracy: float  # proxy: best validation accuracy; final: test accuracy
+    score: float
+    macs: int
+    params: int
+    cost_s: float
+    train_flops: float
+    epochs: int
+    train_images: int
+    diverged: bool
+    stop_reason: str
+    device: str
+    cell: dict
+    curve: list[dict] = field(default_factory=list)
+    cache_hit: bool = False
+    version: int = RECORD_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "EvalRecord":
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def summary(self) -> dict[str, Any]:
+        """The record without its learning curve (the CLI's ``--json`` output)."""
+        d = self.to_dict()
+        d.pop("curve")
+        d["edges"] = len(Cell.from_dict(self.cell).active_edges)
+        return d
+
+
+@lru_cache(maxsize=4)
+def _splits(bench_name: str, dataset: str, split_key: str, data_dir: str | None) -> Splits:
+    bench = get_benchmark(bench_name)
+    return make_splits(load_dataset(dataset, Path(data_dir) if data_dir else None), bench.split)
+
+
+def benchmark_splits(bench: Benchmark, data_dir: str | Path | None = None) -> Splits:
+    return _splits(bench.name, bench.dataset, repr(bench.split), str(data_dir) if data_dir else None)
+
+
+def network_resources(cell: Cell, macro: MacroConfig) -> tuple[int, int]:
+    """(MACs per image, parameters) of the network for ``cell`` under ``macro``, without training."""
+    return _resources(cell.pruned(), macro)
+
+
+@lru_cache(maxsize=4096)
+def _resources(cell: Cell, macro: MacroConfig) -> tuple[int, int]:
+    r = count_resources(build_cnn(cell, macro), input_shape(macro))
+    return r.macs, r.params
+
+
+def check_cell(cell: Cell, bench: Benchmark) -> None:
+    if cell.space != bench.space:
+        raise UserError(f"benchmark {bench.name} searches {bench.space} cells but the cell is a {cell.space} cell")
+
+
+def _train_and_measure(cell: Cell, bench: Benchmark, stage: str, seed: int, data_dir, device, threads
+                       ) -> EvalRecord:
+    check_cell(cell, bench)
+    macro, recipe = (bench.macro, bench.recipe) if stage == "proxy" else (bench.final_macro, bench.final_recipe)
+    fidelity = bench.fidelity_key if stage == "proxy" else bench.final_fidelity_key
+    splits = benchmark_splits(bench, data_dir)
+    train_set, val_set = ((splits.proxy_train, splits.proxy_val) if stage == "proxy"
+                          else (splits.final_train, splits.final_test))
+    dev = pick_device(device)
+    if dev.type == "cpu":
+        set_threads(threads)
+    channels_last = macro.input_size >= 16
+    mean, std = torch.tensor(bench.mean), torch.tensor(bench.std)
+    t0 = time.perf_counter()
+    torch.manual_seed(seed)
+    model = build_cnn(cell.pruned(), macro)
+    macs, params = network_resources(cell, macro)
+    tr = DeviceData(train_set, dev, mean, std, channels_last)
+    va = DeviceData(val_set, dev, mean, std, channels_last)
+    if stage == "final":
+        recipe = _final_recipe(recipe)
+    result = train(model, tr, va, recipe, seed=seed)
+    accuracy = result.best_val_acc if stage == "proxy" else result.final_val_acc
+    cost = time.perf_counter() - t0
+    return EvalRecord(
+        key=cell.key, benchmark=bench.name, fidelity=fidelity, stage=stage, seed=seed,
+        accuracy=0.0 if result.diverged else accuracy,
+        score=bench.score(accuracy, macs, diverged=result.diverged), macs=macs, params=params, cost_s=cost,
+        train_flops=3.0 * macs * tr.n * result.epochs, epochs=result.epochs, train_images=tr.n,
+        diverged=result.diverged, stop_reason=result.stop_reason, device=str(dev), cell=cell.to_dict(),
+        curve=result.curve,
+    )
+
+
+def _final_recipe(recipe: TrainRecipe) -> TrainRecipe:
+    return recipe  # final runs report the last epoch on the held-out test split; no early stopping
+
+
+def evaluate(
+    cell: Cell,
+    benchmark: str | Benchmark = "digits",
+    seed: int = 0,
+    cache: EvaluationCache | None = None,
+    data_dir: str | Path | None = None,
+    device: str | None = None,
+    threads: int | None = None,
+    lam: float | None = None,
+    stage: str = "proxy",
+) -> EvalRecord:
+    """Evaluate ``cell`` on ``benchmark`` (``stage`` = ``proxy`` or ``final``), through ``cache`` when given.
+
+    A cache hit returns the stored record with its original cost; only the score is recomputed (with ``lam``
+    when given), since λ is not part of the fidelity.
+    """
+    bench = get_benchmark(benchmark) if isinstance(benchmark, str) else benchmark
+    check_cell(cell, bench)
+    fidelity = bench.fidelity_key if stage == "proxy" else bench.final_fidelity_key
+    key = cache_key(cell.key, fidelity, seed)
+    record = None
+    if cache is not None:
+        stored = cache.get(key)
+        if stored is not None:
+            record = EvalRecord.from_dict(stored)
+            record.cache_hit = True
+            record.cell = cell.to_dict()  # the stored cell may be an isomorphic relabelling
+    if record is None:
+        record = _train_and_measure(cell, bench, stage, seed, data_dir, device, threads)
+        if cache is not None:
+            cache.put(key, record.key, fidelity, seed, record.to_dict())
+    record.score = bench.score(record.accuracy, record.macs, lam=lam, diverged=record.diverged)
+    return record

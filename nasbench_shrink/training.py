@@ -1,0 +1,211 @@
+"""The one training loop, shared by proxy evaluation, final evaluation and the GPU path.
+
+Data stays as whole device tensors (``uint8``); each batch is indexed, converted, normalised and augmented as a
+tensor, so there is no DataLoader and no per-sample Python. Losses and correct counts accumulate on the device and
+are read once per epoch, so there are no per-step host syncs. On CUDA it uses bf16 autocast (BatchNorm stays fp32).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nasbench_shrink.datasets import ImageSet
+
+
+@dataclass(frozen=True)
+class TrainRecipe:
+    """Optimiser, schedule, stopping rules and augmentation. Defaults are the official CIFAR-10 proxy."""
+
+    optimizer: str = "adam"  # adam | sgd
+    lr: float = 4e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    batch_size: int = 128
+    max_epochs: int = 20
+    schedule: str = "constant"  # constant | cosine
+    patience: int | None = 5  # stop after this many epochs without a better validation accuracy
+    min_acc_epoch: int | None = 3  # stop at this epoch if validation accuracy is below min_acc
+    min_acc: float = 0.2
+    overfit_ratio: float | None = 3.0  # stop when validation loss > ratio x training loss
+    augment: bool = False  # random crop (pad 4 / pad 1 for small inputs) and horizontal flip
+    flip: bool = True
+    label_smoothing: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    best_val_acc: float
+    final_val_acc: float
+    epochs: int
+    diverged: bool
+    stop_reason: str
+    seconds: float
+    curve: list[dict] = field(default_factory=list)
+
+
+def pick_device(device: str | None = None) -> torch.device:
+    if device:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def set_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op threads explicitly (env ``NASBENCH_SHRINK_THREADS``, else all cores)."""
+    n = threads or int(os.environ.get("NASBENCH_SHRINK_THREADS", "0") or 0) or (os.cpu_count() or 1)
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+class DeviceData:
+    """An image set on the device with its normalisation constants: batches come out as normalised floats."""
+
+    def __init__(self, data: ImageSet, device: torch.device, mean: torch.Tensor, std: torch.Tensor,
+                 channels_last: bool = False) -> None:
+        self.x = data.x.to(device, non_blocking=True)
+        self.y = data.y.to(device, non_blocking=True)
+        self.n = int(self.y.shape[0])
+        self.device = device
+        self.scale = (1.0 / (255.0 * std)).view(1, -1, 1, 1).to(device)
+        self.shift = (mean / std).view(1, -1, 1, 1).to(device)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+
+    def batch(self, idx: torch.Tensor, augment: bool = False, flip: bool = True,
+              gen: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.x[idx].float().mul_(self.scale).sub_(self.shift)
+        if augment:
+            x = augment_batch(x, gen, flip)
+        return x.contiguous(memory_format=self.memory_format), self.y[idx]
+
+
+def augment_batch(x: torch.Tensor, gen: torch.Generator | None, flip: bool = True) -> torch.Tensor:
+    """Random translation (zero padding, pad = size/8) and horizontal flip of a whole batch at once."""
+    n, _, h, w = x.shape
+    pad = max(1, h // 8)
+    padded = F.pad(x, (pad, pad, pad, pad))
+    dx = torch.randint(0, 2 * pad + 1, (n,), generator=gen, device="cpu").to(x.device)
+    dy = torch.randint(0, 2 * pad + 1, (n,), generator=gen, device="cpu").to(x.device)
+    rows = (torch.arange(h, device=x.device).view(1, h) + dy.view(n, 1))  # n,h
+    cols = (torch.arange(w, device=x.device).view(1, w) + dx.view(n, 1))  # n,w
+    if flip:
+        flips = torch.rand(n, generator=gen, device="cpu").to(x.device) < 0.5
+        cols = torch.where(flips.view(n, 1), cols.flip(1), cols)
+    bidx = torch.arange(n, device=x.device).view(n, 1, 1)
+    out = padded.permute(0, 2, 3, 1)[bidx, rows.view(n, h, 1), cols.view(n, 1, w)]  # n,h,w,c
+    return out.permute(0, 3, 1, 2)
+
+
+def _optimizer(model: nn.Module, recipe: TrainRecipe) -> torch.optim.Optimizer:
+    if recipe.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    if recipe.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
+                               weight_decay=recipe.weight_decay, nesterov=True)
+    raise ValueError(f"unknown optimizer {recipe.optimizer!r}")
+
+
+@torch.no_grad()
+def evaluate_model(model: nn.Module, data: DeviceData, batch_size: int = 512) -> tuple[float, float]:
+    """(accuracy, mean cross-entropy) of ``model`` on ``data``."""
+    model.eval()
+    correct = torch.zeros((), device=data.device)
+    loss = torch.zeros((), device=data.device)
+    autocast = data.device.type == "cuda"
+    for start in range(0, data.n, batch_size):
+        idx = torch.arange(start, min(start + batch_size, data.n), device=data.device)
+        x, y = data.batch(idx)
+        with torch.autocast(data.device.type, dtype=torch.bfloat16, enabled=autocast):
+            out = model(x)
+        out = out.float()
+        loss += F.cross_entropy(out, y, reduction="sum")
+        correct += (out.argmax(1) == y).sum()
+    model.train()
+    return (correct / max(data.n, 1)).item(), (loss / max(data.n, 1)).item()
+
+
+def train(
+    model: nn.Module,
+    train_data: DeviceData,
+    val_data: DeviceData | None,
+    recipe: TrainRecipe,
+    seed: int = 0,
+    on_epoch: Callable[[dict], None] | None = None,
+) -> TrainResult:
+    """Train ``model`` with ``recipe``; early-stopping rules read the validation set each epoch.
+
+    A non-finite training loss ends the run with ``diverged=True`` instead of raising.
+    """
+    device = train_data.device
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    model.to(device=device, memory_format=train_data.memory_format)
+    model.train()
+    opt = _optimizer(model, recipe)
+    steps_per_epoch = max(1, math.ceil(train_data.n / recipe.batch_size))
+    sched = None
+    if recipe.schedule == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=recipe.max_epochs * steps_per_epoch)
+    autocast = device.type == "cuda"
+    smoothing = recipe.label_smoothing
+    start = time.perf_counter()
+    best, last_acc, best_epoch = 0.0, 0.0, 0
+    curve: list[dict] = []
+    stop_reason, diverged, epoch = "max_epochs", False, 0
+    for epoch in range(1, recipe.max_epochs + 1):
+        perm = torch.randperm(train_data.n, generator=gen).to(device)
+        loss_sum = torch.zeros((), device=device)
+        for s in range(steps_per_epoch):
+            idx = perm[s * recipe.batch_size:(s + 1) * recipe.batch_size]
+            x, y = train_data.batch(idx, recipe.augment, recipe.flip, gen)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+                out = model(x)
+            loss = F.cross_entropy(out.float(), y, label_smoothing=smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+            loss_sum += loss.detach() * idx.numel()
+        train_loss = (loss_sum / train_data.n).item()
+        point = {"epoch": epoch, "train_loss": train_loss}
+        if not math.isfinite(train_loss):
+            diverged, stop_reason = True, "diverged"
+            curve.append(point)
+            break
+        if val_data is not None:
+            acc, val_loss = evaluate_model(model, val_data)
+            point.update(val_acc=acc, val_loss=val_loss)
+            last_acc = acc
+            if acc > best:
+                best, best_epoch = acc, epoch
+        curve.append(point)
+        if on_epoch is not None:
+            on_epoch(point)
+        if val_data is None:
+            continue
+        if not math.isfinite(point["val_loss"]):
+            diverged, stop_reason = True, "diverged"
+            break
+        if recipe.min_acc_epoch is not None and epoch == recipe.min_acc_epoch and last_acc < recipe.min_acc:
+            stop_reason = "low_accuracy"
+            break
+        if recipe.patience is not None and epoch - best_epoch >= recipe.patience:
+            stop_reason = "patience"
+            break
+        if recipe.overfit_ratio is not None and point["val_loss"] > recipe.overfit_ratio * train_loss:
+            stop_reason = "overfit"
+            break
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return TrainResult(best_val_acc=best, final_val_acc=last_acc, epochs=epoch, diverged=diverged,
+                       stop_reason=stop_reason, seconds=time.perf_counter() - start, curve=curve)

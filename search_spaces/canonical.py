@@ -1,0 +1,92 @@
+"""Canonical architecture keys.
+
+Two cells are the same architecture exactly when their pruned, op-labelled DAGs are isomorphic (a relabelled
+node order or a dead edge changes nothing in the network). The key is an exact canonical form:
+
+1. node colours from networkx's Weisfeiler–Lehman subgraph hashes (op label, both edge directions), which are
+   isomorphism-invariant;
+2. every node ordering that sorts nodes by colour, trying all orders inside a colour class (classes are almost
+   always singletons or sets of interchangeable nodes, so this is tiny);
+3. the lexicographically smallest adjacency encoding over those orderings, hashed.
+
+The WL hash alone could collide for non-isomorphic graphs; step 2–3 makes the key exact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import warnings
+from functools import lru_cache
+from math import factorial, prod
+
+import networkx as nx
+
+from search_spaces.cell import Cell
+
+_MAX_ORDERINGS = 200_000
+
+
+def to_graph(cell: Cell) -> nx.DiGraph:
+    """The pruned cell as an op-labelled ``networkx.DiGraph`` over its active nodes."""
+    p = cell.pruned()
+    g = nx.DiGraph()
+    for n in p.active_nodes:
+        g.add_node(n, op=cell.ops[n])
+    g.add_edges_from(p.edges)
+    return g
+
+
+def _colours(g: nx.DiGraph) -> dict[int, str]:
+    # label each node with its op and depth-free structure; WL over the undirected view would lose direction,
+    # so we hash in-neighbourhoods and out-neighbourhoods separately and combine them.
+    with warnings.catch_warnings():  # networkx 3.5 notes that directed hashes changed; we pin >= 3.5
+        warnings.simplefilter("ignore", UserWarning)
+        ins = nx.weisfeiler_lehman_subgraph_hashes(g, node_attr="op", iterations=3)
+        outs = nx.weisfeiler_lehman_subgraph_hashes(g.reverse(copy=True), node_attr="op", iterations=3)
+    return {n: f"{g.nodes[n]['op']}|{ins[n][-1] if ins[n] else ''}|{outs[n][-1] if outs[n] else ''}" for n in g}
+
+
+def _encode(g: nx.DiGraph, order: tuple[int, ...]) -> str:
+    pos = {n: k for k, n in enumerate(order)}
+    ops = ",".join(g.nodes[n]["op"] for n in order)
+    edges = sorted((pos[u], pos[v]) for u, v in g.edges)
+    return ops + ";" + ",".join(f"{u}-{v}" for u, v in edges)
+
+
+def canonical_form(cell: Cell) -> str:
+    """An exact canonical string of the pruned op-labelled DAG (see module docstring)."""
+    return _canonical_form_cached(cell.space, cell.pruned().edges, cell.ops, cell.nodes)
+
+
+@lru_cache(maxsize=65536)
+def _canonical_form_cached(space: str, edges: tuple, ops: tuple, nodes: int) -> str:
+    g = to_graph(Cell(space, nodes, edges, ops))
+    if g.number_of_edges() == 0:
+        return f"{space}:input;"
+    colour = _colours(g)
+    classes: dict[str, list[int]] = {}
+    for n in g:
+        classes.setdefault(colour[n], []).append(n)
+    ordered = [classes[c] for c in sorted(classes)]
+    n_orders = prod(factorial(len(c)) for c in ordered)
+    if n_orders > _MAX_ORDERINGS:  # pragma: no cover - needs > 8 interchangeable nodes
+        raise ValueError(f"cell too symmetric for an exact canonical key ({n_orders} orderings)")
+    best = None
+    for perms in itertools.product(*(itertools.permutations(c) for c in ordered)):
+        code = _encode(g, tuple(itertools.chain.from_iterable(perms)))
+        if best is None or code < best:
+            best = code
+    return f"{space}:{best}"
+
+
+def arch_key(cell: Cell) -> str:
+    """Short stable key of a cell's architecture: sha1 of its canonical form (first 20 hex digits)."""
+    return hashlib.sha1(canonical_form(cell).encode()).hexdigest()[:20]
+
+
+def same_architecture(a: Cell, b: Cell) -> bool:
+    """Independent check used by tests: isomorphism of the pruned op-labelled DAGs."""
+    if a.space != b.space:
+        return False
+    return nx.is_isomorphic(to_graph(a), to_graph(b), node_match=lambda x, y: x["op"] == y["op"])

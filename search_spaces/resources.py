@@ -1,0 +1,46 @@
+"""Resource counts of a network: forward MACs per example and parameters.
+
+MACs come from ``torch.utils.flop_counter.FlopCounterMode`` on one forward pass (MACs = FLOPs / 2). Only the
+forward pass is counted: the counter over-counts the backward of grouped convolutions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+
+@dataclass(frozen=True)
+class Resources:
+    macs: int
+    params: int
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def count_macs(model: nn.Module, example: torch.Tensor) -> int:
+    """Forward multiply-accumulates for the batch in ``example``, divided by its batch size."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(example)
+    finally:
+        model.train(was_training)
+    return int(counter.get_total_flops() // 2 // example.shape[0])
+
+
+def count_resources(model: nn.Module, input_shape: Sequence[int], dtype: torch.dtype = torch.float32) -> Resources:
+    """MACs per example and parameter count for an input of shape ``input_shape`` (no batch dimension)."""
+    device = next(model.parameters()).device
+    if dtype.is_floating_point:
+        example = torch.zeros((1, *input_shape), dtype=dtype, device=device)
+    else:
+        example = torch.zeros((1, *input_shape), dtype=dtype, device=device)
+    return Resources(macs=count_macs(model, example), params=count_params(model))
