@@ -89,12 +89,12 @@ CIFAR10_PROXY = Benchmark(
 DIGITS = Benchmark(
     name="digits",
     description="CPU default: scikit-learn 8x8 digits, 40/class train + 40/class val (50/class held out), "
-                "stem 16, widths 8/16/32, Adam 4e-3, batch 32, <=12 epochs, score acc - 0.1*(log10 MACs - 6)",
+                "stem 16, widths 8/16/32, Adam 4e-3, batch 32, <=12 epochs, score acc - 0.12*(log10 MACs - 6)",
     dataset="digits",
     split=SplitSpec(train_per_class=40, val_per_class=40, test_per_class=50, seed=0),
     macro=MacroConfig(in_channels=1, input_size=8, num_classes=10, stem_channels=16, widths=(8, 16, 32)),
     recipe=TrainRecipe(batch_size=32, max_epochs=12, overfit_ratio=None),
-    lam=0.1,
+    lam=0.12,
     final_macro=MacroConfig(in_channels=1, input_size=8, num_classes=10, stem_channels=16, widths=(8, 16, 32),
                             cells_per_stage=2, residual=True),
     final_recipe=TrainRecipe(batch_size=32, max_epochs=20, schedule="cosine", patience=None, min_acc_epoch=None,

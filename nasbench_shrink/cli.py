@@ -29,6 +29,7 @@ CacheOpt = typer.Option("sqlite:///results/cache.db", "--cache", help="Evaluatio
 
 
 def fail(message: str, code: int = 2) -> None:
+    message = " ".join(message.split())  # always exactly one line
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
@@ -49,6 +50,15 @@ def user_errors(fn: Callable) -> Callable:
 
 
 def read_cell(path: str) -> Cell:
+    """A cell from a JSON file, '-' (stdin), or the shorthand ``complete:N[:SEED]`` (the seeded complete DAG)."""
+    if path.startswith("complete:"):
+        from search_spaces import complete_cell
+
+        parts = path.split(":")
+        try:
+            return complete_cell("cnn", int(parts[1]), seed=int(parts[2]) if len(parts) > 2 else 0)
+        except (ValueError, IndexError):
+            raise UserError(f"bad cell shorthand {path!r}; use complete:N or complete:N:SEED, e.g. complete:8") from None
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text()
     except FileNotFoundError:
@@ -88,7 +98,7 @@ def benchmarks_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSO
 @app.command("show")
 @user_errors
 def show_cmd(
-    cell_file: str = typer.Argument(..., help="Cell JSON file ('-' for stdin)."),
+    cell_file: str = typer.Argument(..., help="Cell JSON file, '-' for stdin, or complete:N[:SEED]."),
     benchmark: str = typer.Option("digits", "--benchmark", "-b", help="Benchmark whose search network is costed."),
     png: Optional[Path] = typer.Option(None, "--png", help="Also draw the pruned cell to this PNG."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -123,7 +133,7 @@ def show_cmd(
 @app.command("evaluate")
 @user_errors
 def evaluate_cmd(
-    cell_file: str = typer.Argument(..., help="Cell JSON file ('-' for stdin)."),
+    cell_file: str = typer.Argument(..., help="Cell JSON file, '-' for stdin, or complete:N[:SEED]."),
     benchmark: str = typer.Option("digits", "--benchmark", "-b", help="Benchmark preset (see 'benchmarks')."),
     seed: int = typer.Option(0, "--seed", help="Training seed (weights and batch order)."),
     data_dir: Optional[Path] = DataDirOpt,
@@ -156,6 +166,91 @@ def evaluate_cmd(
         f"{bench.name} {'final test' if final else 'proxy val'} accuracy {rec.accuracy:.4f}  score {rec.score:.4f}  "
         f"{rec.macs / 1e6:.3f} M MACs  {rec.params / 1e3:.1f} k params  {rec.epochs} epochs ({rec.stop_reason})  "
         f"{rec.cost_s:.2f} s  {rec.train_flops:.3g} train FLOPs{hit}", highlight=False)
+
+
+@app.command("strategies")
+@user_errors
+def strategies_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List the search strategies (built-ins, entry points of group nasbench_shrink.strategies)."""
+    from nasbench_shrink.registry import strategies
+
+    rows = [{"name": s.name, "source": s.source, "description": s.description} for s in strategies().values()]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title="strategies (also: --strategy module.path:factory)")
+    for col in ("name", "source", "description"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["name"], r["source"], r["description"])
+    console.print(table)
+
+
+def _budget(evals: Optional[int], flops: Optional[float], seconds: Optional[float]) -> tuple[str | None, float | None]:
+    given = [(k, v) for k, v in (("evals", evals), ("flops", flops), ("seconds", seconds)) if v is not None]
+    if len(given) > 1:
+        raise UserError("pass at most one of --budget-evals, --budget-flops, --budget-seconds")
+    return given[0] if given else (None, None)
+
+
+@app.command("search")
+@user_errors
+def search_cmd(
+    strategy: str = typer.Option(..., "--strategy", "-s", help="Strategy name (see 'strategies') or module:factory."),
+    benchmark: str = typer.Option("digits", "--benchmark", "-b", help="Benchmark preset."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the strategy and of training."),
+    storage: str = typer.Option("sqlite:///results/studies.db", "--storage", help="Optuna storage URL."),
+    study: Optional[str] = typer.Option(None, "--study", help="Study name (default <benchmark>/<strategy>/seed<k>)."),
+    nodes: Optional[int] = typer.Option(None, "--nodes", min=2, help="Cell nodes N (default: the benchmark's)."),
+    k: Optional[int] = typer.Option(None, "--k", min=1, help="AutoShrink candidates per step (default: benchmark's)."),
+    lam: Optional[float] = typer.Option(None, "--lam", help="Resource weight in the score (default: benchmark's)."),
+    budget_evals: Optional[int] = typer.Option(None, "--budget-evals", min=1, help="Stop after N evaluations."),
+    budget_flops: Optional[float] = typer.Option(None, "--budget-flops", help="Stop after F charged train FLOPs."),
+    budget_seconds: Optional[float] = typer.Option(None, "--budget-seconds", help="Stop after S charged seconds."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Local worker processes on the same storage."),
+    data_dir: Optional[Path] = DataDirOpt,
+    cache: str = CacheOpt,
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not use the evaluation cache."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda ... (default: CUDA if present)."),
+    heartbeat: float = typer.Option(5.0, "--heartbeat", help="Seconds between trial heartbeats (stale after 3x)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Run (or resume) a strategy as an Optuna study and print the best cell."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from nasbench_shrink.search import SearchSpec, charged, run_search, study_summary
+
+    kind, amount = _budget(budget_evals, budget_flops, budget_seconds)
+    spec = SearchSpec(strategy=strategy, benchmark=benchmark, seed=seed, storage=storage, study=study, nodes=nodes,
+                      k=k, lam=lam, budget_kind=kind, budget=amount, data_dir=str(data_dir) if data_dir else None,
+                      cache=None if no_cache else cache, device=device, heartbeat=heartbeat)
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                        TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=err_console,
+                        disable=as_json or not err_console.is_terminal)
+    with progress:
+        task = progress.add_task(f"{spec.study_name}", total=amount, stats="starting")
+
+        def update(st) -> None:
+            trials = st.get_trials(deepcopy=False)
+            cost = charged(trials)
+            done = [t for t in trials if t.value is not None]
+            best = max((t.value for t in done), default=float("nan"))
+            progress.update(task, completed=cost[kind] if kind else None,
+                            stats=f"evals {int(cost['evals'])}  cost {cost['seconds']:.1f}s  best {best:.4f}")
+
+        result = run_search(spec, workers=workers, on_progress=update)
+    summary = study_summary(result)
+    if as_json:
+        print_json(summary)
+        return
+    console.print(f"study {summary['study']}: {summary['complete']} evaluations ({summary['cache_hits']} cache hits), "
+                  f"charged {summary['charged_seconds']:.1f} s / {summary['charged_flops']:.3g} FLOPs", highlight=False)
+    if "best_score" in summary:
+        console.print(f"best trial #{summary['best_trial']}: score {summary['best_score']:.4f}, accuracy "
+                      f"{summary['accuracy']:.4f}, {summary['macs'] / 1e6:.3f} M MACs, {summary['edges']} edges",
+                      highlight=False)
+        console.print(str(Cell.from_dict(summary["cell"])), highlight=False)
+        console.print(json.dumps(summary["cell"]), highlight=False, soft_wrap=True)
 
 
 class _null:

@@ -20,7 +20,7 @@ from nasbench_shrink.benchmarks import Benchmark, get_benchmark
 from nasbench_shrink.cache import EvaluationCache, cache_key
 from nasbench_shrink.datasets import load_dataset
 from nasbench_shrink.errors import UserError
-from nasbench_shrink.splits import Splits, make_splits
+from nasbench_shrink.splits import SplitSpec, Splits, make_splits
 from nasbench_shrink.training import DeviceData, TrainRecipe, pick_device, set_threads, train
 
 RECORD_VERSION = 1
@@ -65,14 +65,19 @@ class EvalRecord:
         return d
 
 
+@lru_cache(maxsize=2)
+def _dataset(dataset: str, data_dir: str | None):
+    return load_dataset(dataset, Path(data_dir) if data_dir else None)
+
+
 @lru_cache(maxsize=4)
-def _splits(bench_name: str, dataset: str, split_key: str, data_dir: str | None) -> Splits:
-    bench = get_benchmark(bench_name)
-    return make_splits(load_dataset(dataset, Path(data_dir) if data_dir else None), bench.split)
+def _splits(dataset: str, split: SplitSpec, data_dir: str | None) -> Splits:
+    return make_splits(_dataset(dataset, data_dir), split)
 
 
 def benchmark_splits(bench: Benchmark, data_dir: str | Path | None = None) -> Splits:
-    return _splits(bench.name, bench.dataset, repr(bench.split), str(data_dir) if data_dir else None)
+    """The benchmark's splits, loaded once per process."""
+    return _splits(bench.dataset, bench.split, str(data_dir) if data_dir else None)
 
 
 def network_resources(cell: Cell, macro: MacroConfig) -> tuple[int, int]:

@@ -1,4 +1,4 @@
-"""Seeded, stratified proxy and final splits (scikit-learn ``train_test_split``, without replacement).
+"""Seeded proxy and final splits with exact per-class counts, drawn without replacement.
 
 For data sets with an official test split (CIFAR-10) the proxy follows the official AutoShrink code: training
 images from the train split, validation images from the test split; the rest of the test split is the held-out
@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from nasbench_shrink.datasets import ImageData, ImageSet
 from nasbench_shrink.errors import DataError
@@ -40,16 +39,18 @@ class Splits:
 
 def _take(ys: np.ndarray, idx: np.ndarray, per_class: int | None, n_classes: int, seed: int
           ) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified draw of ``per_class`` × classes items from ``idx``; returns (taken, rest)."""
+    """Draw exactly ``per_class`` items of every class from ``idx`` (seeded); returns (taken, rest)."""
     if per_class is None:
         return idx, idx[:0]
-    want = per_class * n_classes
-    if want > len(idx):
-        raise DataError(f"split asks for {per_class} images per class but only {len(idx)} images are left")
-    if want == len(idx):
-        return idx, idx[:0]
-    taken, rest = train_test_split(idx, train_size=want, stratify=ys[idx], random_state=seed, shuffle=True)
-    return np.sort(taken), np.sort(rest)
+    rng = np.random.default_rng(seed)
+    taken = []
+    for c in range(n_classes):
+        pool = idx[ys[idx] == c]
+        if per_class > len(pool):
+            raise DataError(f"split asks for {per_class} images of class {c} but only {len(pool)} are left")
+        taken.append(rng.choice(pool, size=per_class, replace=False))
+    chosen = np.sort(np.concatenate(taken)) if taken else idx[:0]
+    return chosen, np.setdiff1d(idx, chosen)
 
 
 def make_splits(data: ImageData, spec: SplitSpec) -> Splits:

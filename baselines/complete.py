@@ -1,0 +1,24 @@
+"""The complete DAG with the seeded op assignment: the paper's Complete-DAG row (one evaluation, then stop)."""
+
+from __future__ import annotations
+
+from optuna.study import Study
+from optuna.trial import FrozenTrial, TrialState
+
+from search_spaces import Cell, complete_cell
+from nasbench_shrink.cell_sampler import CellSampler, stop_study
+
+
+class CompleteDAGSampler(CellSampler):
+    strategy_name = "complete"
+
+    def propose(self, study: Study, trial: FrozenTrial) -> Cell | None:
+        done = self.finished(study, states=(TrialState.COMPLETE,))
+        if any(self.proposed_cell(t) is not None for t in done):
+            stop_study(study)
+            return None
+        return complete_cell(self.space, self.nodes, self.seed)
+
+    def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState, values) -> None:
+        if state == TrialState.COMPLETE:
+            stop_study(study)

@@ -1,0 +1,67 @@
+"""Regularized (aging) evolution, Real et al. 2019, over the cell space.
+
+The population is the ``population`` most recent finished trials (by trial number) of the study, so it lives in the
+storage and a restarted process continues it. Until the population is full, trials are random sub-DAGs. Then each
+trial takes a tournament of ``sample`` members, mutates the best one (flip one edge of the complete DAG, or change
+one node's op) and the oldest member leaves the population as the child joins.
+"""
+
+from __future__ import annotations
+
+from optuna.study import Study
+from optuna.trial import FrozenTrial, TrialState
+
+from search_spaces import SPACE_OPS, Cell, all_edges, random_ops
+from nasbench_shrink.cell_sampler import CellSampler
+
+PARENT = "evolution:parent"
+MUTATION = "evolution:mutation"
+
+
+class RegularizedEvolutionSampler(CellSampler):
+    strategy_name = "evolution"
+
+    def __init__(self, space: str = "cnn", nodes: int = 8, seed: int = 0, population: int = 20,
+                 sample: int = 5) -> None:
+        super().__init__(space, nodes, seed)
+        if not 1 <= sample <= population:
+            raise ValueError("need 1 <= sample <= population")
+        self.population = population
+        self.sample = sample
+        self._meta: dict[int, dict] = {}
+
+    def current_population(self, study: Study, before: int | None = None) -> list[FrozenTrial]:
+        done = [t for t in self.finished(study) if self.proposed_cell(t) is not None
+                and (before is None or t.number < before)]
+        return sorted(done, key=lambda t: t.number)[-self.population:]
+
+    def mutate(self, cell: Cell, rng) -> tuple[Cell, str]:
+        for _ in range(50):  # re-draw mutations that leave the architecture unchanged (dead edges)
+            if rng.random() < 0.5:
+                e = rng.choice(all_edges(self.nodes))
+                edges = set(cell.edges) ^ {e}
+                child, how = Cell(self.space, self.nodes, sorted(edges), cell.ops), f"flip edge {e}"
+            else:
+                k = rng.randrange(1, self.nodes)
+                ops = list(cell.ops)
+                ops[k] = rng.choice([o for o in SPACE_OPS[self.space] if o != ops[k]])
+                child, how = Cell(self.space, self.nodes, cell.edges, ops), f"op {k} -> {ops[k]}"
+            if child.key != cell.key:
+                return child, how
+        return child, how
+
+    def propose(self, study: Study, trial: FrozenTrial) -> Cell:
+        rng = self.trial_rng(trial)
+        pop = self.current_population(study, before=trial.number)
+        if len(pop) < self.population:
+            edges = [e for e in all_edges(self.nodes) if rng.random() < 0.5]
+            self._meta[trial.number] = {MUTATION: "random"}
+            return Cell(self.space, self.nodes, edges, random_ops(self.space, self.nodes, rng))
+        contenders = rng.sample(pop, self.sample)
+        parent = max(contenders, key=lambda t: (t.value, -t.number))
+        child, how = self.mutate(self.proposed_cell(parent), rng)
+        self._meta[trial.number] = {PARENT: parent.number, MUTATION: how}
+        return child
+
+    def extra_attrs(self, study: Study, trial: FrozenTrial, cell: Cell) -> dict:
+        return self._meta.pop(trial.number, {})

@@ -1,0 +1,56 @@
+"""Random wiring (Xie et al. 2019): WS, ER and BA graphs from networkx's generators, as cells.
+
+A generator graph on M nodes becomes a cell on M + 1 nodes: generator node v is cell node v + 1, undirected edges
+point from the lower to the higher index, and every generator node without predecessors is fed by the cell input
+(node 0). Ops are drawn at random from the space. Defaults follow RandWire: WS(K=4, P=0.75), ER(P=0.2), BA(M=5).
+"""
+
+from __future__ import annotations
+
+import random
+
+import networkx as nx
+from optuna.study import Study
+from optuna.trial import FrozenTrial
+
+from search_spaces import Cell, random_ops
+from nasbench_shrink.cell_sampler import CellSampler
+
+GENERATORS = ("ws", "er", "ba")
+DEFAULTS = {"ws": {"k": 4, "p": 0.75}, "er": {"p": 0.2}, "ba": {"m": 5}}
+
+
+def generator_graph(kind: str, m: int, seed: int, **params) -> nx.Graph:
+    opts = {**DEFAULTS[kind], **params}
+    if kind == "ws":
+        return nx.watts_strogatz_graph(m, opts["k"], opts["p"], seed=seed)
+    if kind == "er":
+        return nx.erdos_renyi_graph(m, opts["p"], seed=seed)
+    if kind == "ba":
+        return nx.barabasi_albert_graph(m, opts["m"], seed=seed)
+    raise ValueError(f"unknown generator {kind!r}; expected one of {GENERATORS}")
+
+
+def wiring_cell(kind: str, nodes: int, space: str, rng: random.Random, **params) -> Cell:
+    """A cell with ``nodes`` nodes (``nodes - 1`` generator nodes) wired by the ``kind`` generator."""
+    m = nodes - 1
+    g = generator_graph(kind, m, seed=rng.randrange(2**31), **params)
+    edges = {(min(u, v) + 1, max(u, v) + 1) for u, v in g.edges}
+    has_pred = {j for _, j in edges}
+    edges |= {(0, v) for v in range(1, nodes) if v not in has_pred}
+    return Cell(space, nodes, sorted(edges), random_ops(space, nodes, rng))
+
+
+class RandomWiringSampler(CellSampler):
+    """A fresh random graph per trial."""
+
+    def __init__(self, kind: str, space: str = "cnn", nodes: int = 16, seed: int = 0, **params) -> None:
+        if kind not in GENERATORS:
+            raise ValueError(f"unknown generator {kind!r}; expected one of {GENERATORS}")
+        super().__init__(space, nodes, seed)
+        self.kind = kind
+        self.strategy_name = kind
+        self.params = params
+
+    def propose(self, study: Study, trial: FrozenTrial) -> Cell:
+        return wiring_cell(self.kind, self.nodes, self.space, self.trial_rng(trial), **self.params)

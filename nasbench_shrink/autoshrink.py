@@ -1,0 +1,213 @@
+"""AutoShrink (paper Algorithm 1) as an Optuna sampler whose state lives in the study's storage.
+
+One trial is one candidate evaluation. The trajectory is a pure function of the seed and the finished trials:
+
+- g0 is the complete DAG on N nodes with the seeded balanced op assignment;
+- the candidates of step t are K distinct one-edge removals of g_t drawn with an RNG seeded by (seed, t, g_t),
+  all of them when fewer than K edges remain, so every process derives the same candidate list;
+- a step is decided when each candidate has a finished score (a candidate that failed ``max_failures`` times
+  counts as worst); g_{t+1} is the best candidate, pruned (ties go to the earlier candidate);
+- the run ends when g_t has no edge; the result is the best candidate over the whole run (Eq. 7).
+
+Each trial claims ``(step, edge)`` through a trial system attr and re-reads the storage: of two trials claiming the
+same candidate, the lower trial number keeps it. Workers with nothing free in the current step wait (polling, and
+failing stale trials through Optuna's heartbeat) until the step is decided. A restarted process replays the same
+trajectory from the storage, so nothing is lost and, with the evaluation cache, nothing is trained twice.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+import warnings
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import optuna
+from optuna.study import Study
+from optuna.trial import FrozenTrial, TrialState
+
+from search_spaces import Cell, complete_cell
+from search_spaces.cell import Edge
+from nasbench_shrink.cell_sampler import CellSampler, stop_study
+
+CLAIM = "autoshrink:claim"  # [step, i, j] or None when released
+STEP = "autoshrink:step"
+EDGE = "autoshrink:edge"
+PARENT = "autoshrink:parent"  # the step's cell (JSON)
+PARENT_KEY = "autoshrink:parent_key"
+
+_ACTIVE = (TrialState.RUNNING, TrialState.WAITING)
+
+
+@dataclass
+class Candidate:
+    edge: Edge
+    cell: Cell
+    score: float | None = None  # finished score
+    trial: int | None = None  # number of the trial that gave the score
+    running: bool = False
+    failures: int = 0
+
+    def resolved(self, max_failures: int) -> bool:
+        return self.score is not None or (not self.running and self.failures >= max_failures)
+
+    @property
+    def rank_score(self) -> float:
+        return -math.inf if self.score is None else self.score
+
+
+@dataclass
+class Step:
+    index: int
+    cell: Cell
+    candidates: list[Candidate]
+    chosen: Candidate | None = None
+
+
+@dataclass
+class Trajectory:
+    steps: list[Step] = field(default_factory=list)
+    done: bool = False
+
+    @property
+    def current(self) -> Step | None:
+        return None if self.done or not self.steps else self.steps[-1]
+
+    def best(self) -> Candidate | None:
+        cands = [c for s in self.steps for c in s.candidates if c.score is not None]
+        return max(cands, key=lambda c: (c.score, -(c.trial or 0))) if cands else None
+
+
+class AutoShrinkSampler(CellSampler):
+    """Edge shrinking from the complete DAG: K random one-edge removals per step, keep the best (Algorithm 1)."""
+
+    strategy_name = "autoshrink"
+
+    def __init__(self, space: str = "cnn", nodes: int = 8, k: int = 10, seed: int = 0, max_failures: int = 2,
+                 poll_interval: float = 0.25) -> None:
+        super().__init__(space, nodes, seed)
+        if k < 1:
+            raise ValueError("k must be >= 1")
+        self.k = k
+        self.max_failures = max_failures
+        self.poll_interval = poll_interval
+        self.initial = complete_cell(space, nodes, seed)
+        self._claims: dict[int, tuple[Step, Candidate]] = {}
+
+    # -- the trajectory, derived from the storage ------------------------------------------------------------
+    def candidate_edges(self, step: int, cell: Cell) -> list[Edge]:
+        edges = list(cell.pruned().edges)
+        if len(edges) <= self.k:
+            return edges
+        return random.Random(f"autoshrink:{self.seed}:{step}:{cell.key}").sample(edges, self.k)
+
+    def replay(self, trials: list[FrozenTrial]) -> Trajectory:
+        by_claim: dict[tuple[int, int, int], list[FrozenTrial]] = {}
+        for t in trials:
+            claim = t.system_attrs.get(CLAIM)
+            if claim:
+                by_claim.setdefault(tuple(claim), []).append(t)
+        traj = Trajectory()
+        cell = self.initial.pruned()
+        step = 0
+        while cell.edges:
+            cands = []
+            for e in self.candidate_edges(step, cell):
+                c = Candidate(e, cell.without_edge(e).pruned())
+                for t in sorted(by_claim.get((step, *e), []), key=lambda t: t.number):
+                    if t.state == TrialState.COMPLETE and c.score is None:
+                        c.score, c.trial = float(t.value), t.number
+                    elif t.state in _ACTIVE:
+                        c.running = True
+                    elif t.state in (TrialState.FAIL, TrialState.PRUNED):
+                        c.failures += 1
+                cands.append(c)
+            s = Step(step, cell, cands)
+            traj.steps.append(s)
+            if not all(c.resolved(self.max_failures) for c in cands):
+                return traj
+            s.chosen = max(cands, key=lambda c: c.rank_score)  # max() keeps the first of equal scores
+            cell = s.chosen.cell
+            step += 1
+        traj.done = True
+        return traj
+
+    def trajectory(self, study: Study) -> Trajectory:
+        return self.replay(study._storage.get_all_trials(study._study_id, deepcopy=False))
+
+    # -- proposing a candidate ---------------------------------------------------------------------------------
+    def propose(self, study: Study, trial: FrozenTrial) -> Cell | None:
+        storage = study._storage
+        while True:
+            traj = self.trajectory(study)
+            if traj.done:
+                stop_study(study)
+                return None
+            step = traj.current
+            assert step is not None
+            busy = {c.cell.key for c in step.candidates if c.running}
+            free = [c for c in step.candidates
+                    if c.score is None and not c.running and c.failures < self.max_failures]
+            # a candidate isomorphic to one being trained waits for it (then it is a cache hit)
+            free = [c for c in free if c.cell.key not in busy]
+            if free:
+                cand = free[0]
+                storage.set_trial_system_attr(trial._trial_id, CLAIM, [step.index, *cand.edge])
+                if self._keeps_claim(study, trial, step.index, cand.edge):
+                    self._claims[trial.number] = (step, cand)
+                    _heartbeat(storage, trial._trial_id)
+                    return cand.cell
+                storage.set_trial_system_attr(trial._trial_id, CLAIM, None)
+                continue
+            time.sleep(self.poll_interval)
+            _fail_stale(study)
+
+    def _keeps_claim(self, study: Study, trial: FrozenTrial, step: int, edge: Edge) -> bool:
+        claim = [step, *edge]
+        for t in study._storage.get_all_trials(study._study_id, deepcopy=False):
+            if t.number < trial.number and t.system_attrs.get(CLAIM) == claim and t.state in (*_ACTIVE,
+                                                                                             TrialState.COMPLETE):
+                return False
+        return True
+
+    def extra_attrs(self, study: Study, trial: FrozenTrial, cell: Cell) -> dict:
+        step, cand = self._claims.pop(trial.number)
+        return {STEP: step.index, EDGE: list(cand.edge), PARENT: step.cell.to_json(), PARENT_KEY: step.cell.key}
+
+    def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState, values) -> None:
+        if CLAIM not in trial.system_attrs and not trial.system_attrs.get("nbs:skip"):
+            return
+        # the trial's own final state is not stored yet: replay with it
+        trials: list = [t for t in study._storage.get_all_trials(study._study_id, deepcopy=False)
+                        if t.number != trial.number]
+        value = values[0] if values and state == TrialState.COMPLETE else None
+        trials.append(SimpleNamespace(number=trial.number, state=state, value=value,
+                                      system_attrs=trial.system_attrs))
+        if self.replay(trials).done:
+            stop_study(study)
+
+
+def _heartbeat(storage, trial_id: int) -> None:
+    from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
+
+    if isinstance(storage, BaseHeartbeat) and is_heartbeat_enabled(storage):
+        storage.record_heartbeat(trial_id)
+
+
+def _fail_stale(study: Study) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
+def claim_of(trial: FrozenTrial) -> tuple[int, Edge] | None:
+    c = trial.system_attrs.get(CLAIM)
+    return None if not c else (c[0], (c[1], c[2]))
+
+
+def parent_of(trial: FrozenTrial) -> Cell | None:
+    raw = trial.system_attrs.get(PARENT)
+    return None if raw is None else Cell.from_dict(json.loads(raw))

@@ -1,0 +1,113 @@
+"""Base class for strategies that propose whole cells: AutoShrink and the baselines.
+
+A subclass implements ``propose(study, trial) -> Cell``; the base class turns it into Optuna relative parameters
+and answers any parameter outside the cell space with a seeded independent sampler, so the sampler is valid in any
+study. Per-trial randomness comes from ``trial_rng`` (seed + trial number), so a run does not depend on timing.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import optuna
+from optuna.distributions import BaseDistribution
+from optuna.samplers import BaseSampler, RandomSampler
+from optuna.study import Study
+from optuna.trial import FrozenTrial, TrialState
+
+from search_spaces import Cell
+from nasbench_shrink.params import cell_to_params, search_space
+
+CELL_ATTR = "nbs:cell"  # trial system attr: the proposed cell (JSON)
+SKIP_ATTR = "nbs:skip"  # trial system attr: the strategy has nothing left; the objective prunes this trial
+
+
+class CellSampler(BaseSampler):
+    """An Optuna sampler that proposes complete cells of one space and node count."""
+
+    strategy_name = "cell"
+
+    def __init__(self, space: str = "cnn", nodes: int = 8, seed: int = 0) -> None:
+        self.space = space
+        self.nodes = nodes
+        self.seed = seed
+        self._fallback = RandomSampler(seed=seed)
+        self._space = search_space(space, nodes)
+
+    # -- to implement -------------------------------------------------------------------------------------
+    def propose(self, study: Study, trial: FrozenTrial) -> Cell | None:
+        """The cell for ``trial``; ``None`` means the strategy is finished (the trial is marked to skip)."""
+        raise NotImplementedError
+
+    def extra_attrs(self, study: Study, trial: FrozenTrial, cell: Cell) -> dict[str, Any]:
+        """Strategy-specific trial system attrs to store with the proposal."""
+        return {}
+
+    # -- helpers --------------------------------------------------------------------------------------------
+    def trial_rng(self, trial: FrozenTrial, tag: str = "") -> random.Random:
+        return random.Random(f"{self.strategy_name}:{self.seed}:{trial.number}:{tag}")
+
+    @staticmethod
+    def proposed_cell(trial: FrozenTrial) -> Cell | None:
+        raw = trial.system_attrs.get(CELL_ATTR)
+        return None if raw is None else Cell.from_json(raw)
+
+    @staticmethod
+    def finished(study: Study, states=(TrialState.COMPLETE,)) -> list[FrozenTrial]:
+        return [t for t in study._storage.get_all_trials(study._study_id, deepcopy=False, states=states)]
+
+    # -- Optuna sampler API ---------------------------------------------------------------------------------
+    def reseed_rng(self) -> None:
+        self._fallback.reseed_rng()
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        if CELL_ATTR in trial.system_attrs or SKIP_ATTR in trial.system_attrs:
+            return  # already assigned (e.g. a re-queued trial)
+        cell = self.propose(study, trial)
+        storage = study._storage
+        if cell is None:
+            storage.set_trial_system_attr(trial._trial_id, SKIP_ATTR, True)
+            return
+        for key, value in self.extra_attrs(study, trial, cell).items():
+            storage.set_trial_system_attr(trial._trial_id, key, value)
+        storage.set_trial_system_attr(trial._trial_id, CELL_ATTR, cell.to_json())
+
+    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        return dict(self._space)
+
+    def sample_relative(self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+                        ) -> dict[str, Any]:
+        # the FrozenTrial handed to sample_relative predates before_trial's writes: read them from the storage
+        cell = self.proposed_cell(study._storage.get_trial(trial._trial_id))
+        if cell is None:  # skipped trial: any valid point; the objective prunes it before evaluating
+            cell = Cell(self.space, self.nodes, [], ["input"] + [self._space[f"op_{k}"].choices[0]  # type: ignore
+                                                                 for k in range(1, self.nodes)])
+        params = cell_to_params(cell)
+        return {k: v for k, v in params.items() if k in search_space}
+
+    def sample_independent(self, study: Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: BaseDistribution) -> Any:
+        return self._fallback.sample_independent(study, trial, param_name, param_distribution)
+
+
+def stop_study(study: Study) -> None:
+    """Stop ``study.optimize``; a no-op outside it (ask-and-tell use)."""
+    try:
+        study.stop()
+    except RuntimeError:
+        pass
+
+
+def trial_system_attrs(trial: optuna.Trial) -> dict[str, Any]:
+    """A live trial's system attrs (read through the storage; ``Trial`` no longer exposes them)."""
+    return trial.study._storage.get_trial_system_attrs(trial._trial_id)
+
+
+def is_skipped(trial: optuna.Trial) -> bool:
+    return bool(trial_system_attrs(trial).get(SKIP_ATTR))
+
+
+def attr_json(value: Any) -> str:
+    return json.dumps(value)

@@ -1,0 +1,64 @@
+"""Test helpers: a training-free objective and storage readers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import optuna
+from optuna.trial import TrialState
+
+from search_spaces import Cell
+from nasbench_shrink.cell_sampler import SKIP_ATTR, trial_system_attrs
+from nasbench_shrink.params import suggest_cell
+
+
+def fake_score(cell: Cell) -> float:
+    """A deterministic pseudo-score of the architecture (no training)."""
+    return int(hashlib.sha1(cell.key.encode()).hexdigest()[:8], 16) / 2**32 - 0.01 * len(cell.active_edges)
+
+
+def fake_objective(space: str = "cnn", nodes: int = 5):
+    def objective(trial: optuna.Trial) -> float:
+        if trial_system_attrs(trial).get(SKIP_ATTR):
+            raise optuna.TrialPruned()
+        cell = suggest_cell(trial, space, nodes)
+        trial.set_user_attr("cell", cell.to_dict())
+        trial.set_user_attr("edges", len(cell.active_edges))
+        return fake_score(cell)
+    return objective
+
+
+def trajectory_from_storage(study: optuna.Study) -> list[dict]:
+    """Steps read back from the trials alone: parent cell, candidates (edge, cell, value)."""
+    steps: dict[int, dict] = {}
+    for t in study.get_trials(deepcopy=False):
+        if t.state != TrialState.COMPLETE or "autoshrink:step" not in t.system_attrs:
+            continue
+        s = steps.setdefault(t.system_attrs["autoshrink:step"], {
+            "parent": Cell.from_dict(json.loads(t.system_attrs["autoshrink:parent"])), "candidates": []})
+        s["candidates"].append({"edge": tuple(t.system_attrs["autoshrink:edge"]), "value": t.value,
+                                "cell": Cell.from_dict(t.user_attrs["cell"]), "number": t.number})
+    return [steps[k] for k in sorted(steps)]
+
+
+def check_trajectory(study: optuna.Study, k: int) -> list[dict]:
+    """Assert Algorithm 1's rules on a finished AutoShrink study, from its storage alone."""
+    steps = trajectory_from_storage(study)
+    assert steps, "no AutoShrink trial found"
+    nxt = None
+    for s in steps:
+        parent = s["parent"]
+        if nxt is not None:
+            assert parent.key == nxt.key and parent.edges == nxt.edges  # next cell = pruned best of last step
+        edges = [c["edge"] for c in s["candidates"]]
+        assert len(set(edges)) == len(edges) == min(k, len(parent.edges))  # K distinct removals (all if < K)
+        for c in s["candidates"]:
+            assert c["edge"] in parent.edges
+            assert c["cell"].pruned().edges == parent.without_edge(c["edge"]).pruned().edges
+        best = max(s["candidates"], key=lambda c: c["value"])
+        nxt = best["cell"].pruned()
+    assert nxt is not None and nxt.edges == ()  # the run ends with no edge
+    all_values = [c["value"] for s in steps for c in s["candidates"]]
+    assert study.best_value == max(all_values)  # Eq. 7: the result is the best over the whole run
+    return steps

@@ -1,0 +1,147 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+import sqlalchemy as sa
+from optuna.trial import TrialState
+
+from helpers import check_trajectory, fake_objective, trajectory_from_storage
+from nasbench_shrink.autoshrink import AutoShrinkSampler
+from nasbench_shrink.search import SearchSpec, open_storage, run_search
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def _fake_run(seed=0, nodes=6, k=4, storage=None):
+    sampler = AutoShrinkSampler("cnn", nodes=nodes, k=k, seed=seed)
+    study = optuna.create_study(direction="maximize", sampler=sampler, storage=storage)
+    study.optimize(fake_objective("cnn", nodes), n_trials=500)
+    return study
+
+
+def _signature(study):
+    return [(c["edge"], round(c["value"], 9)) for s in trajectory_from_storage(study) for c in s["candidates"]]
+
+
+def test_algorithm_rules_on_a_synthetic_objective():
+    study = _fake_run(nodes=7, k=5)
+    steps = check_trajectory(study, k=5)
+    assert len(steps) >= 3
+    assert study.trials[-1].state in (TrialState.COMPLETE, TrialState.PRUNED)  # the study stopped itself
+
+
+def test_same_seed_same_trajectory_and_other_seed_differs():
+    assert _signature(_fake_run(seed=3)) == _signature(_fake_run(seed=3))
+    assert _signature(_fake_run(seed=3)) != _signature(_fake_run(seed=4))
+
+
+def test_resume_from_storage_in_a_new_sampler(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    ref = _signature(_fake_run(seed=1))
+    sampler = AutoShrinkSampler("cnn", nodes=6, k=4, seed=1)
+    study = optuna.create_study(direction="maximize", sampler=sampler, storage=url, study_name="s")
+    study.optimize(fake_objective("cnn", 6), n_trials=5)  # interrupted after 5 trials
+    again = optuna.load_study(study_name="s", storage=url, sampler=AutoShrinkSampler("cnn", nodes=6, k=4, seed=1))
+    again.optimize(fake_objective("cnn", 6), n_trials=500)
+    assert _signature(again) == ref
+
+
+def test_failed_candidates_count_as_worst_and_never_hang():
+    calls = {"n": 0}
+    base = fake_objective("cnn", 5)
+
+    def flaky(trial):
+        calls["n"] += 1
+        if calls["n"] % 3 == 0:
+            raise RuntimeError("boom")
+        return base(trial)
+
+    study = optuna.create_study(direction="maximize", sampler=AutoShrinkSampler("cnn", nodes=5, k=3, seed=0))
+    study.optimize(flaky, n_trials=300, catch=(RuntimeError,))
+    assert any(t.state == TrialState.FAIL for t in study.trials)
+    assert AutoShrinkSampler("cnn", nodes=5, k=3, seed=0).trajectory(study).done
+
+
+def test_params_outside_the_space_use_a_seeded_fallback():
+    def objective(trial):
+        base = fake_objective("cnn", 4)(trial)
+        return base + 0 * trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+
+    def lrs(seed):
+        s = optuna.create_study(direction="maximize", sampler=AutoShrinkSampler("cnn", nodes=4, k=2, seed=seed))
+        s.optimize(objective, n_trials=50)
+        return [t.params["lr"] for t in s.trials if "lr" in t.params]
+
+    assert lrs(0) == lrs(0) and len(lrs(0)) > 2 and lrs(0) != lrs(1)
+
+
+def test_autoshrink_on_digits_to_completion(tmp_path):
+    spec = SearchSpec(strategy="autoshrink", benchmark="digits", seed=0, nodes=4, k=3,
+                      storage=f"sqlite:///{tmp_path / 'studies.db'}", cache=f"sqlite:///{tmp_path / 'cache.db'}")
+    study = run_search(spec)
+    check_trajectory(study, k=3)
+    for t in study.get_trials(states=(TrialState.COMPLETE,)):
+        for key in ("score", "accuracy", "macs", "params", "cost_s", "train_flops", "cache_hit", "arch_key", "edges",
+                    "cell", "step", "removed_edge", "parent_key"):
+            assert key in t.user_attrs, key
+
+
+def _cli(args, **kw):
+    return subprocess.Popen([sys.executable, "-m", "nasbench_shrink.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+def test_kill_9_mid_step_then_rerun_gives_the_same_trajectory(tmp_path):
+    common = ["search", "-s", "autoshrink", "-b", "digits", "--nodes", "4", "--k", "3", "--heartbeat", "1", "--json"]
+    ref = _cli(common + ["--storage", f"sqlite:///{tmp_path / 'ref.db'}", "--cache",
+                         f"sqlite:///{tmp_path / 'ref-cache.db'}"])
+    assert ref.wait(300) == 0, ref.stderr.read()
+    ref_study = optuna.load_study(study_name="digits/autoshrink/seed0", storage=f"sqlite:///{tmp_path / 'ref.db'}")
+
+    url = f"sqlite:///{tmp_path / 'run.db'}"
+    cache = f"sqlite:///{tmp_path / 'cache.db'}"
+    proc = _cli(common + ["--storage", url, "--cache", cache])
+    deadline = time.time() + 240
+    before = []
+    while time.time() < deadline:
+        time.sleep(0.3)
+        try:
+            st = optuna.load_study(study_name="digits/autoshrink/seed0", storage=url)
+            before = [(t.number, t.value) for t in st.get_trials(states=(TrialState.COMPLETE,))]
+        except Exception:
+            continue
+        if len(before) >= 2:
+            break
+    assert len(before) >= 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    again = _cli(common + ["--storage", url, "--cache", cache])
+    assert again.wait(300) == 0, again.stderr.read()
+    study = optuna.load_study(study_name="digits/autoshrink/seed0", storage=url)
+    check_trajectory(study, k=3)
+    assert _signature(study) == _signature(ref_study)
+    after = {t.number: t.value for t in study.get_trials(states=(TrialState.COMPLETE,))}
+    assert all(after.get(n) == v for n, v in before)  # no finished trial lost
+    misses = [t.user_attrs["arch_key"] for t in study.get_trials(states=(TrialState.COMPLETE,))
+              if not t.user_attrs["cache_hit"]]
+    assert len(misses) == len(set(misses))  # no architecture trained twice
+
+
+def test_four_workers_on_postgresql(pg_url):
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE IF EXISTS nbs_evaluations, nbs_meta"))
+    name = f"pg-{os.getpid()}-{time.time_ns()}"
+    spec = SearchSpec(strategy="autoshrink", benchmark="digits", seed=0, nodes=5, k=3, storage=pg_url, study=name,
+                      cache=pg_url, heartbeat=2)
+    study = run_search(spec, workers=4)
+    check_trajectory(study, k=3)
+    done = study.get_trials(states=(TrialState.COMPLETE,))
+    misses = [t.user_attrs["arch_key"] for t in done if not t.user_attrs["cache_hit"]]
+    assert len(misses) == len(set(misses))  # no architecture trained twice across the four workers
+    optuna.delete_study(study_name=name, storage=pg_url)

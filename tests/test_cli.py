@@ -1,0 +1,111 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from nasbench_shrink.cli import app
+
+runner = CliRunner()
+CELL = {"space": "cnn", "nodes": 4, "edges": [[0, 1], [0, 2], [1, 3], [2, 3]],
+        "ops": ["input", "conv1x1", "sep3x3", "conv1x1"]}
+
+
+@pytest.fixture
+def cell_file(tmp_path):
+    p = tmp_path / "cell.json"
+    p.write_text(json.dumps(CELL))
+    return p
+
+
+def test_benchmarks_lists_presets():
+    res = runner.invoke(app, ["benchmarks", "--json"])
+    assert res.exit_code == 0
+    names = {b["name"] for b in json.loads(res.stdout)}
+    assert {"digits", "cifar10-proxy"} <= names
+
+
+def test_show_json_and_png(cell_file, tmp_path):
+    png = tmp_path / "cell.png"
+    res = runner.invoke(app, ["show", str(cell_file), "--json", "--png", str(png)])
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.stdout)
+    assert info["edges"] == 4 and info["macs"] > 0 and info["params"] > 0 and len(info["key"]) == 20
+    assert png.stat().st_size > 1000
+    cifar = json.loads(runner.invoke(app, ["show", str(cell_file), "-b", "cifar10-proxy", "--json"]).stdout)
+    assert cifar["macs"] > info["macs"]
+
+
+def test_evaluate_json_then_cache_hit(cell_file, tmp_path):
+    url = f"sqlite:///{tmp_path / 'cache.db'}"
+    res = runner.invoke(app, ["evaluate", str(cell_file), "--json", "--cache", url])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    for k in ("key", "benchmark", "accuracy", "score", "macs", "params", "cost_s", "train_flops", "epochs",
+              "cache_hit"):
+        assert k in out
+    assert out["cache_hit"] is False
+    again = json.loads(runner.invoke(app, ["evaluate", str(cell_file), "--json", "--cache", url]).stdout)
+    assert again["cache_hit"] is True and again["cost_s"] == out["cost_s"]
+
+
+def _bad(args, tmp_path):
+    res = runner.invoke(app, args)
+    assert res.exit_code != 0
+    lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), res.stderr
+    assert "Traceback" not in res.output
+    return lines[0]
+
+
+def test_bad_inputs_give_one_line_and_nonzero_exit(cell_file, tmp_path, monkeypatch):
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text("{oops")
+    invalid = tmp_path / "invalid.json"
+    invalid.write_text(json.dumps({**CELL, "edges": [[1, 1]]}))
+    assert "not valid JSON" in _bad(["evaluate", str(bad_json)], tmp_path)
+    assert "self-loop" in _bad(["evaluate", str(invalid)], tmp_path)
+    assert "does not exist" in _bad(["evaluate", str(tmp_path / "nope.json")], tmp_path)
+    assert "unknown benchmark" in _bad(["evaluate", str(cell_file), "-b", "imagenet"], tmp_path)
+    assert "does not exist" in _bad(["evaluate", str(cell_file), "-b", "cifar10-proxy", "--data-dir",
+                                     str(tmp_path / "missing"), "--no-cache"], tmp_path)
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "cifar-10-python.tar.gz").write_bytes(b"garbage")
+    assert "md5" in _bad(["evaluate", str(cell_file), "-b", "cifar10-proxy", "--data-dir", str(corrupt),
+                          "--no-cache"], tmp_path)
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "cifar10-jpeg.tar.gz").write_bytes(b"garbage")
+    assert "not a readable" in _bad(["evaluate", str(cell_file), "-b", "cifar10-proxy", "--data-dir", str(junk),
+                                     "--no-cache"], tmp_path)
+    assert "not writable" in _bad(["evaluate", str(cell_file), "--cache", "sqlite:////proc/none/c.db"], tmp_path)
+    rnn = tmp_path / "rnn.json"
+    rnn.write_text(json.dumps({"space": "rnn", "nodes": 2, "edges": [[0, 1]], "ops": ["input", "tanh"]}))
+    assert "rnn" in _bad(["show", str(rnn)], tmp_path)
+
+
+def test_console_script_bad_input_has_no_traceback(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]")
+    proc = subprocess.run([sys.executable, "-m", "nasbench_shrink.cli", "evaluate", str(bad)],
+                          capture_output=True, text=True, env={**os.environ})
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
+
+
+def test_shared_cifar10_proxy_evaluation_shortened(shared_data, tmp_path):
+    """A real cifar10-proxy evaluation from the shared ImageFolder tarball (2 epochs: CPU-sized)."""
+    from nasbench_shrink.benchmarks import get_benchmark, register_benchmark
+    from nasbench_shrink.evaluation import evaluate
+    from nasbench_shrink.training import TrainRecipe
+    from search_spaces import Cell
+
+    bench = get_benchmark("cifar10-proxy")
+    short = bench.with_options(name="cifar10-proxy-2ep", recipe=TrainRecipe(max_epochs=2, min_acc_epoch=None))
+    register_benchmark(short)
+    rec = evaluate(Cell.from_dict(CELL), short, seed=0, data_dir=shared_data)
+    assert rec.epochs == 2 and rec.train_images == 5000
+    assert rec.accuracy > 0.2  # clearly above chance (0.1) after two epochs on 5,000 images

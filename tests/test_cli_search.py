@@ -1,0 +1,55 @@
+import json
+
+import optuna
+from typer.testing import CliRunner
+
+from nasbench_shrink.cli import app
+
+runner = CliRunner()
+
+
+def _one_error_line(res):
+    assert res.exit_code != 0
+    lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), res.stderr
+    return lines[0]
+
+
+def test_strategies_lists_everything():
+    res = runner.invoke(app, ["strategies", "--json"])
+    assert res.exit_code == 0
+    rows = json.loads(res.stdout)
+    assert {"autoshrink", "ws", "evolution", "tpe"} <= {r["name"] for r in rows}
+    assert all(r["description"] for r in rows)
+
+
+def test_search_with_budget_then_resume_and_bad_inputs(tmp_path):
+    store = f"sqlite:///{tmp_path / 'studies.db'}"
+    cache = f"sqlite:///{tmp_path / 'cache.db'}"
+    args = ["search", "-s", "random", "--nodes", "4", "--budget-evals", "3", "--storage", store, "--cache", cache]
+    res = runner.invoke(app, args + ["--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["complete"] == 3 and out["cell"]["nodes"] == 4 and "best_score" in out
+    # same command with a larger budget resumes the same study
+    res = runner.invoke(app, args[:-6] + ["--budget-evals", "5", "--storage", store, "--cache", cache, "--json"])
+    assert json.loads(res.stdout)["complete"] == 5
+    # a rerun with other settings is refused and the study is kept
+    assert "other settings" in _one_error_line(runner.invoke(app, ["search", "-s", "random", "--nodes", "5",
+                                                                   "--budget-evals", "3", "--storage", store,
+                                                                   "--cache", cache, "--study",
+                                                                   "digits/random/seed0"]))
+    assert len(optuna.load_study(study_name="digits/random/seed0", storage=store).trials) == 5
+    assert "does not finish by itself" in _one_error_line(runner.invoke(app, ["search", "-s", "random",
+                                                                              "--storage", store]))
+    assert "unknown strategy" in _one_error_line(runner.invoke(app, ["search", "-s", "nope", "--storage", store]))
+    assert "at most one" in _one_error_line(runner.invoke(app, args + ["--budget-seconds", "3"]))
+    assert "cannot open study storage" in _one_error_line(
+        runner.invoke(app, ["search", "-s", "complete", "--storage", "postgresql://x@127.0.0.1:1/none"]))
+
+
+def test_search_prints_the_best_cell(tmp_path):
+    res = runner.invoke(app, ["search", "-s", "complete", "--nodes", "4", "--storage",
+                              f"sqlite:///{tmp_path / 's.db'}", "--cache", f"sqlite:///{tmp_path / 'c.db'}"])
+    assert res.exit_code == 0, res.output
+    assert "best trial #0" in res.stdout and '"nodes": 4' in res.stdout

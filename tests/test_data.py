@@ -1,0 +1,114 @@
+import io
+import pickle
+import tarfile
+import urllib.request
+
+import numpy as np
+import pytest
+import torch
+
+from nasbench_shrink import datasets
+from nasbench_shrink.datasets import find_cifar10, load_cifar10_archive, load_digits, load_imagefolder
+from nasbench_shrink.errors import DataError
+from nasbench_shrink.splits import SplitSpec, make_splits
+
+
+def test_digits_are_tensors():
+    d = load_digits()
+    assert d.train.x.dtype == torch.uint8 and d.train.x.shape == (1797, 1, 8, 8)
+    assert d.train.y.dtype == torch.int64 and int(d.train.x.max()) == 255
+    assert d.test is None
+
+
+def test_digits_splits_are_stratified_disjoint_and_seeded():
+    d = load_digits()
+    spec = SplitSpec(train_per_class=40, val_per_class=40, test_per_class=50, seed=0)
+    s = make_splits(d, spec)
+    assert len(s.proxy_train) == 400 and len(s.proxy_val) == 400 and len(s.final_test) == 500
+    assert torch.bincount(s.proxy_train.y).tolist() == [40] * 10
+    assert torch.bincount(s.final_test.y).tolist() == [50] * 10
+    keys = lambda part: {bytes(x.numpy()) for x in part.x}  # noqa: E731
+    assert not (keys(s.final_test) & keys(s.proxy_val)) or True  # duplicates exist in digits; check indices below
+    assert len(s.final_train) == 1797 - 500
+    again = make_splits(d, spec)
+    assert torch.equal(again.proxy_train.x, s.proxy_train.x)
+    other = make_splits(d, SplitSpec(40, 40, 50, seed=1))
+    assert not torch.equal(other.proxy_train.x, s.proxy_train.x)
+
+
+def test_split_indices_do_not_overlap():
+    d = load_digits()
+    d.train.x = torch.arange(len(d.train)).view(-1, 1, 1, 1).expand(-1, 1, 8, 8).contiguous()  # x encodes index
+    s = make_splits(d, SplitSpec(40, 40, 50, seed=0))
+    ids = lambda part: set(part.x[:, 0, 0, 0].tolist())  # noqa: E731
+    assert not ids(s.proxy_train) & ids(s.proxy_val)
+    assert not (ids(s.proxy_train) | ids(s.proxy_val)) & ids(s.final_test)
+
+
+def _fake_cifar_archive(path, n_per_batch=20, corrupt=False):
+    rng = np.random.default_rng(0)
+    with tarfile.open(path, "w:gz") as tar:
+        for name in [f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]:
+            payload = {b"data": rng.integers(0, 255, (n_per_batch, 3072), dtype=np.uint8),
+                       b"labels": [i % 10 for i in range(n_per_batch)]}
+            raw = b"garbage" if corrupt else pickle.dumps(payload)
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+
+
+def test_canonical_archive_loader(tmp_path, monkeypatch):
+    path = tmp_path / "cifar-10-python.tar.gz"
+    _fake_cifar_archive(path)
+    d = load_cifar10_archive(path, check_md5=False)
+    assert d.train.x.shape == (100, 3, 32, 32) and d.test.x.shape == (20, 3, 32, 32)
+    with pytest.raises(DataError, match="md5"):
+        load_cifar10_archive(path)  # the fake archive cannot have the official md5
+    monkeypatch.setattr(datasets, "CIFAR10_MD5", datasets.md5sum(path))
+    assert len(find_cifar10(tmp_path).train) == 100
+
+
+def test_corrupt_archives_are_data_errors(tmp_path, monkeypatch):
+    bad = tmp_path / "cifar-10-python.tar.gz"
+    _fake_cifar_archive(bad, corrupt=True)
+    with pytest.raises(DataError, match="corrupt"):
+        load_cifar10_archive(bad, check_md5=False)
+    junk = tmp_path / "junk.tar.gz"
+    junk.write_bytes(b"not a tarball at all")
+    with pytest.raises(DataError, match="not a readable"):
+        load_imagefolder(junk)
+
+
+def test_no_network_gives_one_clear_error(tmp_path, monkeypatch):
+    def offline(*a, **k):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(DataError, match="place cifar-10-python.tar.gz"):
+        find_cifar10(tmp_path)
+    with pytest.raises(DataError, match="does not exist"):
+        find_cifar10(tmp_path / "missing")
+
+
+def test_imagefolder_directory(tmp_path):
+    from PIL import Image
+
+    for split, n in (("train", 3), ("test", 2)):
+        for cls in ("cat", "dog"):
+            (tmp_path / split / cls).mkdir(parents=True)
+            for k in range(n):
+                Image.new("RGB", (8, 8), (k * 40, 0, 0)).save(tmp_path / split / cls / f"{k}.png")
+    d = load_imagefolder(tmp_path)
+    assert d.train.x.shape == (6, 3, 8, 8) and d.test.x.shape == (4, 3, 8, 8)
+    assert d.train.classes == ("cat", "dog") and d.train.y.tolist() == [0, 0, 0, 1, 1, 1]
+
+
+def test_shared_cifar10_imagefolder_tarball(shared_data):
+    d = find_cifar10(shared_data)
+    assert d.train.x.shape == (50000, 3, 32, 32) and d.test.x.shape == (10000, 3, 32, 32)
+    assert d.train.classes == datasets.CIFAR10_CLASSES
+    assert torch.bincount(d.test.y).tolist() == [1000] * 10
+    s = make_splits(d, SplitSpec(train_per_class=500, val_per_class=100, seed=0))
+    assert torch.bincount(s.proxy_train.y).tolist() == [500] * 10
+    assert torch.bincount(s.proxy_val.y).tolist() == [100] * 10
+    assert len(s.final_test) == 9000 and len(s.final_train) == 50000

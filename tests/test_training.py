@@ -1,0 +1,61 @@
+import torch
+
+from nasbench_shrink.benchmarks import WORST_SCORE, get_benchmark
+from nasbench_shrink.evaluation import evaluate
+from nasbench_shrink.training import DeviceData, TrainRecipe, augment_batch, train
+from nasbench_shrink.datasets import ImageSet
+from search_spaces import Cell, build_cnn, complete_cell, MacroConfig
+
+SMALL = Cell("cnn", 3, [(0, 1), (1, 2)], ["input", "conv1x1", "sep3x3"])
+
+
+def test_proxy_evaluation_is_deterministic_and_complete():
+    a = evaluate(SMALL, "digits", seed=0)
+    b = evaluate(SMALL, "digits", seed=0)
+    assert a.curve == b.curve and a.accuracy == b.accuracy
+    assert 0.5 < a.accuracy <= 1.0
+    assert a.train_flops == 3 * a.macs * a.train_images * a.epochs
+    assert a.epochs == len(a.curve) and all("val_acc" in p for p in a.curve)
+    assert a.accuracy == max(p["val_acc"] for p in a.curve)  # Perf = best validation accuracy
+    c = evaluate(SMALL, "digits", seed=1)
+    assert c.curve != a.curve
+
+
+def test_diverging_run_is_flagged_not_raised():
+    bench = get_benchmark("digits")
+    bad = bench.with_options(name="digits-diverge", recipe=TrainRecipe(lr=1e12, batch_size=32, max_epochs=3))
+    rec = evaluate(SMALL, bad, seed=0)
+    assert rec.diverged and rec.score == WORST_SCORE and rec.stop_reason == "diverged"
+
+
+def _random_labels(n=256, size=8):
+    g = torch.Generator().manual_seed(0)
+    return ImageSet(torch.randint(0, 255, (n, 1, size, size), generator=g, dtype=torch.uint8),
+                    torch.randint(0, 10, (n,), generator=g), tuple("0123456789"))
+
+
+def test_official_early_stops():
+    data = DeviceData(_random_labels(), torch.device("cpu"), torch.tensor([0.5]), torch.tensor([0.25]))
+    cfg = MacroConfig(in_channels=1, input_size=8, widths=(4, 8, 8), stem_channels=4)
+    low = train(build_cnn(SMALL, cfg), data, data, TrainRecipe(max_epochs=10, min_acc=1.01, patience=None,
+                                                               overfit_ratio=None), seed=0)
+    assert low.stop_reason == "low_accuracy" and low.epochs == 3
+    pat = train(build_cnn(SMALL, cfg), data, data, TrainRecipe(max_epochs=30, lr=0.0, patience=2,
+                                                               min_acc_epoch=None, overfit_ratio=None), seed=0)
+    assert pat.stop_reason == "patience" and pat.epochs == 3  # lr 0: no improvement after epoch 1
+    over = train(build_cnn(SMALL, cfg), data, data, TrainRecipe(max_epochs=10, overfit_ratio=0.0, patience=None,
+                                                                min_acc_epoch=None), seed=0)
+    assert over.stop_reason == "overfit" and over.epochs == 1
+
+
+def test_augmentation_shifts_and_flips_whole_batches():
+    x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).view(2, 3, 8, 8)
+    g = torch.Generator().manual_seed(0)
+    out = augment_batch(x, g)
+    assert out.shape == x.shape
+    # every output value is either zero padding or a value of the same image and channel
+    for n in range(2):
+        for c in range(3):
+            vals = set(out[n, c].flatten().tolist()) - {0.0}
+            assert vals <= set(x[n, c].flatten().tolist())
+    assert not torch.equal(out, x)
