@@ -97,12 +97,12 @@ DIGITS = Benchmark(
     lam=0.12,
     final_macro=MacroConfig(in_channels=1, input_size=8, num_classes=10, stem_channels=16, widths=(8, 16, 32),
                             cells_per_stage=2, residual=True),
-    final_recipe=TrainRecipe(batch_size=32, max_epochs=20, schedule="cosine", patience=None, min_acc_epoch=None,
+    final_recipe=TrainRecipe(batch_size=64, max_epochs=10, schedule="cosine", patience=None, min_acc_epoch=None,
                              overfit_ratio=None, augment=True, flip=False),
     mean=(0.305,),
     std=(0.375,),
-    nodes=6,
-    k=4,
+    nodes=5,
+    k=3,
 )
 
 _REGISTRY: dict[str, Benchmark] = {b.name: b for b in (DIGITS, CIFAR10_PROXY)}

@@ -253,6 +253,101 @@ def search_cmd(
         console.print(json.dumps(summary["cell"]), highlight=False, soft_wrap=True)
 
 
+def _int_list(text: str, what: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise UserError(f"{what} must be comma-separated integers, e.g. 0,1,2 (got {text!r})") from None
+
+
+@app.command("compare")
+@user_errors
+def compare_cmd(
+    benchmark: str = typer.Option("digits", "--benchmark", "-b", help="Benchmark preset."),
+    strategies: str = typer.Option("all", "--strategies", help="Comma-separated strategy names, or 'all'."),
+    seeds: str = typer.Option("0,1,2", "--seeds", help="Comma-separated seeds."),
+    budget_evals: Optional[int] = typer.Option(None, "--budget-evals", min=1, help="Evaluations per run."),
+    budget_flops: Optional[float] = typer.Option(None, "--budget-flops", help="Charged training FLOPs per run."),
+    budget_seconds: Optional[float] = typer.Option(None, "--budget-seconds", help="Charged seconds per run."),
+    workers: int = typer.Option(0, "--workers", "-w", min=0, help="Worker processes (0: number of cores)."),
+    storage: Optional[str] = typer.Option(None, "--storage", help="Optuna storage URL (default <out>/studies.db)."),
+    cache: Optional[str] = typer.Option(None, "--cache", help="Evaluation cache URL (default <out>/cache.db)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default results/<benchmark>-<time>)."),
+    data_dir: Optional[Path] = DataDirOpt,
+    nodes: Optional[int] = typer.Option(None, "--nodes", min=2, help="AutoShrink's N (default: the benchmark's)."),
+    k: Optional[int] = typer.Option(None, "--k", min=1, help="AutoShrink's K (default: the benchmark's)."),
+    final: bool = typer.Option(True, "--final/--no-final", help="Final evaluation of each run's best cell."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary rows as JSON."),
+) -> None:
+    """Compare strategies x seeds under one budget; write CSVs, figures and report.md.
+
+    With no budget, AutoShrink runs first and every other strategy gets the largest cost an AutoShrink seed
+    needed. Rerunning the same command continues unfinished runs and reuses finished ones.
+    """
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from nasbench_shrink.compare import DEFAULT_STRATEGIES, CompareSpec, run_compare
+
+    names = list(DEFAULT_STRATEGIES) if strategies.strip() == "all" else [
+        x.strip() for x in strategies.split(",") if x.strip()]
+    kind, amount = _budget(budget_evals, budget_flops, budget_seconds)
+    spec = CompareSpec(benchmark=benchmark, strategies=names, seeds=_int_list(seeds, "--seeds"),
+                       budget_kind=kind or "flops", budget=amount, workers=workers,
+                       out=str(out) if out else None, storage=storage, cache=cache,
+                       data_dir=str(data_dir) if data_dir else None, final=final, nodes=nodes, k=k)
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description:<28}"), TextColumn("{task.fields[stats]}"),
+                        TimeElapsedColumn(), console=err_console, disable=as_json)
+    tasks: dict[str, int] = {}
+
+    def update(snap: dict[str, dict]) -> None:
+        for name, r in snap.items():
+            if name not in tasks:
+                tasks[name] = progress.add_task(f"{r['strategy']} seed {r['seed']}", stats="")
+            best = "–" if r["best"] is None else f"{r['best']:.4f}"
+            progress.update(tasks[name], stats=f"evals {r['evals']:>4}  cost {r['cost_s']:7.1f} s  "
+                                               f"{r['flops']:.3g} FLOPs  best {best}")
+
+    with progress:
+        folder = run_compare(spec, on_progress=update)
+    import pandas as pd
+
+    summary = pd.read_csv(folder / "summary.csv")
+    if as_json:
+        print_json({"out": str(folder), "runs": summary.drop(columns=["best_cell"]).to_dict(orient="records")})
+        return
+    console.print(f"wrote {folder}/report.md, trials.csv, summary.csv, anytime.png, pareto.png, shrink.png, cells.png",
+                  highlight=False)
+    from nasbench_shrink.report import mean_std_table
+
+    console.print(mean_std_table(summary).round(4).to_string(), highlight=False, soft_wrap=True)
+
+
+@app.command("report")
+@user_errors
+def report_cmd(out: Path = typer.Argument(..., help="A compare output folder.")) -> None:
+    """Regenerate report.md and the figures of a compare run from its CSVs."""
+    from nasbench_shrink.report import write_report
+
+    if not out.is_dir():
+        raise UserError(f"{out} is not a folder; pass the folder a compare run wrote")
+    console.print(f"wrote {write_report(out)}", highlight=False)
+
+
+@app.command("dashboard")
+@user_errors
+def dashboard_cmd(
+    out: Optional[Path] = typer.Argument(None, help="A compare output folder (default: the latest in results/)."),
+    storage: Optional[str] = typer.Option(None, "--storage", help="Storage URL instead of a folder."),
+    port: int = typer.Option(0, "--port", help="Port (0: a free one)."),
+) -> None:
+    """Serve optuna-dashboard on 127.0.0.1 for a compare run's (or any) storage."""
+    from nasbench_shrink.dashboard import resolve_storage, serve
+
+    url = storage or resolve_storage(out)
+    serve(url, port=port, announce=lambda u: console.print(f"optuna-dashboard on {u}  (storage {url}); Ctrl+C "
+                                                           "stops it", highlight=False))
+
+
 class _null:
     def __enter__(self):
         return self

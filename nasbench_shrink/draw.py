@@ -27,9 +27,15 @@ def draw_cell(cell: Cell, ax=None, title: str | None = None) -> None:
     leaves = set(cell.leaves)
     colours = [OP_COLOURS.get(g.nodes[n]["op"], "#cccccc") for n in g]
     edgecolors = ["black" if n in leaves else "#666666" for n in g]
-    nx.draw_networkx(g, pos, ax=ax, node_color=colours, edgecolors=edgecolors, linewidths=[2.5 if n in leaves else 1
-                     for n in g], labels={n: f"{n}\n{g.nodes[n]['op']}" for n in g}, font_size=7, node_size=1100,
-                     arrowsize=12)
+    nx.draw_networkx_nodes(g, pos, ax=ax, node_color=colours, edgecolors=edgecolors, node_size=1100,
+                           linewidths=[2.5 if n in leaves else 1.0 for n in g])
+    nx.draw_networkx_labels(g, pos, ax=ax, labels={n: f"{n}\n{g.nodes[n]['op']}" for n in g}, font_size=7)
+    # edges that skip a layer are curved so that they do not hide behind the nodes they pass
+    short = [(u, v) for u, v in g.edges if depth[v] - depth[u] == 1]
+    long = [(u, v) for u, v in g.edges if depth[v] - depth[u] > 1]
+    nx.draw_networkx_edges(g, pos, ax=ax, edgelist=short, node_size=1100, arrowsize=12)
+    nx.draw_networkx_edges(g, pos, ax=ax, edgelist=long, node_size=1100, arrowsize=12,
+                           connectionstyle="arc3,rad=0.35", edge_color="#555555")
     ax.set_title(title or f"{len(cell.active_edges)} active edges; bold = cell output", fontsize=9)
     ax.axis("off")
 

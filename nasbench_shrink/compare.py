@@ -1,0 +1,266 @@
+"""``nasbench-shrink compare``: every strategy × seed under one budget, final evaluation, CSVs and report.
+
+Each (strategy, seed) is a study ``<benchmark>/<strategy>/seed<k>`` in one storage; all runs share one evaluation
+cache. Budgets charge every evaluation its recorded cost (cache hits included); a trial counts while the cost
+charged before it is below the budget (so the crossing trial counts, for every strategy alike). With no budget
+given, AutoShrink runs first and the others get the largest cost an AutoShrink seed needed ("auto").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Callable
+
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+
+from search_spaces import Cell
+from nasbench_shrink.benchmarks import get_benchmark
+from nasbench_shrink.errors import UserError
+from nasbench_shrink.search import SearchSpec, check_budget, open_storage, run_worker
+
+DEFAULT_STRATEGIES = ("autoshrink", "complete", "random", "ws", "er", "ba", "evolution", "tpe", "optuna-random")
+COST_COLUMN = {"evals": "evals", "flops": "train_flops", "seconds": "cost_s"}
+SETTINGS_FILE = "compare.json"
+
+
+@dataclass
+class CompareSpec:
+    benchmark: str = "digits"
+    strategies: list[str] = field(default_factory=lambda: list(DEFAULT_STRATEGIES))
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    budget_kind: str = "flops"
+    budget: float | None = None  # None: auto (AutoShrink's largest cost)
+    workers: int = 0  # 0: number of cores
+    out: str | None = None
+    storage: str | None = None
+    cache: str | None = None
+    data_dir: str | None = None
+    final: bool = True
+    nodes: int | None = None
+    k: int | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """What must match for a rerun to continue the same comparison."""
+        return {"benchmark": self.benchmark, "strategies": self.strategies, "seeds": self.seeds,
+                "budget_kind": self.budget_kind, "budget": self.budget, "final": self.final,
+                "nodes": self.nodes, "k": self.k}
+
+
+def resolve_out(spec: CompareSpec, results: Path = Path("results")) -> Path:
+    """``--out``, else the latest ``results/<benchmark>-*`` run with the same settings, else a new timestamped one."""
+    if spec.out:
+        return Path(spec.out)
+    if results.is_dir():
+        for d in sorted(results.glob(f"{spec.benchmark}-*"), reverse=True):
+            f = d / SETTINGS_FILE
+            try:
+                if f.is_file() and json.loads(f.read_text()).get("settings") == spec.settings():
+                    return d
+            except (OSError, json.JSONDecodeError):
+                continue
+    return results / f"{spec.benchmark}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def _run_spec(spec: CompareSpec, out: Path, strategy: str, seed: int, budget: float | None) -> SearchSpec:
+    return SearchSpec(strategy=strategy, benchmark=spec.benchmark, seed=seed, storage=spec.storage or "",
+                      nodes=spec.nodes if strategy == "autoshrink" else None,
+                      k=spec.k if strategy == "autoshrink" else None,
+                      budget_kind=None if budget is None else spec.budget_kind, budget=budget,
+                      data_dir=spec.data_dir, cache=spec.cache)
+
+
+def _search_job(sspec: SearchSpec, threads: int) -> str:
+    os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
+    run_worker(sspec, threads)
+    return sspec.study_name
+
+
+def _final_job(bench_name: str, cell_json: str, seed: int, cache: str | None, data_dir: str | None,
+               threads: int) -> dict:
+    from nasbench_shrink.cache import EvaluationCache
+    from nasbench_shrink.evaluation import evaluate
+
+    rec = evaluate(Cell.from_json(cell_json), bench_name, seed=seed, cache=EvaluationCache(cache) if cache else None,
+                   data_dir=data_dir, threads=threads, stage="final")
+    return rec.summary()
+
+
+def _load_settings(out: Path) -> dict | None:
+    f = out / SETTINGS_FILE
+    if not f.is_file():
+        return None
+    try:
+        return json.loads(f.read_text())
+    except (OSError, json.JSONDecodeError):
+        raise UserError(f"{f} is not readable JSON; move that folder aside or pass another --out") from None
+
+
+def run_compare(spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None] | None = None,
+                results_dir: Path = Path("results")) -> Path:
+    """Run (or continue) the comparison; writes trials.csv, summary.csv, the figures and report.md to ``out``."""
+    bench = get_benchmark(spec.benchmark)
+    if not spec.strategies:
+        raise UserError("no strategy to compare; pass --strategies all or a comma-separated list")
+    if len(set(spec.seeds)) != len(spec.seeds) or not spec.seeds:
+        raise UserError("--seeds must be distinct integers, e.g. 0,1,2")
+    for s in spec.strategies:
+        check_budget(SearchSpec(strategy=s, benchmark=spec.benchmark, budget=1.0))
+    if spec.budget is None and "autoshrink" not in spec.strategies:
+        raise UserError("an automatic budget needs autoshrink among the strategies; pass --budget-evals, "
+                        "--budget-flops or --budget-seconds")
+    out = resolve_out(spec, results_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create output folder {out} ({exc.strerror}); pass a writable --out") from None
+    spec.storage = spec.storage or f"sqlite:///{out / 'studies.db'}"
+    spec.cache = spec.cache or f"sqlite:///{out / 'cache.db'}"
+    stored = _load_settings(out)
+    if stored is not None and stored.get("settings") != spec.settings():
+        raise UserError(f"{out} holds a comparison with other settings ({stored.get('settings')}); pass another "
+                        "--out or the same settings")
+    state = stored or {"settings": spec.settings(), "storage": spec.storage, "cache": spec.cache,
+                       "resolved_budget": spec.budget, "started": datetime.now().isoformat(timespec="seconds")}
+    spec.storage, spec.cache = state["storage"], state["cache"]
+    (out / SETTINGS_FILE).write_text(json.dumps(state, indent=2))
+    open_storage(spec.storage)  # fail early, with one line, on a bad storage URL
+
+    cores = os.cpu_count() or 1
+    workers = spec.workers or cores
+    threads = max(1, cores // workers)
+    t0 = time.perf_counter()
+    ctx = get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        budget = state.get("resolved_budget")
+        first = ["autoshrink"] if budget is None else []
+        rest = [s for s in spec.strategies if s not in first]
+
+        def submit_all(strategies: list[str], budget_: float | None) -> list[Future]:
+            return [pool.submit(_search_job, _run_spec(spec, out, s, seed, budget_), threads)
+                    for s in strategies for seed in spec.seeds]
+
+        _drain(submit_all(first, None), spec, on_progress)
+        if budget is None:
+            budget = max(_charged_total(spec, "autoshrink", seed) for seed in spec.seeds)
+            state["resolved_budget"] = budget
+            (out / SETTINGS_FILE).write_text(json.dumps(state, indent=2))
+        _drain(submit_all(rest, budget), spec, on_progress)
+        trials = collect_trials(spec, budget)
+        summary = summarize_runs(trials, spec)
+        if spec.final:
+            futs = {}
+            for _, row in summary.iterrows():
+                futs[pool.submit(_final_job, spec.benchmark, row["best_cell"], int(row["seed"]), spec.cache,
+                                 spec.data_dir, threads)] = (row["strategy"], int(row["seed"]))
+            finals = {}
+            for f in futs:
+                finals[futs[f]] = f.result()
+            summary["final_test_accuracy"] = [finals[(s, int(k))]["accuracy"] for s, k in
+                                              zip(summary["strategy"], summary["seed"])]
+            summary["final_macs"] = [finals[(s, int(k))]["macs"] for s, k in zip(summary["strategy"], summary["seed"])]
+            summary["final_params"] = [finals[(s, int(k))]["params"]
+                                       for s, k in zip(summary["strategy"], summary["seed"])]
+    trials.to_csv(out / "trials.csv", index=False)
+    summary.to_csv(out / "summary.csv", index=False)
+    state["wall_s"] = round(time.perf_counter() - t0, 1)
+    state["budget_kind"] = spec.budget_kind
+    state["benchmark_lam"] = bench.lam
+    (out / SETTINGS_FILE).write_text(json.dumps(state, indent=2))
+    from nasbench_shrink.report import write_report
+
+    write_report(out)
+    return out
+
+
+def _drain(futs: list[Future], spec: CompareSpec, on_progress) -> None:
+    pending = set(futs)
+    while pending:
+        done, pending = wait(pending, timeout=2.0, return_when=FIRST_COMPLETED)
+        for f in done:
+            f.result()  # re-raise a worker's UserError here
+        if on_progress is not None:
+            on_progress(progress_snapshot(spec))
+    if on_progress is not None:
+        on_progress(progress_snapshot(spec))
+
+
+def study_name(benchmark: str, strategy: str, seed: int) -> str:
+    return f"{benchmark}/{strategy}/seed{seed}"
+
+
+def _charged_total(spec: CompareSpec, strategy: str, seed: int) -> float:
+    study = optuna.load_study(study_name=study_name(spec.benchmark, strategy, seed), storage=spec.storage)
+    done = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
+    col = COST_COLUMN[spec.budget_kind]
+    return float(len(done)) if col == "evals" else float(sum(t.user_attrs.get(col, 0.0) for t in done))
+
+
+def progress_snapshot(spec: CompareSpec) -> dict[str, dict]:
+    """Per-run evaluations, charged cost and best score, read from the storage."""
+    snap: dict[str, dict] = {}
+    storage = open_storage(spec.storage, heartbeat=None)
+    names = {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
+    for strategy in spec.strategies:
+        for seed in spec.seeds:
+            name = study_name(spec.benchmark, strategy, seed)
+            if name not in names:
+                continue
+            trials = storage.get_all_trials(storage.get_study_id_from_name(name), deepcopy=False,
+                                            states=(TrialState.COMPLETE,))
+            snap[name] = {"strategy": strategy, "seed": seed, "evals": len(trials),
+                          "cost_s": sum(t.user_attrs.get("cost_s", 0.0) for t in trials),
+                          "flops": sum(t.user_attrs.get("train_flops", 0.0) for t in trials),
+                          "best": max((t.value for t in trials), default=None)}
+    return snap
+
+
+def collect_trials(spec: CompareSpec, budget: float | None) -> pd.DataFrame:
+    """One row per finished trial of every run, with running cost totals and the within-budget flag."""
+    rows = []
+    col = COST_COLUMN[spec.budget_kind]
+    for strategy in spec.strategies:
+        for seed in spec.seeds:
+            study = optuna.load_study(study_name=study_name(spec.benchmark, strategy, seed), storage=spec.storage)
+            done = sorted((t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE),
+                          key=lambda t: t.number)
+            cum_s = cum_f = 0.0
+            for i, t in enumerate(done):
+                a = t.user_attrs
+                before = {"evals": float(i), "cost_s": cum_s, "train_flops": cum_f}[col]
+                cum_s += a.get("cost_s", 0.0)
+                cum_f += a.get("train_flops", 0.0)
+                rows.append({
+                    "strategy": strategy, "seed": seed, "trial": t.number, "eval_index": i + 1,
+                    "cost_s": a.get("cost_s"), "train_flops": a.get("train_flops"), "cum_cost_s": cum_s,
+                    "cum_train_flops": cum_f, "score": t.value, "accuracy": a.get("accuracy"),
+                    "macs": a.get("macs"), "params": a.get("params"), "edges": a.get("edges"),
+                    "cache_hit": a.get("cache_hit"), "arch_key": a.get("arch_key"), "step": a.get("step"),
+                    "within_budget": budget is None or before < budget,
+                    "cell": json.dumps(a.get("cell")),
+                })
+    return pd.DataFrame(rows)
+
+
+def summarize_runs(trials: pd.DataFrame, spec: CompareSpec) -> pd.DataFrame:
+    rows = []
+    for (strategy, seed), g in trials[trials["within_budget"]].groupby(["strategy", "seed"], sort=False):
+        best = g.loc[g["score"].idxmax()]
+        rows.append({"strategy": strategy, "seed": int(seed), "evaluations": len(g),
+                     "search_cost_s": g["cost_s"].sum(), "search_flops": g["train_flops"].sum(),
+                     "cache_hits": int(g["cache_hit"].sum()), "best_score": best["score"],
+                     "best_accuracy": best["accuracy"], "best_macs": best["macs"], "best_edges": best["edges"],
+                     "best_arch_key": best["arch_key"], "best_cell": best["cell"]})
+    return pd.DataFrame(rows)
+
+
+def compare_spec_dict(spec: CompareSpec) -> dict:
+    return asdict(spec)

@@ -1,0 +1,161 @@
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import optuna
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from nasbench_shrink.cli import app
+from nasbench_shrink.compare import CompareSpec, run_compare
+
+runner = CliRunner()
+TINY = ["--strategies", "autoshrink,complete,random", "--seeds", "0,1", "--nodes", "3", "--k", "2",
+        "--workers", "2"]
+KEYS = ["strategy", "seed", "evaluations", "search_flops", "best_score", "best_arch_key", "final_test_accuracy",
+        "final_macs", "final_params"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref") / "run"
+    res = runner.invoke(app, ["compare", *TINY, "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_outputs_are_written(reference):
+    for name in ("trials.csv", "summary.csv", "report.md", "anytime.png", "pareto.png", "shrink.png", "cells.png"):
+        assert (reference / name).stat().st_size > 0, name
+    for png in ("anytime.png", "pareto.png", "shrink.png", "cells.png"):
+        assert (reference / png).stat().st_size > 10_000  # a drawn figure, not an empty canvas
+    trials = pd.read_csv(reference / "trials.csv")
+    for col in ("strategy", "seed", "trial", "cost_s", "train_flops", "cum_cost_s", "cum_train_flops", "score",
+                "accuracy", "macs", "params", "edges", "cache_hit", "arch_key"):
+        assert col in trials.columns
+    summary = pd.read_csv(reference / "summary.csv")
+    assert len(summary) == 6 and summary["final_test_accuracy"].between(0, 1).all()
+    study = optuna.load_study(study_name="digits/autoshrink/seed1", storage=f"sqlite:///{reference / 'studies.db'}")
+    assert study.best_value is not None
+
+
+def test_budget_is_equal_and_auto_lets_autoshrink_finish(reference):
+    settings = json.loads((reference / "compare.json").read_text())
+    budget = settings["resolved_budget"]
+    summary = pd.read_csv(reference / "summary.csv")
+    auto = summary[summary.strategy == "autoshrink"]
+    assert auto["search_flops"].max() == pytest.approx(budget)
+    trials = pd.read_csv(reference / "trials.csv")
+    for (strategy, seed), g in trials[trials.within_budget].groupby(["strategy", "seed"]):
+        before_last = g["cum_train_flops"].iloc[-1] - g["train_flops"].iloc[-1]
+        assert before_last < budget  # every counted trial started inside the budget
+
+
+def test_cache_hits_are_charged_like_training(reference, tmp_path):
+    """A second comparison served entirely from the first one's cache is charged exactly the same."""
+    settings = json.loads((reference / "compare.json").read_text())
+    out = tmp_path / "again"
+    res = runner.invoke(app, ["compare", *TINY, "--out", str(out), "--cache", settings["cache"], "--json"])
+    assert res.exit_code == 0, res.output
+    trials = pd.read_csv(out / "trials.csv")
+    assert trials["cache_hit"].all()
+    a = pd.read_csv(reference / "summary.csv")[KEYS + ["search_cost_s"]]
+    b = pd.read_csv(out / "summary.csv")[KEYS + ["search_cost_s"]]
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_report_table_is_the_mean_and_std_of_summary(reference):
+    summary = pd.read_csv(reference / "summary.csv")
+    report = (reference / "report.md").read_text()
+    for strategy, g in summary.groupby("strategy"):
+        row = next(line for line in report.splitlines() if line.startswith(f"| {strategy} |"))
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        acc = g["final_test_accuracy"]
+        assert cells[1] == f"{100 * acc.mean():.2f} ± {100 * acc.std():.2f}"
+        assert cells[7] == f"{g['evaluations'].mean():.1f} ± {g['evaluations'].std():.1f}"
+    assert "Table 4" in report and "91.56" in report
+
+
+def test_report_command_regenerates(reference):
+    (reference / "report.md").unlink()
+    (reference / "anytime.png").unlink()
+    res = runner.invoke(app, ["report", str(reference)])
+    assert res.exit_code == 0 and (reference / "report.md").is_file() and (reference / "anytime.png").is_file()
+    bad = runner.invoke(app, ["report", str(reference / "nope")])
+    assert bad.exit_code != 0 and "not a folder" in bad.stderr
+
+
+def test_interrupted_compare_resumes_to_the_same_summary(reference, tmp_path):
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "nasbench_shrink.cli", "compare", *TINY, "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        time.sleep(0.5)
+        db = out / "studies.db"
+        if db.is_file():
+            try:
+                st = optuna.load_study(study_name="digits/autoshrink/seed0", storage=f"sqlite:///{db}")
+                if len(st.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) >= 2:
+                    break
+            except Exception:
+                pass
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "summary.csv").exists()
+    res = runner.invoke(app, ["compare", *TINY, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    a = pd.read_csv(reference / "summary.csv")[KEYS]
+    b = pd.read_csv(out / "summary.csv")[KEYS]
+    pd.testing.assert_frame_equal(a, b)
+    # a rerun with other settings is refused and keeps what is stored
+    res = runner.invoke(app, ["compare", "--strategies", "random", "--seeds", "0", "--budget-evals", "1",
+                              "--out", str(out)])
+    assert res.exit_code != 0 and "other settings" in res.stderr
+    assert (out / "summary.csv").is_file()
+
+
+def test_bad_compare_inputs(tmp_path):
+    for args, needle in [(["--strategies", "nope"], "unknown strategy"), (["--seeds", "a,b"], "comma-separated"),
+                         (["--strategies", "random"], "automatic budget"), (["-b", "imagenet"], "unknown benchmark")]:
+        res = runner.invoke(app, ["compare", *args, "--out", str(tmp_path / "x")])
+        assert res.exit_code != 0
+        lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and needle in lines[0], res.stderr
+
+
+def test_dashboard_serves_the_studies(reference):
+    port_sock = socket.socket()
+    port_sock.bind(("127.0.0.1", 0))
+    port = port_sock.getsockname()[1]
+    port_sock.close()
+    proc = subprocess.Popen([sys.executable, "-m", "nasbench_shrink.cli", "dashboard", str(reference), "--port",
+                             str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        data = None
+        for _ in range(60):
+            time.sleep(0.5)
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=2) as r:
+                    data = json.loads(r.read())
+                break
+            except OSError:
+                continue
+        assert data is not None, "dashboard did not answer"
+        names = {s["study_name"] for s in data["study_summaries"]}
+        assert {"digits/autoshrink/seed0", "digits/complete/seed1", "digits/random/seed0"} <= names
+        sid = next(s["study_id"] for s in data["study_summaries"] if s["study_name"] == "digits/autoshrink/seed0")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies/{sid}", timeout=5) as r:
+            detail = json.loads(r.read())
+        attrs = {a["key"] for t in detail["trials"] for a in t["user_attrs"]}
+        assert {"score", "accuracy", "macs", "cache_hit", "arch_key", "step"} <= attrs
+    finally:
+        proc.terminate()
+        proc.wait(10)
