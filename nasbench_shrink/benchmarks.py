@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from search_spaces import MacroConfig
+from search_spaces.rnn import RNNConfig
 from nasbench_shrink.errors import BenchmarkError
 from nasbench_shrink.splits import SplitSpec
 from nasbench_shrink.training import TrainRecipe
@@ -21,31 +22,54 @@ WORST_SCORE = -1.0e6  # score of a diverged evaluation: below any real score, fi
 
 @dataclass(frozen=True)
 class Benchmark:
+    """A benchmark preset. ``task`` is ``image`` (CNN cells, accuracy, MACs) or ``lm`` (RNN cells, perplexity,
+    parameters); for ``lm`` the data set is a PTB corpus whose files start with ``corpus`` (``final_corpus`` for the
+    final evaluation)."""
+
     name: str
     description: str
     dataset: str
-    split: SplitSpec
-    macro: MacroConfig
+    split: SplitSpec | None
+    macro: MacroConfig | RNNConfig
     recipe: TrainRecipe
     lam: float
-    final_macro: MacroConfig
+    final_macro: MacroConfig | RNNConfig
     final_recipe: TrainRecipe
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
     space: str = "cnn"
     nodes: int = 8  # AutoShrink defaults on this benchmark
     k: int = 10
+    task: str = "image"
+    corpus: str | None = None
+    final_corpus: str | None = None
+    vocab_limit: int | None = None  # lm: keep the most frequent training words, the rest become <unk>
     paper: dict = field(default_factory=dict, compare=False, hash=False)
 
-    def score(self, accuracy: float, macs: int, lam: float | None = None, diverged: bool = False) -> float:
-        """Paper Eq. 5 in the official form: ``acc − λ·(log10(MACs) − 6)``."""
-        if diverged or not math.isfinite(accuracy):
+    @property
+    def metric(self) -> str:
+        return "accuracy" if self.task == "image" else "perplexity"
+
+    @property
+    def resource(self) -> str:
+        return "macs" if self.task == "image" else "params"
+
+    def score(self, perf: float | None, macs: int, params: int | None = None, lam: float | None = None,
+              diverged: bool = False) -> float:
+        """Paper Eq. 5 in the official forms: ``acc − λ·(log10(MACs) − 6)`` for images,
+        ``(200 − ppl)·0.25 − λ·(log10(params) − 6)`` for language models."""
+        if diverged or perf is None or not math.isfinite(perf):
             return WORST_SCORE
         w = self.lam if lam is None else lam
-        return float(accuracy - w * (math.log10(max(macs, 1)) - 6.0))
+        if self.task == "lm":
+            return float((200.0 - perf) * 0.25 - w * (math.log10(max(params or 1, 1)) - 6.0))
+        return float(perf - w * (math.log10(max(macs, 1)) - 6.0))
 
-    def _hash(self, macro: MacroConfig, recipe: TrainRecipe, stage: str) -> str:
-        spec = {"stage": stage, "space": self.space, "dataset": self.dataset, "split": self.split.to_dict(),
+    def _hash(self, macro, recipe: TrainRecipe, stage: str) -> str:
+        corpus = self.corpus if stage == "proxy" else self.final_corpus
+        spec = {"stage": stage, "space": self.space, "dataset": self.dataset, "task": self.task, "corpus": corpus,
+                "vocab_limit": self.vocab_limit,
+                "split": self.split.to_dict() if self.split else None,
                 "macro": macro.to_dict(), "recipe": recipe.to_dict(), "mean": self.mean, "std": self.std}
         return hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -89,12 +113,12 @@ CIFAR10_PROXY = Benchmark(
 DIGITS = Benchmark(
     name="digits",
     description="CPU default: scikit-learn 8x8 digits, 40/class train + 40/class val (50/class held out), "
-                "stem 16, widths 8/16/32, Adam 4e-3, batch 32, <=12 epochs, score acc - 0.12*(log10 MACs - 6)",
+                "stem 16, widths 8/16/32, Adam 4e-3, batch 32, <=8 epochs, score acc - 0.15*(log10 MACs - 6)",
     dataset="digits",
     split=SplitSpec(train_per_class=40, val_per_class=40, test_per_class=50, seed=0),
     macro=MacroConfig(in_channels=1, input_size=8, num_classes=10, stem_channels=16, widths=(8, 16, 32)),
-    recipe=TrainRecipe(batch_size=32, max_epochs=12, overfit_ratio=None),
-    lam=0.12,
+    recipe=TrainRecipe(batch_size=32, max_epochs=8, overfit_ratio=None),
+    lam=0.15,
     final_macro=MacroConfig(in_channels=1, input_size=8, num_classes=10, stem_channels=16, widths=(8, 16, 32),
                             cells_per_stage=2, residual=True),
     final_recipe=TrainRecipe(batch_size=64, max_epochs=10, schedule="cosine", patience=None, min_acc_epoch=None,
@@ -105,14 +129,73 @@ DIGITS = Benchmark(
     k=3,
 )
 
-_REGISTRY: dict[str, Benchmark] = {b.name: b for b in (DIGITS, CIFAR10_PROXY)}
+# The paper's RNN search setting (§4.2): the 4,000-sentence PTB proxy, N = 6, K = 5, embedding = hidden = 200,
+# about 10 epochs, Perf = validation perplexity, resource = parameters, official score weight 1. The optimiser
+# follows the DARTS search recipe the paper builds on (SGD lr 20, clip 0.25, bptt 35). Final: full PTB.
+PTB_PROXY = Benchmark(
+    name="ptb-proxy",
+    description="The paper's RNN proxy: 4,000 PTB sentences, emb = hid = 200, SGD lr 20, clip 0.25, batch 64, "
+                "bptt 35, <=10 epochs, score (200 - ppl)*0.25 - (log10 params - 6)",
+    dataset="ptb", split=None,
+    macro=RNNConfig(emb_size=200, hidden_size=200),
+    recipe=TrainRecipe(optimizer="sgd", lr=20.0, momentum=0.0, weight_decay=5e-7, batch_size=64, max_epochs=10,
+                       patience=3, min_acc_epoch=None, overfit_ratio=None, clip_grad=0.25, bptt=35),
+    lam=1.0,
+    final_macro=RNNConfig(emb_size=200, hidden_size=200, dropout_emb=0.1, dropout_in=0.2, dropout_hidden=0.25,
+                          dropout_out=0.25),
+    final_recipe=TrainRecipe(optimizer="asgd", lr=20.0, weight_decay=8e-7, batch_size=64, max_epochs=100,
+                             patience=None, min_acc_epoch=None, overfit_ratio=None, clip_grad=0.25, bptt=35),
+    space="rnn", nodes=6, k=5, task="lm", corpus="proxy", final_corpus="ptb",
+    paper={"complete_dag_ppl": 63.1, "shrinkrnn_ppl": 56.5, "complete_params_m": 3.37, "shrunk_params_m": 2.8},
+)
+
+# CPU-sized RNN preset: the same proxy corpus with its 2,000 most frequent words, a 64-wide cell, 3 epochs.
+PTB_TINY = Benchmark(
+    name="ptb-tiny",
+    description="CPU RNN preset: PTB proxy corpus (2,000-word vocabulary), emb = hid = 64, SGD lr 20, clip 0.25, "
+                "batch 32, bptt 20, "
+                "<=3 epochs, score (200 - ppl)*0.25 - (log10 params - 6)",
+    dataset="ptb", split=None,
+    macro=RNNConfig(emb_size=64, hidden_size=64),
+    recipe=TrainRecipe(optimizer="sgd", lr=20.0, momentum=0.0, weight_decay=5e-7, batch_size=32, max_epochs=3,
+                       patience=None, min_acc_epoch=None, overfit_ratio=None, clip_grad=0.25, bptt=20),
+    lam=1.0,
+    final_macro=RNNConfig(emb_size=64, hidden_size=64, dropout_emb=0.1, dropout_in=0.2, dropout_hidden=0.1,
+                          dropout_out=0.2),
+    final_recipe=TrainRecipe(optimizer="sgd", lr=20.0, momentum=0.0, weight_decay=8e-7, batch_size=32,
+                             max_epochs=8, schedule="cosine", patience=None, min_acc_epoch=None, overfit_ratio=None,
+                             clip_grad=0.25, bptt=20),
+    space="rnn", nodes=5, k=3, task="lm", corpus="proxy", final_corpus="proxy", vocab_limit=2000,
+)
+
+_REGISTRY: dict[str, Benchmark] = {b.name: b for b in (DIGITS, CIFAR10_PROXY, PTB_PROXY, PTB_TINY)}
 
 
 def register_benchmark(bench: Benchmark) -> None:
     _REGISTRY[bench.name] = bench
 
 
+BENCHMARK_ENTRY_POINTS = "nasbench_shrink.benchmarks"
+
+
+def _load_entry_points() -> None:
+    """Benchmarks from installed packages (entry-point group ``nasbench_shrink.benchmarks``, each a Benchmark)."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=BENCHMARK_ENTRY_POINTS):
+        if ep.name in _REGISTRY:
+            continue
+        try:
+            obj = ep.load()
+        except Exception as exc:  # a broken plug-in must not break the tool
+            raise BenchmarkError(f"benchmark plug-in {ep.name!r} failed to load ({exc}); reinstall its package")
+        if isinstance(obj, Benchmark):
+            _REGISTRY[ep.name] = obj if obj.name == ep.name else replace(obj, name=ep.name)
+
+
 def get_benchmark(name: str) -> Benchmark:
+    if name not in _REGISTRY:
+        _load_entry_points()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -121,4 +204,5 @@ def get_benchmark(name: str) -> Benchmark:
 
 
 def list_benchmarks() -> list[Benchmark]:
+    _load_entry_points()
     return [_REGISTRY[k] for k in sorted(_REGISTRY)]

@@ -49,14 +49,14 @@ def user_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-def read_cell(path: str) -> Cell:
+def read_cell(path: str, space: str = "cnn") -> Cell:
     """A cell from a JSON file, '-' (stdin), or the shorthand ``complete:N[:SEED]`` (the seeded complete DAG)."""
     if path.startswith("complete:"):
         from search_spaces import complete_cell
 
         parts = path.split(":")
         try:
-            return complete_cell("cnn", int(parts[1]), seed=int(parts[2]) if len(parts) > 2 else 0)
+            return complete_cell(space, int(parts[1]), seed=int(parts[2]) if len(parts) > 2 else 0)
         except (ValueError, IndexError):
             raise UserError(f"bad cell shorthand {path!r}; use complete:N or complete:N:SEED, e.g. complete:8") from None
     try:
@@ -101,19 +101,22 @@ def show_cmd(
     cell_file: str = typer.Argument(..., help="Cell JSON file, '-' for stdin, or complete:N[:SEED]."),
     benchmark: str = typer.Option("digits", "--benchmark", "-b", help="Benchmark whose search network is costed."),
     png: Optional[Path] = typer.Option(None, "--png", help="Also draw the pruned cell to this PNG."),
+    data_dir: Optional[Path] = DataDirOpt,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show a cell pruned, its key, and the cost of the benchmark's search-time network (no training)."""
     from nasbench_shrink.benchmarks import get_benchmark
-    from nasbench_shrink.evaluation import check_cell, network_resources
+    from nasbench_shrink.evaluation import check_cell, corpus_for, network_resources
 
-    cell = read_cell(cell_file)
     bench = get_benchmark(benchmark)
+    cell = read_cell(cell_file, bench.space)
     check_cell(cell, bench)
-    macs, params = network_resources(cell, bench.macro)
+    macs, params = network_resources(cell, bench.macro, bench, data_dir)
     info = {"key": cell.key, "benchmark": bench.name, "macs": macs, "params": params,
             "edges": len(cell.active_edges), "active_nodes": list(cell.active_nodes), "leaves": list(cell.leaves),
             "cell": cell.to_dict(), "pruned": cell.pruned().to_dict()}
+    if bench.task == "lm":
+        info["vocab_size"] = corpus_for(bench, "proxy", data_dir).vocab_size
     if png is not None:
         from nasbench_shrink.draw import save_cell_png
 
@@ -125,7 +128,9 @@ def show_cmd(
         print_json(info)
         return
     console.print(str(cell), highlight=False)
-    console.print(f"key {info['key']}  |  {bench.name} network: {macs / 1e6:.3f} M MACs, {params / 1e3:.1f} k params")
+    unit = "token" if bench.task == "lm" else "image"
+    console.print(f"key {info['key']}  |  {bench.name} network: {macs / 1e6:.3f} M MACs per {unit}, "
+                  f"{params / 1e3:.1f} k params", highlight=False)
     if png is not None:
         console.print(f"drawing: {info['png']}")
 
@@ -149,8 +154,8 @@ def evaluate_cmd(
     from nasbench_shrink.cache import EvaluationCache
     from nasbench_shrink.evaluation import check_cell, evaluate
 
-    cell = read_cell(cell_file)
     bench = get_benchmark(benchmark)
+    cell = read_cell(cell_file, bench.space)
     check_cell(cell, bench)
     store = None if no_cache else EvaluationCache(cache)
     with console.status(f"evaluating on {bench.name}...", spinner="dots") if not as_json else _null():
@@ -163,7 +168,7 @@ def evaluate_cmd(
     console.print(str(cell), highlight=False)
     hit = " (cache hit: original cost)" if rec.cache_hit else ""
     console.print(
-        f"{bench.name} {'final test' if final else 'proxy val'} accuracy {rec.accuracy:.4f}  score {rec.score:.4f}  "
+        f"{bench.name} {'final test' if final else 'proxy val'} {bench.metric} {rec.perf:.4f}  score {rec.score:.4f}  "
         f"{rec.macs / 1e6:.3f} M MACs  {rec.params / 1e3:.1f} k params  {rec.epochs} epochs ({rec.stop_reason})  "
         f"{rec.cost_s:.2f} s  {rec.train_flops:.3g} train FLOPs{hit}", highlight=False)
 
@@ -246,9 +251,10 @@ def search_cmd(
     console.print(f"study {summary['study']}: {summary['complete']} evaluations ({summary['cache_hits']} cache hits), "
                   f"charged {summary['charged_seconds']:.1f} s / {summary['charged_flops']:.3g} FLOPs", highlight=False)
     if "best_score" in summary:
-        console.print(f"best trial #{summary['best_trial']}: score {summary['best_score']:.4f}, accuracy "
-                      f"{summary['accuracy']:.4f}, {summary['macs'] / 1e6:.3f} M MACs, {summary['edges']} edges",
-                      highlight=False)
+        metric = "accuracy" if summary.get("accuracy") is not None else "perplexity"
+        console.print(f"best trial #{summary['best_trial']}: score {summary['best_score']:.4f}, {metric} "
+                      f"{summary[metric]:.4f}, {summary['macs'] / 1e6:.3f} M MACs, {summary['params']} params, "
+                      f"{summary['edges']} edges", highlight=False)
         console.print(str(Cell.from_dict(summary["cell"])), highlight=False)
         console.print(json.dumps(summary["cell"]), highlight=False, soft_wrap=True)
 

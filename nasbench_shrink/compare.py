@@ -122,8 +122,9 @@ def run_compare(spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create output folder {out} ({exc.strerror}); pass a writable --out") from None
-    spec.storage = spec.storage or f"sqlite:///{out / 'studies.db'}"
-    spec.cache = spec.cache or f"sqlite:///{out / 'cache.db'}"
+    # absolute paths, so the dashboard and reports work from any folder
+    spec.storage = spec.storage or f"sqlite:///{(out / 'studies.db').resolve()}"
+    spec.cache = spec.cache or f"sqlite:///{(out / 'cache.db').resolve()}"
     stored = _load_settings(out)
     if stored is not None and stored.get("settings") != spec.settings():
         raise UserError(f"{out} holds a comparison with other settings ({stored.get('settings')}); pass another "
@@ -154,8 +155,8 @@ def run_compare(spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None
             state["resolved_budget"] = budget
             (out / SETTINGS_FILE).write_text(json.dumps(state, indent=2))
         _drain(submit_all(rest, budget), spec, on_progress)
-        trials = collect_trials(spec, budget)
-        summary = summarize_runs(trials, spec)
+        trials = collect_trials(spec, budget, bench.metric)
+        summary = summarize_runs(trials, spec, bench.metric)
         if spec.final:
             futs = {}
             for _, row in summary.iterrows():
@@ -164,8 +165,8 @@ def run_compare(spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None
             finals = {}
             for f in futs:
                 finals[futs[f]] = f.result()
-            summary["final_test_accuracy"] = [finals[(s, int(k))]["accuracy"] for s, k in
-                                              zip(summary["strategy"], summary["seed"])]
+            summary[f"final_test_{bench.metric}"] = [finals[(s, int(k))][bench.metric] for s, k in
+                                                     zip(summary["strategy"], summary["seed"])]
             summary["final_macs"] = [finals[(s, int(k))]["macs"] for s, k in zip(summary["strategy"], summary["seed"])]
             summary["final_params"] = [finals[(s, int(k))]["params"]
                                        for s, k in zip(summary["strategy"], summary["seed"])]
@@ -223,7 +224,7 @@ def progress_snapshot(spec: CompareSpec) -> dict[str, dict]:
     return snap
 
 
-def collect_trials(spec: CompareSpec, budget: float | None) -> pd.DataFrame:
+def collect_trials(spec: CompareSpec, budget: float | None, metric: str = "accuracy") -> pd.DataFrame:
     """One row per finished trial of every run, with running cost totals and the within-budget flag."""
     rows = []
     col = COST_COLUMN[spec.budget_kind]
@@ -241,7 +242,7 @@ def collect_trials(spec: CompareSpec, budget: float | None) -> pd.DataFrame:
                 rows.append({
                     "strategy": strategy, "seed": seed, "trial": t.number, "eval_index": i + 1,
                     "cost_s": a.get("cost_s"), "train_flops": a.get("train_flops"), "cum_cost_s": cum_s,
-                    "cum_train_flops": cum_f, "score": t.value, "accuracy": a.get("accuracy"),
+                    "cum_train_flops": cum_f, "score": t.value, metric: a.get(metric),
                     "macs": a.get("macs"), "params": a.get("params"), "edges": a.get("edges"),
                     "cache_hit": a.get("cache_hit"), "arch_key": a.get("arch_key"), "step": a.get("step"),
                     "within_budget": budget is None or before < budget,
@@ -250,14 +251,14 @@ def collect_trials(spec: CompareSpec, budget: float | None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def summarize_runs(trials: pd.DataFrame, spec: CompareSpec) -> pd.DataFrame:
+def summarize_runs(trials: pd.DataFrame, spec: CompareSpec, metric: str = "accuracy") -> pd.DataFrame:
     rows = []
     for (strategy, seed), g in trials[trials["within_budget"]].groupby(["strategy", "seed"], sort=False):
         best = g.loc[g["score"].idxmax()]
         rows.append({"strategy": strategy, "seed": int(seed), "evaluations": len(g),
                      "search_cost_s": g["cost_s"].sum(), "search_flops": g["train_flops"].sum(),
                      "cache_hits": int(g["cache_hit"].sum()), "best_score": best["score"],
-                     "best_accuracy": best["accuracy"], "best_macs": best["macs"], "best_edges": best["edges"],
+                     f"best_{metric}": best[metric], "best_params": best["params"], "best_macs": best["macs"], "best_edges": best["edges"],
                      "best_arch_key": best["arch_key"], "best_cell": best["cell"]})
     return pd.DataFrame(rows)
 

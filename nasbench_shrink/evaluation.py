@@ -14,14 +14,19 @@ from typing import Any
 
 import torch
 
-from search_spaces import Cell, build_cnn, count_resources
-from search_spaces.cnn import MacroConfig, input_shape
+from dataclasses import replace
+
+from search_spaces import Cell, build_cnn, count_macs, count_params, count_resources
+from search_spaces.cnn import input_shape
+from search_spaces.rnn import RNNConfig, build_rnn
 from nasbench_shrink.benchmarks import Benchmark, get_benchmark
 from nasbench_shrink.cache import EvaluationCache, cache_key
 from nasbench_shrink.datasets import load_dataset
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.splits import SplitSpec, Splits, make_splits
-from nasbench_shrink.training import DeviceData, TrainRecipe, pick_device, set_threads, train
+from nasbench_shrink.lm import LMTask
+from nasbench_shrink.ptb import find_ptb
+from nasbench_shrink.training import DeviceData, ImageTask, pick_device, set_threads, train
 
 RECORD_VERSION = 1
 
@@ -33,7 +38,7 @@ class EvalRecord:
     fidelity: str
     stage: str  # proxy | final
     seed: int
-    accuracy: float  # proxy: best validation accuracy; final: test accuracy
+    accuracy: float | None  # image benchmarks: proxy = best validation accuracy; final = test accuracy
     score: float
     macs: int
     params: int
@@ -48,6 +53,12 @@ class EvalRecord:
     curve: list[dict] = field(default_factory=list)
     cache_hit: bool = False
     version: int = RECORD_VERSION
+    perplexity: float | None = None  # language-model benchmarks: proxy = best validation; final = test
+
+    @property
+    def perf(self) -> float | None:
+        """The benchmark's performance metric: accuracy (images) or perplexity (language models)."""
+        return self.perplexity if self.accuracy is None else self.accuracy
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,15 +91,38 @@ def benchmark_splits(bench: Benchmark, data_dir: str | Path | None = None) -> Sp
     return _splits(bench.dataset, bench.split, str(data_dir) if data_dir else None)
 
 
-def network_resources(cell: Cell, macro: MacroConfig) -> tuple[int, int]:
-    """(MACs per image, parameters) of the network for ``cell`` under ``macro``, without training."""
+def network_resources(cell: Cell, macro, bench: Benchmark | None = None, data_dir=None) -> tuple[int, int]:
+    """(forward MACs per image or token, parameters) of the network for ``cell``, without training."""
+    if isinstance(macro, RNNConfig) and bench is not None:
+        macro = replace(macro, vocab_size=corpus_for(bench, "proxy", data_dir).vocab_size)
     return _resources(cell.pruned(), macro)
 
 
 @lru_cache(maxsize=4096)
-def _resources(cell: Cell, macro: MacroConfig) -> tuple[int, int]:
+def _resources(cell: Cell, macro) -> tuple[int, int]:
+    if isinstance(macro, RNNConfig):
+        model = build_rnn(cell, macro)
+        example = torch.zeros((1, 1), dtype=torch.long)
+        r = count_macs(_RNNStep(model), example), count_params(model)
+        return r
     r = count_resources(build_cnn(cell, macro), input_shape(macro))
     return r.macs, r.params
+
+
+class _RNNStep(torch.nn.Module):
+    """One time step of an RNN model, for counting MACs per token."""
+
+    def __init__(self, model) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, words: torch.Tensor) -> torch.Tensor:
+        return self.model(words.t(), self.model.init_hidden(words.size(0)))[0]
+
+
+def corpus_for(bench: Benchmark, stage: str, data_dir=None):
+    return find_ptb(str(data_dir) if data_dir else None, bench.corpus if stage == "proxy" else bench.final_corpus,
+                    bench.vocab_limit)
 
 
 def check_cell(cell: Cell, bench: Benchmark) -> None:
@@ -101,37 +135,40 @@ def _train_and_measure(cell: Cell, bench: Benchmark, stage: str, seed: int, data
     check_cell(cell, bench)
     macro, recipe = (bench.macro, bench.recipe) if stage == "proxy" else (bench.final_macro, bench.final_recipe)
     fidelity = bench.fidelity_key if stage == "proxy" else bench.final_fidelity_key
-    splits = benchmark_splits(bench, data_dir)
-    train_set, val_set = ((splits.proxy_train, splits.proxy_val) if stage == "proxy"
-                          else (splits.final_train, splits.final_test))
     dev = pick_device(device)
     if dev.type == "cpu":
         set_threads(threads)
-    channels_last = macro.input_size >= 16
-    mean, std = torch.tensor(bench.mean), torch.tensor(bench.std)
     t0 = time.perf_counter()
     torch.manual_seed(seed)
-    model = build_cnn(cell.pruned(), macro)
-    macs, params = network_resources(cell, macro)
-    tr = DeviceData(train_set, dev, mean, std, channels_last)
-    va = DeviceData(val_set, dev, mean, std, channels_last)
-    if stage == "final":
-        recipe = _final_recipe(recipe)
-    result = train(model, tr, va, recipe, seed=seed)
-    accuracy = result.best_val_acc if stage == "proxy" else result.final_val_acc
+    if bench.task == "lm":
+        corpus = corpus_for(bench, stage, data_dir)
+        macro = replace(macro, vocab_size=corpus.vocab_size)
+        model = build_rnn(cell.pruned(), macro)
+        task = LMTask(corpus.train, corpus.valid if stage == "proxy" else corpus.test, recipe, dev)
+    else:
+        splits = benchmark_splits(bench, data_dir)
+        train_set, val_set = ((splits.proxy_train, splits.proxy_val) if stage == "proxy"
+                              else (splits.final_train, splits.final_test))
+        channels_last = macro.input_size >= 16
+        mean, std = torch.tensor(bench.mean), torch.tensor(bench.std)
+        model = build_cnn(cell.pruned(), macro)
+        task = ImageTask(DeviceData(train_set, dev, mean, std, channels_last),
+                         DeviceData(val_set, dev, mean, std, channels_last), recipe)
+    macs, params = _resources(cell.pruned(), macro)
+    # proxy: the best validation value (Perf); final: the last epoch on the held-out test split, no early stopping
+    result = train(model, task, recipe=recipe, seed=seed)
+    perf = result.best_val if stage == "proxy" else result.final_val
     cost = time.perf_counter() - t0
+    lm = bench.task == "lm"
     return EvalRecord(
         key=cell.key, benchmark=bench.name, fidelity=fidelity, stage=stage, seed=seed,
-        accuracy=0.0 if result.diverged else accuracy,
-        score=bench.score(accuracy, macs, diverged=result.diverged), macs=macs, params=params, cost_s=cost,
-        train_flops=3.0 * macs * tr.n * result.epochs, epochs=result.epochs, train_images=tr.n,
+        accuracy=None if lm else (0.0 if result.diverged else perf),
+        perplexity=(None if result.diverged else perf) if lm else None,
+        score=bench.score(perf, macs, params, diverged=result.diverged), macs=macs, params=params, cost_s=cost,
+        train_flops=3.0 * macs * task.n_train * result.epochs, epochs=result.epochs, train_images=task.n_train,
         diverged=result.diverged, stop_reason=result.stop_reason, device=str(dev), cell=cell.to_dict(),
         curve=result.curve,
     )
-
-
-def _final_recipe(recipe: TrainRecipe) -> TrainRecipe:
-    return recipe  # final runs report the last epoch on the held-out test split; no early stopping
 
 
 def evaluate(
@@ -165,5 +202,5 @@ def evaluate(
         record = _train_and_measure(cell, bench, stage, seed, data_dir, device, threads)
         if cache is not None:
             cache.put(key, record.key, fidelity, seed, record.to_dict())
-    record.score = bench.score(record.accuracy, record.macs, lam=lam, diverged=record.diverged)
+    record.score = bench.score(record.perf, record.macs, record.params, lam=lam, diverged=record.diverged)
     return record

@@ -46,7 +46,7 @@ class CellObjective:
         rec = evaluate(cell, self.bench, seed=self.seed, cache=self.cache, data_dir=self.data_dir,
                        device=self.device, threads=self.threads, lam=self.lam)
         attrs = {
-            "score": rec.score, "accuracy": rec.accuracy, "macs": rec.macs, "params": rec.params,
+            "score": rec.score, self.bench.metric: rec.perf, "macs": rec.macs, "params": rec.params,
             "cost_s": rec.cost_s, "train_flops": rec.train_flops, "cache_hit": rec.cache_hit, "arch_key": rec.key,
             "edges": len(cell.active_edges), "cell": cell.to_dict(), "epochs": rec.epochs,
             "diverged": rec.diverged, "benchmark": self.bench.name,

@@ -21,6 +21,16 @@ PAPER_TABLE4 = [
 ]
 
 
+PAPER_TABLE5 = [
+    {"topology": "Complete-DAG", "strategy": "complete", "nodes": 6, "perplexity": "63.1", "params_m": "33"},
+    {"topology": "ShrinkRNN", "strategy": "autoshrink", "nodes": 6, "perplexity": "56.5", "params_m": "23"},
+]
+
+
+def metric_of(summary: pd.DataFrame) -> str:
+    return "perplexity" if any(c.endswith("_perplexity") for c in summary.columns) else "accuracy"
+
+
 def _plt():
     import matplotlib
 
@@ -49,7 +59,8 @@ def load(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
 
 def mean_std_table(summary: pd.DataFrame) -> pd.DataFrame:
     """Mean ± std per strategy over seeds, as the report prints it."""
-    cols = [c for c in ("final_test_accuracy", "final_macs", "final_params", "best_score", "search_cost_s",
+    m = metric_of(summary)
+    cols = [c for c in (f"final_test_{m}", f"best_{m}", "final_macs", "final_params", "best_score", "search_cost_s",
                         "search_flops", "evaluations") if c in summary.columns]
     agg = summary.groupby("strategy", sort=False)[cols].agg(["mean", "std"])
     return agg
@@ -96,20 +107,23 @@ def anytime_figure(trials: pd.DataFrame, cost_col: str, path: Path) -> None:
 
 def pareto_figure(summary: pd.DataFrame, path: Path) -> None:
     plt, sns = _plt()
+    m = metric_of(summary)
     fig, ax = plt.subplots(figsize=(8.0, 4.8))
-    if "final_test_accuracy" in summary.columns:
-        d = summary.assign(macs_m=summary["final_macs"] / 1e6, acc=100 * summary["final_test_accuracy"])
-        sns.scatterplot(d, x="macs_m", y="acc", hue="strategy", style="strategy", s=80, ax=ax)
-        ax.set_xscale("log")
-        ax.set_xlabel("final network MACs per image (M, log scale)")
-        ax.set_ylabel("final test accuracy (%)")
+    final = f"final_test_{m}" in summary.columns
+    if m == "accuracy":
+        x = summary["final_macs" if final else "best_macs"] / 1e6
+        y = 100 * summary[f"final_test_{m}" if final else f"best_{m}"]
+        xlabel, ylabel = "MACs per image (M, log scale)", "accuracy (%)"
     else:
-        d = summary.assign(macs_m=summary["best_macs"] / 1e6, acc=100 * summary["best_accuracy"])
-        sns.scatterplot(d, x="macs_m", y="acc", hue="strategy", style="strategy", s=80, ax=ax)
-        ax.set_xscale("log")
-        ax.set_xlabel("search network MACs per image (M, log scale)")
-        ax.set_ylabel("best proxy accuracy (%) (no final evaluation)")
-    ax.set_title("Accuracy vs cost, one marker per run")
+        x = summary["final_params" if final else "best_params"] / 1e6
+        y = summary[f"final_test_{m}" if final else f"best_{m}"]
+        xlabel, ylabel = "parameters (M, log scale)", "perplexity (lower is better)"
+    d = summary.assign(x=x, y=y)
+    sns.scatterplot(d, x="x", y="y", hue="strategy", style="strategy", s=80, ax=ax)
+    ax.set_xscale("log")
+    ax.set_xlabel(("final network " if final else "search network ") + xlabel)
+    ax.set_ylabel(("final test " if final else "best proxy ") + ylabel)
+    ax.set_title("Performance vs cost, one marker per run")
     if ax.get_legend() is not None:
         sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1.0), title="strategy")
     fig.tight_layout()
@@ -189,19 +203,21 @@ def write_report(out: Path) -> Path:
               f"`nasbench-shrink dashboard {out}`)",
               f"- wall time: {settings.get('wall_s', '?')} s", ""]
     lines += ["## Results (mean ± std over seeds)", ""]
-    has_final = "final_test_accuracy" in summary.columns
-    head = ["strategy", "final test acc (%)" if has_final else "best proxy acc (%)", "final MACs (M)",
-            "final params (k)", "best proxy score", "search cost (s)", "search FLOPs (T)", "evaluations"]
+    m = metric_of(summary)
+    has_final = f"final_test_{m}" in summary.columns
+    pcol = f"final_test_{m}" if has_final else f"best_{m}"
+    scale, unit = (0.01, "%") if m == "accuracy" else (1.0, "")
+    head = ["strategy", f"{'final test' if has_final else 'best proxy'} {m}{' (%)' if unit else ''}",
+            "final MACs (M)", "final params (k)", "best proxy score", "search cost (s)", "search FLOPs",
+            "evaluations"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for strategy, r in table.iterrows():
-        acc = (_fmt(r[("final_test_accuracy", "mean")], r[("final_test_accuracy", "std")], 0.01, 2) if has_final
-               else _fmt(*summary[summary.strategy == strategy]["best_accuracy"].agg(["mean", "std"]), 0.01, 2))
-        cells = [strategy, acc,
+        cells = [strategy, _fmt(r[(pcol, "mean")], r[(pcol, "std")], scale, 2),
                  _fmt(r[("final_macs", "mean")], r[("final_macs", "std")], 1e6, 3) if has_final else "–",
                  _fmt(r[("final_params", "mean")], r[("final_params", "std")], 1e3, 1) if has_final else "–",
                  _fmt(r[("best_score", "mean")], r[("best_score", "std")]),
                  _fmt(r[("search_cost_s", "mean")], r[("search_cost_s", "std")], 1.0, 1),
-                 _fmt(r[("search_flops", "mean")], r[("search_flops", "std")], 1e12, 3),
+                 f"{r[('search_flops', 'mean')]:.3g} ± {r[('search_flops', 'std')]:.2g}",
                  _fmt(r[("evaluations", "mean")], r[("evaluations", "std")], 1.0, 1)]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Every number above is computed from `summary.csv` (one row per run), which is computed from "
@@ -210,43 +226,66 @@ def write_report(out: Path) -> Path:
     if has_shrink:
         lines += ["![shrink](shrink.png)", ""]
     lines += ["Best cell of each strategy (bold outline: cell outputs):", "", "![cells](cells.png)", ""]
-    lines += ["## The paper's Table 4, for reference", "",
-              "| topology | nodes | paper acc. (%) | paper MACs (M) | ours: strategy | ours: final acc. (%) | "
-              "ours: final MACs (M) |", "|---|---|---|---|---|---|---|"]
     ours = {s: r for s, r in table.iterrows()}
-    for p in PAPER_TABLE4:
-        r = ours.get(p["strategy"])
-        acc = (_fmt(r[("final_test_accuracy", "mean")], r[("final_test_accuracy", "std")], 0.01, 2)
-               if r is not None and has_final else "–")
-        macs = (_fmt(r[("final_macs", "mean")], r[("final_macs", "std")], 1e6, 3)
-                if r is not None and has_final else "–")
-        lines.append(f"| {p['topology']} | {p['nodes']} | {p['accuracy']} | {p['macs_m']} | "
-                     f"{p['strategy'] if r is not None else '–'} | {acc} | {macs} |")
-    lines += ["", _paper_sentence(cfg.get("benchmark", ""), summary, has_final), ""]
+    if m == "accuracy":
+        lines += ["## The paper's Table 4, for reference", "",
+                  "| topology | nodes | paper acc. (%) | paper MACs (M) | ours: strategy | ours: final acc. (%) | "
+                  "ours: final MACs (M) |", "|---|---|---|---|---|---|---|"]
+        for p in PAPER_TABLE4:
+            r = ours.get(p["strategy"])
+            ok = r is not None and has_final
+            acc = _fmt(r[(pcol, "mean")], r[(pcol, "std")], 0.01, 2) if ok else "–"
+            macs = _fmt(r[("final_macs", "mean")], r[("final_macs", "std")], 1e6, 3) if ok else "–"
+            lines.append(f"| {p['topology']} | {p['nodes']} | {p['accuracy']} | {p['macs_m']} | "
+                         f"{p['strategy'] if r is not None else '–'} | {acc} | {macs} |")
+    else:
+        lines += ["## The paper's Table 5, for reference", "",
+                  "| topology | nodes | paper test ppl | paper params (M) | ours: strategy | ours: final ppl | "
+                  "ours: final params (M) |", "|---|---|---|---|---|---|---|"]
+        for p in PAPER_TABLE5:
+            r = ours.get(p["strategy"])
+            ok = r is not None and has_final
+            ppl = _fmt(r[(pcol, "mean")], r[(pcol, "std")], 1.0, 2) if ok else "–"
+            par = _fmt(r[("final_params", "mean")], r[("final_params", "std")], 1e6, 3) if ok else "–"
+            lines.append(f"| {p['topology']} | {p['nodes']} | {p['perplexity']} | {p['params_m']} | "
+                         f"{p['strategy'] if r is not None else '–'} | {ppl} | {par} |")
+    lines += ["", _paper_sentence(cfg.get("benchmark", ""), summary, has_final, m), ""]
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path
 
 
-def _paper_sentence(benchmark: str, summary: pd.DataFrame, has_final: bool) -> str:
+def _paper_sentence(benchmark: str, summary: pd.DataFrame, has_final: bool, metric: str = "accuracy") -> str:
     if not has_final:
         return "No final evaluation was run, so nothing here is comparable with the paper's full-training numbers."
-    means = summary.groupby("strategy")[["final_test_accuracy", "final_macs"]].mean()
+    col = f"final_test_{metric}"
+    means = summary.groupby("strategy")[[col, "final_macs", "final_params"]].mean()
+    better = (lambda a, b: a >= b) if metric == "accuracy" else (lambda a, b: a <= b)
     parts = []
-    if benchmark != "cifar10-proxy":
+    if metric == "accuracy" and benchmark != "cifar10-proxy":
         parts.append(f"The paper trains on full CIFAR-10; this run uses `{benchmark}`, so absolute accuracies and "
                      "MACs do not compare, only orderings can.")
+    if metric == "perplexity":
+        parts.append("The paper's Table 5 trains 23-33 M-parameter models on full PTB; this run's final networks are "
+                     "far smaller and trained briefly, so only orderings compare.")
     if {"autoshrink", "complete"} <= set(means.index):
         a, c = means.loc["autoshrink"], means.loc["complete"]
-        parts.append(
-            f"The paper's ShrinkCNN beats its complete DAG on accuracy (+1.66 points) with 2.8x fewer MACs; here "
-            f"AutoShrink's final accuracy is {100 * (a.final_test_accuracy - c.final_test_accuracy):+.2f} points "
-            f"against the complete DAG with {c.final_macs / max(a.final_macs, 1):.2f}x fewer MACs, so the accuracy "
-            f"ordering {'matches' if a.final_test_accuracy >= c.final_test_accuracy else 'does not match'} and the "
-            f"cost ordering {'matches' if a.final_macs <= c.final_macs else 'does not match'}.")
+        if metric == "accuracy":
+            parts.append(
+                f"The paper's ShrinkCNN beats its complete DAG on accuracy (+1.66 points) with 2.8x fewer MACs; here "
+                f"AutoShrink's final accuracy is {100 * (a[col] - c[col]):+.2f} points against the complete DAG with "
+                f"{c.final_macs / max(a.final_macs, 1):.2f}x fewer MACs, so the accuracy ordering "
+                f"{'matches' if better(a[col], c[col]) else 'does not match'} and the cost ordering "
+                f"{'matches' if a.final_macs <= c.final_macs else 'does not match'}.")
+        else:
+            parts.append(
+                f"The paper's ShrinkRNN has 6.6 lower perplexity than its complete DAG with 30% fewer parameters; here "
+                f"AutoShrink's final perplexity is {a[col] - c[col]:+.2f} against the complete DAG with "
+                f"{100 * (1 - a.final_params / max(c.final_params, 1)):.0f}% fewer parameters, so the perplexity "
+                f"ordering {'matches' if better(a[col], c[col]) else 'does not match'}.")
     wiring = [s for s in ("ws", "er", "ba") if s in means.index]
-    if "autoshrink" in means.index and wiring:
-        beaten = [s for s in wiring if means.loc["autoshrink"].final_test_accuracy >= means.loc[s].final_test_accuracy]
+    if metric == "accuracy" and "autoshrink" in means.index and wiring:
+        beaten = [s for s in wiring if better(means.loc["autoshrink"][col], means.loc[s][col])]
         parts.append(f"The paper's ShrinkCNN is more accurate than every random-graph prior; here AutoShrink is at "
                      f"least as accurate as {len(beaten)} of {len(wiring)} ({', '.join(beaten) or 'none'}).")
     return " ".join(parts)

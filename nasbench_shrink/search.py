@@ -258,7 +258,8 @@ def study_summary(study: optuna.Study) -> dict[str, Any]:
     }
     if best is not None:
         out.update(best_trial=best.number, best_score=best.value,
-                   **{k: best.user_attrs.get(k) for k in ("accuracy", "macs", "params", "edges", "arch_key", "cell")})
+                   **{k: best.user_attrs.get(k) for k in ("accuracy", "perplexity", "macs", "params", "edges", "arch_key",
+                                                   "cell")})
     steps = [t for t in trials if "step" in t.user_attrs and t.state == TrialState.COMPLETE]
     if steps:
         n = int(study.user_attrs.get("nodes", 0))
