@@ -14,8 +14,8 @@ from optuna.trial import FrozenTrial, TrialState
 from search_spaces import SPACE_OPS, Cell, all_edges, random_ops
 from nasbench_shrink.cell_sampler import CellSampler
 
-PARENT = "evolution:parent"
-MUTATION = "evolution:mutation"
+PARENT = "parent_trial"
+MUTATION = "mutation"
 
 
 class RegularizedEvolutionSampler(CellSampler):

@@ -85,7 +85,7 @@ def ratio_vs_bare_loop(quick: bool, threads: int) -> dict:
     cfg = MacroConfig(input_size=size)
     data = _data(n, size)
     recipe = TrainRecipe(max_epochs=1, patience=None, min_acc_epoch=None, overfit_ratio=None)
-    channels_last = size >= 16
+    channels_last = True
     _project_run(cell, cfg, _data(128, size), recipe, device, channels_last)  # warm-up both paths
     _bare_run(cell, cfg, _data(128, size), recipe, device, channels_last)
     ours, bare = [], []

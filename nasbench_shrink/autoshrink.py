@@ -17,7 +17,6 @@ trajectory from the storage, so nothing is lost and, with the evaluation cache, 
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import time
@@ -31,13 +30,9 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search_spaces import Cell, complete_cell
 from search_spaces.cell import Edge
-from nasbench_shrink.cell_sampler import CellSampler, stop_study
+from nasbench_shrink.cell_sampler import PROPOSAL_ATTR, SKIP_ATTR, CellSampler, stop_study
 
 CLAIM = "autoshrink:claim"  # [step, i, j] or None when released
-STEP = "autoshrink:step"
-EDGE = "autoshrink:edge"
-PARENT = "autoshrink:parent"  # the step's cell (JSON)
-PARENT_KEY = "autoshrink:parent_key"
 
 _ACTIVE = (TrialState.RUNNING, TrialState.WAITING)
 
@@ -175,11 +170,21 @@ class AutoShrinkSampler(CellSampler):
 
     def extra_attrs(self, study: Study, trial: FrozenTrial, cell: Cell) -> dict:
         step, cand = self._claims.pop(trial.number)
-        return {STEP: step.index, EDGE: list(cand.edge), PARENT: step.cell.to_json(), PARENT_KEY: step.cell.key}
+        return {"step": step.index, "removed_edge": list(cand.edge), "parent": step.cell.to_dict(),
+                "parent_key": step.cell.key}
+
+    def _may_end_run(self, trial: FrozenTrial) -> bool:
+        """Whether the trial's step has an edgeless candidate (the only way the next cell has no edge)."""
+        claim, parent = trial.system_attrs.get(CLAIM), _claim_parent(trial)
+        if not claim or parent is None:
+            return True
+        return any(not parent.without_edge(e).pruned().edges for e in self.candidate_edges(claim[0], parent))
 
     def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState, values) -> None:
-        if CLAIM not in trial.system_attrs and not trial.system_attrs.get("nbs:skip"):
+        if not trial.system_attrs.get(CLAIM) and not trial.system_attrs.get(SKIP_ATTR):
             return
+        if trial.system_attrs.get(CLAIM) and not self._may_end_run(trial):
+            return  # the run can only end at a step with an edgeless candidate: skip the storage read
         # the trial's own final state is not stored yet: replay with it
         trials: list = [t for t in study._storage.get_all_trials(study._study_id, deepcopy=False)
                         if t.number != trial.number]
@@ -203,11 +208,15 @@ def _fail_stale(study: Study) -> None:
         optuna.storages.fail_stale_trials(study)
 
 
+def _claim_parent(trial) -> Cell | None:
+    raw = trial.system_attrs.get(PROPOSAL_ATTR)
+    return None if not raw or "parent" not in raw else Cell.from_dict(raw["parent"])
+
+
 def claim_of(trial: FrozenTrial) -> tuple[int, Edge] | None:
     c = trial.system_attrs.get(CLAIM)
     return None if not c else (c[0], (c[1], c[2]))
 
 
 def parent_of(trial: FrozenTrial) -> Cell | None:
-    raw = trial.system_attrs.get(PARENT)
-    return None if raw is None else Cell.from_dict(json.loads(raw))
+    return _claim_parent(trial)

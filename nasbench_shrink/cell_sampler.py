@@ -7,7 +7,6 @@ study. Per-trial randomness comes from ``trial_rng`` (seed + trial number), so a
 
 from __future__ import annotations
 
-import json
 import random
 from typing import Any
 
@@ -20,7 +19,7 @@ from optuna.trial import FrozenTrial, TrialState
 from search_spaces import Cell
 from nasbench_shrink.params import cell_to_params, search_space
 
-CELL_ATTR = "nbs:cell"  # trial system attr: the proposed cell (JSON)
+PROPOSAL_ATTR = "nbs:proposal"  # trial system attr: {"cell": cell dict, **strategy-specific attrs}, one write
 SKIP_ATTR = "nbs:skip"  # trial system attr: the strategy has nothing left; the objective prunes this trial
 
 
@@ -42,7 +41,7 @@ class CellSampler(BaseSampler):
         raise NotImplementedError
 
     def extra_attrs(self, study: Study, trial: FrozenTrial, cell: Cell) -> dict[str, Any]:
-        """Strategy-specific trial system attrs to store with the proposal."""
+        """Strategy-specific attrs stored with the proposal (the objective copies them into user attrs)."""
         return {}
 
     # -- helpers --------------------------------------------------------------------------------------------
@@ -51,8 +50,8 @@ class CellSampler(BaseSampler):
 
     @staticmethod
     def proposed_cell(trial: FrozenTrial) -> Cell | None:
-        raw = trial.system_attrs.get(CELL_ATTR)
-        return None if raw is None else Cell.from_json(raw)
+        raw = trial.system_attrs.get(PROPOSAL_ATTR)
+        return None if raw is None else Cell.from_dict(raw["cell"])
 
     @staticmethod
     def finished(study: Study, states=(TrialState.COMPLETE,)) -> list[FrozenTrial]:
@@ -63,16 +62,15 @@ class CellSampler(BaseSampler):
         self._fallback.reseed_rng()
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        if CELL_ATTR in trial.system_attrs or SKIP_ATTR in trial.system_attrs:
+        if PROPOSAL_ATTR in trial.system_attrs or SKIP_ATTR in trial.system_attrs:
             return  # already assigned (e.g. a re-queued trial)
         cell = self.propose(study, trial)
         storage = study._storage
         if cell is None:
             storage.set_trial_system_attr(trial._trial_id, SKIP_ATTR, True)
             return
-        for key, value in self.extra_attrs(study, trial, cell).items():
-            storage.set_trial_system_attr(trial._trial_id, key, value)
-        storage.set_trial_system_attr(trial._trial_id, CELL_ATTR, cell.to_json())
+        proposal = {"cell": cell.to_dict(), **self.extra_attrs(study, trial, cell)}
+        storage.set_trial_system_attr(trial._trial_id, PROPOSAL_ATTR, proposal)
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         return dict(self._space)
@@ -109,5 +107,3 @@ def is_skipped(trial: optuna.Trial) -> bool:
     return bool(trial_system_attrs(trial).get(SKIP_ATTR))
 
 
-def attr_json(value: Any) -> str:
-    return json.dumps(value)

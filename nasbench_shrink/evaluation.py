@@ -149,7 +149,7 @@ def _train_and_measure(cell: Cell, bench: Benchmark, stage: str, seed: int, data
         splits = benchmark_splits(bench, data_dir)
         train_set, val_set = ((splits.proxy_train, splits.proxy_val) if stage == "proxy"
                               else (splits.final_train, splits.final_test))
-        channels_last = macro.input_size >= 16
+        channels_last = True  # measured faster here even at 8x8 (6.3 vs 8.3 ms per digits step)
         mean, std = torch.tensor(bench.mean), torch.tensor(bench.std)
         model = build_cnn(cell.pruned(), macro)
         task = ImageTask(DeviceData(train_set, dev, mean, std, channels_last),

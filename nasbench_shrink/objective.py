@@ -6,15 +6,12 @@ from pathlib import Path
 
 import optuna
 
-from nasbench_shrink.autoshrink import EDGE, PARENT_KEY, STEP
 from nasbench_shrink.benchmarks import Benchmark, get_benchmark
 from nasbench_shrink.cache import EvaluationCache
-from nasbench_shrink.cell_sampler import SKIP_ATTR, trial_system_attrs
+from nasbench_shrink.cell_sampler import PROPOSAL_ATTR, SKIP_ATTR, trial_system_attrs
 from nasbench_shrink.evaluation import evaluate
 from nasbench_shrink.params import suggest_cell
 
-_STRATEGY_ATTRS = {STEP: "step", EDGE: "removed_edge", PARENT_KEY: "parent_key", "evolution:parent": "parent_trial",
-                   "evolution:mutation": "mutation"}
 
 
 class CellObjective:
@@ -51,9 +48,8 @@ class CellObjective:
             "edges": len(cell.active_edges), "cell": cell.to_dict(), "epochs": rec.epochs,
             "diverged": rec.diverged, "benchmark": self.bench.name,
         }
-        for sys_key, name in _STRATEGY_ATTRS.items():
-            if sys_key in sys_attrs:
-                attrs[name] = sys_attrs[sys_key]
+        # strategy-specific attrs of the proposal (AutoShrink: step, removed_edge, parent_key, parent)
+        attrs.update({k: v for k, v in sys_attrs.get(PROPOSAL_ATTR, {}).items() if k != "cell"})
         for k, v in attrs.items():
             trial.set_user_attr(k, v)
         return rec.score

@@ -7,6 +7,7 @@ are read once per epoch, so there are no per-step host syncs. On CUDA it uses bf
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -54,6 +55,13 @@ class TrainResult:
     stop_reason: str
     seconds: float
     curve: list[dict] = field(default_factory=list)
+
+
+def mixed_precision(device: torch.device):
+    """bf16 autocast on CUDA (BatchNorm and the loss stay fp32); nothing at all on CPU."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def pick_device(device: str | None = None) -> torch.device:
@@ -125,11 +133,10 @@ def evaluate_model(model: nn.Module, data: DeviceData, batch_size: int = 1024) -
     model.eval()
     correct = torch.zeros((), device=data.device)
     loss = torch.zeros((), device=data.device)
-    autocast = data.device.type == "cuda"
     for start in range(0, data.n, batch_size):
         idx = torch.arange(start, min(start + batch_size, data.n), device=data.device)
         x, y = data.batch(idx)
-        with torch.autocast(data.device.type, dtype=torch.bfloat16, enabled=autocast):
+        with mixed_precision(data.device):
             out = model(x)
         out = out.float()
         loss += F.cross_entropy(out, y, reduction="sum")
@@ -157,11 +164,10 @@ class ImageTask:
         """Yield (loss, examples) for every training step of one epoch."""
         bs = self.recipe.batch_size
         perm = torch.randperm(self.n_train, generator=gen).to(self.device)
-        autocast = self.device.type == "cuda"
         for s in range(self.steps_per_epoch()):
             idx = perm[s * bs:(s + 1) * bs]
             x, y = self.train_data.batch(idx, self.recipe.augment, self.recipe.flip, gen)
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast):
+            with mixed_precision(self.device):
                 out = model(x)
             yield F.cross_entropy(out.float(), y, label_smoothing=self.recipe.label_smoothing), idx.numel()
 

@@ -33,11 +33,11 @@ def trajectory_from_storage(study: optuna.Study) -> list[dict]:
     """Steps read back from the trials alone: parent cell, candidates (edge, cell, value)."""
     steps: dict[int, dict] = {}
     for t in study.get_trials(deepcopy=False):
-        if t.state != TrialState.COMPLETE or "autoshrink:step" not in t.system_attrs:
+        prop = t.system_attrs.get("nbs:proposal", {})
+        if t.state != TrialState.COMPLETE or "step" not in prop:
             continue
-        s = steps.setdefault(t.system_attrs["autoshrink:step"], {
-            "parent": Cell.from_dict(json.loads(t.system_attrs["autoshrink:parent"])), "candidates": []})
-        s["candidates"].append({"edge": tuple(t.system_attrs["autoshrink:edge"]), "value": t.value,
+        s = steps.setdefault(prop["step"], {"parent": Cell.from_dict(prop["parent"]), "candidates": []})
+        s["candidates"].append({"edge": tuple(prop["removed_edge"]), "value": t.value,
                                 "cell": Cell.from_dict(t.user_attrs["cell"]), "number": t.number})
     return [steps[k] for k in sorted(steps)]
 

@@ -83,9 +83,9 @@ def test_regularized_evolution_population_lives_in_the_storage(tmp_path):
                                 sampler=RegularizedEvolutionSampler("cnn", 6, seed=0, population=5, sample=2))
     resumed.optimize(fake_objective("cnn", 6), n_trials=8)
     trials = resumed.get_trials(states=(TrialState.COMPLETE,))
-    assert all(t.system_attrs["evolution:mutation"] == "random" for t in trials[:5])
+    assert all(t.system_attrs["nbs:proposal"]["mutation"] == "random" for t in trials[:5])
     for t in trials[5:]:
-        parent_no = t.system_attrs["evolution:parent"]
+        parent_no = t.system_attrs["nbs:proposal"]["parent_trial"]
         window = [x.number for x in trials if x.number < t.number][-5:]
         assert parent_no in window  # the parent came from the aged population
         parent = Cell.from_dict(trials[parent_no].user_attrs["cell"])
