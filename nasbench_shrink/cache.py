@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from nasbench_shrink.errors import CacheError
+from nasbench_shrink.errors import CacheError, check_sqlite_url
 
 SCHEMA_VERSION = "3"  # bump when keys or records change meaning (networkx >= 3.5 WL hashes, EvalRecord v1)
 
@@ -85,16 +85,7 @@ class EvaluationCache:
 
     @staticmethod
     def _check_sqlite_path(url: str) -> None:
-        if not url.startswith("sqlite:///") or url in ("sqlite://", "sqlite:///:memory:"):
-            return
-        path = Path(url[len("sqlite:///"):])
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "ab"):
-                pass
-        except OSError as exc:
-            raise CacheError(f"cache file {path} is not writable ({exc.strerror}); pass a writable --cache "
-                             "URL or --no-cache") from None
+        check_sqlite_url(url, "cache file", "--cache URL or --no-cache", CacheError)
 
     def _init_schema(self) -> None:
         for attempt in range(5):  # several processes may create the tables at once
@@ -132,6 +123,17 @@ class EvaluationCache:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+_OPEN: dict[str, EvaluationCache] = {}
+
+
+def open_cache(url: str) -> EvaluationCache:
+    """One ``EvaluationCache`` per URL per process (one engine and connection pool, reused across runs)."""
+    cache = _OPEN.get(url)
+    if cache is None:
+        cache = _OPEN[url] = EvaluationCache(url)
+    return cache
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

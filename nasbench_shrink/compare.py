@@ -86,10 +86,10 @@ def _search_job(sspec: SearchSpec, threads: int) -> str:
 
 def _final_job(bench_name: str, cell_json: str, seed: int, cache: str | None, data_dir: str | None,
                threads: int) -> dict:
-    from nasbench_shrink.cache import EvaluationCache
+    from nasbench_shrink.cache import open_cache
     from nasbench_shrink.evaluation import evaluate
 
-    rec = evaluate(Cell.from_json(cell_json), bench_name, seed=seed, cache=EvaluationCache(cache) if cache else None,
+    rec = evaluate(Cell.from_json(cell_json), bench_name, seed=seed, cache=open_cache(cache) if cache else None,
                    data_dir=data_dir, threads=threads, stage="final")
     return rec.summary()
 

@@ -17,3 +17,23 @@ class CacheError(UserError):
 
 class BenchmarkError(UserError):
     """Unknown benchmark or invalid benchmark option."""
+
+
+def check_sqlite_url(url: str, what: str, option: str, error: type[UserError] = UserError) -> None:
+    """Create the parent folder of an SQLite URL's file and check it is writable, with a one-line error.
+
+    Never opens the database file itself: closing any descriptor of a file drops every POSIX lock the process
+    holds on it, which corrupts a database in use by this process.
+    """
+    import os
+    from pathlib import Path
+
+    if not url.startswith("sqlite:///") or url in ("sqlite://", "sqlite:///:memory:"):
+        return
+    path = Path(url[len("sqlite:///"):])
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise error(f"{what} {path} is not writable ({exc.strerror}); pass a writable {option}") from None
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise error(f"{what} {path} is not writable (permission denied); pass a writable {option}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import optuna
 
 from nasbench_shrink.benchmarks import Benchmark, get_benchmark
-from nasbench_shrink.cache import EvaluationCache
+from nasbench_shrink.cache import EvaluationCache, open_cache
 from nasbench_shrink.cell_sampler import PROPOSAL_ATTR, SKIP_ATTR, trial_system_attrs
 from nasbench_shrink.evaluation import evaluate
 from nasbench_shrink.params import suggest_cell
@@ -32,7 +32,7 @@ class CellObjective:
     @property
     def cache(self) -> EvaluationCache | None:
         if isinstance(self._cache, str):  # opened lazily, in the worker process that uses it
-            self._cache = EvaluationCache(self._cache)
+            self._cache = open_cache(self._cache)
         return self._cache
 
     def __call__(self, trial: optuna.Trial) -> float:

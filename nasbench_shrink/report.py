@@ -42,6 +42,18 @@ def _plt():
     return plt, sns
 
 
+def _save(fig, ax, path: Path, legend_title: str, x_anchor: float = 1.01) -> None:
+    """Legend outside the data, tight layout, PNG."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    if ax.get_legend() is not None:
+        sns.move_legend(ax, "upper left", bbox_to_anchor=(x_anchor, 1.0), title=legend_title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
 def load(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     try:
         trials = pd.read_csv(out / "trials.csv")
@@ -98,11 +110,7 @@ def anytime_figure(trials: pd.DataFrame, cost_col: str, path: Path) -> None:
     ax.set_xlabel(label)
     ax.set_ylabel("best proxy score so far")
     ax.set_title("Anytime performance (mean and 95% CI over seeds)")
-    if ax.get_legend() is not None:
-        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1.0), title="strategy")
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    _save(fig, ax, path, "strategy")
 
 
 def pareto_figure(summary: pd.DataFrame, path: Path) -> None:
@@ -124,11 +132,7 @@ def pareto_figure(summary: pd.DataFrame, path: Path) -> None:
     ax.set_xlabel(("final network " if final else "search network ") + xlabel)
     ax.set_ylabel(("final test " if final else "best proxy ") + ylabel)
     ax.set_title("Performance vs cost, one marker per run")
-    if ax.get_legend() is not None:
-        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1.0), title="strategy")
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    _save(fig, ax, path, "strategy")
 
 
 def shrink_figure(trials: pd.DataFrame, path: Path) -> bool:
@@ -150,11 +154,7 @@ def shrink_figure(trials: pd.DataFrame, path: Path) -> bool:
     ax2.set_ylabel("active edges of the chosen cell (dashed)")
     ax2.grid(False)
     ax.set_title("AutoShrink: best score (solid) and edges (dashed) per step")
-    if ax.get_legend() is not None:
-        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.12, 1.0), title="seed")
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    _save(fig, ax, path, "seed", x_anchor=1.12)
     return True
 
 
@@ -226,33 +226,32 @@ def write_report(out: Path) -> Path:
     if has_shrink:
         lines += ["![shrink](shrink.png)", ""]
     lines += ["Best cell of each strategy (bold outline: cell outputs):", "", "![cells](cells.png)", ""]
-    ours = {s: r for s, r in table.iterrows()}
-    if m == "accuracy":
-        lines += ["## The paper's Table 4, for reference", "",
-                  "| topology | nodes | paper acc. (%) | paper MACs (M) | ours: strategy | ours: final acc. (%) | "
-                  "ours: final MACs (M) |", "|---|---|---|---|---|---|---|"]
-        for p in PAPER_TABLE4:
-            r = ours.get(p["strategy"])
-            ok = r is not None and has_final
-            acc = _fmt(r[(pcol, "mean")], r[(pcol, "std")], 0.01, 2) if ok else "–"
-            macs = _fmt(r[("final_macs", "mean")], r[("final_macs", "std")], 1e6, 3) if ok else "–"
-            lines.append(f"| {p['topology']} | {p['nodes']} | {p['accuracy']} | {p['macs_m']} | "
-                         f"{p['strategy'] if r is not None else '–'} | {acc} | {macs} |")
-    else:
-        lines += ["## The paper's Table 5, for reference", "",
-                  "| topology | nodes | paper test ppl | paper params (M) | ours: strategy | ours: final ppl | "
-                  "ours: final params (M) |", "|---|---|---|---|---|---|---|"]
-        for p in PAPER_TABLE5:
-            r = ours.get(p["strategy"])
-            ok = r is not None and has_final
-            ppl = _fmt(r[(pcol, "mean")], r[(pcol, "std")], 1.0, 2) if ok else "–"
-            par = _fmt(r[("final_params", "mean")], r[("final_params", "std")], 1e6, 3) if ok else "–"
-            lines.append(f"| {p['topology']} | {p['nodes']} | {p['perplexity']} | {p['params_m']} | "
-                         f"{p['strategy'] if r is not None else '–'} | {ppl} | {par} |")
+    lines += _paper_table(m, {s: r for s, r in table.iterrows()}, pcol, has_final)
     lines += ["", _paper_sentence(cfg.get("benchmark", ""), summary, has_final, m), ""]
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _paper_table(metric: str, ours: dict, pcol: str, has_final: bool) -> list[str]:
+    """The paper's Table 4 (images) or Table 5 (language models) beside our final numbers."""
+    if metric == "accuracy":
+        title, rows, perf, cost = "Table 4", PAPER_TABLE4, ("accuracy", "acc. (%)", 0.01), ("macs_m", "MACs (M)",
+                                                                                           "final_macs", 1e6)
+    else:
+        title, rows, perf, cost = "Table 5", PAPER_TABLE5, ("perplexity", "test ppl", 1.0), ("params_m", "params (M)",
+                                                                                            "final_params", 1e6)
+    lines = [f"## The paper's {title}, for reference", "",
+             f"| topology | nodes | paper {perf[1]} | paper {cost[1]} | ours: strategy | ours: final {perf[1]} | "
+             f"ours: final {cost[1]} |", "|---|---|---|---|---|---|---|"]
+    for p in rows:
+        r = ours.get(p["strategy"])
+        ok = r is not None and has_final
+        a = _fmt(r[(pcol, "mean")], r[(pcol, "std")], perf[2], 2) if ok else "–"
+        c = _fmt(r[(cost[2], "mean")], r[(cost[2], "std")], cost[3], 3) if ok else "–"
+        lines.append(f"| {p['topology']} | {p['nodes']} | {p[perf[0]]} | {p[cost[0]]} | "
+                     f"{p['strategy'] if r is not None else '–'} | {a} | {c} |")
+    return lines
 
 
 def _paper_sentence(benchmark: str, summary: pd.DataFrame, has_final: bool, metric: str = "accuracy") -> str:

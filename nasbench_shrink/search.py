@@ -19,7 +19,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from nasbench_shrink.benchmarks import get_benchmark
-from nasbench_shrink.errors import UserError
+from nasbench_shrink.errors import UserError, check_sqlite_url
 from nasbench_shrink.objective import CellObjective
 from nasbench_shrink.registry import make_sampler, sampler_nodes
 
@@ -61,13 +61,7 @@ class CandidateFailed(Exception):
 
 
 def open_storage(url: str, heartbeat: float | None = 5.0) -> optuna.storages.BaseStorage:
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        path = Path(url[len("sqlite:///"):])
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UserError(f"cannot create {path.parent} for the study storage ({exc.strerror}); "
-                            "pass a writable --storage URL") from None
+    check_sqlite_url(url, "study storage", "--storage URL")
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}

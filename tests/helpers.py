@@ -62,3 +62,13 @@ def check_trajectory(study: optuna.Study, k: int) -> list[dict]:
     all_values = [c["value"] for s in steps for c in s["candidates"]]
     assert study.best_value == max(all_values)  # Eq. 7: the result is the best over the whole run
     return steps
+
+
+def install_fake_distribution(root, module: str, source: str, group: str, entry: str) -> None:
+    """Write ``module.py`` and a dist-info declaring ``entry`` in entry-point ``group`` under ``root`` (then put
+    ``root`` on sys.path): an installed plug-in package, as far as importlib.metadata can tell."""
+    (root / f"{module}.py").write_text(source)
+    dist = root / f"{module}-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(f"[{group}]\n{entry}\n")

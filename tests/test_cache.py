@@ -86,3 +86,20 @@ def test_postgresql_cache(pg_url):
     assert again.cache_hit and again.cost_s == rec.cost_s
     assert _race(pg_url, procs=2, n_keys=30) == 30
     assert len(cache) == 31
+
+
+def test_opening_a_cache_never_opens_the_database_file(tmp_path, monkeypatch):
+    """Closing any descriptor of an SQLite file drops the process's locks on it; the path check must not open it."""
+    import builtins
+
+    db = tmp_path / "c.db"
+    url = f"sqlite:///{db}"
+    EvaluationCache(url)  # creates the file
+    real_open = builtins.open
+
+    def guarded(file, *a, **k):
+        assert str(file) != str(db), "the database file was opened outside SQLite"
+        return real_open(file, *a, **k)
+
+    monkeypatch.setattr(builtins, "open", guarded)
+    EvaluationCache(url)._check_sqlite_path(url)

@@ -5,6 +5,8 @@ import textwrap
 import optuna
 import pytest
 
+from helpers import install_fake_distribution
+
 from nasbench_shrink import make_sampler, register_strategy
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.registry import strategies
@@ -34,11 +36,8 @@ def test_register_in_python():
 
 
 def test_external_plugin_by_path_and_entry_point(tmp_path, monkeypatch):
-    (tmp_path / "my_nas_plugin.py").write_text(PLUGIN)
-    dist = tmp_path / "my_nas_plugin-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: my-nas-plugin\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[nasbench_shrink.strategies]\nplugged = my_nas_plugin:factory\n")
+    install_fake_distribution(tmp_path, "my_nas_plugin", PLUGIN, "nasbench_shrink.strategies",
+                              "plugged = my_nas_plugin:factory")
     monkeypatch.syspath_prepend(str(tmp_path))
     found = strategies()
     assert "plugged" in found and found["plugged"].source == "entry point"

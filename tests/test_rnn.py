@@ -75,3 +75,24 @@ def test_shared_ptb_proxy_corpus(shared_data):
     assert 5000 < c.vocab_size <= 10000 and "<eos>" in c.vocab
     b = batchify(c.train, 32)
     assert b.shape[1] == 32 and b.dtype == torch.long
+
+
+def test_download_checksums_match_the_shared_copies(shared_data):
+    import hashlib
+
+    from nasbench_shrink.ptb import PTB_MD5
+
+    for name in ("ptb.valid.txt", "ptb.test.txt"):
+        assert hashlib.md5((shared_data / "ptb" / name).read_bytes()).hexdigest() == PTB_MD5[name]
+
+
+def test_offline_ptb_gives_one_clear_error(tmp_path, monkeypatch):
+    import urllib.request
+
+    def offline(*a, **k):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    find_ptb.cache_clear()
+    with pytest.raises(DataError, match="place ptb.train.txt"):
+        find_ptb(str(tmp_path))

@@ -9,7 +9,7 @@ import pytest
 from optuna.trial import TrialState
 from typer.testing import CliRunner
 
-from helpers import check_trajectory
+from helpers import check_trajectory, install_fake_distribution
 from nasbench_shrink.cli import app
 from nasbench_shrink.search import SearchSpec, run_search
 
@@ -30,11 +30,7 @@ PLUGIN = textwrap.dedent('''
 
 @pytest.fixture
 def ptb_ci(tmp_path, monkeypatch, shared_data):
-    (tmp_path / "ci_bench.py").write_text(PLUGIN)
-    dist = tmp_path / "ci_bench-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ci-bench\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[nasbench_shrink.benchmarks]\nptb-ci = ci_bench:PTB_CI\n")
+    install_fake_distribution(tmp_path, "ci_bench", PLUGIN, "nasbench_shrink.benchmarks", "ptb-ci = ci_bench:PTB_CI")
     monkeypatch.syspath_prepend(str(tmp_path))
     return shared_data
 
