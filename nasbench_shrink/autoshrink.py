@@ -9,8 +9,8 @@ One trial is one candidate evaluation. The trajectory is a pure function of the 
   counts as worst); g_{t+1} is the best candidate, pruned (ties go to the earlier candidate);
 - the run ends when g_t has no edge; the result is the best candidate over the whole run (Eq. 7).
 
-Each trial claims ``(step, edge)`` through a trial system attr and re-reads the storage: of two trials claiming the
-same candidate, the lower trial number keeps it. Workers with nothing free in the current step wait (polling, and
+Each trial claims ``(step, edge)`` through a trial system attr and one atomic INSERT into a small claims table of
+the study's database (first writer wins; on storages without SQL, the lower trial number keeps it). Workers with nothing free in the current step wait (polling, and
 failing stale trials through Optuna's heartbeat) until the step is decided. A restarted process replays the same
 trajectory from the storage, so nothing is lost and, with the evaluation cache, nothing is trained twice.
 """
@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import optuna
+import sqlalchemy as sa
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
@@ -150,12 +151,16 @@ class AutoShrinkSampler(CellSampler):
             free = [c for c in free if c.cell.key not in busy]
             if free:
                 cand = free[0]
+                _heartbeat(storage, trial._trial_id)  # a claimant that dies from here on goes stale, then FAIL
                 storage.set_trial_system_attr(trial._trial_id, CLAIM, [step.index, *cand.edge])
-                if self._keeps_claim(study, trial, step.index, cand.edge):
+                won = atomic_claim(study, trial.number, step.index, cand.edge, cand.failures)
+                if won is None:  # a storage without SQL: fall back to "lowest trial number keeps it"
+                    won = self._keeps_claim(study, trial, step.index, cand.edge)
+                if won:
                     self._claims[trial.number] = (step, cand)
-                    _heartbeat(storage, trial._trial_id)
                     return cand.cell
                 storage.set_trial_system_attr(trial._trial_id, CLAIM, None)
+                time.sleep(self.poll_interval / 10)  # lost to another worker: let its claim become visible
                 continue
             time.sleep(self.poll_interval)
             _fail_stale(study)
@@ -193,6 +198,67 @@ class AutoShrinkSampler(CellSampler):
                                       system_attrs=trial.system_attrs))
         if self.replay(trials).done:
             stop_study(study)
+
+
+_claims_meta = sa.MetaData()
+claims_table = sa.Table(
+    "nbs_autoshrink_claims", _claims_meta,
+    sa.Column("study_id", sa.Integer, primary_key=True),
+    sa.Column("step", sa.Integer, primary_key=True),
+    sa.Column("src", sa.Integer, primary_key=True),
+    sa.Column("dst", sa.Integer, primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True),  # the candidate's failure count when it was claimed
+    sa.Column("trial_number", sa.Integer, nullable=False),
+)
+_ready_engines: set[int] = set()
+
+
+def _engine_of(storage):
+    engine = getattr(storage, "engine", None)
+    if engine is None:  # optuna wraps RDBStorage in a caching layer
+        engine = getattr(getattr(storage, "_backend", None), "engine", None)
+    return engine
+
+
+def atomic_claim(study: Study, trial_number: int, step: int, edge: Edge, attempt: int) -> bool | None:
+    """Claim ``(step, edge, attempt)`` with one INSERT ... ON CONFLICT DO NOTHING in the study's database: exactly
+    one trial wins, whatever the interleaving. ``None`` when the storage has no SQL engine."""
+    engine = _engine_of(study._storage)
+    if engine is None or engine.dialect.name not in ("sqlite", "postgresql"):
+        return None
+    if id(engine) not in _ready_engines:
+        try:
+            _claims_meta.create_all(engine, checkfirst=True)
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError):
+            _claims_meta.create_all(engine, checkfirst=True)  # another process created it at the same moment
+        _ready_engines.add(id(engine))
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    key = {"study_id": study._study_id, "step": step, "src": edge[0], "dst": edge[1], "attempt": attempt}
+    where = sa.and_(*(claims_table.c[k] == v for k, v in key.items()))
+    for _ in range(2):
+        with engine.begin() as conn:
+            if conn.execute(insert(claims_table).values(**key, trial_number=trial_number)
+                            .on_conflict_do_nothing()).rowcount == 1:
+                return True
+            holder = conn.execute(sa.select(claims_table.c.trial_number).where(where)).scalar()
+        # the holder is live if it is another trial of this study carrying the claim; a row naming this very
+        # trial, or a trial without the claim, is stale (e.g. left by a deleted study whose id SQLite reused)
+        if holder is None or (holder != trial_number and _holds(study, holder, [step, *edge])):
+            return False
+        with engine.begin() as conn:
+            conn.execute(sa.delete(claims_table).where(where, claims_table.c.trial_number == holder))
+    return False
+
+
+def _holds(study: Study, number: int, claim: list[int]) -> bool:
+    """Whether trial ``number`` of ``study`` carries ``claim`` (the winner writes its claim before inserting)."""
+    for t in study._storage.get_all_trials(study._study_id, deepcopy=False):
+        if t.number == number:
+            return t.system_attrs.get(CLAIM) == claim
+    return False
 
 
 def _heartbeat(storage, trial_id: int) -> None:

@@ -89,8 +89,9 @@ def _final_job(bench_name: str, cell_json: str, seed: int, cache: str | None, da
     from nasbench_shrink.cache import open_cache
     from nasbench_shrink.evaluation import evaluate
 
+    os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
     rec = evaluate(Cell.from_json(cell_json), bench_name, seed=seed, cache=open_cache(cache) if cache else None,
-                   data_dir=data_dir, threads=threads, stage="final")
+                   data_dir=data_dir, stage="final")
     return rec.summary()
 
 

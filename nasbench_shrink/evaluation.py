@@ -137,7 +137,7 @@ def _train_and_measure(cell: Cell, bench: Benchmark, stage: str, seed: int, data
     fidelity = bench.fidelity_key if stage == "proxy" else bench.final_fidelity_key
     dev = pick_device(device)
     if dev.type == "cpu":
-        set_threads(threads)
+        set_threads(threads or bench.cpu_threads)  # explicit, else the benchmark's, else env / all cores
     # data loading (once per process) is not part of an evaluation's measured cost
     if bench.task == "lm":
         corpus = corpus_for(bench, stage, data_dir)

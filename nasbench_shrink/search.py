@@ -109,7 +109,7 @@ class _ParentWatch:
             study.stop()
 
 
-def prepare(spec: SearchSpec, threads: int | None = None) -> tuple[optuna.Study, CellObjective]:
+def prepare(spec: SearchSpec) -> tuple[optuna.Study, CellObjective]:
     """Create or load the study for ``spec`` with its sampler and objective."""
     if spec.budget_kind is not None and spec.budget_kind not in BUDGET_KINDS:
         raise UserError(f"unknown budget kind {spec.budget_kind!r}; use one of {BUDGET_KINDS}")
@@ -131,8 +131,9 @@ def prepare(spec: SearchSpec, threads: int | None = None) -> tuple[optuna.Study,
         diff = {k: (stored.get(k), v) for k, v in spec.settings().items() if stored.get(k) != v}
         raise UserError(f"study {spec.study_name} in {spec.storage} was created with other settings "
                         f"(stored vs asked: {diff}); pass another --study name or the same settings")
+    # threads reach the objective through NASBENCH_SHRINK_THREADS only, so a benchmark's fixed cpu_threads wins
     objective = CellObjective(bench, nodes=nodes, seed=spec.seed, cache=spec.cache, data_dir=spec.data_dir,
-                              lam=spec.lam, device=spec.device, threads=threads)
+                              lam=spec.lam, device=spec.device)
     return study, objective
 
 
@@ -154,7 +155,7 @@ def run_worker(spec: SearchSpec, threads: int | None = None,
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if threads:
         os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
-    study, objective = prepare(spec, threads)
+    study, objective = prepare(spec)
     budget = BudgetCallback(spec.budget_kind, spec.budget)
     if budget.spent(study) or _finished(study, spec):
         return

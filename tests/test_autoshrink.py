@@ -145,3 +145,29 @@ def test_four_workers_on_postgresql(pg_url):
     misses = [t.user_attrs["arch_key"] for t in done if not t.user_attrs["cache_hit"]]
     assert len(misses) == len(set(misses))  # no architecture trained twice across the four workers
     optuna.delete_study(study_name=name, storage=pg_url)
+
+
+def test_one_and_two_workers_give_the_same_trajectory(tmp_path):
+    """digits trains with a fixed thread count, so the worker count cannot change a score's low-order bits."""
+    sigs = []
+    for workers in (1, 2):
+        spec = SearchSpec(strategy="autoshrink", benchmark="digits", seed=2, nodes=4, k=3,
+                          storage=f"sqlite:///{tmp_path / f'w{workers}.db'}",
+                          cache=f"sqlite:///{tmp_path / f'c{workers}.db'}", heartbeat=2)
+        study = run_search(spec, workers=workers)
+        check_trajectory(study, k=3)
+        sigs.append(sorted(_signature(study)))
+    assert sigs[0] == sigs[1]
+
+
+def test_stale_claims_of_a_deleted_study_do_not_block_a_new_one(tmp_path):
+    url = f"sqlite:///{tmp_path / 'reuse.db'}"
+    first = optuna.create_study(direction="maximize", storage=url, study_name="a",
+                                sampler=AutoShrinkSampler("cnn", nodes=4, k=2, seed=0))
+    first.optimize(fake_objective("cnn", 4), n_trials=3)
+    optuna.delete_study(study_name="a", storage=url)
+    again = optuna.create_study(direction="maximize", storage=url, study_name="b",
+                                sampler=AutoShrinkSampler("cnn", nodes=4, k=2, seed=0))
+    assert again._study_id == first._study_id  # SQLite reuses the id: the old claim rows are still there
+    again.optimize(fake_objective("cnn", 4), n_trials=100)
+    check_trajectory(again, k=2)
