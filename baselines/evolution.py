@@ -9,7 +9,7 @@ one node's op) and the oldest member leaves the population as the child joins.
 from __future__ import annotations
 
 from optuna.study import Study
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from search_spaces import SPACE_OPS, Cell, all_edges, random_ops
 from nasbench_shrink.cell_sampler import CellSampler

@@ -70,7 +70,7 @@ def resolve_out(spec: CompareSpec, results: Path = Path("results")) -> Path:
     return results / f"{spec.benchmark}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
-def _run_spec(spec: CompareSpec, out: Path, strategy: str, seed: int, budget: float | None) -> SearchSpec:
+def _run_spec(spec: CompareSpec, strategy: str, seed: int, budget: float | None) -> SearchSpec:
     return SearchSpec(strategy=strategy, benchmark=spec.benchmark, seed=seed, storage=spec.storage or "",
                       nodes=spec.nodes if strategy == "autoshrink" else None,
                       k=spec.k if strategy == "autoshrink" else None,
@@ -147,7 +147,7 @@ def run_compare(spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None
         rest = [s for s in spec.strategies if s not in first]
 
         def submit_all(strategies: list[str], budget_: float | None) -> list[Future]:
-            return [pool.submit(_search_job, _run_spec(spec, out, s, seed, budget_), threads)
+            return [pool.submit(_search_job, _run_spec(spec, s, seed, budget_), threads)
                     for s in strategies for seed in spec.seeds]
 
         _drain(submit_all(first, None), spec, on_progress)

@@ -1,4 +1,3 @@
-import json
 import os
 import signal
 import subprocess
@@ -6,13 +5,12 @@ import sys
 import time
 
 import optuna
-import pytest
 import sqlalchemy as sa
 from optuna.trial import TrialState
 
 from helpers import check_trajectory, fake_objective, trajectory_from_storage
 from nasbench_shrink.autoshrink import AutoShrinkSampler
-from nasbench_shrink.search import SearchSpec, open_storage, run_search
+from nasbench_shrink.search import SearchSpec, run_search
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

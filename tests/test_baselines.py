@@ -9,7 +9,7 @@ from baselines import CompleteDAGSampler, RandomDAGSampler, RandomWiringSampler,
 from baselines.random_wiring import generator_graph, wiring_cell
 from helpers import fake_objective
 from nasbench_shrink import make_sampler
-from search_spaces import Cell, all_edges, complete_cell
+from search_spaces import Cell, complete_cell
 import random
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

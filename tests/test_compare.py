@@ -1,6 +1,5 @@
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -14,7 +13,6 @@ import pytest
 from typer.testing import CliRunner
 
 from nasbench_shrink.cli import app
-from nasbench_shrink.compare import CompareSpec, run_compare
 
 runner = CliRunner()
 TINY = ["--strategies", "autoshrink,complete,random", "--seeds", "0,1", "--nodes", "3", "--k", "2",

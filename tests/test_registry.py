@@ -1,5 +1,3 @@
-import json
-import sys
 import textwrap
 
 import optuna

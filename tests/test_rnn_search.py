@@ -3,10 +3,8 @@
 import json
 import textwrap
 
-import optuna
 import pandas as pd
 import pytest
-from optuna.trial import TrialState
 from typer.testing import CliRunner
 
 from helpers import check_trajectory, install_fake_distribution

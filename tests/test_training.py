@@ -4,7 +4,7 @@ from nasbench_shrink.benchmarks import WORST_SCORE, get_benchmark
 from nasbench_shrink.evaluation import evaluate
 from nasbench_shrink.training import DeviceData, TrainRecipe, augment_batch, train
 from nasbench_shrink.datasets import ImageSet
-from search_spaces import Cell, build_cnn, complete_cell, MacroConfig
+from search_spaces import Cell, build_cnn, MacroConfig
 
 SMALL = Cell("cnn", 3, [(0, 1), (1, 2)], ["input", "conv1x1", "sep3x3"])
 
