@@ -277,12 +277,3 @@ def _fail_stale(study: Study) -> None:
 def _claim_parent(trial) -> Cell | None:
     raw = trial.system_attrs.get(PROPOSAL_ATTR)
     return None if not raw or "parent" not in raw else Cell.from_dict(raw["parent"])
-
-
-def claim_of(trial: FrozenTrial) -> tuple[int, Edge] | None:
-    c = trial.system_attrs.get(CLAIM)
-    return None if not c else (c[0], (c[1], c[2]))
-
-
-def parent_of(trial: FrozenTrial) -> Cell | None:
-    return _claim_parent(trial)

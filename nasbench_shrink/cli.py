@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from contextlib import nullcontext
 import json
 import sys
 from pathlib import Path
@@ -158,7 +159,7 @@ def evaluate_cmd(
     cell = read_cell(cell_file, bench.space)
     check_cell(cell, bench)
     store = None if no_cache else EvaluationCache(cache)
-    with console.status(f"evaluating on {bench.name}...", spinner="dots") if not as_json else _null():
+    with console.status(f"evaluating on {bench.name}...", spinner="dots") if not as_json else nullcontext():
         rec = evaluate(cell, bench, seed=seed, cache=store, data_dir=data_dir, device=device, threads=threads,
                        stage="final" if final else "proxy")
     out = rec.summary()
@@ -352,14 +353,6 @@ def dashboard_cmd(
     url = storage or resolve_storage(out)
     serve(url, port=port, announce=lambda u: console.print(f"optuna-dashboard on {u}  (storage {url}); Ctrl+C "
                                                            "stops it", highlight=False))
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import json
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing import get_context
 from pathlib import Path
@@ -262,7 +262,3 @@ def summarize_runs(trials: pd.DataFrame, spec: CompareSpec, metric: str = "accur
                      f"best_{metric}": best[metric], "best_params": best["params"], "best_macs": best["macs"], "best_edges": best["edges"],
                      "best_arch_key": best["arch_key"], "best_cell": best["cell"]})
     return pd.DataFrame(rows)
-
-
-def compare_spec_dict(spec: CompareSpec) -> dict:
-    return asdict(spec)

@@ -11,7 +11,7 @@ import multiprocessing as mp
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import optuna
@@ -149,15 +149,15 @@ def _guarded(objective: CellObjective) -> Callable[[optuna.Trial], float]:
 
 def run_worker(spec: SearchSpec, threads: int | None = None,
                callback: Callable[[optuna.Study, FrozenTrial], None] | None = None, watch_parent: bool = False
-               ) -> None:
-    """One worker: optimise the study until the strategy finishes or the budget is spent."""
+               ) -> optuna.Study:
+    """One worker: optimise the study until the strategy finishes or the budget is spent; returns the study."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if threads:
         os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
     study, objective = prepare(spec)
     budget = BudgetCallback(spec.budget_kind, spec.budget)
     if budget.spent(study) or _finished(study, spec):
-        return
+        return study
     callbacks: list = [budget]
     if watch_parent:
         callbacks.append(_ParentWatch())
@@ -165,6 +165,7 @@ def run_worker(spec: SearchSpec, threads: int | None = None,
         callbacks.append(callback)
     study.optimize(_guarded(objective), n_trials=None, callbacks=callbacks, catch=(CandidateFailed,),
                    gc_after_trial=False)
+    return study
 
 
 def _finished(study: optuna.Study, spec: SearchSpec) -> bool:
@@ -208,9 +209,7 @@ def run_search(spec: SearchSpec, workers: int = 1,
         def cb(study: optuna.Study, trial: FrozenTrial) -> None:
             if on_progress is not None:
                 on_progress(study)
-        run_worker(spec, threads=None, callback=cb)
-        study, _ = prepare(spec)
-        return study
+        return run_worker(spec, threads=None, callback=cb)
     study, _ = prepare(spec)  # create the study once, before the workers race to
     threads = max(1, cores // workers)
     ctx = mp.get_context("spawn")
@@ -261,7 +260,3 @@ def study_summary(study: optuna.Study) -> dict[str, Any]:
         out["steps"] = 1 + max(t.user_attrs["step"] for t in steps)
         out["end_edges"] = min(t.user_attrs["edges"] for t in steps)
     return out
-
-
-def spec_dict(spec: SearchSpec) -> dict[str, Any]:
-    return asdict(spec)
