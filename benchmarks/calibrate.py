@@ -48,7 +48,7 @@ def main() -> None:
                     random_ops(bench.space, nodes, rng))
         r = evaluate(cell, bench, seed=0, threads=a.threads, data_dir=a.data_dir)
         rows.append({"edges": len(cell.active_edges), metric: r.perf,
-                     f"log10_{resource}": math.log10(getattr(r, resource)), "score": r.score, "seconds": r.cost_s})
+                     f"log10_{resource}": math.log10(max(r.resource, 1)), "score": r.score, "seconds": r.cost_s})
     perf = [r[metric] for r in rows]
     res = [r[f"log10_{resource}"] for r in rows]
     sc = [r["score"] for r in rows]
@@ -65,7 +65,7 @@ def main() -> None:
     # how much each part alone decides the score, for a grid of weights
     out["lam_grid"] = {}
     for lam in (0.05, 0.1, 0.12, 0.15, 0.2, 0.3, 1.0):
-        s = [bench.score(x, 10 ** m, 10 ** m, lam=lam) for x, m in zip(perf, res)]
+        s = [bench.score(x, 10 ** m, lam=lam) for x, m in zip(perf, res)]
         out["lam_grid"][lam] = {f"spearman_vs_{metric}": round(float(spearmanr(s, [sign * x for x in perf]).statistic), 3),
                                 f"spearman_vs_neg_{resource}": round(float(spearmanr(s, [-x for x in res]).statistic), 3)}
     for k, v in out.items():

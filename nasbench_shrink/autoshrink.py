@@ -2,7 +2,8 @@
 
 One trial is one candidate evaluation. The trajectory is a pure function of the seed and the finished trials:
 
-- g0 is the complete DAG on N nodes with the seeded balanced op assignment;
+- g0 is the complete DAG on N nodes with the space's seeded initial op assignment (official balanced shuffle for CNN
+  cells, uniform draws for RNN cells);
 - the candidates of step t are K distinct one-edge removals of g_t drawn with an RNG seeded by (seed, t, g_t),
   all of them when fewer than K edges remain, so every process derives the same candidate list;
 - a step is decided when each candidate has a finished score (a candidate that failed ``max_failures`` times

@@ -18,7 +18,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from nasbench_shrink.errors import CacheError, check_sqlite_url
 
-SCHEMA_VERSION = "3"  # bump when keys or records change meaning (networkx >= 3.5 WL hashes, EvalRecord v1)
+# bump when keys or records change meaning (3: networkx >= 3.5 WL hashes; 4: the official search network and
+# estimator, EvalRecord v2 — records of the earlier network must never answer for the new one)
+SCHEMA_VERSION = "4"
 
 _metadata = sa.MetaData()
 meta_table = sa.Table(

@@ -174,6 +174,64 @@ def evaluate_cmd(
         f"{rec.cost_s:.2f} s  {rec.train_flops:.3g} train FLOPs{hit}", highlight=False)
 
 
+@app.command("random-graphs")
+@user_errors
+def random_graphs_cmd(
+    generator: str = typer.Option(..., "--generator", "-g", help="Random-graph generator: ws, er or ba."),
+    benchmark: str = typer.Option("digits", "--benchmark", "-b", help="Benchmark whose final network is built."),
+    nodes: int = typer.Option(15, "--nodes", help="Generator nodes (the paper's N = 15); the cell adds its input."),
+    graphs: int = typer.Option(10, "--graphs", help="How many graphs (the paper: 10)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the graph draws and of training."),
+    macs_only: bool = typer.Option(False, "--macs-only", help="Cost the final networks only; train nothing."),
+    cells_per_stage: Optional[int] = typer.Option(None, "--cells-per-stage", min=1,
+                                                  help="Override the final network's T."),
+    aggregation: Optional[str] = typer.Option(None, "--aggregation", help="Override node aggregation: concat|sum."),
+    data_dir: Optional[Path] = DataDirOpt,
+    cache: str = CacheOpt,
+    no_cache: bool = typer.Option(False, "--no-cache", help="Train even if cached; store nothing."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda ... (default: CUDA if present)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch threads (default: all cores)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (rows and summary)."),
+) -> None:
+    """Table 4's random rows: G graphs of one generator, each final-trained, reported as mean ± std."""
+    from rich.progress import Progress
+
+    from nasbench_shrink.benchmarks import get_benchmark
+    from nasbench_shrink.cache import EvaluationCache
+    from nasbench_shrink.random_graphs import final_benchmark, graph_cells, random_graph_rows, summarize_rows
+    from search_spaces.cnn import AGGREGATIONS
+
+    if aggregation is not None and aggregation not in AGGREGATIONS:
+        raise UserError(f"unknown --aggregation {aggregation!r}; choose one of {', '.join(AGGREGATIONS)}")
+    base = get_benchmark(benchmark)
+    if base.space != "cnn":
+        raise UserError(f"random graphs are CNN cells; {base.name} searches {base.space} cells")
+    bench = final_benchmark(base, cells_per_stage=cells_per_stage, aggregation=aggregation)
+    cells = graph_cells(generator, nodes, graphs, bench.space, seed)
+    store = None if (no_cache or macs_only) else EvaluationCache(cache)
+    with Progress(console=err_console, disable=as_json or not err_console.is_terminal) as progress:
+        task = progress.add_task(f"{generator} graphs on {bench.name}", total=len(cells))
+        rows = random_graph_rows(bench, cells, train=not macs_only, seed=seed, cache=store, data_dir=data_dir,
+                                 device=device, threads=threads, on_row=lambda _: progress.advance(task))
+    summary = {"generator": generator, "benchmark": bench.name, "graph_nodes": nodes, "graphs": graphs,
+               "seed": seed, "final_macro": bench.final_macro.to_dict(), **summarize_rows(rows, bench.metric)}
+    if as_json:
+        print_json({"summary": summary, "rows": [{k: v for k, v in r.items() if k != "cell"} for r in rows]})
+        return
+    table = Table(title=f"{generator.upper()} (N = {nodes}) on {bench.name}, final network")
+    cols = ["graph", "edges", "macs", "params"] + ([] if macs_only else [bench.metric])
+    for c in cols:
+        table.add_column(c, justify="right")
+    for r in rows:
+        table.add_row(str(r["graph"]), str(r["edges"]), f"{r['macs'] / 1e6:.2f} M", f"{r['params'] / 1e3:.1f} k",
+                      *([] if macs_only else [f"{r[bench.metric]:.4f}"]))
+    console.print(table)
+    line = f"MACs {summary['macs_mean'] / 1e6:.2f} ± {summary['macs_std'] / 1e6:.2f} M"
+    if not macs_only:
+        line += f"  {bench.metric} {summary[bench.metric + '_mean']:.4f} ± {summary[bench.metric + '_std']:.4f}"
+    console.print(line, highlight=False)
+
+
 @app.command("strategies")
 @user_errors
 def strategies_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:

@@ -28,7 +28,7 @@ from nasbench_shrink.lm import LMTask
 from nasbench_shrink.ptb import find_ptb
 from nasbench_shrink.training import DeviceData, ImageTask, pick_device, set_threads, train
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2  # 2: the official search network and estimator, score resource, trained examples
 
 
 @dataclass
@@ -42,10 +42,12 @@ class EvalRecord:
     score: float
     macs: int
     params: int
+    resource: int  # what the score's resource term counts (benchmark.resource): MACs, or edges x H^2 for RNNs
     cost_s: float
     train_flops: float
     epochs: int
-    train_images: int
+    train_images: int  # size of the training set (images or tokens)
+    trained_examples: int  # examples actually processed (an epoch can end early): the FLOPs count these
     diverged: bool
     stop_reason: str
     device: str
@@ -122,7 +124,7 @@ class _RNNStep(torch.nn.Module):
 
 def corpus_for(bench: Benchmark, stage: str, data_dir=None):
     return find_ptb(str(data_dir) if data_dir else None, bench.corpus if stage == "proxy" else bench.final_corpus,
-                    bench.vocab_limit)
+                    bench.vocab_limit, bench.vocab_from)
 
 
 def check_cell(cell: Cell, bench: Benchmark) -> None:
@@ -163,12 +165,14 @@ def _train_and_measure(cell: Cell, bench: Benchmark, stage: str, seed: int, data
     perf = result.best_val if stage == "proxy" else result.final_val
     cost = time.perf_counter() - t0
     lm = bench.task == "lm"
+    resource = bench.score_resource(cell, macs)
     return EvalRecord(
         key=cell.key, benchmark=bench.name, fidelity=fidelity, stage=stage, seed=seed,
         accuracy=None if lm else (0.0 if result.diverged else perf),
         perplexity=(None if result.diverged else perf) if lm else None,
-        score=bench.score(perf, macs, params, diverged=result.diverged), macs=macs, params=params, cost_s=cost,
-        train_flops=3.0 * macs * task.n_train * result.epochs, epochs=result.epochs, train_images=task.n_train,
+        score=bench.score(perf, resource, diverged=result.diverged), macs=macs, params=params, resource=resource,
+        cost_s=cost, train_flops=3.0 * macs * result.examples, epochs=result.epochs, train_images=task.n_train,
+        trained_examples=result.examples,
         diverged=result.diverged, stop_reason=result.stop_reason, device=str(dev), cell=cell.to_dict(),
         curve=result.curve,
     )
@@ -205,5 +209,5 @@ def evaluate(
         record = _train_and_measure(cell, bench, stage, seed, data_dir, device, threads)
         if cache is not None:
             cache.put(key, record.key, fidelity, seed, record.to_dict())
-    record.score = bench.score(record.perf, record.macs, record.params, lam=lam, diverged=record.diverged)
+    record.score = bench.score(record.perf, record.resource, lam=lam, diverged=record.diverged)
     return record

@@ -38,7 +38,7 @@ class LMTask:
             x, y = self.train[i:i + n], self.train[i + 1:i + 1 + n]
             logits, hidden = model(x, hidden)
             hidden = hidden.detach()
-            yield F.cross_entropy(logits.view(-1, vocab), y.reshape(-1)), n * x.size(1)
+            yield F.cross_entropy(logits.view(-1, vocab), y.reshape(-1)), n * x.size(1), None
 
     @torch.no_grad()
     def validate(self, model: nn.Module) -> tuple[float, float]:

@@ -2,7 +2,8 @@
 
 A corpus directory holds ``<prefix>.train.txt``, ``<prefix>.valid.txt`` and ``<prefix>.test.txt`` (prefix ``ptb``
 for the standard splits, ``proxy`` for the AutoShrink 4,000-sentence search proxy, or plain ``train.txt``...).
-``<eos>`` ends every line; the vocabulary comes from the training split and any other word maps to ``<unk>``.
+``<eos>`` ends every line; the vocabulary comes from the training split (or, as the official AutoShrink search code
+builds it, from all three files) and any other word maps to ``<unk>``.
 The standard files are downloaded (md5 checked) when absent.
 """
 
@@ -83,14 +84,23 @@ def download_ptb(dest: Path) -> None:
         target.write_bytes(data)
 
 
-def load_corpus(root: Path, prefix: str | None = None, max_vocab: int | None = None) -> Corpus:
-    """The corpus in ``root``; ``max_vocab`` keeps the most frequent training words (ties by word), the rest
-    become ``<unk>`` (a CPU-sized softmax)."""
+VOCAB_SOURCES = ("train", "all")
+
+
+def load_corpus(root: Path, prefix: str | None = None, max_vocab: int | None = None,
+                vocab_from: str = "train") -> Corpus:
+    """The corpus in ``root``. The vocabulary comes from the training split (``vocab_from="train"``) or from all
+    three splits (``"all"``, the official search corpus); ``max_vocab`` keeps the most frequent of those words
+    (ties by word), the rest become ``<unk>`` (a CPU-sized softmax)."""
+    if vocab_from not in VOCAB_SOURCES:
+        raise DataError(f"unknown vocabulary source {vocab_from!r}; expected one of {VOCAB_SOURCES}")
     files = find_split_files(root, prefix)
-    train_words = _tokens(files["train"])
-    words = set(train_words) | {"<unk>", "<eos>"}
+    split_words = {s: _tokens(files[s]) for s in SPLITS}
+    train_words = split_words["train"]
+    vocab_words = train_words if vocab_from == "train" else [w for s in SPLITS for w in split_words[s]]
+    words = set(vocab_words) | {"<unk>", "<eos>"}
     if max_vocab is not None and len(words) > max_vocab:
-        counts = Counter(train_words)
+        counts = Counter(vocab_words)
         keep = sorted((w for w in counts if w not in ("<unk>", "<eos>")), key=lambda w: (-counts[w], w))
         words = set(keep[: max_vocab - 2]) | {"<unk>", "<eos>"}
     vocab = sorted(words)
@@ -100,11 +110,12 @@ def load_corpus(root: Path, prefix: str | None = None, max_vocab: int | None = N
     def encode(words: list[str]) -> torch.Tensor:
         return torch.tensor([index.get(w, unk) for w in words], dtype=torch.long)
 
-    return Corpus(tuple(vocab), encode(train_words), encode(_tokens(files["valid"])), encode(_tokens(files["test"])))
+    return Corpus(tuple(vocab), *(encode(split_words[s]) for s in SPLITS))
 
 
 @lru_cache(maxsize=4)
-def find_ptb(data_dir: str | None, prefix: str | None = None, max_vocab: int | None = None) -> Corpus:
+def find_ptb(data_dir: str | None, prefix: str | None = None, max_vocab: int | None = None,
+             vocab_from: str = "train") -> Corpus:
     """PTB from ``data_dir`` (or ``$NASBENCH_SHRINK_DATA`` / ``<dir>/ptb``), else the downloaded standard files."""
     explicit = data_dir is not None or "NASBENCH_SHRINK_DATA" in os.environ
     root = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -112,14 +123,14 @@ def find_ptb(data_dir: str | None, prefix: str | None = None, max_vocab: int | N
         raise DataError(f"data directory {root} does not exist; create it or pass an existing --data-dir")
     for base in (root, root / "ptb"):
         try:
-            return load_corpus(base, prefix, max_vocab)
+            return load_corpus(base, prefix, max_vocab, vocab_from)
         except DataError:
             continue
     if prefix not in (None, "ptb"):
         raise DataError(f"{root} (or {root / 'ptb'}) lacks the {prefix}.train/valid/test.txt files; "
                         "pass the folder that holds them with --data-dir")
     download_ptb(root / "ptb")
-    return load_corpus(root / "ptb", "ptb", max_vocab)
+    return load_corpus(root / "ptb", "ptb", max_vocab, vocab_from)
 
 
 def batchify(tokens: torch.Tensor, batch_size: int) -> torch.Tensor:

@@ -12,8 +12,6 @@ import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -23,19 +21,24 @@ from nasbench_shrink.datasets import ImageSet
 
 @dataclass(frozen=True)
 class TrainRecipe:
-    """Optimiser, schedule, stopping rules and augmentation. Defaults are the official CIFAR-10 proxy."""
+    """Optimiser, schedule, stopping rules and augmentation. Defaults are the official CIFAR-10 proxy
+    (``searching/cnn/proxy_estimator.py`` and ``solver/cifar10_proxy.solver`` of the official code)."""
 
-    optimizer: str = "adam"  # adam | sgd
+    optimizer: str = "adam"  # adam | sgd | ntasgd (SGD, then iterate averaging once validation stalls)
     lr: float = 4e-3
     momentum: float = 0.9
-    weight_decay: float = 0.0
+    weight_decay: float = 1e-5  # the official L2 strength, applied as coupled weight decay
     batch_size: int = 128
     max_epochs: int = 20
     schedule: str = "constant"  # constant | cosine
-    patience: int | None = 5  # stop after this many epochs without a better validation accuracy
-    min_acc_epoch: int | None = 3  # stop at this epoch if validation accuracy is below min_acc
+    lr_drops: tuple[int, ...] = ()  # divide the learning rate by 10 after each of these (1-based) epochs
+    patience: int | None = 5  # stop after this many epochs without a better validation value
+    min_acc_epoch: int | None = 4  # stop after this (1-based) epoch if validation accuracy is below min_acc
     min_acc: float = 0.2
-    overfit_ratio: float | None = 3.0  # stop when validation loss > ratio x training loss
+    overfit_ratio: float | None = 3.0  # stop when validation loss > ratio x (moving) training loss
+    ema_momentum: float | None = 0.99  # per-step moving average of the training loss/accuracy, reset each epoch
+    epoch_stop_acc: float | None = 0.98  # end an epoch early once the moving training accuracy exceeds this
+    nonmono: int = 5  # ntasgd: switch to averaging when validation is worse than the best of all but the last N
     augment: bool = False  # random crop (pad 4 / pad 1 for small inputs) and horizontal flip
     flip: bool = True
     label_smoothing: float = 0.0
@@ -43,7 +46,9 @@ class TrainRecipe:
     bptt: int = 35  # truncated back-propagation length (language models)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["lr_drops"] = list(self.lr_drops)
+        return d
 
 
 @dataclass
@@ -55,6 +60,7 @@ class TrainResult:
     stop_reason: str
     seconds: float
     curve: list[dict] = field(default_factory=list)
+    examples: int = 0  # training examples (images, tokens) actually processed: epochs can end early
 
 
 def mixed_precision(device: torch.device):
@@ -122,9 +128,50 @@ def _optimizer(model: nn.Module, recipe: TrainRecipe) -> torch.optim.Optimizer:
     if recipe.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
                                weight_decay=recipe.weight_decay, nesterov=recipe.momentum > 0)
-    if recipe.optimizer == "asgd":
-        return torch.optim.ASGD(model.parameters(), lr=recipe.lr, t0=0, lambd=0.0, weight_decay=recipe.weight_decay)
+    if recipe.optimizer == "ntasgd":  # plain SGD steps; the averaging is IterateAverage's (NT-ASGD's switch)
+        return torch.optim.SGD(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     raise ValueError(f"unknown optimizer {recipe.optimizer!r}")
+
+
+class IterateAverage:
+    """NT-ASGD's averaging (Merity et al. 2018): once switched on, a running mean of the weights after every
+    step. Equal to ASGD with t0 = 0 and no decay, started at the switch; ``swapped()`` evaluates with the mean."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.mean = [p.detach().clone() for p in self.params]
+        self.count = 1
+
+    @torch.no_grad()
+    def update(self) -> None:
+        self.count += 1
+        torch._foreach_lerp_(self.mean, [p.detach() for p in self.params], 1.0 / self.count)
+
+    @torch.no_grad()
+    def _swap(self) -> None:
+        for p, m in zip(self.params, self.mean):
+            tmp = p.detach().clone()
+            p.copy_(m)
+            m.copy_(tmp)
+
+    @contextlib.contextmanager
+    def swapped(self):
+        self._swap()
+        try:
+            yield
+        finally:
+            self._swap()
+
+    @torch.no_grad()
+    def commit(self) -> None:
+        """Leave the averaged weights in the model (the end of training)."""
+        for p, m in zip(self.params, self.mean):
+            p.copy_(m)
+
+
+def _nonmono_trigger(val_losses: list[float], nonmono: int) -> bool:
+    """NT-ASGD's switch: the newest validation loss is worse than the best of all but the last ``nonmono``."""
+    return len(val_losses) > nonmono and val_losses[-1] > min(val_losses[:-nonmono])
 
 
 @torch.no_grad()
@@ -161,7 +208,7 @@ class ImageTask:
         return max(1, math.ceil(self.n_train / self.recipe.batch_size))
 
     def epoch(self, model: nn.Module, gen: torch.Generator):
-        """Yield (loss, examples) for every training step of one epoch."""
+        """Yield (loss, examples, correct predictions) for every training step of one epoch."""
         bs = self.recipe.batch_size
         perm = torch.randperm(self.n_train, generator=gen).to(self.device)
         for s in range(self.steps_per_epoch()):
@@ -169,7 +216,9 @@ class ImageTask:
             x, y = self.train_data.batch(idx, self.recipe.augment, self.recipe.flip, gen)
             with mixed_precision(self.device):
                 out = model(x)
-            yield F.cross_entropy(out.float(), y, label_smoothing=self.recipe.label_smoothing), idx.numel()
+            out = out.float()
+            correct = (out.detach().argmax(1) == y).sum()
+            yield F.cross_entropy(out, y, label_smoothing=self.recipe.label_smoothing), idx.numel(), correct
 
     def validate(self, model: nn.Module) -> tuple[float, float] | None:
         return None if self.val_data is None else evaluate_model(model, self.val_data)
@@ -181,11 +230,14 @@ def train(
     val_data: DeviceData | None = None,
     recipe: TrainRecipe = TrainRecipe(),
     seed: int = 0,
-    on_epoch: Callable[[dict], None] | None = None,
 ) -> TrainResult:
     """Train ``model`` with ``recipe`` on a task (``ImageTask`` or any object with the same methods; a
     ``DeviceData`` pair is wrapped in an ``ImageTask``). Early-stopping rules read the validation metric each epoch.
 
+    The stops follow the official proxy estimator, checked in its order after each epoch's validation:
+    ``patience`` epochs without a better value; after epoch ``min_acc_epoch`` a validation accuracy below
+    ``min_acc``; a validation loss above ``overfit_ratio`` × the training loss (its per-step moving average when
+    ``ema_momentum`` is set). An epoch ends early once the moving training accuracy passes ``epoch_stop_acc``.
     A non-finite training or validation loss ends the run with ``diverged=True`` instead of raising.
     """
     task = train_data if hasattr(train_data, "epoch") else ImageTask(train_data, val_data, recipe)
@@ -199,15 +251,21 @@ def train(
     if recipe.schedule == "cosine":
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=recipe.max_epochs * task.steps_per_epoch())
     clip = getattr(recipe, "clip_grad", None)
+    ema_m = recipe.ema_momentum
     start = time.perf_counter()
-    best = -math.inf if higher else math.inf
+    # the official estimators start from 0 accuracy / an unreachably high loss: a first epoch at 0 is no gain
+    best = 0.0 if higher else math.inf
     last, best_epoch = best, 0
+    val_losses: list[float] = []
+    average: IterateAverage | None = None
     curve: list[dict] = []
-    stop_reason, diverged, epoch = "max_epochs", False, 0
+    stop_reason, diverged, epoch, examples = "max_epochs", False, 0, 0
     for epoch in range(1, recipe.max_epochs + 1):
         loss_sum = torch.zeros((), device=device)
-        seen = 0
-        for loss, n in task.epoch(model, gen):
+        ema_loss = torch.zeros((), device=device)
+        ema_acc = torch.zeros((), device=device)
+        seen = steps = 0
+        for loss, n, correct in task.epoch(model, gen):
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if clip:
@@ -215,38 +273,63 @@ def train(
             opt.step()
             if sched is not None:
                 sched.step()
-            loss_sum += loss.detach() * n
+            if average is not None:
+                average.update()
+            loss_d = loss.detach()
+            loss_sum += loss_d * n
             seen += n
+            steps += 1
+            if ema_m is not None:  # official: a zero average restarts from the current value
+                ema_loss = torch.where(ema_loss == 0, loss_d, ema_m * ema_loss + (1 - ema_m) * loss_d)
+                if correct is not None:
+                    acc = correct / n
+                    ema_acc = torch.where(ema_acc == 0, acc, ema_m * ema_acc + (1 - ema_m) * acc)
+                    if recipe.epoch_stop_acc is not None and ema_acc.item() > recipe.epoch_stop_acc:
+                        break
+        examples += seen
         train_loss = (loss_sum / max(seen, 1)).item()
-        point = {"epoch": epoch, "train_loss": train_loss}
+        point = {"epoch": epoch, "train_loss": train_loss, "steps": steps, "lr": opt.param_groups[0]["lr"]}
+        ref_loss = train_loss
+        if ema_m is not None:
+            ref_loss = ema_loss.item()
+            point["train_loss_ema"] = ref_loss
         if not math.isfinite(train_loss):
             diverged, stop_reason = True, "diverged"
             curve.append(point)
             break
-        val = task.validate(model)
+        with average.swapped() if average is not None else contextlib.nullcontext():
+            val = task.validate(model)
         if val is not None:
             metric, val_loss = val
             point.update({task.metric_name: metric, "val_loss": val_loss})
             last = metric
             if (metric > best) if higher else (metric < best):
                 best, best_epoch = metric, epoch
+        if average is not None:
+            point["averaged"] = True
         curve.append(point)
-        if on_epoch is not None:
-            on_epoch(point)
+        if epoch in recipe.lr_drops:
+            for group in opt.param_groups:
+                group["lr"] /= 10.0
         if val is None:
             continue
         if not math.isfinite(point["val_loss"]):
             diverged, stop_reason = True, "diverged"
             break
-        if higher and recipe.min_acc_epoch is not None and epoch == recipe.min_acc_epoch and last < recipe.min_acc:
-            stop_reason = "low_accuracy"
-            break
+        val_losses.append(point["val_loss"])
+        if recipe.optimizer == "ntasgd" and average is None and _nonmono_trigger(val_losses, recipe.nonmono):
+            average = IterateAverage(model)
         if recipe.patience is not None and epoch - best_epoch >= recipe.patience:
             stop_reason = "patience"
             break
-        if recipe.overfit_ratio is not None and point["val_loss"] > recipe.overfit_ratio * train_loss:
+        if higher and recipe.min_acc_epoch is not None and epoch == recipe.min_acc_epoch and last < recipe.min_acc:
+            stop_reason = "low_accuracy"
+            break
+        if recipe.overfit_ratio is not None and point["val_loss"] > recipe.overfit_ratio * ref_loss:
             stop_reason = "overfit"
             break
+    if average is not None:
+        average.commit()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     if not math.isfinite(best):
@@ -254,4 +337,5 @@ def train(
     if not math.isfinite(last):
         last = best
     return TrainResult(best_val=best, final_val=last, epochs=epoch, diverged=diverged,
-                       stop_reason=stop_reason, seconds=time.perf_counter() - start, curve=curve)
+                       stop_reason=stop_reason, seconds=time.perf_counter() - start, curve=curve,
+                       examples=examples)

@@ -26,7 +26,7 @@ def test_macro_options_stack_residual_and_swish():
 
 def test_identity_cell_builds_a_stem_only_network():
     c = Cell("cnn", 3, [], ["input", "conv1x1", "sep3x3"])
-    net = build_cnn(c)
+    net = build_cnn(c, residual=False)
     assert net(torch.randn(1, 3, 32, 32)).shape == (1, 10)
     assert net.fc.in_features == 32
 
@@ -34,7 +34,7 @@ def test_identity_cell_builds_a_stem_only_network():
 def test_macs_match_a_hand_count():
     # one conv1x1 node of width 16 at 32x32 per stage 1, then 16x16, 8x8 with widths 32, 64
     c = Cell("cnn", 2, [(0, 1)], ["input", "conv1x1"])
-    r = count_resources(build_cnn(c), (3, 32, 32))
+    r = count_resources(build_cnn(c, residual=False), (3, 32, 32))
     stem = 3 * 32 * 9 * 32 * 32
     s1 = 32 * 16 * 32 * 32
     s2 = 16 * 32 * 16 * 16
@@ -43,7 +43,7 @@ def test_macs_match_a_hand_count():
     assert r.macs == stem + s1 + s2 + s3 + fc
     # depthwise-separable: depthwise 3x3 plus pointwise
     d = Cell("cnn", 2, [(0, 1)], ["input", "sep3x3"])
-    rd = count_resources(build_cnn(d), (3, 32, 32))
+    rd = count_resources(build_cnn(d, residual=False), (3, 32, 32))
     dw = 32 * 9 * 32 * 32 + 16 * 9 * 16 * 16 + 32 * 9 * 8 * 8
     assert rd.macs == stem + dw + s1 + s2 + s3 + fc
 
