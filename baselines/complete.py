@@ -12,9 +12,11 @@ from nasbench_shrink.cell_sampler import CellSampler, stop_study
 class CompleteDAGSampler(CellSampler):
     strategy_name = "complete"
 
+    def is_finished(self, study: Study) -> bool:
+        return any(self.proposed_cell(t) is not None for t in self.finished(study, states=(TrialState.COMPLETE,)))
+
     def propose(self, study: Study, trial: FrozenTrial) -> Cell | None:
-        done = self.finished(study, states=(TrialState.COMPLETE,))
-        if any(self.proposed_cell(t) is not None for t in done):
+        if self.is_finished(study):
             stop_study(study)
             return None
         return complete_cell(self.space, self.nodes, self.seed)

@@ -12,7 +12,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial
 
 from search_spaces import SPACE_OPS, Cell, all_edges, random_ops
-from nasbench_shrink.cell_sampler import CellSampler
+from nasbench_shrink.cell_sampler import CellSampler, Proposal
 
 PARENT = "parent_trial"
 MUTATION = "mutation"
@@ -28,7 +28,6 @@ class RegularizedEvolutionSampler(CellSampler):
             raise ValueError("need 1 <= sample <= population")
         self.population = population
         self.sample = sample
-        self._meta: dict[int, dict] = {}
 
     def current_population(self, study: Study, before: int | None = None) -> list[FrozenTrial]:
         done = [t for t in self.finished(study) if self.proposed_cell(t) is not None
@@ -50,18 +49,14 @@ class RegularizedEvolutionSampler(CellSampler):
                 return child, how
         return child, how
 
-    def propose(self, study: Study, trial: FrozenTrial) -> Cell:
+    def propose(self, study: Study, trial: FrozenTrial) -> Proposal:
         rng = self.trial_rng(trial)
         pop = self.current_population(study, before=trial.number)
         if len(pop) < self.population:
             edges = [e for e in all_edges(self.nodes) if rng.random() < 0.5]
-            self._meta[trial.number] = {MUTATION: "random"}
-            return Cell(self.space, self.nodes, edges, random_ops(self.space, self.nodes, rng))
+            return Proposal(Cell(self.space, self.nodes, edges, random_ops(self.space, self.nodes, rng)),
+                            {MUTATION: "random"})
         contenders = rng.sample(pop, self.sample)
         parent = max(contenders, key=lambda t: (t.value, -t.number))
         child, how = self.mutate(self.proposed_cell(parent), rng)
-        self._meta[trial.number] = {PARENT: parent.number, MUTATION: how}
-        return child
-
-    def extra_attrs(self, study: Study, trial: FrozenTrial, cell: Cell) -> dict:
-        return self._meta.pop(trial.number, {})
+        return Proposal(child, {PARENT: parent.number, MUTATION: how})

@@ -16,19 +16,21 @@ from optuna.trial import FrozenTrial
 from search_spaces import Cell, random_ops
 from nasbench_shrink.cell_sampler import CellSampler
 
-GENERATORS = ("ws", "er", "ba")
-DEFAULTS = {"ws": {"k": 4, "p": 0.75}, "er": {"p": 0.2}, "ba": {"m": 5}}
+# networkx generator and RandWire's default parameters, per generator
+_GENERATORS = {
+    "ws": (lambda m, seed, k, p: nx.watts_strogatz_graph(m, k, p, seed=seed), {"k": 4, "p": 0.75}),
+    "er": (lambda m, seed, p: nx.erdos_renyi_graph(m, p, seed=seed), {"p": 0.2}),
+    "ba": (lambda m, seed, m_: nx.barabasi_albert_graph(m, m_, seed=seed), {"m_": 5}),
+}
+GENERATORS = tuple(_GENERATORS)
 
 
 def generator_graph(kind: str, m: int, seed: int, **params) -> nx.Graph:
-    opts = {**DEFAULTS[kind], **params}
-    if kind == "ws":
-        return nx.watts_strogatz_graph(m, opts["k"], opts["p"], seed=seed)
-    if kind == "er":
-        return nx.erdos_renyi_graph(m, opts["p"], seed=seed)
-    if kind == "ba":
-        return nx.barabasi_albert_graph(m, opts["m"], seed=seed)
-    raise ValueError(f"unknown generator {kind!r}; expected one of {GENERATORS}")
+    if kind not in _GENERATORS:
+        raise ValueError(f"unknown generator {kind!r}; expected one of {GENERATORS}")
+    make, defaults = _GENERATORS[kind]
+    params = {("m_" if k == "m" else k): v for k, v in params.items()}
+    return make(m, seed, **{**defaults, **{k: v for k, v in params.items() if k in defaults}})
 
 
 def wiring_cell(kind: str, nodes: int, space: str, rng: random.Random, **params) -> Cell:

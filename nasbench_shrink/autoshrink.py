@@ -32,7 +32,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search_spaces import Cell, complete_cell
 from search_spaces.cell import Edge
-from nasbench_shrink.cell_sampler import PROPOSAL_ATTR, SKIP_ATTR, CellSampler, stop_study
+from nasbench_shrink.cell_sampler import PROPOSAL_ATTR, SKIP_ATTR, CellSampler, Proposal, stop_study
 
 CLAIM = "autoshrink:claim"  # [step, i, j] or None when released
 
@@ -92,7 +92,6 @@ class AutoShrinkSampler(CellSampler):
         self.max_failures = max_failures
         self.poll_interval = poll_interval
         self.initial = complete_cell(space, nodes, seed)
-        self._claims: dict[int, tuple[Step, Candidate]] = {}
 
     # -- the trajectory, derived from the storage ------------------------------------------------------------
     def candidate_edges(self, step: int, cell: Cell) -> list[Edge]:
@@ -136,7 +135,10 @@ class AutoShrinkSampler(CellSampler):
         return self.replay(study._storage.get_all_trials(study._study_id, deepcopy=False))
 
     # -- proposing a candidate ---------------------------------------------------------------------------------
-    def propose(self, study: Study, trial: FrozenTrial) -> Cell | None:
+    def is_finished(self, study: Study) -> bool:
+        return self.trajectory(study).done
+
+    def propose(self, study: Study, trial: FrozenTrial) -> Proposal | None:
         storage = study._storage
         while True:
             traj = self.trajectory(study)
@@ -158,11 +160,13 @@ class AutoShrinkSampler(CellSampler):
                 if won is None:  # a storage without SQL: fall back to "lowest trial number keeps it"
                     won = self._keeps_claim(study, trial, step.index, cand.edge)
                 if won:
-                    self._claims[trial.number] = (step, cand)
-                    return cand.cell
+                    return Proposal(cand.cell, {"step": step.index, "removed_edge": list(cand.edge),
+                                                "parent": step.cell.to_dict(), "parent_key": step.cell.key})
                 storage.set_trial_system_attr(trial._trial_id, CLAIM, None)
                 time.sleep(self.poll_interval / 10)  # lost to another worker: let its claim become visible
                 continue
+            # waiting is not dying: keep this trial's heartbeat fresh so no other worker fails it as stale
+            _heartbeat(storage, trial._trial_id)
             time.sleep(self.poll_interval)
             _fail_stale(study)
 
@@ -173,11 +177,6 @@ class AutoShrinkSampler(CellSampler):
                                                                                              TrialState.COMPLETE):
                 return False
         return True
-
-    def extra_attrs(self, study: Study, trial: FrozenTrial, cell: Cell) -> dict:
-        step, cand = self._claims.pop(trial.number)
-        return {"step": step.index, "removed_edge": list(cand.edge), "parent": step.cell.to_dict(),
-                "parent_key": step.cell.key}
 
     def _may_end_run(self, trial: FrozenTrial) -> bool:
         """Whether the trial's step has an edgeless candidate (the only way the next cell has no edge)."""

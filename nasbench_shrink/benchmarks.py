@@ -1,100 +1,132 @@
-"""Named benchmark presets: data + proxy split + macro network + training recipe + score weight.
+"""Named benchmark presets: data + split + a proxy and a final ``Fidelity`` + the task kind + the score weight.
 
-A benchmark's *fidelity key* hashes everything that changes a proxy evaluation's result (data, split, macro,
-recipe) but not the score weight λ, so re-scoring with another λ reuses cached evaluations.
+A benchmark's *fidelity key* (one per stage) hashes everything that changes an evaluation's result (data, split,
+network, recipe) but not the score weight λ, so re-scoring with another λ reuses cached evaluations. What differs
+between image classification and language modelling (data, networks, metric, resource, score) is the task kind's
+(``nasbench_shrink.tasks``); a benchmark only names its kind.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
-from search_spaces import MacroConfig
+from search_spaces.cnn import MacroConfig
 from search_spaces.rnn import RNNConfig
 from nasbench_shrink.errors import BenchmarkError
+from nasbench_shrink.fidelity import STAGES, Fidelity
+from nasbench_shrink.recipe import TrainRecipe
 from nasbench_shrink.splits import SplitSpec
-from nasbench_shrink.training import TrainRecipe
+
+if TYPE_CHECKING:
+    from nasbench_shrink.evaluation import Evaluator
+    from nasbench_shrink.tasks import TaskKind
+
+__all__ = ["Benchmark", "WORST_SCORE", "get_benchmark", "list_benchmarks", "register_benchmark"]
 
 WORST_SCORE = -1.0e6  # score of a diverged evaluation: below any real score, finite for JSON and Optuna
 
 
 @dataclass(frozen=True)
 class Benchmark:
-    """A benchmark preset. ``task`` is ``image`` (CNN cells, accuracy, MACs) or ``lm`` (RNN cells, perplexity,
-    parameters); for ``lm`` the data set is a PTB corpus whose files start with ``corpus`` (``final_corpus`` for the
-    final evaluation)."""
+    """A benchmark preset.
+
+    Args:
+        name: Preset name (``-b NAME``).
+        description: One line for ``nasbench-shrink benchmarks``.
+        dataset: ``digits``, ``cifar10`` or ``ptb``.
+        split: Per-class proxy/final split of an image data set (``None`` for language models).
+        proxy: The search-time stage (network, recipe, data).
+        final: The final-training stage.
+        lam: λ of the score (Eq. 5).
+        task: The task kind, a key of ``nasbench_shrink.tasks.TASKS`` (``image`` or ``lm``).
+        evaluator: How evaluations are answered; ``None`` trains live (a table benchmark answers from a file).
+
+    Example:
+        >>> from nasbench_shrink.benchmarks import get_benchmark
+        >>> b = get_benchmark("digits")
+        >>> b.metric, b.stage("final").scored_on
+        ('accuracy', 'test')
+    """
 
     name: str
     description: str
     dataset: str
     split: SplitSpec | None
-    macro: MacroConfig | RNNConfig
-    recipe: TrainRecipe
+    proxy: Fidelity
+    final: Fidelity
     lam: float
-    final_macro: MacroConfig | RNNConfig
-    final_recipe: TrainRecipe
     mean: tuple[float, ...] = ()
     std: tuple[float, ...] = ()
     space: str = "cnn"
     nodes: int = 8  # AutoShrink defaults on this benchmark
     k: int = 10
+    random_graph_nodes: int | None = None  # cell nodes of the random-wiring baselines (default: nodes + 2)
     task: str = "image"
-    corpus: str | None = None
-    final_corpus: str | None = None
     vocab_limit: int | None = None  # lm: keep the most frequent words, the rest become <unk>
     vocab_from: str = "train"  # lm: vocabulary from the training file or from all three (official search corpus)
     # CPU threads per evaluation. Float sums differ with the thread count, so a fixed count makes results (and
     # AutoShrink trajectories) identical whatever the number of workers; None: cores / workers.
     cpu_threads: int | None = None
+    paper_setting: bool = False  # the paper's own proxy data: its absolute numbers compare with ours
+    evaluator: "Evaluator | None" = field(default=None, compare=False, hash=False)
+
+    @property
+    def kind(self) -> "TaskKind":
+        """The task kind that knows this benchmark's data, networks, metric and score."""
+        from nasbench_shrink.tasks import task_kind
+
+        return task_kind(self.task)
+
+    def stage(self, name: str) -> Fidelity:
+        if name not in STAGES:
+            raise BenchmarkError(f"unknown stage {name!r}; expected one of {STAGES}")
+        return self.proxy if name == STAGES[0] else self.final
+
+    @property
+    def wiring_nodes(self) -> int:
+        """Cell nodes of the random-wiring baselines' graphs on this benchmark."""
+        return self.random_graph_nodes or self.nodes + 2
 
     @property
     def metric(self) -> str:
-        return "accuracy" if self.task == "image" else "perplexity"
+        return self.kind.metric
 
     @property
     def resource(self) -> str:
-        """What the score's resource term counts: forward MACs (images) or the cell's own recurrent weights,
-        active edges × H² (language models, official ``compute_flops``)."""
-        return "macs" if self.task == "image" else "cell_weights"
+        """What the score's resource term counts (``macs``, or ``cell_weights`` = active edges × H²)."""
+        return self.kind.resource
 
     def score_resource(self, cell, macs: int) -> int:
-        """The score's resource for ``cell`` whose network has ``macs`` forward MACs. An edgeless RNN cell counts
-        as one edge (the official search never scores one: it stops at 4 edges, and log10 0 is undefined)."""
-        if self.task == "lm":
-            return max(len(cell.active_edges), 1) * self.macro.hidden_size ** 2
-        return macs
+        """The score's resource for ``cell`` whose network has ``macs`` forward MACs."""
+        return self.kind.score_resource(self, cell, macs)
 
     def score(self, perf: float | None, resource: int, lam: float | None = None, diverged: bool = False) -> float:
-        """Paper Eq. 5 in the official forms: ``acc − λ·(log10(MACs) − 6)`` for images,
-        ``(200 − ppl)·0.25 − λ·(log10(edges·H²) − 6)`` for language models."""
+        """Paper Eq. 5 in the official form of the task kind; ``WORST_SCORE`` for a diverged run."""
+        import math
+
         if diverged or perf is None or not math.isfinite(perf):
             return WORST_SCORE
-        w = self.lam if lam is None else lam
-        term = w * (math.log10(max(resource, 1)) - 6.0)
-        if self.task == "lm":
-            return float((200.0 - perf) * 0.25 - term)
-        return float(perf - term)
+        return self.kind.score(perf, resource, self.lam if lam is None else lam)
 
-    def _hash(self, macro, recipe: TrainRecipe, stage: str) -> str:
-        corpus = self.corpus if stage == "proxy" else self.final_corpus
-        spec = {"stage": stage, "space": self.space, "dataset": self.dataset, "task": self.task, "corpus": corpus,
-                "vocab_limit": self.vocab_limit, "vocab_from": self.vocab_from, "cpu_threads": self.cpu_threads,
-                "split": self.split.to_dict() if self.split else None,
-                "macro": macro.to_dict(), "recipe": recipe.to_dict(), "mean": self.mean, "std": self.std}
-        return hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+    def fidelity_key(self, stage: str = "proxy") -> str:
+        """The cache's key for everything that fixes a ``stage`` evaluation's result."""
+        fid = self.stage(stage)
+        spec = {"stage": stage, "space": self.space, "dataset": self.dataset, "task": self.task,
+                "corpus": fid.corpus, "vocab_limit": self.vocab_limit, "vocab_from": self.vocab_from,
+                "cpu_threads": self.cpu_threads, "split": self.split.to_dict() if self.split else None,
+                "macro": fid.network.to_dict(), "recipe": fid.recipe.to_dict(), "mean": self.mean, "std": self.std}
+        digest = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+        return f"{self.name}:{stage}:{digest}"
 
-    @property
-    def fidelity_key(self) -> str:
-        return f"{self.name}:proxy:{self._hash(self.macro, self.recipe, 'proxy')}"
-
-    @property
-    def final_fidelity_key(self) -> str:
-        return f"{self.name}:final:{self._hash(self.final_macro, self.final_recipe, 'final')}"
-
-    def with_options(self, **changes) -> "Benchmark":
+    def with_options(self, **changes: Any) -> "Benchmark":
         return replace(self, **changes)
+
+    def with_stage(self, stage: str, **changes: Any) -> "Benchmark":
+        """This benchmark with one stage's network/recipe/data changed (its fidelity key changes with it)."""
+        return replace(self, **{stage: replace(self.stage(stage), **changes)})
 
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
@@ -114,14 +146,15 @@ CIFAR10_PROXY = Benchmark(
                 "score acc - 0.1*(log10 MACs - 6)",
     dataset="cifar10",
     split=SplitSpec(train_per_class=500, val_per_class=100, seed=0),
-    macro=MacroConfig(in_channels=3, input_size=32, num_classes=10),
-    recipe=TrainRecipe(),
+    proxy=Fidelity(MacroConfig(in_channels=3, input_size=32, num_classes=10), TrainRecipe()),
+    final=Fidelity(MacroConfig(in_channels=3, input_size=32, num_classes=10, cells_per_stage=4),
+                   TrainRecipe(optimizer="sgd", lr=0.05, weight_decay=5e-4, batch_size=128, max_epochs=60,
+                               schedule="cosine", augment=True, **_NO_STOPS), scored_on="test"),
     lam=0.1,
-    final_macro=MacroConfig(in_channels=3, input_size=32, num_classes=10, cells_per_stage=4),
-    final_recipe=TrainRecipe(optimizer="sgd", lr=0.05, weight_decay=5e-4, batch_size=128, max_epochs=60,
-                             schedule="cosine", augment=True, **_NO_STOPS),
     mean=CIFAR_MEAN,
     std=CIFAR_STD,
+    random_graph_nodes=16,  # the paper's N = 15 generator nodes, plus the cell input
+    paper_setting=True,
 )
 
 # Calibrated on this project's 2-core CPU machine; see README "Calibrating digits" and benchmarks/calibrate.py.
@@ -134,13 +167,13 @@ DIGITS = Benchmark(
                 "score acc - 0.1*(log10 MACs - 6)",
     dataset="digits",
     split=SplitSpec(train_per_class=40, val_per_class=40, test_per_class=50, seed=0),
-    macro=MacroConfig(in_channels=1, input_size=8, num_classes=10, stem_channels=16, widths=(8, 16, 32)),
-    recipe=TrainRecipe(batch_size=32, max_epochs=8, overfit_ratio=None),
+    proxy=Fidelity(MacroConfig(in_channels=1, input_size=8, num_classes=10, stem_channels=16, widths=(8, 16, 32)),
+                   TrainRecipe(batch_size=32, max_epochs=8, overfit_ratio=None)),
+    final=Fidelity(MacroConfig(in_channels=1, input_size=8, num_classes=10, stem_channels=16, widths=(8, 16, 32),
+                               cells_per_stage=2),
+                   TrainRecipe(batch_size=64, max_epochs=10, schedule="cosine", augment=True, flip=False,
+                               **_NO_STOPS), scored_on="test"),
     lam=0.1,  # the official weight; on this network it balances accuracy and MACs (calibrate.py lam grid)
-    final_macro=MacroConfig(in_channels=1, input_size=8, num_classes=10, stem_channels=16, widths=(8, 16, 32),
-                            cells_per_stage=2),
-    final_recipe=TrainRecipe(batch_size=64, max_epochs=10, schedule="cosine", augment=True, flip=False,
-                             **_NO_STOPS),
     mean=(0.305,),
     std=(0.375,),
     nodes=5,
@@ -158,16 +191,16 @@ PTB_PROXY = Benchmark(
     description="The paper's RNN proxy: 4,000 PTB sentences, emb = hid = 200, SGD lr 20 (/10 after epochs 7, 9), "
                 "clip 0.25, batch 128, bptt 35, <=10 epochs, score (200 - ppl)*0.25 - (log10(edges*H^2) - 6)",
     dataset="ptb", split=None,
-    macro=RNNConfig(emb_size=200, hidden_size=200),
-    recipe=TrainRecipe(optimizer="sgd", lr=20.0, momentum=0.0, weight_decay=0.0, batch_size=128, max_epochs=10,
-                       lr_drops=(7, 9), patience=4, min_acc_epoch=None, overfit_ratio=3.0, ema_momentum=0.9,
-                       epoch_stop_acc=None, clip_grad=0.25, bptt=35),
+    proxy=Fidelity(RNNConfig(emb_size=200, hidden_size=200),
+                   TrainRecipe(optimizer="sgd", lr=20.0, momentum=0.0, weight_decay=0.0, batch_size=128,
+                               max_epochs=10, lr_drops=(7, 9), patience=4, min_acc_epoch=None, overfit_ratio=3.0,
+                               ema_momentum=0.9, epoch_stop_acc=None, clip_grad=0.25, bptt=35), corpus="proxy"),
+    final=Fidelity(RNNConfig(emb_size=200, hidden_size=200, dropout_emb=0.2, dropout_in=0.75, dropout_hidden=0.25,
+                             dropout_out=0.75),
+                   TrainRecipe(optimizer="ntasgd", lr=20.0, weight_decay=8e-7, batch_size=64, max_epochs=100,
+                               nonmono=5, clip_grad=0.25, bptt=35, **_NO_STOPS), corpus="ptb", scored_on="test"),
     lam=1.0,
-    final_macro=RNNConfig(emb_size=200, hidden_size=200, dropout_emb=0.2, dropout_in=0.75, dropout_hidden=0.25,
-                          dropout_out=0.75),
-    final_recipe=TrainRecipe(optimizer="ntasgd", lr=20.0, weight_decay=8e-7, batch_size=64, max_epochs=100,
-                             nonmono=5, clip_grad=0.25, bptt=35, **_NO_STOPS),
-    space="rnn", nodes=6, k=5, task="lm", corpus="proxy", final_corpus="ptb", vocab_from="all",
+    space="rnn", nodes=6, k=5, task="lm", vocab_from="all",
 )
 
 # CPU-sized RNN preset: the same proxy corpus with its 2,000 most frequent words, a 64-wide cell, 3 epochs.
@@ -176,16 +209,16 @@ PTB_TINY = Benchmark(
     description="CPU RNN preset: PTB proxy corpus (2,000-word vocabulary), emb = hid = 64, SGD lr 20, clip 0.25, "
                 "batch 32, bptt 20, <=3 epochs, score (200 - ppl)*0.25 - (log10(edges*H^2) - 6)",
     dataset="ptb", split=None,
-    macro=RNNConfig(emb_size=64, hidden_size=64),
-    recipe=TrainRecipe(optimizer="sgd", lr=20.0, momentum=0.0, weight_decay=0.0, batch_size=32, max_epochs=3,
-                       patience=None, min_acc_epoch=None, overfit_ratio=3.0, ema_momentum=0.9,
-                       epoch_stop_acc=None, clip_grad=0.25, bptt=20),
+    proxy=Fidelity(RNNConfig(emb_size=64, hidden_size=64),
+                   TrainRecipe(optimizer="sgd", lr=20.0, momentum=0.0, weight_decay=0.0, batch_size=32, max_epochs=3,
+                               patience=None, min_acc_epoch=None, overfit_ratio=3.0, ema_momentum=0.9,
+                               epoch_stop_acc=None, clip_grad=0.25, bptt=20), corpus="proxy"),
+    final=Fidelity(RNNConfig(emb_size=64, hidden_size=64, dropout_emb=0.1, dropout_in=0.2, dropout_hidden=0.1,
+                             dropout_out=0.2),
+                   TrainRecipe(optimizer="ntasgd", lr=20.0, weight_decay=8e-7, batch_size=32, max_epochs=8,
+                               nonmono=2, clip_grad=0.25, bptt=20, **_NO_STOPS), corpus="proxy", scored_on="test"),
     lam=1.0,
-    final_macro=RNNConfig(emb_size=64, hidden_size=64, dropout_emb=0.1, dropout_in=0.2, dropout_hidden=0.1,
-                          dropout_out=0.2),
-    final_recipe=TrainRecipe(optimizer="ntasgd", lr=20.0, weight_decay=8e-7, batch_size=32, max_epochs=8,
-                             nonmono=2, clip_grad=0.25, bptt=20, **_NO_STOPS),
-    space="rnn", nodes=5, k=3, task="lm", corpus="proxy", final_corpus="proxy", vocab_limit=2000, vocab_from="all",
+    space="rnn", nodes=5, k=3, task="lm", vocab_limit=2000, vocab_from="all",
 )
 
 _REGISTRY: dict[str, Benchmark] = {b.name: b for b in (DIGITS, CIFAR10_PROXY, PTB_PROXY, PTB_TINY)}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,10 +40,6 @@ eval_table = sa.Table(
 
 def cache_key(arch_key: str, fidelity: str, seed: int) -> str:
     return hashlib.sha1(f"{arch_key}|{fidelity}|{seed}".encode()).hexdigest()
-
-
-def default_cache_url(results_dir: str | Path = "results") -> str:
-    return f"sqlite:///{Path(results_dir) / 'cache.db'}"
 
 
 def _insert_ignore(engine: sa.Engine, table: sa.Table, row: dict) -> bool:

@@ -1,6 +1,7 @@
 """Base class for strategies that propose whole cells: AutoShrink and the baselines.
 
-A subclass implements ``propose(study, trial) -> Cell``; the base class turns it into Optuna relative parameters
+A subclass implements ``propose(study, trial) -> Proposal`` (a cell and the attrs to store with it); the base class
+writes the proposal to the trial's system attrs in one storage write, turns it into Optuna relative parameters
 and answers any parameter outside the cell space with a seeded independent sampler, so the sampler is valid in any
 study. Per-trial randomness comes from ``trial_rng`` (seed + trial number), so a run does not depend on timing.
 """
@@ -8,6 +9,8 @@ study. Per-trial randomness comes from ``trial_rng`` (seed + trial number), so a
 from __future__ import annotations
 
 import random
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
@@ -23,8 +26,40 @@ PROPOSAL_ATTR = "nbs:proposal"  # trial system attr: {"cell": cell dict, **strat
 SKIP_ATTR = "nbs:skip"  # trial system attr: the strategy has nothing left; the objective prunes this trial
 
 
-class CellSampler(BaseSampler):
-    """An Optuna sampler that proposes complete cells of one space and node count."""
+__all__ = ["CellSampler", "Proposal"]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A proposed cell and the strategy's attrs stored with it (the objective copies them into user attrs).
+
+    Example:
+        >>> from search_spaces import complete_cell
+        >>> Proposal(complete_cell("cnn", 3), {"step": 0}).attrs
+        {'step': 0}
+    """
+
+    cell: Cell
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+class CellSampler(BaseSampler, ABC):
+    """An Optuna sampler that proposes complete cells of one space and node count.
+
+    Args:
+        space: ``cnn`` or ``rnn``.
+        nodes: Cell nodes N.
+        seed: Seed of every random choice (with the trial number, so a run does not depend on timing).
+
+    Example:
+        >>> import optuna
+        >>> from search_spaces import all_edges
+        >>> class Chain(CellSampler):
+        ...     def propose(self, study, trial):
+        ...         return Proposal(Cell("cnn", 3, [(0, 1), (1, 2)], ["input", "conv1x1", "sep3x3"]))
+        >>> Chain("cnn", 3).nodes
+        3
+    """
 
     strategy_name = "cell"
 
@@ -36,13 +71,14 @@ class CellSampler(BaseSampler):
         self._space = search_space(space, nodes)
 
     # -- to implement -------------------------------------------------------------------------------------
-    def propose(self, study: Study, trial: FrozenTrial) -> Cell | None:
-        """The cell for ``trial``; ``None`` means the strategy is finished (the trial is marked to skip)."""
-        raise NotImplementedError
+    @abstractmethod
+    def propose(self, study: Study, trial: FrozenTrial) -> Proposal | Cell | None:
+        """The proposal for ``trial`` (a bare ``Cell`` means no attrs); ``None`` means the strategy is finished
+        (the trial is marked to skip)."""
 
-    def extra_attrs(self, study: Study, trial: FrozenTrial, cell: Cell) -> dict[str, Any]:
-        """Strategy-specific attrs stored with the proposal (the objective copies them into user attrs)."""
-        return {}
+    def is_finished(self, study: Study) -> bool:
+        """Whether this strategy has ended its run, read from the storage (strategies that end by themselves)."""
+        return False
 
     # -- helpers --------------------------------------------------------------------------------------------
     def trial_rng(self, trial: FrozenTrial, tag: str = "") -> random.Random:
@@ -64,13 +100,15 @@ class CellSampler(BaseSampler):
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         if PROPOSAL_ATTR in trial.system_attrs or SKIP_ATTR in trial.system_attrs:
             return  # already assigned (e.g. a re-queued trial)
-        cell = self.propose(study, trial)
+        proposal = self.propose(study, trial)
         storage = study._storage
-        if cell is None:
+        if proposal is None:
             storage.set_trial_system_attr(trial._trial_id, SKIP_ATTR, True)
             return
-        proposal = {"cell": cell.to_dict(), **self.extra_attrs(study, trial, cell)}
-        storage.set_trial_system_attr(trial._trial_id, PROPOSAL_ATTR, proposal)
+        if isinstance(proposal, Cell):
+            proposal = Proposal(proposal)
+        storage.set_trial_system_attr(trial._trial_id, PROPOSAL_ATTR,
+                                      {"cell": proposal.cell.to_dict(), **proposal.attrs})
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         return dict(self._space)

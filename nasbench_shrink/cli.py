@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from search_spaces import Cell, CellError
+from search_spaces.cell import Cell, CellError
 from nasbench_shrink.errors import UserError
 
 app = typer.Typer(
@@ -84,7 +84,7 @@ def benchmarks_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSO
     from nasbench_shrink.benchmarks import list_benchmarks
 
     rows = [{"name": b.name, "space": b.space, "dataset": b.dataset, "lam": b.lam, "nodes": b.nodes, "k": b.k,
-             "fidelity": b.fidelity_key, "description": b.description} for b in list_benchmarks()]
+             "fidelity": b.fidelity_key("proxy"), "description": b.description} for b in list_benchmarks()]
     if as_json:
         print_json(rows)
         return
@@ -107,17 +107,16 @@ def show_cmd(
 ) -> None:
     """Show a cell pruned, its key, and the cost of the benchmark's search-time network (no training)."""
     from nasbench_shrink.benchmarks import get_benchmark
-    from nasbench_shrink.evaluation import check_cell, corpus_for, network_resources
+    from nasbench_shrink.evaluation import check_cell, network_resources
 
     bench = get_benchmark(benchmark)
     cell = read_cell(cell_file, bench.space)
     check_cell(cell, bench)
-    macs, params = network_resources(cell, bench.macro, bench, data_dir)
+    macs, params = network_resources(cell, bench, "proxy", data_dir)
     info = {"key": cell.key, "benchmark": bench.name, "macs": macs, "params": params,
             "edges": len(cell.active_edges), "active_nodes": list(cell.active_nodes), "leaves": list(cell.leaves),
             "cell": cell.to_dict(), "pruned": cell.pruned().to_dict()}
-    if bench.task == "lm":
-        info["vocab_size"] = corpus_for(bench, "proxy", data_dir).vocab_size
+    info.update(bench.kind.describe(bench, data_dir))
     if png is not None:
         from nasbench_shrink.draw import save_cell_png
 
@@ -129,7 +128,7 @@ def show_cmd(
         print_json(info)
         return
     console.print(str(cell), highlight=False)
-    unit = "token" if bench.task == "lm" else "image"
+    unit = bench.kind.unit
     console.print(f"key {info['key']}  |  {bench.name} network: {macs / 1e6:.3f} M MACs per {unit}, "
                   f"{params / 1e3:.1f} k params", highlight=False)
     if png is not None:
@@ -214,7 +213,7 @@ def random_graphs_cmd(
         rows = random_graph_rows(bench, cells, train=not macs_only, seed=seed, cache=store, data_dir=data_dir,
                                  device=device, threads=threads, on_row=lambda _: progress.advance(task))
     summary = {"generator": generator, "benchmark": bench.name, "graph_nodes": nodes, "graphs": graphs,
-               "seed": seed, "final_macro": bench.final_macro.to_dict(), **summarize_rows(rows, bench.metric)}
+               "seed": seed, "final_network": bench.final.network.to_dict(), **summarize_rows(rows, bench.metric)}
     if as_json:
         print_json({"summary": summary, "rows": [{k: v for k, v in r.items() if k != "cell"} for r in rows]})
         return
@@ -282,7 +281,8 @@ def search_cmd(
     """Run (or resume) a strategy as an Optuna study and print the best cell."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from nasbench_shrink.search import SearchSpec, charged, run_search, study_summary
+    from nasbench_shrink.budget import charged
+    from nasbench_shrink.search import SearchSpec, run_search, study_summary
 
     kind, amount = _budget(budget_evals, budget_flops, budget_seconds)
     spec = SearchSpec(strategy=strategy, benchmark=benchmark, seed=seed, storage=storage, study=study, nodes=nodes,
@@ -346,8 +346,9 @@ def compare_cmd(
 ) -> None:
     """Compare strategies x seeds under one budget; write CSVs, figures and report.md.
 
-    With no budget, AutoShrink runs first and every other strategy gets the largest cost an AutoShrink seed
-    needed. Rerunning the same command continues unfinished runs and reuses finished ones.
+    With no budget, the strategies that set the automatic budget (AutoShrink) run first and every other strategy
+    gets the largest cost one of their seeds needed. Rerunning the same command continues unfinished runs and
+    reuses finished ones.
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 

@@ -1,9 +1,9 @@
 """``nasbench-shrink compare``: every strategy × seed under one budget, final evaluation, CSVs and report.
 
 Each (strategy, seed) is a study ``<benchmark>/<strategy>/seed<k>`` in one storage; all runs share one evaluation
-cache. Budgets charge every evaluation its recorded cost (cache hits included); a trial counts while the cost
-charged before it is below the budget (so the crossing trial counts, for every strategy alike). With no budget
-given, AutoShrink runs first and the others get the largest cost an AutoShrink seed needed ("auto").
+cache. Charging and the within-budget rule are ``nasbench_shrink.budget``'s. With no budget given, the strategies
+that declare ``sets_auto_budget`` (AutoShrink) run first and the others get the largest cost one of their seeds
+needed ("auto"). Options (``--nodes``, ``--k``) reach every strategy that declares them.
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,11 +22,13 @@ from optuna.trial import TrialState
 
 from search_spaces import Cell
 from nasbench_shrink.benchmarks import get_benchmark
+from nasbench_shrink.budget import Budget, charged, running_totals
 from nasbench_shrink.errors import UserError
-from nasbench_shrink.search import SearchSpec, check_budget, open_storage, run_worker
+from nasbench_shrink.registry import resolve
+from nasbench_shrink.search import SearchSpec, check_budget, open_storage, search_job
+from nasbench_shrink.workers import WorkerPool
 
 DEFAULT_STRATEGIES = ("autoshrink", "complete", "random", "ws", "er", "ba", "evolution", "tpe", "optuna-random")
-COST_COLUMN = {"evals": "evals", "flops": "train_flops", "seconds": "cost_s"}
 SETTINGS_FILE = "compare.json"
 
 
@@ -71,17 +71,12 @@ def resolve_out(spec: CompareSpec, results: Path = Path("results")) -> Path:
 
 
 def _run_spec(spec: CompareSpec, strategy: str, seed: int, budget: float | None) -> SearchSpec:
+    """The search of one (strategy, seed): the compare options the strategy declares, the run's budget."""
+    takes = resolve(strategy).options_for(None, nodes=spec.nodes, k=spec.k)
     return SearchSpec(strategy=strategy, benchmark=spec.benchmark, seed=seed, storage=spec.storage or "",
-                      nodes=spec.nodes if strategy == "autoshrink" else None,
-                      k=spec.k if strategy == "autoshrink" else None,
+                      nodes=takes.get("nodes"), k=takes.get("k"),
                       budget_kind=None if budget is None else spec.budget_kind, budget=budget,
                       data_dir=spec.data_dir, cache=spec.cache)
-
-
-def _search_job(sspec: SearchSpec, threads: int) -> str:
-    os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
-    run_worker(sspec, threads)
-    return sspec.study_name
 
 
 def _final_job(bench_name: str, cell_json: str, seed: int, cache: str | None, data_dir: str | None,
@@ -115,9 +110,10 @@ def run_compare(spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None
         raise UserError("--seeds must be distinct integers, e.g. 0,1,2")
     for s in spec.strategies:
         check_budget(SearchSpec(strategy=s, benchmark=spec.benchmark, budget=1.0))
-    if spec.budget is None and "autoshrink" not in spec.strategies:
-        raise UserError("an automatic budget needs autoshrink among the strategies; pass --budget-evals, "
-                        "--budget-flops or --budget-seconds")
+    setters = [s for s in spec.strategies if resolve(s).sets_auto_budget]
+    if spec.budget is None and not setters:
+        raise UserError("an automatic budget needs a strategy that sets it (autoshrink) among the strategies; pass "
+                        "--budget-evals, --budget-flops or --budget-seconds")
     out = resolve_out(spec, results_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -140,37 +136,32 @@ def run_compare(spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None
     workers = spec.workers or cores
     threads = max(1, cores // workers)
     t0 = time.perf_counter()
-    ctx = get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    tick = None if on_progress is None else (lambda: on_progress(progress_snapshot(spec)))
+    with WorkerPool(workers) as pool:
         budget = state.get("resolved_budget")
-        first = ["autoshrink"] if budget is None else []
+        first = setters if budget is None else []
         rest = [s for s in spec.strategies if s not in first]
 
-        def submit_all(strategies: list[str], budget_: float | None) -> list[Future]:
-            return [pool.submit(_search_job, _run_spec(spec, s, seed, budget_), threads)
-                    for s in strategies for seed in spec.seeds]
+        def run_all(strategies: list[str], budget_: float | None) -> None:
+            pool.run([(search_job, (_run_spec(spec, s, seed, budget_), threads))
+                      for s in strategies for seed in spec.seeds], on_tick=tick, tick_s=2.0)
 
-        _drain(submit_all(first, None), spec, on_progress)
+        run_all(first, None)
         if budget is None:
-            budget = max(_charged_total(spec, "autoshrink", seed) for seed in spec.seeds)
+            budget = max(_charged_total(spec, s, seed) for s in first for seed in spec.seeds)
             state["resolved_budget"] = budget
             (out / SETTINGS_FILE).write_text(json.dumps(state, indent=2))
-        _drain(submit_all(rest, budget), spec, on_progress)
+        run_all(rest, budget)
         trials = collect_trials(spec, budget, bench.metric)
         summary = summarize_runs(trials, spec, bench.metric)
         if spec.final:
-            futs = {}
-            for _, row in summary.iterrows():
-                futs[pool.submit(_final_job, spec.benchmark, row["best_cell"], int(row["seed"]), spec.cache,
-                                 spec.data_dir, threads)] = (row["strategy"], int(row["seed"]))
-            finals = {}
-            for f in futs:
-                finals[futs[f]] = f.result()
-            summary[f"final_test_{bench.metric}"] = [finals[(s, int(k))][bench.metric] for s, k in
-                                                     zip(summary["strategy"], summary["seed"])]
-            summary["final_macs"] = [finals[(s, int(k))]["macs"] for s, k in zip(summary["strategy"], summary["seed"])]
-            summary["final_params"] = [finals[(s, int(k))]["params"]
-                                       for s, k in zip(summary["strategy"], summary["seed"])]
+            keys = list(zip(summary["strategy"], summary["seed"].astype(int)))
+            results = pool.run([(_final_job, (spec.benchmark, cell, int(seed), spec.cache, spec.data_dir, threads))
+                                for cell, seed in zip(summary["best_cell"], summary["seed"])])
+            finals = dict(zip(keys, results))
+            summary[f"final_test_{bench.metric}"] = [finals[k][bench.metric] for k in keys]
+            summary["final_macs"] = [finals[k]["macs"] for k in keys]
+            summary["final_params"] = [finals[k]["params"] for k in keys]
     trials.to_csv(out / "trials.csv", index=False)
     summary.to_csv(out / "summary.csv", index=False)
     state["wall_s"] = round(time.perf_counter() - t0, 1)
@@ -183,27 +174,13 @@ def run_compare(spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None
     return out
 
 
-def _drain(futs: list[Future], spec: CompareSpec, on_progress) -> None:
-    pending = set(futs)
-    while pending:
-        done, pending = wait(pending, timeout=2.0, return_when=FIRST_COMPLETED)
-        for f in done:
-            f.result()  # re-raise a worker's UserError here
-        if on_progress is not None:
-            on_progress(progress_snapshot(spec))
-    if on_progress is not None:
-        on_progress(progress_snapshot(spec))
-
-
 def study_name(benchmark: str, strategy: str, seed: int) -> str:
     return f"{benchmark}/{strategy}/seed{seed}"
 
 
 def _charged_total(spec: CompareSpec, strategy: str, seed: int) -> float:
     study = optuna.load_study(study_name=study_name(spec.benchmark, strategy, seed), storage=spec.storage)
-    done = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
-    col = COST_COLUMN[spec.budget_kind]
-    return float(len(done)) if col == "evals" else float(sum(t.user_attrs.get(col, 0.0) for t in done))
+    return charged(study.get_trials(deepcopy=False))[spec.budget_kind]
 
 
 def progress_snapshot(spec: CompareSpec) -> dict[str, dict]:
@@ -218,9 +195,9 @@ def progress_snapshot(spec: CompareSpec) -> dict[str, dict]:
                 continue
             trials = storage.get_all_trials(storage.get_study_id_from_name(name), deepcopy=False,
                                             states=(TrialState.COMPLETE,))
-            snap[name] = {"strategy": strategy, "seed": seed, "evals": len(trials),
-                          "cost_s": sum(t.user_attrs.get("cost_s", 0.0) for t in trials),
-                          "flops": sum(t.user_attrs.get("train_flops", 0.0) for t in trials),
+            cost = charged(trials)
+            snap[name] = {"strategy": strategy, "seed": seed, "evals": int(cost["evals"]),
+                          "cost_s": cost["seconds"], "flops": cost["flops"],
                           "best": max((t.value for t in trials), default=None)}
     return snap
 
@@ -228,25 +205,20 @@ def progress_snapshot(spec: CompareSpec) -> dict[str, dict]:
 def collect_trials(spec: CompareSpec, budget: float | None, metric: str = "accuracy") -> pd.DataFrame:
     """One row per finished trial of every run, with running cost totals and the within-budget flag."""
     rows = []
-    col = COST_COLUMN[spec.budget_kind]
+    limit = Budget(spec.budget_kind, budget)
     for strategy in spec.strategies:
         for seed in spec.seeds:
             study = optuna.load_study(study_name=study_name(spec.benchmark, strategy, seed), storage=spec.storage)
-            done = sorted((t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE),
-                          key=lambda t: t.number)
-            cum_s = cum_f = 0.0
-            for i, t in enumerate(done):
+            for r in running_totals(study.get_trials(deepcopy=False), limit):
+                t = r["trial"]
                 a = t.user_attrs
-                before = {"evals": float(i), "cost_s": cum_s, "train_flops": cum_f}[col]
-                cum_s += a.get("cost_s", 0.0)
-                cum_f += a.get("train_flops", 0.0)
                 rows.append({
-                    "strategy": strategy, "seed": seed, "trial": t.number, "eval_index": i + 1,
-                    "cost_s": a.get("cost_s"), "train_flops": a.get("train_flops"), "cum_cost_s": cum_s,
-                    "cum_train_flops": cum_f, "score": t.value, metric: a.get(metric),
+                    "strategy": strategy, "seed": seed, "trial": t.number, "eval_index": r["eval_index"],
+                    "cost_s": a.get("cost_s"), "train_flops": a.get("train_flops"), "cum_cost_s": r["cum_cost_s"],
+                    "cum_train_flops": r["cum_train_flops"], "score": t.value, metric: a.get(metric),
                     "macs": a.get("macs"), "params": a.get("params"), "edges": a.get("edges"),
                     "cache_hit": a.get("cache_hit"), "arch_key": a.get("arch_key"), "step": a.get("step"),
-                    "within_budget": budget is None or before < budget,
+                    "within_budget": r["within_budget"],
                     "cell": json.dumps(a.get("cell")),
                 })
     return pd.DataFrame(rows)

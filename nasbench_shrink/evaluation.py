@@ -1,32 +1,28 @@
-"""Proxy and final evaluation of a cell on a benchmark, with its record and (optional) cache.
+"""Evaluating a cell on a benchmark stage: one interface, answered through the cache.
 
-The record carries both cost measures: measured seconds and deterministic training FLOPs
-(3 × forward MACs × training images × epochs run).
+``evaluate()`` reads straight: cache lookup → the benchmark's ``Evaluator`` → store → score. ``LiveTraining``, the
+default evaluator, builds the network of the benchmark's task kind and trains it with the one training loop; a
+precomputed table answers through the same ``Evaluator`` interface. The record carries both cost measures:
+measured seconds and deterministic training FLOPs (3 × forward MACs × training examples processed).
 """
 
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from dataclasses import replace
-
-from search_spaces import Cell, build_cnn, count_macs, count_params, count_resources
-from search_spaces.cnn import input_shape
-from search_spaces.rnn import RNNConfig, build_rnn
+from search_spaces import Cell
 from nasbench_shrink.benchmarks import Benchmark, get_benchmark
 from nasbench_shrink.cache import EvaluationCache, cache_key
-from nasbench_shrink.datasets import load_dataset
 from nasbench_shrink.errors import UserError
-from nasbench_shrink.splits import SplitSpec, Splits, make_splits
-from nasbench_shrink.lm import LMTask
-from nasbench_shrink.ptb import find_ptb
-from nasbench_shrink.training import DeviceData, ImageTask, pick_device, set_threads, train
+from nasbench_shrink.training import pick_device, set_threads, train
+
+__all__ = ["EvalRecord", "Evaluator", "LiveTraining", "evaluate", "network_resources", "check_cell"]
 
 RECORD_VERSION = 2  # 2: the official search network and estimator, score resource, trained examples
 
@@ -78,53 +74,16 @@ class EvalRecord:
         return d
 
 
-@lru_cache(maxsize=2)
-def _dataset(dataset: str, data_dir: str | None):
-    return load_dataset(dataset, Path(data_dir) if data_dir else None)
+def network_resources(cell: Cell, bench: Benchmark, stage: str = "proxy", data_dir=None) -> tuple[int, int]:
+    """(forward MACs per image or token, parameters) of ``bench``'s ``stage`` network for ``cell``, untrained.
 
-
-@lru_cache(maxsize=4)
-def _splits(dataset: str, split: SplitSpec, data_dir: str | None) -> Splits:
-    return make_splits(_dataset(dataset, data_dir), split)
-
-
-def benchmark_splits(bench: Benchmark, data_dir: str | Path | None = None) -> Splits:
-    """The benchmark's splits, loaded once per process."""
-    return _splits(bench.dataset, bench.split, str(data_dir) if data_dir else None)
-
-
-def network_resources(cell: Cell, macro, bench: Benchmark | None = None, data_dir=None) -> tuple[int, int]:
-    """(forward MACs per image or token, parameters) of the network for ``cell``, without training."""
-    if isinstance(macro, RNNConfig) and bench is not None:
-        macro = replace(macro, vocab_size=corpus_for(bench, "proxy", data_dir).vocab_size)
-    return _resources(cell.pruned(), macro)
-
-
-@lru_cache(maxsize=4096)
-def _resources(cell: Cell, macro) -> tuple[int, int]:
-    if isinstance(macro, RNNConfig):
-        model = build_rnn(cell, macro)
-        example = torch.zeros((1, 1), dtype=torch.long)
-        r = count_macs(_RNNStep(model), example), count_params(model)
-        return r
-    r = count_resources(build_cnn(cell, macro), input_shape(macro))
-    return r.macs, r.params
-
-
-class _RNNStep(torch.nn.Module):
-    """One time step of an RNN model, for counting MACs per token."""
-
-    def __init__(self, model) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, words: torch.Tensor) -> torch.Tensor:
-        return self.model(words.t(), self.model.init_hidden(words.size(0)))[0]
-
-
-def corpus_for(bench: Benchmark, stage: str, data_dir=None):
-    return find_ptb(str(data_dir) if data_dir else None, bench.corpus if stage == "proxy" else bench.final_corpus,
-                    bench.vocab_limit, bench.vocab_from)
+    Example:
+        >>> from search_spaces import complete_cell
+        >>> network_resources(complete_cell("cnn", 5), get_benchmark("digits"))[0] > 0
+        True
+    """
+    kind = bench.kind
+    return kind.resources(cell, kind.network(bench, bench.stage(stage), data_dir))
 
 
 def check_cell(cell: Cell, bench: Benchmark) -> None:
@@ -132,50 +91,47 @@ def check_cell(cell: Cell, bench: Benchmark) -> None:
         raise UserError(f"benchmark {bench.name} searches {bench.space} cells but the cell is a {cell.space} cell")
 
 
-def _train_and_measure(cell: Cell, bench: Benchmark, stage: str, seed: int, data_dir, device, threads
-                       ) -> EvalRecord:
-    check_cell(cell, bench)
-    macro, recipe = (bench.macro, bench.recipe) if stage == "proxy" else (bench.final_macro, bench.final_recipe)
-    fidelity = bench.fidelity_key if stage == "proxy" else bench.final_fidelity_key
-    dev = pick_device(device)
-    if dev.type == "cpu":
-        set_threads(threads or bench.cpu_threads)  # explicit, else the benchmark's, else env / all cores
-    # data loading (once per process) is not part of an evaluation's measured cost
-    if bench.task == "lm":
-        corpus = corpus_for(bench, stage, data_dir)
-        macro = replace(macro, vocab_size=corpus.vocab_size)
-    else:
-        splits = benchmark_splits(bench, data_dir)
-    t0 = time.perf_counter()
-    torch.manual_seed(seed)
-    if bench.task == "lm":
-        model = build_rnn(cell.pruned(), macro)
-        task = LMTask(corpus.train, corpus.valid if stage == "proxy" else corpus.test, recipe, dev)
-    else:
-        train_set, val_set = ((splits.proxy_train, splits.proxy_val) if stage == "proxy"
-                              else (splits.final_train, splits.final_test))
-        channels_last = True  # measured faster here even at 8x8 (6.3 vs 8.3 ms per digits step)
-        mean, std = torch.tensor(bench.mean), torch.tensor(bench.std)
-        model = build_cnn(cell.pruned(), macro)
-        task = ImageTask(DeviceData(train_set, dev, mean, std, channels_last),
-                         DeviceData(val_set, dev, mean, std, channels_last), recipe)
-    macs, params = _resources(cell.pruned(), macro)
-    # proxy: the best validation value (Perf); final: the last epoch on the held-out test split, no early stopping
-    result = train(model, task, recipe=recipe, seed=seed)
-    perf = result.best_val if stage == "proxy" else result.final_val
-    cost = time.perf_counter() - t0
-    lm = bench.task == "lm"
-    resource = bench.score_resource(cell, macs)
-    return EvalRecord(
-        key=cell.key, benchmark=bench.name, fidelity=fidelity, stage=stage, seed=seed,
-        accuracy=None if lm else (0.0 if result.diverged else perf),
-        perplexity=(None if result.diverged else perf) if lm else None,
-        score=bench.score(perf, resource, diverged=result.diverged), macs=macs, params=params, resource=resource,
-        cost_s=cost, train_flops=3.0 * macs * result.examples, epochs=result.epochs, train_images=task.n_train,
-        trained_examples=result.examples,
-        diverged=result.diverged, stop_reason=result.stop_reason, device=str(dev), cell=cell.to_dict(),
-        curve=result.curve,
-    )
+class Evaluator(ABC):
+    """Answers an evaluation of a cell at a benchmark stage with a record (trained live, or looked up)."""
+
+    @abstractmethod
+    def run(self, cell: Cell, bench: Benchmark, stage: str, seed: int, data_dir: Any = None,
+            device: str | None = None, threads: int | None = None) -> EvalRecord:
+        """The record of ``cell`` on ``bench``'s ``stage`` at ``seed`` (``score`` at the benchmark's λ)."""
+
+
+class LiveTraining(Evaluator):
+    """Build the task kind's network for the cell and train it with the stage's recipe."""
+
+    def run(self, cell, bench, stage, seed, data_dir=None, device=None, threads=None):
+        check_cell(cell, bench)
+        kind, fidelity = bench.kind, bench.stage(stage)
+        dev = pick_device(device)
+        if dev.type == "cpu":
+            set_threads(threads or bench.cpu_threads)  # explicit, else the benchmark's, else env / all cores
+        # data loading (once per process) is not part of an evaluation's measured cost
+        network = kind.network(bench, fidelity, data_dir)
+        task = kind.training_task(bench, fidelity, data_dir, dev)
+        t0 = time.perf_counter()
+        torch.manual_seed(seed)
+        model = kind.build(cell, network)
+        macs, params = kind.resources(cell, network)
+        result = train(model, task, recipe=fidelity.recipe, seed=seed)
+        # proxy: the best validation value (Perf); final: the last epoch on the held-out test split
+        perf = result.best_val if fidelity.scored_on == "val" else result.final_val
+        cost = time.perf_counter() - t0
+        resource = bench.score_resource(cell, macs)
+        return EvalRecord(
+            key=cell.key, benchmark=bench.name, fidelity=bench.fidelity_key(stage), stage=stage, seed=seed,
+            **kind.perf_fields(perf, result.diverged),
+            score=bench.score(perf, resource, diverged=result.diverged), macs=macs, params=params,
+            resource=resource, cost_s=cost, train_flops=3.0 * macs * result.examples, epochs=result.epochs,
+            train_images=task.n_train, trained_examples=result.examples, diverged=result.diverged,
+            stop_reason=result.stop_reason, device=str(dev), cell=cell.to_dict(), curve=result.curve,
+        )
+
+
+LIVE = LiveTraining()
 
 
 def evaluate(
@@ -193,10 +149,16 @@ def evaluate(
 
     A cache hit returns the stored record with its original cost; only the score is recomputed (with ``lam``
     when given), since λ is not part of the fidelity.
+
+    Example:
+        >>> from search_spaces import Cell
+        >>> rec = evaluate(Cell("cnn", 2, [(0, 1)], ["input", "conv1x1"]), "digits", seed=0)
+        >>> 0.0 <= rec.accuracy <= 1.0 and rec.train_flops == 3 * rec.macs * rec.trained_examples
+        True
     """
     bench = get_benchmark(benchmark) if isinstance(benchmark, str) else benchmark
     check_cell(cell, bench)
-    fidelity = bench.fidelity_key if stage == "proxy" else bench.final_fidelity_key
+    fidelity = bench.fidelity_key(stage)
     key = cache_key(cell.key, fidelity, seed)
     record = None
     if cache is not None:
@@ -206,7 +168,7 @@ def evaluate(
             record.cache_hit = True
             record.cell = cell.to_dict()  # the stored cell may be an isomorphic relabelling
     if record is None:
-        record = _train_and_measure(cell, bench, stage, seed, data_dir, device, threads)
+        record = (bench.evaluator or LIVE).run(cell, bench, stage, seed, data_dir, device, threads)
         if cache is not None:
             cache.put(key, record.key, fidelity, seed, record.to_dict())
     record.score = bench.score(record.perf, record.resource, lam=lam, diverged=record.diverged)

@@ -33,7 +33,7 @@ def final_benchmark(bench: Benchmark, **macro_changes) -> Benchmark:
     """``bench`` with its final network changed (e.g. ``cells_per_stage``, ``aggregation``); the final fidelity
     key changes with it, so cached final trainings of other networks are never reused."""
     changes = {k: v for k, v in macro_changes.items() if v is not None}
-    return bench if not changes else bench.with_options(final_macro=replace(bench.final_macro, **changes))
+    return bench if not changes else bench.with_stage("final", network=replace(bench.final.network, **changes))
 
 
 def random_graph_rows(bench: Benchmark, cells: list[Cell], train: bool, seed: int = 0,
@@ -51,7 +51,7 @@ def random_graph_rows(bench: Benchmark, cells: list[Cell], train: bool, seed: in
             row.update(macs=rec.macs, params=rec.params, **{bench.metric: rec.perf}, cost_s=rec.cost_s,
                        cache_hit=rec.cache_hit)
         else:
-            row["macs"], row["params"] = network_resources(cell, bench.final_macro, bench, data_dir)
+            row["macs"], row["params"] = network_resources(cell, bench, "final", data_dir)
         rows.append(row)
         if on_row is not None:
             on_row(row)

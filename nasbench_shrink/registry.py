@@ -1,7 +1,8 @@
 """Strategy registry: built-ins, strategies registered in Python, entry points, and ``module.path:factory``.
 
 A strategy factory is called as ``factory(benchmark=Benchmark, seed=int, **options)`` and returns an Optuna
-sampler. Cell samplers carry their node count (``sampler.nodes``); for other samplers the benchmark's is used.
+sampler. Each strategy declares its traits (``Strategy``): whether it ends by itself, whether it sets compare's
+automatic budget, which options it takes and their per-benchmark defaults; nothing else asks for a name. Cell samplers carry their node count (``sampler.nodes``); for other samplers the benchmark's is used.
 Third-party packages register through the entry-point group ``nasbench_shrink.strategies`` (the entry point
 loads a factory, or a ``Strategy``).
 """
@@ -9,7 +10,7 @@ loads a factory, or a ``Strategy``).
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
 from typing import Any, Callable
 
@@ -25,22 +26,77 @@ Factory = Callable[..., BaseSampler]
 
 @dataclass(frozen=True)
 class Strategy:
+    """A search strategy and the traits that ``search`` and ``compare`` ask about (never its name).
+
+    Args:
+        name: Registered name.
+        factory: ``factory(benchmark=Benchmark, seed=int, **options) -> optuna.samplers.BaseSampler``.
+        description: One line for ``nasbench-shrink strategies``.
+        source: ``built-in``, ``python``, ``entry point`` or ``path``.
+        ends_by_itself: The strategy stops its study when done, so it needs no budget (AutoShrink, complete DAG).
+        sets_auto_budget: ``compare`` with no budget runs this strategy first and gives every other strategy the
+            largest cost one of its seeds needed.
+        options: The options it takes (``nodes``, ``k``, ``population``...); ``None`` passes every given option.
+        defaults: Per-benchmark defaults of those options, e.g. the random-graph size of a benchmark.
+        paper_row: The row of the paper's Tables 4/5 this strategy reproduces (``Shrink``, ``Complete-DAG``,
+            ``WS``, ``ER``, ``BA``), for the report's side-by-side table; ``None`` for the others.
+
+    Example:
+        >>> from nasbench_shrink.registry import Strategy
+        >>> s = Strategy("mine", lambda benchmark, seed=0, **kw: None, ends_by_itself=True, options=("nodes",))
+        >>> s.options_for(None, nodes=4, k=3)
+        {'nodes': 4}
+    """
+
     name: str
     factory: Factory
-    description: str
+    description: str = ""
     source: str = "built-in"
+    ends_by_itself: bool = False
+    sets_auto_budget: bool = False
+    options: tuple[str, ...] | None = None
+    defaults: Callable[[Benchmark], dict[str, Any]] | None = None
+    paper_row: str | None = None
+
+    def options_for(self, benchmark: Benchmark | None, **given: Any) -> dict[str, Any]:
+        """The options to build this strategy with: its per-benchmark defaults, then the given options it takes
+        (``None`` values are not given)."""
+        out = dict(self.defaults(benchmark)) if self.defaults is not None and benchmark is not None else {}
+        out.update({k: v for k, v in given.items() if v is not None and (self.options is None or k in self.options)})
+        return out
 
 
 _REGISTRY: dict[str, Strategy] = {}
 
 
-def register_strategy(name: str, factory: Factory, description: str = "", source: str = "python") -> None:
-    """Make ``factory`` available as strategy ``name`` (replaces an earlier registration of that name)."""
-    _REGISTRY[name] = Strategy(name, factory, description or (factory.__doc__ or "").strip().split("\n")[0], source)
+def register_strategy(name: str, factory: Factory, description: str = "", source: str = "python", *,
+                      ends_by_itself: bool = False, sets_auto_budget: bool = False,
+                      options: tuple[str, ...] | None = None,
+                      defaults: Callable[[Benchmark], dict[str, Any]] | None = None,
+                      paper_row: str | None = None) -> Strategy:
+    """Make ``factory`` available as strategy ``name`` (replaces an earlier registration of that name).
+
+    A plug-in declares its traits here exactly as the built-ins do (see ``Strategy``).
+
+    Example:
+        >>> from baselines import CompleteDAGSampler
+        >>> from nasbench_shrink.registry import register_strategy, unregister_strategy
+        >>> s = register_strategy("my-complete", lambda benchmark, seed=0, nodes=None, **kw:
+        ...                       CompleteDAGSampler(benchmark.space, nodes or benchmark.nodes, seed),
+        ...                       "the complete DAG once", ends_by_itself=True, options=("nodes",))
+        >>> s.ends_by_itself
+        True
+        >>> unregister_strategy("my-complete")
+    """
+    strategy = Strategy(name, factory, description or (factory.__doc__ or "").strip().split("\n")[0], source,
+                        ends_by_itself, sets_auto_budget, options, defaults, paper_row)
+    _REGISTRY[name] = strategy
+    return strategy
 
 
-def _wiring_nodes(bench: Benchmark) -> int:
-    return 16 if bench.name.startswith("cifar10") else bench.nodes + 2
+def unregister_strategy(name: str) -> None:
+    """Forget a strategy registered in Python (tests and notebooks clean up with it)."""
+    _REGISTRY.pop(name, None)
 
 
 def _builtin() -> None:
@@ -58,9 +114,9 @@ def _builtin() -> None:
         return RandomDAGSampler(benchmark.space, nodes or benchmark.nodes, seed)
 
     def wiring(kind: str) -> Factory:
-        def make(benchmark: Benchmark, seed: int = 0, nodes: int | None = None, **kw: Any) -> BaseSampler:
+        def make(benchmark: Benchmark, seed: int = 0, graph_nodes: int | None = None, **kw: Any) -> BaseSampler:
             params = {k: v for k, v in kw.items() if k in ("k", "p", "m")}
-            return RandomWiringSampler(kind, benchmark.space, nodes or _wiring_nodes(benchmark), seed, **params)
+            return RandomWiringSampler(kind, benchmark.space, graph_nodes or benchmark.wiring_nodes, seed, **params)
         return make
 
     def evolution(benchmark: Benchmark, seed: int = 0, nodes: int | None = None, population: int = 10,
@@ -73,18 +129,28 @@ def _builtin() -> None:
     def optuna_random(benchmark: Benchmark, seed: int = 0, **kw: Any) -> BaseSampler:
         return optuna.samplers.RandomSampler(seed=seed)
 
-    for name, f, desc in [
-        ("autoshrink", autoshrink, "AutoShrink edge shrinking from the complete DAG (K candidates per step)"),
-        ("complete", complete, "The complete DAG with seeded ops, evaluated once (paper's Complete-DAG row)"),
-        ("random", random_dag, "Uniform random sub-DAGs of the complete DAG with random ops"),
-        ("ws", wiring("ws"), "Random wiring, Watts-Strogatz graphs (K=4, P=0.75), N=15 on cifar10"),
-        ("er", wiring("er"), "Random wiring, Erdos-Renyi graphs (P=0.2), N=15 on cifar10"),
-        ("ba", wiring("ba"), "Random wiring, Barabasi-Albert graphs (M=5), N=15 on cifar10"),
-        ("evolution", evolution, "Regularized (aging) evolution: tournament, one-edge/op mutation"),
-        ("tpe", tpe, "Optuna's TPE sampler over the edge and op parameters"),
-        ("optuna-random", optuna_random, "Optuna's RandomSampler over the edge and op parameters"),
+    wiring_traits: dict[str, Any] = dict(options=("graph_nodes", "p", "m"))
+    for strategy in [
+        Strategy("autoshrink", autoshrink, "AutoShrink edge shrinking from the complete DAG (K candidates per step)",
+                 ends_by_itself=True, sets_auto_budget=True, options=("nodes", "k"), paper_row="Shrink"),
+        Strategy("complete", complete, "The complete DAG with seeded ops, evaluated once (paper's Complete-DAG row)",
+                 ends_by_itself=True, options=("nodes",), paper_row="Complete-DAG"),
+        Strategy("random", random_dag, "Uniform random sub-DAGs of the complete DAG with random ops",
+                 options=("nodes",)),
+        Strategy("ws", wiring("ws"), "Random wiring, Watts-Strogatz graphs (K=4, P=0.75), N=15 on cifar10",
+                 paper_row="WS", **wiring_traits),
+        Strategy("er", wiring("er"), "Random wiring, Erdos-Renyi graphs (P=0.2), N=15 on cifar10", paper_row="ER",
+                 **wiring_traits),
+        Strategy("ba", wiring("ba"), "Random wiring, Barabasi-Albert graphs (M=5), N=15 on cifar10",
+                 paper_row="BA", **wiring_traits),
+        Strategy("evolution", evolution, "Regularized (aging) evolution: tournament, one-edge/op mutation",
+                 options=("nodes", "population", "sample")),
+        Strategy("tpe", tpe, "Optuna's TPE sampler over the edge and op parameters",
+                 options=("nodes", "n_startup_trials")),
+        Strategy("optuna-random", optuna_random, "Optuna's RandomSampler over the edge and op parameters",
+                 options=("nodes",)),
     ]:
-        _REGISTRY.setdefault(name, Strategy(name, f, desc))
+        _REGISTRY.setdefault(strategy.name, strategy)
 
 
 def _entry_points() -> None:
@@ -97,7 +163,7 @@ def _entry_points() -> None:
             _REGISTRY[ep.name] = Strategy(ep.name, _broken(ep.name, exc), f"(failed to load: {exc})", "entry point")
             continue
         if isinstance(obj, Strategy):
-            _REGISTRY[ep.name] = Strategy(ep.name, obj.factory, obj.description, "entry point")
+            _REGISTRY[ep.name] = replace(obj, name=ep.name, source="entry point")
         else:
             register_strategy(ep.name, obj, source="entry point")
 
@@ -137,15 +203,24 @@ def resolve(name: str) -> Strategy:
 
 
 def make_sampler(name: str, benchmark: str | Benchmark = "digits", seed: int = 0, **options: Any) -> BaseSampler:
-    """Build strategy ``name`` (registered name or ``module.path:factory``) for ``benchmark`` and ``seed``."""
+    """Build strategy ``name`` (registered name or ``module.path:factory``) for ``benchmark`` and ``seed``.
+
+    Options the strategy does not declare are not passed (``compare --k 3`` reaches only AutoShrink).
+
+    Example:
+        >>> from nasbench_shrink import make_sampler
+        >>> make_sampler("autoshrink", "digits", seed=0, nodes=4, k=2).k
+        2
+    """
     bench = get_benchmark(benchmark) if isinstance(benchmark, str) else benchmark
-    options = {k: v for k, v in options.items() if v is not None}
-    sampler = resolve(name).factory(benchmark=bench, seed=seed, **options)
+    strategy = resolve(name)
+    sampler = strategy.factory(benchmark=bench, seed=seed, **strategy.options_for(bench, **options))
     if not isinstance(sampler, BaseSampler):
         raise UserError(f"strategy {name!r} returned {type(sampler).__name__}, not an optuna BaseSampler")
     return sampler
 
 
 def sampler_nodes(sampler: BaseSampler, benchmark: Benchmark, nodes: int | None = None) -> int:
-    """The node count the objective must use with ``sampler``."""
+    """The node count the objective must use with ``sampler``: a cell sampler's own, else ``nodes``, else the
+    benchmark's."""
     return int(getattr(sampler, "nodes", None) or nodes or benchmark.nodes)

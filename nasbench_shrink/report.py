@@ -9,22 +9,40 @@ import numpy as np
 import pandas as pd
 
 from search_spaces import Cell
+from nasbench_shrink.budget import cost_label, cumulative_column
 from nasbench_shrink.errors import UserError
 
 # Paper Table 4 (CIFAR-10, full training): accuracy %, MACs (M). Random graphs: mean ± std over 10 runs, N = 15.
+# ``row`` matches a strategy's registry trait ``paper_row``.
 PAPER_TABLE4 = [
-    {"topology": "Complete-DAG", "strategy": "complete", "nodes": 8, "accuracy": "91.56", "macs_m": "105.61"},
-    {"topology": "WS", "strategy": "ws", "nodes": 15, "accuracy": "90.5 ± 0.41", "macs_m": "16.04 ± 2.71"},
-    {"topology": "ER", "strategy": "er", "nodes": 15, "accuracy": "92.1 ± 0.38", "macs_m": "34.40 ± 16.43"},
-    {"topology": "BA", "strategy": "ba", "nodes": 15, "accuracy": "90.0 ± 0.34", "macs_m": "32.61 ± 5.96"},
-    {"topology": "ShrinkCNN", "strategy": "autoshrink", "nodes": 8, "accuracy": "93.22", "macs_m": "38.20"},
+    {"topology": "Complete-DAG", "row": "Complete-DAG", "nodes": 8, "accuracy": "91.56", "macs_m": "105.61"},
+    {"topology": "WS", "row": "WS", "nodes": 15, "accuracy": "90.5 ± 0.41", "macs_m": "16.04 ± 2.71"},
+    {"topology": "ER", "row": "ER", "nodes": 15, "accuracy": "92.1 ± 0.38", "macs_m": "34.40 ± 16.43"},
+    {"topology": "BA", "row": "BA", "nodes": 15, "accuracy": "90.0 ± 0.34", "macs_m": "32.61 ± 5.96"},
+    {"topology": "ShrinkCNN", "row": "Shrink", "nodes": 8, "accuracy": "93.22", "macs_m": "38.20"},
 ]
+RANDOM_GRAPH_ROWS = ("WS", "ER", "BA")
 
 
 PAPER_TABLE5 = [
-    {"topology": "Complete-DAG", "strategy": "complete", "nodes": 6, "perplexity": "63.1", "params_m": "33"},
-    {"topology": "ShrinkRNN", "strategy": "autoshrink", "nodes": 6, "perplexity": "56.5", "params_m": "23"},
+    {"topology": "Complete-DAG", "row": "Complete-DAG", "nodes": 6, "perplexity": "63.1", "params_m": "33"},
+    {"topology": "ShrinkRNN", "row": "Shrink", "nodes": 6, "perplexity": "56.5", "params_m": "23"},
 ]
+
+
+def strategies_by_paper_row(strategies) -> dict[str, str]:
+    """Which of ``strategies`` reproduces each paper row (from the registry's ``paper_row`` trait)."""
+    from nasbench_shrink.registry import resolve
+
+    out: dict[str, str] = {}
+    for s in strategies:
+        try:
+            row = resolve(s).paper_row
+        except UserError:  # a plug-in that is no longer installed: it has no paper row
+            continue
+        if row is not None:
+            out.setdefault(row, s)
+    return out
 
 
 def metric_of(summary: pd.DataFrame) -> str:
@@ -85,12 +103,12 @@ def _fmt(mean: float, std: float, scale: float = 1.0, digits: int = 3) -> str:
     return f"{mean / scale:.{digits}f} ± {s}"
 
 
-def anytime_figure(trials: pd.DataFrame, cost_col: str, path: Path) -> None:
+def anytime_figure(trials: pd.DataFrame, kind: str, path: Path) -> None:
     plt, sns = _plt()
     t = trials[trials["within_budget"]].copy()
     t = t.sort_values(["strategy", "seed", "trial"])
     t["best_so_far"] = t.groupby(["strategy", "seed"])["score"].cummax()
-    x_col = {"train_flops": "cum_train_flops", "cost_s": "cum_cost_s", "evals": "eval_index"}[cost_col]
+    x_col = cumulative_column(kind)
     hi = t[x_col].max() if len(t) else 1.0
     grid = np.linspace(0, hi, 60)[1:]
     rows = []
@@ -105,9 +123,7 @@ def anytime_figure(trials: pd.DataFrame, cost_col: str, path: Path) -> None:
     if len(long):
         sns.lineplot(long, x="cost", y="best score so far", hue="strategy", errorbar=("ci", 95), ax=ax,
                      drawstyle="steps-post")
-    label = {"cum_train_flops": "cumulative charged training FLOPs", "cum_cost_s": "cumulative charged seconds",
-             "eval_index": "evaluations"}[x_col]
-    ax.set_xlabel(label)
+    ax.set_xlabel(cost_label(kind))
     ax.set_ylabel("best proxy score so far")
     ax.set_title("Anytime performance (mean and 95% CI over seeds)")
     _save(fig, ax, path, "strategy")
@@ -136,7 +152,7 @@ def pareto_figure(summary: pd.DataFrame, path: Path) -> None:
 
 
 def shrink_figure(trials: pd.DataFrame, path: Path) -> bool:
-    t = trials[(trials["strategy"] == "autoshrink") & trials["step"].notna()]
+    t = trials[trials["step"].notna()]  # trials of a shrinking trajectory carry their step
     if t.empty:
         return False
     plt, sns = _plt()
@@ -184,8 +200,7 @@ def write_report(out: Path) -> Path:
     trials, summary, settings = load(out)
     cfg = settings.get("settings", {})
     kind = cfg.get("budget_kind", "flops")
-    cost_col = {"flops": "train_flops", "seconds": "cost_s", "evals": "evals"}[kind]
-    anytime_figure(trials, cost_col, out / "anytime.png")
+    anytime_figure(trials, kind, out / "anytime.png")
     pareto_figure(summary, out / "pareto.png")
     has_shrink = shrink_figure(trials, out / "shrink.png")
     cells_figure(summary, out / "cells.png")
@@ -226,7 +241,8 @@ def write_report(out: Path) -> Path:
     if has_shrink:
         lines += ["![shrink](shrink.png)", ""]
     lines += ["Best cell of each strategy (bold outline: cell outputs):", "", "![cells](cells.png)", ""]
-    lines += _paper_table(m, {s: r for s, r in table.iterrows()}, pcol, has_final)
+    by_row = strategies_by_paper_row(list(table.index))
+    lines += _paper_table(m, {row: (s, table.loc[s]) for row, s in by_row.items()}, pcol, has_final)
     lines += ["", _paper_sentence(cfg.get("benchmark", ""), summary, has_final, m), ""]
     path = out / "report.md"
     path.write_text("\n".join(lines))
@@ -245,13 +261,22 @@ def _paper_table(metric: str, ours: dict, pcol: str, has_final: bool) -> list[st
              f"| topology | nodes | paper {perf[1]} | paper {cost[1]} | ours: strategy | ours: final {perf[1]} | "
              f"ours: final {cost[1]} |", "|---|---|---|---|---|---|---|"]
     for p in rows:
-        r = ours.get(p["strategy"])
+        strategy, r = ours.get(p["row"], (None, None))
         ok = r is not None and has_final
         a = _fmt(r[(pcol, "mean")], r[(pcol, "std")], perf[2], 2) if ok else "–"
         c = _fmt(r[(cost[2], "mean")], r[(cost[2], "std")], cost[3], 3) if ok else "–"
         lines.append(f"| {p['topology']} | {p['nodes']} | {p[perf[0]]} | {p[cost[0]]} | "
-                     f"{p['strategy'] if r is not None else '–'} | {a} | {c} |")
+                     f"{strategy or '–'} | {a} | {c} |")
     return lines
+
+
+def _paper_setting(benchmark: str) -> bool:
+    from nasbench_shrink.benchmarks import get_benchmark
+
+    try:
+        return get_benchmark(benchmark).paper_setting
+    except UserError:
+        return False
 
 
 def _paper_sentence(benchmark: str, summary: pd.DataFrame, has_final: bool, metric: str = "accuracy") -> str:
@@ -261,14 +286,16 @@ def _paper_sentence(benchmark: str, summary: pd.DataFrame, has_final: bool, metr
     means = summary.groupby("strategy")[[col, "final_macs", "final_params"]].mean()
     better = (lambda a, b: a >= b) if metric == "accuracy" else (lambda a, b: a <= b)
     parts = []
-    if metric == "accuracy" and benchmark != "cifar10-proxy":
+    if metric == "accuracy" and not _paper_setting(benchmark):
         parts.append(f"The paper trains on full CIFAR-10; this run uses `{benchmark}`, so absolute accuracies and "
                      "MACs do not compare, only orderings can.")
     if metric == "perplexity":
         parts.append("The paper's Table 5 trains 23-33 M-parameter models on full PTB; this run's final networks are "
                      "far smaller and trained briefly, so only orderings compare.")
-    if {"autoshrink", "complete"} <= set(means.index):
-        a, c = means.loc["autoshrink"], means.loc["complete"]
+    row = strategies_by_paper_row(list(means.index))
+    shrink = row.get("Shrink")
+    if shrink is not None and "Complete-DAG" in row:
+        a, c = means.loc[shrink], means.loc[row["Complete-DAG"]]
         if metric == "accuracy":
             parts.append(
                 f"The paper's ShrinkCNN beats its complete DAG on accuracy (+1.66 points) with 2.8x fewer MACs; here "
@@ -282,9 +309,9 @@ def _paper_sentence(benchmark: str, summary: pd.DataFrame, has_final: bool, metr
                 f"AutoShrink's final perplexity is {a[col] - c[col]:+.2f} against the complete DAG with "
                 f"{100 * (1 - a.final_params / max(c.final_params, 1)):.0f}% fewer parameters, so the perplexity "
                 f"ordering {'matches' if better(a[col], c[col]) else 'does not match'}.")
-    wiring = [s for s in ("ws", "er", "ba") if s in means.index]
-    if metric == "accuracy" and "autoshrink" in means.index and wiring:
-        beaten = [s for s in wiring if better(means.loc["autoshrink"][col], means.loc[s][col])]
+    wiring = [row[r] for r in RANDOM_GRAPH_ROWS if r in row]
+    if metric == "accuracy" and shrink is not None and wiring:
+        beaten = [s for s in wiring if better(means.loc[shrink][col], means.loc[s][col])]
         parts.append(f"The paper's ShrinkCNN is more accurate than every random-graph prior; here AutoShrink is at "
                      f"least as accurate as {len(beaten)} of {len(wiring)} ({', '.join(beaten) or 'none'}).")
     return " ".join(parts)

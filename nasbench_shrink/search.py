@@ -1,15 +1,13 @@
 """Running a strategy as an Optuna study: storage, budgets, resume, and local worker processes.
 
 A study records its settings in its user attrs, so a rerun with the same study name resumes it (and a rerun with
-different settings is refused instead of mixing runs). Budgets charge every finished trial its recorded cost —
-cache hits included, at their original cost — so a strategy is not cheaper because another one trained first.
+different settings is refused instead of mixing runs). What a trial is charged and when a run is spent is
+``nasbench_shrink.budget``'s business; whether a strategy ends by itself is its registry trait.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
-import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -18,12 +16,13 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from nasbench_shrink.benchmarks import get_benchmark
+from nasbench_shrink.budget import COST_KINDS, Budget, charged
+from nasbench_shrink.cell_sampler import CellSampler
 from nasbench_shrink.errors import UserError, check_sqlite_url
 from nasbench_shrink.objective import CellObjective
-from nasbench_shrink.registry import make_sampler, sampler_nodes
+from nasbench_shrink.registry import make_sampler, resolve, sampler_nodes
+from nasbench_shrink.workers import WorkerPool
 
-BUDGET_KINDS = ("evals", "flops", "seconds")
-SELF_TERMINATING = ("autoshrink", "complete")
 SETTINGS_ATTR = "nbs:settings"
 
 
@@ -48,6 +47,10 @@ class SearchSpec:
     @property
     def study_name(self) -> str:
         return self.study or f"{self.benchmark}/{self.strategy}/seed{self.seed}"
+
+    @property
+    def limit(self) -> Budget:
+        return Budget(self.budget_kind if self.budget is not None else None, self.budget)
 
     def settings(self) -> dict[str, Any]:
         """What must match for a rerun to continue the same study."""
@@ -75,25 +78,14 @@ def open_storage(url: str, heartbeat: float | None = 5.0) -> optuna.storages.Bas
         raise UserError(f"cannot open study storage {url} ({reason}); pass a reachable --storage URL") from None
 
 
-def charged(trials: list[FrozenTrial]) -> dict[str, float]:
-    """Cost charged for the finished trials: every evaluation at its recorded cost, cache hit or not."""
-    done = [t for t in trials if t.state == TrialState.COMPLETE]
-    return {"evals": float(len(done)),
-            "seconds": float(sum(t.user_attrs.get("cost_s", 0.0) for t in done)),
-            "flops": float(sum(t.user_attrs.get("train_flops", 0.0) for t in done))}
+class _StopWhenSpent:
+    """Stop the study once its finished trials have used the whole budget."""
 
-
-class BudgetCallback:
-    def __init__(self, kind: str | None, limit: float | None) -> None:
-        self.kind, self.limit = kind, limit
-
-    def spent(self, study: optuna.Study) -> bool:
-        if self.kind is None or self.limit is None:
-            return False
-        return charged(study.get_trials(deepcopy=False))[self.kind] >= self.limit
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        if self.spent(study):
+        if self.budget.spent(study.get_trials(deepcopy=False)):
             study.stop()
 
 
@@ -110,8 +102,8 @@ class _ParentWatch:
 
 def prepare(spec: SearchSpec) -> tuple[optuna.Study, CellObjective]:
     """Create or load the study for ``spec`` with its sampler and objective."""
-    if spec.budget_kind is not None and spec.budget_kind not in BUDGET_KINDS:
-        raise UserError(f"unknown budget kind {spec.budget_kind!r}; use one of {BUDGET_KINDS}")
+    if spec.budget_kind is not None and spec.budget_kind not in COST_KINDS:
+        raise UserError(f"unknown budget kind {spec.budget_kind!r}; use one of {COST_KINDS}")
     bench = get_benchmark(spec.benchmark)
     sampler = make_sampler(spec.strategy, bench, seed=spec.seed, nodes=spec.nodes, k=spec.k, **spec.options)
     nodes = sampler_nodes(sampler, bench, spec.nodes)
@@ -155,45 +147,42 @@ def run_worker(spec: SearchSpec, threads: int | None = None,
     if threads:
         os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
     study, objective = prepare(spec)
-    budget = BudgetCallback(spec.budget_kind, spec.budget)
-    if budget.spent(study) or _finished(study, spec):
+    if spec.limit.spent(study.get_trials(deepcopy=False)) or _finished(study):
         return study
-    callbacks: list = [budget]
+    callbacks: list = [_StopWhenSpent(spec.limit)]
     if watch_parent:
         callbacks.append(_ParentWatch())
     if callback is not None:
         callbacks.append(callback)
-    study.optimize(_guarded(objective), n_trials=None, callbacks=callbacks, catch=(CandidateFailed,),
-                   gc_after_trial=False)
-    return study
+    while True:
+        try:
+            study.optimize(_guarded(objective), n_trials=None, callbacks=callbacks, catch=(CandidateFailed,),
+                           gc_after_trial=False)
+            return study
+        except optuna.exceptions.UpdateFinishedTrialError:
+            # another worker failed this worker's trial as stale (e.g. it stalled): the trial is settled, go on
+            if spec.limit.spent(study.get_trials(deepcopy=False)) or _finished(study):
+                return study
 
 
-def _finished(study: optuna.Study, spec: SearchSpec) -> bool:
+def _finished(study: optuna.Study) -> bool:
+    """Whether a strategy that ends by itself has already ended (its sampler says so from the storage)."""
     sampler = study.sampler
-    if hasattr(sampler, "replay"):
-        return sampler.trajectory(study).done  # type: ignore[attr-defined]
-    if spec.strategy == "complete":
-        return any(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False))
-    return False
+    return isinstance(sampler, CellSampler) and sampler.is_finished(study)
 
 
-def _worker_entry(spec: SearchSpec, threads: int) -> None:
-    try:
-        run_worker(spec, threads, watch_parent=True)
-    except UserError as exc:
-        import sys
-
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2)
+def search_job(spec: SearchSpec, threads: int | None) -> str:
+    """One worker process's job: run ``spec``'s study until it is done; stops if the parent process dies."""
+    if threads:
+        os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
+    run_worker(spec, threads, watch_parent=True)
+    return spec.study_name
 
 
 def check_budget(spec: SearchSpec) -> None:
-    from nasbench_shrink.registry import resolve
-
-    resolve(spec.strategy)  # an unknown strategy is the first thing to report
+    strategy = resolve(spec.strategy)  # an unknown strategy is the first thing to report
     get_benchmark(spec.benchmark)
-    base = spec.strategy
-    if spec.budget is None and base not in SELF_TERMINATING:
+    if spec.budget is None and not strategy.ends_by_itself:
         raise UserError(f"strategy {spec.strategy!r} does not finish by itself; pass --budget-evals, "
                         "--budget-flops or --budget-seconds")
     if spec.budget is not None and spec.budget <= 0:
@@ -204,32 +193,16 @@ def run_search(spec: SearchSpec, workers: int = 1,
                on_progress: Callable[[optuna.Study], None] | None = None) -> optuna.Study:
     """Run or resume the study of ``spec`` with ``workers`` local processes; returns the study."""
     check_budget(spec)
-    cores = os.cpu_count() or 1
     if workers <= 1:
         def cb(study: optuna.Study, trial: FrozenTrial) -> None:
             if on_progress is not None:
                 on_progress(study)
         return run_worker(spec, threads=None, callback=cb)
     study, _ = prepare(spec)  # create the study once, before the workers race to
-    threads = max(1, cores // workers)
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_worker_entry, args=(spec, threads), daemon=False) for _ in range(workers)]
-    for p in procs:
-        p.start()
-    try:
-        while any(p.is_alive() for p in procs):
-            if on_progress is not None:
-                on_progress(study)
-            time.sleep(1.0)
-    except KeyboardInterrupt:
-        for p in procs:
-            p.terminate()
-        raise
-    for p in procs:
-        p.join()
-    if all(p.exitcode != 0 for p in procs):
-        raise UserError(f"all {workers} workers failed (exit codes {[p.exitcode for p in procs]}); see the "
-                        "messages above")
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with WorkerPool(workers) as pool:
+        pool.run([(search_job, (spec, threads))] * workers,
+                 on_tick=None if on_progress is None else lambda: on_progress(study))
     return study
 
 

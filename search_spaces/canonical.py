@@ -19,21 +19,26 @@ import itertools
 import warnings
 from functools import lru_cache
 from math import factorial, prod
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from search_spaces.cell import Cell
+if TYPE_CHECKING:  # cell.py imports this module; this one needs only a cell's attributes
+    from search_spaces.cell import Cell
 
 _MAX_ORDERINGS = 200_000
 
 
-def to_graph(cell: Cell) -> nx.DiGraph:
+def to_graph(cell: "Cell") -> nx.DiGraph:
     """The pruned cell as an op-labelled ``networkx.DiGraph`` over its active nodes."""
-    p = cell.pruned()
+    return _graph(cell.pruned().edges, cell.ops)
+
+
+def _graph(pruned_edges: tuple, ops: tuple) -> nx.DiGraph:
     g = nx.DiGraph()
-    for n in p.active_nodes:
-        g.add_node(n, op=cell.ops[n])
-    g.add_edges_from(p.edges)
+    for n in sorted({0} | {j for _, j in pruned_edges}):
+        g.add_node(n, op=ops[n])
+    g.add_edges_from(pruned_edges)
     return g
 
 
@@ -54,14 +59,14 @@ def _encode(g: nx.DiGraph, order: tuple[int, ...]) -> str:
     return ops + ";" + ",".join(f"{u}-{v}" for u, v in edges)
 
 
-def canonical_form(cell: Cell) -> str:
+def canonical_form(cell: "Cell") -> str:
     """An exact canonical string of the pruned op-labelled DAG (see module docstring)."""
     return _canonical_form_cached(cell.space, cell.pruned().edges, cell.ops, cell.nodes)
 
 
 @lru_cache(maxsize=65536)
 def _canonical_form_cached(space: str, edges: tuple, ops: tuple, nodes: int) -> str:
-    g = to_graph(Cell(space, nodes, edges, ops))
+    g = _graph(edges, ops)
     if g.number_of_edges() == 0:
         return f"{space}:input;"
     colour = _colours(g)
@@ -80,12 +85,12 @@ def _canonical_form_cached(space: str, edges: tuple, ops: tuple, nodes: int) -> 
     return f"{space}:{best}"
 
 
-def arch_key(cell: Cell) -> str:
+def arch_key(cell: "Cell") -> str:
     """Short stable key of a cell's architecture: sha1 of its canonical form (first 20 hex digits)."""
     return hashlib.sha1(canonical_form(cell).encode()).hexdigest()[:20]
 
 
-def same_architecture(a: Cell, b: Cell) -> bool:
+def same_architecture(a: "Cell", b: "Cell") -> bool:
     """Independent check used by tests: isomorphism of the pruned op-labelled DAGs."""
     if a.space != b.space:
         return False

@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+from search_spaces.canonical import arch_key
+
 INPUT_OP = "input"
 CNN_OPS: tuple[str, ...] = ("conv1x1", "sep3x3")
 RNN_OPS: tuple[str, ...] = ("relu", "sigmoid", "tanh", "identity")
@@ -133,8 +135,6 @@ class Cell:
     @property
     def key(self) -> str:
         """Canonical architecture key; equal exactly when the pruned op-labelled DAGs are isomorphic."""
-        from search_spaces.canonical import arch_key
-
         return arch_key(self)
 
     def to_dict(self) -> dict[str, Any]:

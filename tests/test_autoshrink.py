@@ -1,3 +1,4 @@
+import pytest
 import os
 import signal
 import subprocess
@@ -94,6 +95,7 @@ def _cli(args, **kw):
                             stderr=subprocess.PIPE, text=True, **kw)
 
 
+@pytest.mark.slow
 def test_kill_9_mid_step_then_rerun_gives_the_same_trajectory(tmp_path):
     common = ["search", "-s", "autoshrink", "-b", "digits", "--nodes", "4", "--k", "3", "--heartbeat", "1", "--json"]
     ref = _cli(common + ["--storage", f"sqlite:///{tmp_path / 'ref.db'}", "--cache",
@@ -130,6 +132,7 @@ def test_kill_9_mid_step_then_rerun_gives_the_same_trajectory(tmp_path):
     assert len(misses) == len(set(misses))  # no architecture trained twice
 
 
+@pytest.mark.slow
 def test_four_workers_on_postgresql(pg_url):
     engine = sa.create_engine(pg_url)
     with engine.begin() as conn:
@@ -145,6 +148,7 @@ def test_four_workers_on_postgresql(pg_url):
     optuna.delete_study(study_name=name, storage=pg_url)
 
 
+@pytest.mark.slow
 def test_one_and_two_workers_give_the_same_trajectory(tmp_path):
     """digits trains with a fixed thread count, so the worker count cannot change a score's low-order bits."""
     sigs = []

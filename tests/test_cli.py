@@ -96,6 +96,7 @@ def test_console_script_bad_input_has_no_traceback(tmp_path):
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_shared_cifar10_proxy_evaluation_shortened(shared_data, tmp_path):
     """A real cifar10-proxy evaluation from the shared ImageFolder tarball (2 epochs: CPU-sized)."""
     from nasbench_shrink.benchmarks import get_benchmark, register_benchmark
@@ -104,7 +105,8 @@ def test_shared_cifar10_proxy_evaluation_shortened(shared_data, tmp_path):
     from search_spaces import Cell
 
     bench = get_benchmark("cifar10-proxy")
-    short = bench.with_options(name="cifar10-proxy-2ep", recipe=TrainRecipe(max_epochs=2, min_acc_epoch=None))
+    short = bench.with_options(name="cifar10-proxy-2ep").with_stage("proxy", recipe=TrainRecipe(max_epochs=2,
+                                                                                                min_acc_epoch=None))
     register_benchmark(short)
     rec = evaluate(Cell.from_dict(CELL), short, seed=0, data_dir=shared_data)
     assert rec.epochs == 2 and rec.train_images == 5000

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from nasbench_shrink.cli import app
 
 runner = CliRunner()
+pytestmark = pytest.mark.slow  # every test here shares a two-worker compare run
 TINY = ["--strategies", "autoshrink,complete,random", "--seeds", "0,1", "--nodes", "3", "--k", "2",
         "--workers", "2"]
 KEYS = ["strategy", "seed", "evaluations", "search_flops", "best_score", "best_arch_key", "final_test_accuracy",

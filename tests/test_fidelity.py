@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
@@ -210,8 +211,8 @@ def test_ntasgd_switches_when_validation_stalls_and_averages():
     # the model ends with the mean of the weights from the switch on (the switch point and 6 later steps)
     tail = iterates[14:]
     assert len(tail) == 7
-    assert float(model.w) == pytest.approx(sum(tail) / len(tail), rel=1e-5)
-    assert float(model.w) != pytest.approx(iterates[-1], rel=1e-3)
+    assert model.w.item() == pytest.approx(sum(tail) / len(tail), rel=1e-5)
+    assert model.w.item() != pytest.approx(iterates[-1], rel=1e-3)
 
 
 def test_rnn_score_resource_is_edges_times_hidden_squared():
@@ -225,9 +226,9 @@ def test_rnn_score_resource_is_edges_times_hidden_squared():
 
 def test_network_changes_change_the_fidelity_key():
     bench = get_benchmark("digits")
-    old = bench.with_options(macro=bench.macro.__class__(**{**bench.macro.to_dict(), "widths": bench.macro.widths,
-                                                             "residual": False, "separable": "v2"}))
-    assert old.fidelity_key != bench.fidelity_key
+    old = bench.with_stage("proxy", network=replace(bench.proxy.network, residual=False, separable="v2"))
+    assert old.fidelity_key("proxy") != bench.fidelity_key("proxy")
+    assert old.fidelity_key("final") == bench.fidelity_key("final")
 
 
 def test_cache_of_the_old_network_is_refused_in_one_line(tmp_path):
@@ -245,6 +246,6 @@ def test_cache_of_the_old_network_is_refused_in_one_line(tmp_path):
 def test_final_cifar_network_of_the_complete_dag_matches_the_paper():
     bench = get_benchmark("cifar10-proxy")
     ops = ("input", "conv1x1", "sep3x3", "sep3x3", "sep3x3", "conv1x1", "sep3x3", "conv1x1")
-    r = count_resources(build_cnn(complete_cell("cnn", 8, ops=ops), bench.final_macro), (3, 32, 32))
-    assert bench.final_macro.cells_per_stage == 4
+    r = count_resources(build_cnn(complete_cell("cnn", 8, ops=ops), bench.final.network), (3, 32, 32))
+    assert bench.final.network.cells_per_stage == 4
     assert abs(r.macs / 1e6 - 105.61) / 105.61 < 1e-3

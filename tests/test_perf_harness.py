@@ -1,3 +1,4 @@
+import pytest
 import json
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from nasbench_shrink.training import DeviceData, mixed_precision, pick_device
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_harness_quick_mode_writes_every_figure(tmp_path):
     out = tmp_path / "perf.json"
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json", str(out)],

@@ -5,10 +5,19 @@ import pytest
 
 from helpers import install_fake_distribution
 
-from nasbench_shrink import make_sampler, register_strategy
+from nasbench_shrink import make_sampler, register_strategy, unregister_strategy
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.registry import strategies
 from nasbench_shrink.search import SearchSpec, run_search
+
+
+@pytest.fixture
+def registered():
+    """Names registered by a test, unregistered after it."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        unregister_strategy(name)
 
 PLUGIN = textwrap.dedent('''
     from baselines import RandomDAGSampler
@@ -24,9 +33,10 @@ def test_builtins_are_listed():
     assert {"autoshrink", "complete", "random", "ws", "er", "ba", "evolution", "tpe", "optuna-random"} <= names
 
 
-def test_register_in_python():
+def test_register_in_python(registered):
     from baselines import RandomDAGSampler
 
+    registered.append("tiny-random")
     register_strategy("tiny-random", lambda benchmark, seed=0, **kw: RandomDAGSampler("cnn", 3, seed),
                       "three-node random DAGs")
     assert strategies()["tiny-random"].description == "three-node random DAGs"
@@ -53,3 +63,53 @@ def test_unknown_strategy_is_a_user_error():
         make_sampler("nope")
     with pytest.raises(UserError, match="cannot load"):
         make_sampler("no_such_module:f")
+
+
+def test_a_plugin_that_ends_by_itself_needs_no_budget(registered, tmp_path):
+    """Plug-ins declare the same traits as built-ins: this one ends by itself, so search takes no budget."""
+    from baselines import CompleteDAGSampler
+
+    registered.append("once")
+    register_strategy("once", lambda benchmark, seed=0, nodes=None, **kw:
+                      CompleteDAGSampler(benchmark.space, nodes or 3, seed), "the complete DAG, once",
+                      ends_by_itself=True, options=("nodes",))
+    spec = SearchSpec(strategy="once", benchmark="digits", nodes=3, storage=f"sqlite:///{tmp_path / 's.db'}",
+                      cache=f"sqlite:///{tmp_path / 'c.db'}")
+    study = run_search(spec)
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(done) == 1 and done[0].user_attrs["edges"] == 3
+    # the same strategy without the trait is refused without a budget
+    registered.append("once-undeclared")
+    register_strategy("once-undeclared", lambda benchmark, seed=0, **kw: CompleteDAGSampler(benchmark.space, 3))
+    with pytest.raises(UserError, match="does not finish by itself"):
+        run_search(SearchSpec(strategy="once-undeclared", storage=f"sqlite:///{tmp_path / 't.db'}"))
+
+
+def test_options_reach_only_strategies_that_declare_them():
+    assert make_sampler("autoshrink", "digits", nodes=4, k=2).k == 2
+    assert make_sampler("complete", "digits", nodes=4, k=2).nodes == 4  # k is not complete's: not passed
+    assert make_sampler("ws", "cifar10-proxy", nodes=3).nodes == 16  # graph size is a per-benchmark default
+    assert make_sampler("ws", "digits").nodes == 7
+
+
+def test_no_module_compares_strategy_or_task_names():
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    pattern = re.compile(r"""(==|!=|\bin\b)\s*\(?["'](autoshrink|complete|random|ws|er|ba|evolution|tpe|image|lm)["']""")
+    offenders = [f"{p.relative_to(root)}:{n}" for pkg in ("nasbench_shrink", "baselines", "search_spaces")
+                 for p in (root / pkg).glob("*.py") for n, line in enumerate(p.read_text().splitlines(), 1)
+                 if pattern.search(line)]
+    assert offenders == []
+
+
+def test_help_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from typer.testing import CliRunner; from nasbench_shrink.cli import app; "
+            "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
+            "print(sorted(m for m in ('torch', 'optuna', 'sqlalchemy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

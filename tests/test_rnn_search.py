@@ -19,10 +19,11 @@ PLUGIN = textwrap.dedent('''
     from search_spaces.rnn import RNNConfig
 
     _tiny = get_benchmark("ptb-tiny")
-    PTB_CI = replace(_tiny, name="ptb-ci", vocab_limit=300, macro=RNNConfig(emb_size=16, hidden_size=16),
-                     final_macro=RNNConfig(emb_size=16, hidden_size=16, dropout_in=0.1),
-                     recipe=replace(_tiny.recipe, max_epochs=1, batch_size=64),
-                     final_recipe=replace(_tiny.final_recipe, max_epochs=1, batch_size=64))
+    PTB_CI = replace(_tiny, name="ptb-ci", vocab_limit=300,
+                     proxy=replace(_tiny.proxy, network=RNNConfig(emb_size=16, hidden_size=16),
+                                   recipe=replace(_tiny.proxy.recipe, max_epochs=1, batch_size=64)),
+                     final=replace(_tiny.final, network=RNNConfig(emb_size=16, hidden_size=16, dropout_in=0.1),
+                                   recipe=replace(_tiny.final.recipe, max_epochs=1, batch_size=64)))
 ''')
 
 
@@ -51,6 +52,7 @@ def test_show_reports_params_and_vocab(ptb_ci):
     assert info["params"] == V * 200 + V + 400 * 400 + 15 * 80000
 
 
+@pytest.mark.slow
 def test_compare_on_an_rnn_benchmark_labels_perplexity(ptb_ci, tmp_path):
     out = tmp_path / "cmp"
     res = runner.invoke(app, ["compare", "-b", "ptb-ci", "--strategies", "autoshrink,complete,random", "--seeds", "0",

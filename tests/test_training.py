@@ -25,7 +25,8 @@ def test_proxy_evaluation_is_deterministic_and_complete():
 
 def test_diverging_run_is_flagged_not_raised():
     bench = get_benchmark("digits")
-    bad = bench.with_options(name="digits-diverge", recipe=TrainRecipe(lr=1e12, batch_size=32, max_epochs=3))
+    bad = bench.with_options(name="digits-diverge").with_stage("proxy", recipe=TrainRecipe(lr=1e12, batch_size=32,
+                                                                                            max_epochs=3))
     rec = evaluate(SMALL, bad, seed=0)
     assert rec.diverged and rec.score == WORST_SCORE and rec.stop_reason == "diverged"
 
