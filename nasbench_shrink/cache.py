@@ -114,6 +114,11 @@ class EvaluationCache:
         except SQLAlchemyError as exc:
             raise CacheError(f"cannot write to evaluation cache {self.url} ({_short(exc)})") from None
 
+    def keys(self, fidelity: str) -> set[str]:
+        """The keys stored under one fidelity (what a resumed tabulation skips)."""
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(eval_table.c.key).where(eval_table.c.fidelity == fidelity)).scalars())
+
     def __len__(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(eval_table)).scalar())

@@ -319,10 +319,68 @@ def search_cmd(
 
 
 def _int_list(text: str, what: str) -> list[int]:
+    """``0,1,2``, ``0-24`` or a mix (``0-2,7``) as a list of integers."""
+    out: list[int] = []
     try:
-        return [int(x) for x in text.split(",") if x.strip()]
+        for part in (x.strip() for x in text.split(",")):
+            if not part:
+                continue
+            lo, sep, hi = part.partition("-")
+            if sep and lo:
+                if int(hi) < int(lo):
+                    raise ValueError(part)
+                out.extend(range(int(lo), int(hi) + 1))
+            else:
+                out.append(int(part))
     except ValueError:
-        raise UserError(f"{what} must be comma-separated integers, e.g. 0,1,2 (got {text!r})") from None
+        raise UserError(f"{what} must be comma-separated integers or ranges, e.g. 0,1,2 or 0-24 "
+                        f"(got {text!r})") from None
+    return out
+
+
+@app.command("tabulate")
+@user_errors
+def tabulate_cmd(
+    benchmark: str = typer.Option("digits", "--benchmark", "-b", help="Live benchmark to tabulate."),
+    nodes: int = typer.Option(5, "--nodes", min=2, max=6, help="Cell nodes N of the space (every architecture)."),
+    seeds: str = typer.Option("0,1,2", "--seeds", help="Seeds: 0,1,2 or 0-2."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Local worker processes."),
+    cache: str = typer.Option("sqlite:///results/tabulate.db", "--cache",
+                              help="Evaluation cache (resume point; a PostgreSQL URL shares it across machines)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Table file to write (Parquet) when done."),
+    partial: bool = typer.Option(False, "--partial", help="Export what the cache holds now; train nothing."),
+    resume_from: Optional[Path] = typer.Option(None, "--resume-from", help="Load a (partial) table into the "
+                                                                          "cache first, then continue."),
+    data_dir: Optional[Path] = DataDirOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Train every architecture of the N-node space at every seed (resumable), then export the table."""
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    from nasbench_shrink.benchmarks import get_benchmark
+    from nasbench_shrink.tabulate import tabulate
+
+    bench = get_benchmark(benchmark)
+    progress = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                        TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,
+                        disable=as_json)
+    with progress:
+        task = progress.add_task(f"tabulating {bench.name} N={nodes}", total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        summary = tabulate(bench, nodes, _int_list(seeds, "--seeds"), cache, out, workers=workers,
+                           data_dir=str(data_dir) if data_dir else None, partial=partial, resume_from=resume_from,
+                           on_progress=update)
+    if as_json:
+        print_json(summary)
+        return
+    console.print(f"{summary['done']} of {summary['evaluations']} evaluations ({summary['architectures']} "
+                  f"architectures x {len(summary['seeds'])} seeds) in {summary['cache']}; this run "
+                  f"{summary['seconds']:.0f} s" + (f"; wrote {summary['out']}" if "out" in summary else ""),
+                  highlight=False)
 
 
 @app.command("compare")

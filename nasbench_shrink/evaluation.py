@@ -52,6 +52,9 @@ class EvalRecord:
     cache_hit: bool = False
     version: int = RECORD_VERSION
     perplexity: float | None = None  # language-model benchmarks: proxy = best validation; final = test
+    # proxy: the metric of the proxy-trained network on the held-out test split (as NAS-Bench-201 records it);
+    # measured after training and not part of the charged cost
+    test_perf: float | None = None
 
     @property
     def perf(self) -> float | None:
@@ -94,6 +97,12 @@ def check_cell(cell: Cell, bench: Benchmark) -> None:
 class Evaluator(ABC):
     """Answers an evaluation of a cell at a benchmark stage with a record (trained live, or looked up)."""
 
+    cacheable = True  # worth storing in the evaluation cache (a lookup is not)
+
+    def seed_for(self, run_seed: int, trial_number: int | None) -> int:
+        """The evaluation seed of a search trial: the run's seed (a table draws one of its recorded seeds)."""
+        return run_seed
+
     @abstractmethod
     def run(self, cell: Cell, bench: Benchmark, stage: str, seed: int, data_dir: Any = None,
             device: str | None = None, threads: int | None = None) -> EvalRecord:
@@ -120,6 +129,9 @@ class LiveTraining(Evaluator):
         # proxy: the best validation value (Perf); final: the last epoch on the held-out test split
         perf = result.best_val if fidelity.scored_on == "val" else result.final_val
         cost = time.perf_counter() - t0
+        test_perf = None
+        if fidelity.scored_on == "val" and not result.diverged:
+            test_perf = kind.held_out_perf(model, bench, fidelity, data_dir, dev)
         resource = bench.score_resource(cell, macs)
         return EvalRecord(
             key=cell.key, benchmark=bench.name, fidelity=bench.fidelity_key(stage), stage=stage, seed=seed,
@@ -128,6 +140,7 @@ class LiveTraining(Evaluator):
             resource=resource, cost_s=cost, train_flops=3.0 * macs * result.examples, epochs=result.epochs,
             train_images=task.n_train, trained_examples=result.examples, diverged=result.diverged,
             stop_reason=result.stop_reason, device=str(dev), cell=cell.to_dict(), curve=result.curve,
+            test_perf=test_perf,
         )
 
 
@@ -158,6 +171,9 @@ def evaluate(
     """
     bench = get_benchmark(benchmark) if isinstance(benchmark, str) else benchmark
     check_cell(cell, bench)
+    evaluator = bench.evaluator or LIVE
+    if not evaluator.cacheable:
+        cache = None
     fidelity = bench.fidelity_key(stage)
     key = cache_key(cell.key, fidelity, seed)
     record = None
@@ -168,7 +184,7 @@ def evaluate(
             record.cache_hit = True
             record.cell = cell.to_dict()  # the stored cell may be an isomorphic relabelling
     if record is None:
-        record = (bench.evaluator or LIVE).run(cell, bench, stage, seed, data_dir, device, threads)
+        record = evaluator.run(cell, bench, stage, seed, data_dir, device, threads)
         if cache is not None:
             cache.put(key, record.key, fidelity, seed, record.to_dict())
     record.score = bench.score(record.perf, record.resource, lam=lam, diverged=record.diverged)

@@ -9,7 +9,7 @@ import optuna
 from nasbench_shrink.benchmarks import Benchmark, get_benchmark
 from nasbench_shrink.cache import EvaluationCache, open_cache
 from nasbench_shrink.cell_sampler import PROPOSAL_ATTR, SKIP_ATTR, trial_system_attrs
-from nasbench_shrink.evaluation import evaluate
+from nasbench_shrink.evaluation import LIVE, evaluate
 from nasbench_shrink.params import suggest_cell
 
 
@@ -40,13 +40,15 @@ class CellObjective:
         if sys_attrs.get(SKIP_ATTR):
             raise optuna.TrialPruned("the strategy has nothing left to evaluate")
         cell = suggest_cell(trial, self.bench.space, self.nodes)
-        rec = evaluate(cell, self.bench, seed=self.seed, cache=self.cache, data_dir=self.data_dir,
+        seed = (self.bench.evaluator or LIVE).seed_for(self.seed, trial.number)
+        rec = evaluate(cell, self.bench, seed=seed, cache=self.cache, data_dir=self.data_dir,
                        device=self.device, threads=self.threads, lam=self.lam)
         attrs = {
             "score": rec.score, self.bench.metric: rec.perf, "macs": rec.macs, "params": rec.params,
             "cost_s": rec.cost_s, "train_flops": rec.train_flops, "cache_hit": rec.cache_hit, "arch_key": rec.key,
             "edges": len(cell.active_edges), "cell": cell.to_dict(), "epochs": rec.epochs,
-            "diverged": rec.diverged, "benchmark": self.bench.name,
+            "diverged": rec.diverged, "benchmark": self.bench.name, "eval_seed": seed,
+            f"test_{self.bench.metric}": rec.test_perf,
         }
         # strategy-specific attrs of the proposal (AutoShrink: step, removed_edge, parent_key, parent)
         attrs.update({k: v for k, v in sys_attrs.get(PROPOSAL_ATTR, {}).items() if k != "cell"})

@@ -28,10 +28,10 @@ from search_spaces.rnn import RNNConfig, build_rnn
 from nasbench_shrink.datasets import load_dataset
 from nasbench_shrink.errors import BenchmarkError
 from nasbench_shrink.fidelity import Fidelity
-from nasbench_shrink.lm import LMTask
-from nasbench_shrink.ptb import Corpus, find_ptb
+from nasbench_shrink.lm import LMTask, evaluate_lm
+from nasbench_shrink.ptb import Corpus, batchify, find_ptb
 from nasbench_shrink.splits import SplitSpec, Splits, make_splits
-from nasbench_shrink.training import DeviceData, ImageTask
+from nasbench_shrink.training import DeviceData, ImageTask, evaluate_model
 
 if TYPE_CHECKING:
     from nasbench_shrink.benchmarks import Benchmark
@@ -81,6 +81,11 @@ class TaskKind(ABC):
     @abstractmethod
     def perf_fields(self, perf: float, diverged: bool) -> dict[str, float | None]:
         """The record's ``accuracy`` and ``perplexity`` fields for a result ``perf``."""
+
+    @abstractmethod
+    def held_out_perf(self, model: torch.nn.Module, bench: "Benchmark", fidelity: Fidelity, data_dir: Any,
+                      device: torch.device) -> float:
+        """The metric of a trained ``model`` on the benchmark's held-out test split."""
 
     def describe(self, bench: "Benchmark", data_dir: Any = None) -> dict[str, Any]:
         """Extra facts for ``nasbench-shrink show``."""
@@ -132,6 +137,11 @@ class ImageClassification(TaskKind):
         return ImageTask(DeviceData(train_set, device, mean, std, channels_last),
                          DeviceData(eval_set, device, mean, std, channels_last), fidelity.recipe)
 
+    def held_out_perf(self, model, bench, fidelity, data_dir, device):
+        test = benchmark_splits(bench, data_dir).final_test
+        data = DeviceData(test, device, torch.tensor(bench.mean), torch.tensor(bench.std), channels_last=True)
+        return evaluate_model(model, data)[0]
+
     def score_resource(self, bench, cell, macs):
         return macs
 
@@ -181,6 +191,10 @@ class LanguageModelling(TaskKind):
         corpus = self.corpus(bench, fidelity, data_dir)
         return LMTask(corpus.train, corpus.valid if fidelity.scored_on == "val" else corpus.test, fidelity.recipe,
                       device)
+
+    def held_out_perf(self, model, bench, fidelity, data_dir, device):
+        corpus = self.corpus(bench, fidelity, data_dir)
+        return evaluate_lm(model, batchify(corpus.test, 10).to(device), fidelity.recipe.bptt)[0]
 
     def score_resource(self, bench, cell, macs):
         # official compute_flops: active edges x H^2. An edgeless cell counts as one edge (the official search never

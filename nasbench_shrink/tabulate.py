@@ -1,0 +1,126 @@
+"""Tabulation: train every architecture of an N-node space at every seed, through the evaluation cache.
+
+Resumable (a rerun skips what the cache holds), distributable (W local processes, or many machines on one
+PostgreSQL cache) and exportable at any point (``partial``) as a table file that another machine continues from
+(``resume_from`` loads its rows into the cache first).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from search_spaces.cell import Cell
+from search_spaces.enumeration import enumerate_cells
+from nasbench_shrink.benchmarks import Benchmark, get_benchmark
+from nasbench_shrink.cache import EvaluationCache, cache_key, open_cache
+from nasbench_shrink.errors import UserError
+from nasbench_shrink.evaluation import EvalRecord, evaluate
+from nasbench_shrink.workers import WorkerPool
+
+__all__ = ["tabulate"]
+
+JOB_CELLS = 40  # evaluations per pool job: small enough to balance the workers, large enough to amortise a job
+
+
+def _job(bench_name: str, cells: list[dict], seeds: list[int], cache_url: str, data_dir: str | None,
+         threads: int) -> int:
+    os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
+    cache = open_cache(cache_url)
+    bench = get_benchmark(bench_name)
+    for raw in cells:
+        for seed in seeds:
+            evaluate(Cell.from_dict(raw), bench, seed=seed, cache=cache, data_dir=data_dir, threads=threads)
+    return len(cells) * len(seeds)
+
+
+def _import_table(path: Path, bench: Benchmark, cache: EvaluationCache) -> int:
+    """Load a (partial) table's rows into the cache so a tabulation continues from it."""
+    import json
+
+    from nasbench_shrink.tabular import load_table
+
+    table = load_table(path)
+    fid = bench.fidelity_key("proxy")
+    if table.meta["fidelity"] != fid:
+        raise UserError(f"{path} was computed under fidelity {table.meta['fidelity']}, not {fid}; it cannot "
+                        "continue this tabulation")
+    n = 0
+    for key in table.keys:
+        for seed in table.seeds:
+            row = table.row(key, seed)
+            if row is None:
+                continue
+            perf = row["perf"]
+            rec = EvalRecord(
+                key=key, benchmark=bench.name, fidelity=fid, stage="proxy", seed=seed,
+                **bench.kind.perf_fields(perf, row["diverged"]), score=0.0, macs=row["macs"], params=row["params"],
+                resource=row["resource"], cost_s=row["cost_s"], train_flops=row["train_flops"], epochs=row["epochs"],
+                train_images=row["train_images"], trained_examples=row["trained_examples"],
+                diverged=row["diverged"], stop_reason=row["stop_reason"], device="table-import",
+                cell=json.loads(row["cell"]), curve=json.loads(row["curve"]), test_perf=row["test_perf"])
+            rec.score = bench.score(rec.perf, rec.resource, diverged=rec.diverged)
+            n += cache.put(cache_key(key, fid, seed), key, fid, seed, rec.to_dict())
+    return n
+
+
+def tabulate(bench: Benchmark, nodes: int, seeds: list[int], cache_url: str, out: Path | None, workers: int = 1,
+             data_dir: str | None = None, partial: bool = False, resume_from: Path | None = None,
+             on_progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Train what is missing, then (``out``) export the table; returns a summary (counts, seconds, metadata)."""
+    from nasbench_shrink.tabular import write_table
+
+    if bench.evaluator is not None:
+        raise UserError(f"{bench.name} is itself a table; tabulate its live benchmark")
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise UserError("--seeds must be distinct integers, e.g. 0,1,2 or 0-2")
+    cells = enumerate_cells(bench.space, nodes)
+    cache = open_cache(cache_url)
+    imported = _import_table(resume_from, bench, cache) if resume_from is not None else 0
+    fid = bench.fidelity_key("proxy")
+    total = len(cells) * len(seeds)
+
+    def done_count() -> int:
+        return len(cache.keys(fid) & wanted)
+
+    wanted = {cache_key(c.key, fid, s) for c in cells for s in seeds}
+    have = cache.keys(fid)
+    todo = [c for c in cells if any(cache_key(c.key, fid, s) not in have for s in seeds)]
+    t0 = time.perf_counter()
+    if on_progress is not None:
+        on_progress(done_count(), total)
+    if todo and not partial:  # --partial exports what is there and trains nothing
+        threads = max(1, (os.cpu_count() or 1) // max(workers, 1))
+        chunks = [[c.to_dict() for c in todo[i:i + JOB_CELLS]] for i in range(0, len(todo), JOB_CELLS)]
+        tick = None if on_progress is None else (lambda: on_progress(done_count(), total))
+        if workers <= 1:
+            for chunk in chunks:
+                _job(bench.name, chunk, seeds, cache_url, data_dir, bench.cpu_threads or threads)
+                if tick:
+                    tick()
+        else:
+            with WorkerPool(workers) as pool:
+                pool.run([(_job, (bench.name, chunk, seeds, cache_url, data_dir, bench.cpu_threads or threads))
+                          for chunk in chunks], on_tick=tick, tick_s=2.0)
+    seconds = time.perf_counter() - t0
+    done = done_count()
+    summary: dict[str, Any] = {"benchmark": bench.name, "nodes": nodes, "seeds": seeds, "architectures": len(cells),
+                               "evaluations": total, "done": done, "imported": imported,
+                               "seconds": round(seconds, 1), "cache": cache_url}
+    if out is not None:
+        if done < total and not partial:
+            raise UserError(f"{done} of {total} evaluations are done; rerun to continue, or pass --partial to "
+                            "export what is there")
+        records = []
+        for c in cells:
+            for s in seeds:
+                raw = cache.get(cache_key(c.key, fid, s))
+                if raw is not None:
+                    rec = EvalRecord.from_dict(raw)
+                    rec.cell = c.to_dict()  # the representative cell of the enumeration
+                    records.append(rec)
+        summary["table"] = write_table(out, records, bench, nodes, seeds, len(cells), bench.cpu_threads)
+        summary["out"] = str(out)
+    return summary

@@ -1,0 +1,105 @@
+"""Tabular benchmarks: enumeration, tabulation through the cache, the table file, lookups."""
+
+from __future__ import annotations
+
+import pytest
+
+from nasbench_shrink.benchmarks import get_benchmark, register_benchmark
+from nasbench_shrink.cache import EvaluationCache
+from nasbench_shrink.evaluation import evaluate
+from nasbench_shrink.recipe import TrainRecipe
+from nasbench_shrink.tabular import TableError, load_table, table_benchmark
+from nasbench_shrink.tabulate import tabulate
+from search_spaces import Cell
+from search_spaces.enumeration import enumerate_cells
+
+
+def test_enumeration_counts():
+    assert len(enumerate_cells("cnn", 4)) == 130
+    cells = enumerate_cells("cnn", 5)
+    assert len(cells) == 2553 and len({c.key for c in cells}) == 2553
+    assert all(c.pruned().edges == c.edges for c in cells)  # representatives are pruned
+
+
+@pytest.fixture(scope="module")
+def quick():
+    """digits with one epoch: a CPU-cheap live benchmark to tabulate (N = 3: 14 architectures)."""
+    bench = get_benchmark("digits").with_options(name="digits-1ep").with_stage(
+        "proxy", recipe=TrainRecipe(batch_size=32, max_epochs=1, overfit_ratio=None))
+    register_benchmark(bench)
+    return bench
+
+
+@pytest.fixture(scope="module")
+def table(quick, tmp_path_factory):
+    d = tmp_path_factory.mktemp("tab")
+    cache = f"sqlite:///{d / 'cache.db'}"
+    summary = tabulate(quick, 3, [0, 1], cache, d / "t.parquet")
+    assert summary["done"] == 28 and summary["architectures"] == 14
+    return d, cache
+
+
+def test_table_round_trip_and_checks(table, quick):
+    d, cache_url = table
+    t = load_table(d / "t.parquet")
+    assert len(t) == 28 and t.seeds == (0, 1) and t.meta["complete"] and t.meta["fidelity"] == \
+        quick.fidelity_key("proxy")
+    cache = EvaluationCache(cache_url)
+    from nasbench_shrink.cache import cache_key
+
+    for key in t.keys:
+        for seed in t.seeds:
+            row = t.row(key, seed)
+            stored = cache.get(cache_key(key, quick.fidelity_key("proxy"), seed))
+            assert row["perf"] == stored["accuracy"] and row["train_flops"] == stored["train_flops"]
+            assert row["test_perf"] == stored["test_perf"] and row["test_perf"] is not None
+    # a changed byte is refused with one line
+    raw = bytearray((d / "t.parquet").read_bytes())
+    bad = d / "bad.parquet"
+    raw[len(raw) // 2] ^= 0xFF
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(TableError) as err:
+        load_table(bad)
+    assert "\n" not in str(err.value)
+
+
+def test_tabular_evaluate_equals_the_live_record(table, quick):
+    d, cache_url = table
+    tab = table_benchmark("digits-1ep-table", d / "t.parquet", quick)
+    cell = Cell("cnn", 3, [(0, 1), (1, 2)], ["input", "conv1x1", "sep3x3"])
+    live = evaluate(cell, quick, seed=1, cache=EvaluationCache(cache_url))
+    looked = evaluate(cell, tab, seed=1)
+    assert live.cache_hit and not looked.cache_hit
+    for f in ("accuracy", "macs", "params", "cost_s", "train_flops", "epochs", "score", "test_perf"):
+        assert getattr(looked, f) == getattr(live, f), f
+    # λ applies at query time
+    assert evaluate(cell, tab, seed=1, lam=0.5).score != looked.score
+    # the final stage answers with the proxy-trained network's held-out test accuracy, charged nothing
+    fin = evaluate(cell, tab, seed=1, stage="final")
+    assert fin.accuracy == live.test_perf and fin.train_flops == 0
+    with pytest.raises(TableError, match="3-node cnn space"):
+        evaluate(Cell("cnn", 4, [(0, 1)], ["input", "conv1x1", "conv1x1", "conv1x1"]), tab, seed=0)
+    with pytest.raises(TableError, match="seeds"):
+        evaluate(cell, tab, seed=7)
+
+
+def test_resumed_tabulation_trains_nothing_twice(table, quick, tmp_path):
+    d, cache_url = table
+    again = tabulate(quick, 3, [0, 1], cache_url, None)
+    assert again["done"] == 28 and again["seconds"] < 5  # all served by the cache
+    # carried as a file to a fresh cache: nothing is trained either
+    moved = tabulate(quick, 3, [0, 1], f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path / "t2.parquet",
+                     resume_from=d / "t.parquet")
+    assert moved["imported"] == 28 and moved["done"] == 28
+    assert load_table(tmp_path / "t2.parquet").meta["sha256"] == load_table(d / "t.parquet").meta["sha256"]
+
+
+def test_partial_export_and_incomplete_export_refused(quick, tmp_path, monkeypatch):
+    from nasbench_shrink.errors import UserError
+
+    cache = f"sqlite:///{tmp_path / 'c.db'}"
+    s = tabulate(quick, 3, [0], cache, tmp_path / "p.parquet", partial=True)  # exports, trains nothing
+    assert s["done"] == 0 and load_table(tmp_path / "p.parquet").meta["complete"] is False
+    monkeypatch.setattr("nasbench_shrink.tabulate._job", lambda *a, **k: 0)  # training that stores nothing
+    with pytest.raises(UserError, match="--partial"):
+        tabulate(quick, 3, [0], cache, tmp_path / "q.parquet")
