@@ -2,7 +2,8 @@
 
 A generator graph on M nodes becomes a cell on M + 1 nodes: generator node v is cell node v + 1, undirected edges
 point from the lower to the higher index, and every generator node without predecessors is fed by the cell input
-(node 0). Ops are drawn at random from the space. Defaults follow RandWire: WS(K=4, P=0.75), ER(P=0.2), BA(M=5).
+(node 0). Ops are drawn at random from the space. Defaults follow RandWire: WS(K=4, P=0.75), ER(P=0.2), BA(M=5);
+on graphs too small for them (a tabular space) K and M are clamped below the node count.
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ def generator_graph(kind: str, m: int, seed: int, **params) -> nx.Graph:
         raise ValueError(f"unknown generator {kind!r}; expected one of {GENERATORS}")
     make, defaults = _GENERATORS[kind]
     params = {("m_" if k == "m" else k): v for k, v in params.items()}
-    return make(m, seed, **{**defaults, **{k: v for k, v in params.items() if k in defaults}})
+    opts = {**defaults, **{k: v for k, v in params.items() if k in defaults}}
+    # graphs smaller than RandWire's (a tabular space): clamp to what the size allows (WS: k < m, BA: m_ < m)
+    if "k" in opts:
+        opts["k"] = max(2, min(opts["k"], m - 1))
+    if "m_" in opts:
+        opts["m_"] = max(1, min(opts["m_"], m - 1))
+    return make(m, seed, **opts)
 
 
 def wiring_cell(kind: str, nodes: int, space: str, rng: random.Random, **params) -> Cell:

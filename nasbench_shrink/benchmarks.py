@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -246,7 +247,30 @@ def _load_entry_points() -> None:
             _REGISTRY[ep.name] = obj if obj.name == ep.name else replace(obj, name=ep.name)
 
 
+TABLES_DIR = Path(__file__).resolve().parent / "tables"  # shipped tables: <name>.parquet, package data
+
+
+def _load_shipped_tables() -> None:
+    """Register every table shipped in the package as a benchmark of its own name (answered by lookup)."""
+    from nasbench_shrink.tabular import load_table, table_benchmark
+
+    for path in sorted(TABLES_DIR.glob("*.parquet")):
+        if path.stem in _REGISTRY:
+            continue
+        live = _REGISTRY.get(load_table(path).meta["live"])
+        if live is not None:
+            _REGISTRY[path.stem] = table_benchmark(path.stem, path, live)
+
+
 def get_benchmark(name: str) -> Benchmark:
+    """The benchmark called ``name``: a built-in, a shipped table, or an entry point's.
+
+    Example:
+        >>> get_benchmark("digits").nodes
+        5
+    """
+    if name not in _REGISTRY and (TABLES_DIR / f"{name}.parquet").is_file():
+        _load_shipped_tables()
     if name not in _REGISTRY:
         _load_entry_points()
     try:
@@ -257,5 +281,6 @@ def get_benchmark(name: str) -> Benchmark:
 
 
 def list_benchmarks() -> list[Benchmark]:
+    _load_shipped_tables()
     _load_entry_points()
     return [_REGISTRY[k] for k in sorted(_REGISTRY)]

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
+from nasbench_shrink.dbsetup import schema_lock
 from nasbench_shrink.errors import CacheError, check_sqlite_url
 
 # bump when keys or records change meaning (3: networkx >= 3.5 WL hashes; 4: the official search network and
@@ -87,7 +88,8 @@ class EvaluationCache:
     def _init_schema(self) -> None:
         for attempt in range(5):  # several processes may create the tables at once
             try:
-                _metadata.create_all(self.engine, checkfirst=True)
+                with schema_lock(self.url):
+                    _metadata.create_all(self.engine, checkfirst=True)
                 break
             except (OperationalError, IntegrityError, sa.exc.ProgrammingError):
                 if attempt == 4:

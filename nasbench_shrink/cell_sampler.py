@@ -98,6 +98,9 @@ class CellSampler(BaseSampler, ABC):
         self._fallback.reseed_rng()
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        if study._is_multi_objective():
+            raise ValueError(f"{type(self).__name__} supports single-objective studies only (the score of Eq. 5); "
+                             "create the study with one direction")
         if PROPOSAL_ATTR in trial.system_attrs or SKIP_ATTR in trial.system_attrs:
             return  # already assigned (e.g. a re-queued trial)
         proposal = self.propose(study, trial)

@@ -84,7 +84,8 @@ def benchmarks_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSO
     from nasbench_shrink.benchmarks import list_benchmarks
 
     rows = [{"name": b.name, "space": b.space, "dataset": b.dataset, "lam": b.lam, "nodes": b.nodes, "k": b.k,
-             "fidelity": b.fidelity_key("proxy"), "description": b.description} for b in list_benchmarks()]
+             "fidelity": b.fidelity_key("proxy"), "description": b.description,
+             **(b.evaluator.describe() if b.evaluator is not None else {})} for b in list_benchmarks()]
     if as_json:
         print_json(rows)
         return
@@ -381,6 +382,56 @@ def tabulate_cmd(
                   f"architectures x {len(summary['seeds'])} seeds) in {summary['cache']}; this run "
                   f"{summary['seconds']:.0f} s" + (f"; wrote {summary['out']}" if "out" in summary else ""),
                   highlight=False)
+
+
+@app.command("landscape")
+@user_errors
+def landscape_cmd(
+    benchmark: str = typer.Option(..., "--benchmark", "-b", help="A table benchmark (see 'benchmarks')."),
+    lam: Optional[float] = typer.Option(None, "--lam", help="Resource weight (default: the benchmark's)."),
+    png: Optional[Path] = typer.Option(None, "--png", help="Also draw the landscape to this PNG."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """What a table's search problem looks like: scores, the optimum, noise, how hard random search finds it."""
+    from nasbench_shrink import landscape
+    from nasbench_shrink.benchmarks import get_benchmark
+    from nasbench_shrink.tabular import TableLookup
+
+    if lam is not None and lam < 0:
+        raise UserError(f"--lam must be >= 0 (got {lam})")
+    bench = get_benchmark(benchmark)
+    if not isinstance(bench.evaluator, TableLookup):
+        raise UserError(f"{bench.name} is a live benchmark; landscape needs a table (make one with "
+                        "'nasbench-shrink tabulate')")
+    table = bench.evaluator.table
+    info = landscape.summary(table, bench, lam)
+    if png is not None:
+        landscape.landscape_figure(table, bench, png, lam)
+        info["png"] = str(png)
+    if as_json:
+        print_json(info)
+        return
+    o = info["optimum"]
+    m = bench.metric
+    lines = [
+        f"{info['benchmark']} at λ = {info['lam']:g}: {info['architectures']} architectures x seeds {info['seeds']}",
+        f"score: mean {info['score_mean']:.4f}, std {info['score_std']:.4f}, top 1 % above "
+        f"{info['score_quantiles'][0.99]:.4f}",
+        f"optimum: score {o['score']:.4f}, {o['edges']} active edges, {o['macs']} MACs, {m} {o[m]:.4f} "
+        f"(held-out test {o['test_' + m] if o['test_' + m] is None else round(o['test_' + m], 4)})",
+        f"random search needs {info['random_search_evals_to_top1pct_median']:.0f} evaluations (median) to reach "
+        "the top 1 %",
+        f"local optima under one-edge removal/addition: {info['local_optima_one_edge']}; Pareto front "
+        f"(accuracy vs MACs): {info['pareto_front_size']} architectures",
+    ]
+    if f"spearman_val_vs_test_{m}" in info:
+        lines.append(f"Spearman, proxy validation vs held-out test across architectures: "
+                     f"{info[f'spearman_val_vs_test_{m}']:.3f}")
+    if "spearman_between_seeds" in info:
+        lines.append(f"Spearman between two seeds (the noise ceiling): {info['spearman_between_seeds']:.3f}")
+    if png is not None:
+        lines.append(f"figure: {png}")
+    console.print("\n".join(lines), highlight=False)
 
 
 @app.command("compare")

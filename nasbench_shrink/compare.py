@@ -24,6 +24,7 @@ from search_spaces import Cell
 from nasbench_shrink.benchmarks import get_benchmark
 from nasbench_shrink.budget import Budget, charged, running_totals
 from nasbench_shrink.errors import UserError
+from nasbench_shrink.landscape import landscape_of, regret_column
 from nasbench_shrink.registry import resolve
 from nasbench_shrink.search import SearchSpec, check_budget, open_storage, search_job
 from nasbench_shrink.workers import WorkerPool
@@ -202,14 +203,29 @@ def progress_snapshot(spec: CompareSpec) -> dict[str, dict]:
     return snap
 
 
+def _landscape(spec: CompareSpec):
+    """The table's landscape when the benchmark is a table (regret is exact there), else None."""
+    from nasbench_shrink.tabular import TableLookup
+
+    bench = get_benchmark(spec.benchmark)
+    if not isinstance(bench.evaluator, TableLookup):
+        return None
+    return landscape_of(bench.evaluator.table, bench)
+
+
 def collect_trials(spec: CompareSpec, budget: float | None, metric: str = "accuracy") -> pd.DataFrame:
     """One row per finished trial of every run, with running cost totals and the within-budget flag."""
     rows = []
     limit = Budget(spec.budget_kind, budget)
+    land = _landscape(spec)
     for strategy in spec.strategies:
         for seed in spec.seeds:
             study = optuna.load_study(study_name=study_name(spec.benchmark, strategy, seed), storage=spec.storage)
-            for r in running_totals(study.get_trials(deepcopy=False), limit):
+            totals = running_totals(study.get_trials(deepcopy=False), limit)
+            if land is not None:  # a table knows the optimum: simple regret after every evaluation
+                regrets = regret_column([r["trial"].user_attrs.get("arch_key") for r in totals],
+                                        [r["trial"].value for r in totals], land)
+            for i, r in enumerate(totals):
                 t = r["trial"]
                 a = t.user_attrs
                 rows.append({
@@ -220,6 +236,7 @@ def collect_trials(spec: CompareSpec, budget: float | None, metric: str = "accur
                     "cache_hit": a.get("cache_hit"), "arch_key": a.get("arch_key"), "step": a.get("step"),
                     "within_budget": r["within_budget"],
                     "cell": json.dumps(a.get("cell")),
+                    **({"regret": regrets[i]} if land is not None else {}),
                 })
     return pd.DataFrame(rows)
 
@@ -228,9 +245,10 @@ def summarize_runs(trials: pd.DataFrame, spec: CompareSpec, metric: str = "accur
     rows = []
     for (strategy, seed), g in trials[trials["within_budget"]].groupby(["strategy", "seed"], sort=False):
         best = g.loc[g["score"].idxmax()]
+        extra = {"final_regret": g["regret"].iloc[-1]} if "regret" in g.columns else {}
         rows.append({"strategy": strategy, "seed": int(seed), "evaluations": len(g),
                      "search_cost_s": g["cost_s"].sum(), "search_flops": g["train_flops"].sum(),
                      "cache_hits": int(g["cache_hit"].sum()), "best_score": best["score"],
                      f"best_{metric}": best[metric], "best_params": best["params"], "best_macs": best["macs"], "best_edges": best["edges"],
-                     "best_arch_key": best["arch_key"], "best_cell": best["cell"]})
+                     "best_arch_key": best["arch_key"], "best_cell": best["cell"], **extra})
     return pd.DataFrame(rows)

@@ -103,6 +103,10 @@ class Evaluator(ABC):
         """The evaluation seed of a search trial: the run's seed (a table draws one of its recorded seeds)."""
         return run_seed
 
+    def describe(self) -> dict[str, Any]:
+        """Facts for ``nasbench-shrink benchmarks`` (a table: the live benchmark, nodes and seeds behind it)."""
+        return {}
+
     @abstractmethod
     def run(self, cell: Cell, bench: Benchmark, stage: str, seed: int, data_dir: Any = None,
             device: str | None = None, threads: int | None = None) -> EvalRecord:

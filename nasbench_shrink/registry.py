@@ -2,7 +2,8 @@
 
 A strategy factory is called as ``factory(benchmark=Benchmark, seed=int, **options)`` and returns an Optuna
 sampler. Each strategy declares its traits (``Strategy``): whether it ends by itself, whether it sets compare's
-automatic budget, which options it takes and their per-benchmark defaults; nothing else asks for a name. Cell samplers carry their node count (``sampler.nodes``); for other samplers the benchmark's is used.
+automatic budget, which options it takes and their per-benchmark defaults; nothing else asks for a name. Cell
+samplers carry their node count (``sampler.nodes``); for other samplers the benchmark's is used.
 Third-party packages register through the entry-point group ``nasbench_shrink.strategies`` (the entry point
 loads a factory, or a ``Strategy``).
 """

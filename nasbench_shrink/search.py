@@ -18,6 +18,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nasbench_shrink.benchmarks import get_benchmark
 from nasbench_shrink.budget import COST_KINDS, Budget, charged
 from nasbench_shrink.cell_sampler import CellSampler
+from nasbench_shrink.dbsetup import schema_lock
 from nasbench_shrink.errors import UserError, check_sqlite_url
 from nasbench_shrink.objective import CellObjective
 from nasbench_shrink.registry import make_sampler, resolve, sampler_nodes
@@ -70,7 +71,7 @@ def open_storage(url: str, heartbeat: float | None = 5.0) -> optuna.storages.Bas
     if heartbeat:
         kwargs.update(heartbeat_interval=max(1, int(round(heartbeat))), grace_period=max(2, int(3 * heartbeat)))
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), schema_lock(url):  # processes starting together must not race
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.storages.RDBStorage(url, **kwargs)
     except Exception as exc:  # SQLAlchemy / driver errors
@@ -102,6 +103,8 @@ class _ParentWatch:
 
 def prepare(spec: SearchSpec) -> tuple[optuna.Study, CellObjective]:
     """Create or load the study for ``spec`` with its sampler and objective."""
+    if spec.lam is not None and spec.lam < 0:
+        raise UserError(f"--lam must be >= 0 (got {spec.lam}); it weighs the resource penalty of the score")
     if spec.budget_kind is not None and spec.budget_kind not in COST_KINDS:
         raise UserError(f"unknown budget kind {spec.budget_kind!r}; use one of {COST_KINDS}")
     bench = get_benchmark(spec.benchmark)

@@ -133,17 +133,17 @@ def _load(path: str, mtime: float) -> Table:
     p = Path(path)
     try:
         table = pq.read_table(p)
+        raw = (table.schema.metadata or {}).get(META_KEY)
+        meta = json.loads(raw) if raw is not None else None
+        columns = table.to_pydict()
     except FileNotFoundError:
         raise TableError(f"table {p} does not exist; pass an existing table file") from None
-    except Exception as exc:  # pyarrow raises several kinds for a damaged file
-        raise TableError(f"table {p} is not a readable Parquet table ({type(exc).__name__}); regenerate it with "
-                         "'nasbench-shrink tabulate'") from None
-    raw = (table.schema.metadata or {}).get(META_KEY)
-    if raw is None:
+    except Exception as exc:  # pyarrow, codecs and json raise several kinds for a damaged file
+        raise TableError(f"table {p} is not a readable table ({type(exc).__name__}); restore it or regenerate "
+                         "it with 'nasbench-shrink tabulate'") from None
+    if meta is None:
         raise TableError(f"{p} is a Parquet file but not a nasbench-shrink table; pass a table that "
                          "'nasbench-shrink tabulate' wrote")
-    meta = json.loads(raw)
-    columns = table.to_pydict()
     if meta.get("format") != FORMAT or set(COLUMNS) - set(columns):
         raise TableError(f"table {p} has format {meta.get('format')}, this version reads {FORMAT}; regenerate it")
     if _digest(columns) != meta.get("sha256"):
@@ -171,6 +171,11 @@ class TableLookup(Evaluator):
     @property
     def table(self) -> Table:
         return load_table(self.path)
+
+    def describe(self) -> dict[str, Any]:
+        m = self.table.meta
+        return {"live": m["live"], "table_nodes": m["nodes"], "seeds": m["seeds"], "table": str(self.path),
+                "architectures": m["architectures_done"], "complete": m["complete"]}
 
     def seed_for(self, run_seed: int, trial_number: int | None) -> int:
         return run_seed if trial_number is None else table_seed(self.table.seeds, run_seed, trial_number)
@@ -209,6 +214,6 @@ def table_benchmark(name: str, path: str | Path, live: Benchmark, description: s
     if meta["fidelity"] != live.fidelity_key("proxy"):
         raise TableError(f"table {path} was computed under fidelity {meta['fidelity']}, but {live.name} is now "
                          f"{live.fidelity_key('proxy')}: the code changed what an evaluation means; regenerate it")
-    return replace(live, name=name, nodes=meta["nodes"], evaluator=TableLookup(path),
+    return replace(live, name=name, nodes=meta["nodes"], random_graph_nodes=meta["nodes"], evaluator=TableLookup(path),
                    description=description or f"{live.name} N = {meta['nodes']} as a table "
                    f"({meta['architectures_done']} architectures x seeds {meta['seeds']}): lookups, no training")

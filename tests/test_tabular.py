@@ -103,3 +103,36 @@ def test_partial_export_and_incomplete_export_refused(quick, tmp_path, monkeypat
     monkeypatch.setattr("nasbench_shrink.tabulate._job", lambda *a, **k: 0)  # training that stores nothing
     with pytest.raises(UserError, match="--partial"):
         tabulate(quick, 3, [0], cache, tmp_path / "q.parquet")
+
+
+def test_regret_is_zero_exactly_when_the_optimum_is_the_incumbent(table, quick):
+    from nasbench_shrink.landscape import landscape_of, regret_column
+
+    d, _ = table
+    land = landscape_of(load_table(d / "t.parquet"), quick)
+    others = [k for k in land.keys if k != land.optimum]
+    worst = min(land.keys, key=lambda k: land.true_score[k])
+    reg = regret_column([worst, land.optimum, others[0]], [0.1, 0.9, 0.5], land)
+    assert reg[0] > 0 and reg[1] == 0.0 and reg[2] == 0.0  # a worse observation later keeps the incumbent
+    assert all(r > 0 for r in regret_column(others, [0.5] * len(others), land))
+
+
+def test_budget_charging_is_identical_live_and_tabular(quick, tmp_path):
+    """One seed in the table, so every query answers with the live run's seed: same trials, same charges."""
+    import optuna
+
+    from nasbench_shrink.budget import charged
+    from nasbench_shrink.search import SearchSpec, run_search
+
+    cache = f"sqlite:///{tmp_path / 'c.db'}"
+    tabulate(quick, 3, [0], cache, tmp_path / "one.parquet")
+    tab = table_benchmark("digits-1ep-one", tmp_path / "one.parquet", quick)
+    register_benchmark(tab)
+    runs = {}
+    for name in (quick.name, tab.name):
+        spec = SearchSpec(strategy="autoshrink", benchmark=name, seed=0, nodes=3, k=2,
+                          storage=f"sqlite:///{tmp_path / (name + '.db')}", cache=cache)
+        study = run_search(spec)
+        done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        runs[name] = ([(t.user_attrs["arch_key"], t.value) for t in done], charged(study.trials))
+    assert runs[quick.name] == runs[tab.name]
