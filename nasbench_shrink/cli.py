@@ -490,11 +490,32 @@ def compare_cmd(
     if as_json:
         print_json({"out": str(folder), "runs": summary.drop(columns=["best_cell"]).to_dict(orient="records")})
         return
-    console.print(f"wrote {folder}/report.md, trials.csv, summary.csv, anytime.png, pareto.png, shrink.png, cells.png",
-                  highlight=False)
-    from nasbench_shrink.report import mean_std_table
+    console.print(f"wrote {folder}/report.md, trials.csv, summary.csv and the figures", highlight=False)
+    console.print(final_table_view(summary, spec.budget_kind))
 
-    console.print(mean_std_table(summary).round(4).to_string(), highlight=False, soft_wrap=True)
+
+def final_table_view(summary, kind: str) -> Table:
+    """The report's final table for a terminal (fits 100 columns): IQM [95 % CI] and the test verdict."""
+    from nasbench_shrink.report import _LABELS, _SCALE, comparison
+
+    table, columns, target, reference = comparison(summary, kind)
+    view = Table(title=f"final table (IQM over {int(table['seeds'].max())} seeds; vs {reference or '–'}: "
+                       "Wilcoxon + Holm)", title_justify="left")
+    view.add_column("strategy", max_width=14, overflow="ellipsis")
+    for c in columns:
+        view.add_column(_LABELS.get(c, c), justify="right")
+    view.add_column("vs ref", max_width=20)
+
+    def num(v: float, col: str) -> str:
+        return "–" if v is None or v != v else f"{v * _SCALE.get(col, 1.0):.4g}"
+
+    for _, r in table.iterrows():
+        cells = [f"{num(r[target], target)} [{num(r[target + '_lo'], target)}, {num(r[target + '_hi'], target)}]"
+                 if c == target else num(r.get(c), c) for c in columns]
+        verdict = r["verdict"] if r["verdict"] in ("reference", "not significant", "") else \
+            f"{r['verdict']} p={r['p_holm']:.2g}"
+        view.add_row(r["strategy"], *cells, verdict.replace("not significant", "n.s.") or "–")
+    return view
 
 
 @app.command("report")

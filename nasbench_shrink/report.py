@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from search_spaces import Cell
+from nasbench_shrink import stats
 from nasbench_shrink.budget import cost_label, cumulative_column
 from nasbench_shrink.errors import UserError
 
@@ -103,29 +104,48 @@ def _fmt(mean: float, std: float, scale: float = 1.0, digits: int = 3) -> str:
     return f"{mean / scale:.{digits}f} ± {s}"
 
 
+def anytime_y(trials: pd.DataFrame) -> tuple[str, bool, str]:
+    """(column, maximize, label) of the anytime curves: simple regret on a table, else the best score."""
+    if "regret" in trials.columns and trials["regret"].notna().any():
+        return "regret", False, "simple regret (log scale)"
+    return "score", True, "best proxy score so far"
+
+
 def anytime_figure(trials: pd.DataFrame, kind: str, path: Path) -> None:
+    """IQM over seeds of each strategy's best-so-far on one grid, with a bootstrap 95 % band."""
     plt, sns = _plt()
-    t = trials[trials["within_budget"]].copy()
-    t = t.sort_values(["strategy", "seed", "trial"])
-    t["best_so_far"] = t.groupby(["strategy", "seed"])["score"].cummax()
-    x_col = cumulative_column(kind)
-    hi = t[x_col].max() if len(t) else 1.0
-    grid = np.linspace(0, hi, 60)[1:]
-    rows = []
-    for (strategy, seed), g in t.groupby(["strategy", "seed"]):
-        xs, ys = g[x_col].to_numpy(), g["best_so_far"].to_numpy()
-        for x in grid:
-            k = np.searchsorted(xs, x, side="right") - 1
-            if k >= 0:
-                rows.append({"strategy": strategy, "seed": seed, "cost": x, "best score so far": ys[k]})
-    long = pd.DataFrame(rows)
+    t = trials[trials["within_budget"]]
+    y, maximize, ylabel = anytime_y(t)
+    curves = stats.anytime(t.dropna(subset=[y]), cumulative_column(kind), y, maximize)
     fig, ax = plt.subplots(figsize=(8.5, 4.8))
-    if len(long):
-        sns.lineplot(long, x="cost", y="best score so far", hue="strategy", errorbar=("ci", 95), ax=ax,
-                     drawstyle="steps-post")
+    palette = dict(zip(curves["strategy"].unique(), sns.color_palette("tab10", curves["strategy"].nunique())))
+    for strategy, g in curves.groupby("strategy", sort=False):
+        ax.step(g["x"], g["iqm"], where="post", color=palette[strategy], label=strategy)
+        ax.fill_between(g["x"], g["lo"], g["hi"], step="post", color=palette[strategy], alpha=0.15, lw=0)
+    if not maximize:
+        ax.set_yscale("symlog", linthresh=1e-4)
     ax.set_xlabel(cost_label(kind))
-    ax.set_ylabel("best proxy score so far")
-    ax.set_title("Anytime performance (mean and 95% CI over seeds)")
+    ax.set_ylabel(ylabel)
+    ax.set_title("Anytime performance: IQM over seeds, bootstrap 95% band")
+    ax.legend()
+    _save(fig, ax, path, "strategy")
+
+
+def rank_figure(trials: pd.DataFrame, kind: str, path: Path) -> None:
+    """Each strategy's rank among the strategies per seed, averaged over seeds, against charged cost."""
+    plt, sns = _plt()
+    t = trials[trials["within_budget"]]
+    y, maximize, _ = anytime_y(t)
+    ranks = stats.mean_rank(t.dropna(subset=[y]), cumulative_column(kind), y, maximize)
+    fig, ax = plt.subplots(figsize=(8.5, 4.8))
+    palette = dict(zip(ranks["strategy"].unique(), sns.color_palette("tab10", ranks["strategy"].nunique())))
+    for strategy, g in ranks.groupby("strategy", sort=False):
+        ax.step(g["x"], g["mean_rank"], where="post", label=strategy, color=palette[strategy])
+    ax.set_xlabel(cost_label(kind))
+    ax.set_ylabel("mean rank over seeds (1 = best)")
+    ax.invert_yaxis()
+    ax.set_title("Mean rank over budget")
+    ax.legend()
     _save(fig, ax, path, "strategy")
 
 
@@ -148,6 +168,25 @@ def pareto_figure(summary: pd.DataFrame, path: Path) -> None:
     ax.set_xlabel(("final network " if final else "search network ") + xlabel)
     ax.set_ylabel(("final test " if final else "best proxy ") + ylabel)
     ax.set_title("Performance vs cost, one marker per run")
+    _save(fig, ax, path, "strategy")
+
+
+def table_pareto_figure(summary: pd.DataFrame, land, path: Path) -> None:
+    """On a table: every architecture, the exact accuracy-vs-MACs front, and each run's best cell over them."""
+    plt, sns = _plt()
+    fig, ax = plt.subplots(figsize=(8.5, 4.8))
+    ax.scatter([land.macs[k] for k in land.keys], [100 * land.mean_perf[k] for k in land.keys], s=5, color="0.75",
+               label="all architectures")
+    front = land.pareto_front(True)
+    ax.plot([land.macs[k] for k in front], [100 * land.mean_perf[k] for k in front], color="k", lw=1.2,
+            drawstyle="steps-post", label="Pareto front")
+    d = summary.assign(x=[land.macs.get(k, np.nan) for k in summary["best_arch_key"]],
+                       y=[100 * land.mean_perf.get(k, np.nan) for k in summary["best_arch_key"]])
+    sns.scatterplot(d, x="x", y="y", hue="strategy", style="strategy", s=70, ax=ax)
+    ax.set_xscale("log")
+    ax.set_xlabel("search-network MACs per image (log scale)")
+    ax.set_ylabel("mean proxy validation accuracy (%)")
+    ax.set_title("Found cells over the whole space (one marker per run)")
     _save(fig, ax, path, "strategy")
 
 
@@ -194,6 +233,68 @@ def cells_figure(summary: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
+_COST_COLUMN = {"flops": "search_flops", "seconds": "search_cost_s", "evals": "evaluations"}
+
+
+def comparison(summary: pd.DataFrame, kind: str = "flops") -> tuple[pd.DataFrame, dict[str, bool], str, str | None]:
+    """The final table: (table, columns → higher is better, tested column, reference strategy).
+
+    The tested column is the search's own end point — simple regret on a table, else the best proxy score — and
+    the reference is the strategy that reproduces the paper's searched row (AutoShrink)."""
+    m = metric_of(summary)
+    higher = m == "accuracy"
+    target = "final_regret" if "final_regret" in summary.columns else "best_score"
+    columns = {target: target == "best_score"}
+    if f"final_test_{m}" in summary.columns:
+        columns[f"final_test_{m}"] = higher
+    columns["final_macs" if "final_macs" in summary.columns else "best_macs"] = False
+    columns[_COST_COLUMN.get(kind, "search_flops")] = False
+    reference = strategies_by_paper_row(list(dict.fromkeys(summary["strategy"]))).get("Shrink")
+    return stats.final_table(summary, columns, reference, target), columns, target, reference
+
+
+_LABELS = {"final_regret": "final regret", "best_score": "best score", "final_test_accuracy": "test acc. (%)",
+           "final_test_perplexity": "test ppl", "final_macs": "MACs (M)", "best_macs": "MACs (M)",
+           "search_flops": "search FLOPs", "search_cost_s": "search s", "evaluations": "evaluations"}
+_SCALE = {"final_test_accuracy": 100.0, "final_macs": 1e-6, "best_macs": 1e-6}
+
+
+def _value(row, col: str, ci: bool = True) -> str:
+    v = row.get(col)
+    if v is None or pd.isna(v):
+        return "–"
+    k = _SCALE.get(col, 1.0)
+    fmt = (lambda x: f"{x * k:.3g}") if col in ("search_flops",) else (lambda x: f"{x * k:.4g}")
+    return f"{fmt(v)} [{fmt(row[col + '_lo'])}, {fmt(row[col + '_hi'])}]" if ci else fmt(v)
+
+
+def _versus(row, reference: str | None) -> str:
+    if row["verdict"] == "reference" or reference is None or pd.isna(row["p_holm"]):
+        return "reference" if row["verdict"] == "reference" else "–"
+    return f"{row['verdict']} (p {row['p_holm']:.3g}, A12 {row['a12']:.2f})"
+
+
+def comparison_sentences(table: pd.DataFrame, target: str, reference: str | None, seeds: int) -> list[str]:
+    """The report's claims about the strategies, each computed from the final table."""
+    if reference is None:
+        return ["No strategy reproduces the paper's searched row here, so there is no reference to test against."]
+    what = _LABELS.get(target, target)
+    ref = table[table.strategy == reference].iloc[0]
+    out = []
+    for verdict in ("better", "worse"):
+        for _, r in table[table.verdict == verdict].iterrows():
+            out.append(f"{r['strategy']} is {verdict} than {reference} on {what}: IQM {r[target]:.4g} against "
+                       f"{ref[target]:.4g} (paired Wilcoxon over {seeds} seeds, Holm-corrected p = "
+                       f"{r['p_holm']:.3g}; A12 = {r['a12']:.2f}, the chance that it does better on a seed).")
+    ns = table[table.verdict == "not significant"]
+    if len(ns):
+        out.append(f"Not significantly different from {reference} on {what} at the 5 % level after Holm's "
+                   f"correction: {', '.join(ns['strategy'])} (smallest corrected p = {ns['p_holm'].min():.3g}).")
+    if not out:
+        out.append(f"Only {reference} was run, so there is nothing to test.")
+    return out
+
+
 def write_report(out: Path) -> Path:
     """Regenerate figures and report.md in ``out`` from its CSVs."""
     out = Path(out)
@@ -201,15 +302,20 @@ def write_report(out: Path) -> Path:
     cfg = settings.get("settings", {})
     kind = cfg.get("budget_kind", "flops")
     anytime_figure(trials, kind, out / "anytime.png")
-    pareto_figure(summary, out / "pareto.png")
+    rank_figure(trials, kind, out / "rank.png")
+    land = _table_landscape(cfg.get("benchmark", ""))
+    if land is not None:
+        table_pareto_figure(summary, land, out / "pareto.png")
+    else:
+        pareto_figure(summary, out / "pareto.png")
     has_shrink = shrink_figure(trials, out / "shrink.png")
     cells_figure(summary, out / "cells.png")
-    table = mean_std_table(summary)
     lines = [f"# Comparison on `{cfg.get('benchmark', '?')}`", ""]
     lines += ["## Settings", ""]
     budget = settings.get("resolved_budget")
+    seeds = cfg.get("seeds", [])
     lines += [f"- strategies: {', '.join(cfg.get('strategies', []))}",
-              f"- seeds: {', '.join(str(s) for s in cfg.get('seeds', []))}",
+              f"- seeds: {', '.join(str(s) for s in seeds)} ({len(seeds)}, paired across strategies)",
               f"- budget: {budget:.4g} charged {kind} per run"
               + (" (auto: the largest cost an AutoShrink seed needed)" if cfg.get("budget") is None else "")
               if budget is not None else "- budget: none",
@@ -217,36 +323,46 @@ def write_report(out: Path) -> Path:
               f"- storage: `{settings.get('storage')}` (open with `optuna-dashboard` or "
               f"`nasbench-shrink dashboard {out}`)",
               f"- wall time: {settings.get('wall_s', '?')} s", ""]
-    lines += ["## Results (mean ± std over seeds)", ""]
-    m = metric_of(summary)
-    has_final = f"final_test_{m}" in summary.columns
-    pcol = f"final_test_{m}" if has_final else f"best_{m}"
-    scale, unit = (0.01, "%") if m == "accuracy" else (1.0, "")
-    head = ["strategy", f"{'final test' if has_final else 'best proxy'} {m}{' (%)' if unit else ''}",
-            "final MACs (M)", "final params (k)", "best proxy score", "search cost (s)", "search FLOPs",
-            "evaluations"]
+    table, columns, target, reference = comparison(summary, kind)
+    lines += ["## Final table", "",
+              "Each cell: interquartile mean over seeds [bootstrap 95 % interval]. The last column tests the "
+              f"strategy against {reference or 'the reference'} on {_LABELS.get(target, target)}: paired "
+              "Wilcoxon signed-rank over the same seeds, Holm-corrected across strategies, with the Vargha–Delaney "
+              "A12 effect size (> 0.5: the strategy tends to do better).", ""]
+    head = ["strategy"] + [_LABELS.get(c, c) for c in columns] + [f"vs {reference or '–'}"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for strategy, r in table.iterrows():
-        cells = [strategy, _fmt(r[(pcol, "mean")], r[(pcol, "std")], scale, 2),
-                 _fmt(r[("final_macs", "mean")], r[("final_macs", "std")], 1e6, 3) if has_final else "–",
-                 _fmt(r[("final_params", "mean")], r[("final_params", "std")], 1e3, 1) if has_final else "–",
-                 _fmt(r[("best_score", "mean")], r[("best_score", "std")]),
-                 _fmt(r[("search_cost_s", "mean")], r[("search_cost_s", "std")], 1.0, 1),
-                 f"{r[('search_flops', 'mean')]:.3g} ± {r[('search_flops', 'std')]:.2g}",
-                 _fmt(r[("evaluations", "mean")], r[("evaluations", "std")], 1.0, 1)]
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Every number above is computed from `summary.csv` (one row per run), which is computed from "
+    for _, r in table.iterrows():
+        lines.append("| " + " | ".join([r["strategy"], *(_value(r, c) for c in columns), _versus(r, reference)])
+                     + " |")
+    lines += [""] + comparison_sentences(table, target, reference, len(seeds)) + [""]
+    lines += ["Every number above is computed from `summary.csv` (one row per run), which is computed from "
               "`trials.csv` (trials within the budget).", ""]
-    lines += ["## Figures", "", "![anytime](anytime.png)", "", "![pareto](pareto.png)", ""]
+    lines += ["## Figures", "", "![anytime](anytime.png)", "", "![rank](rank.png)", "", "![pareto](pareto.png)", ""]
     if has_shrink:
         lines += ["![shrink](shrink.png)", ""]
     lines += ["Best cell of each strategy (bold outline: cell outputs):", "", "![cells](cells.png)", ""]
-    by_row = strategies_by_paper_row(list(table.index))
-    lines += _paper_table(m, {row: (s, table.loc[s]) for row, s in by_row.items()}, pcol, has_final)
+    m = metric_of(summary)
+    has_final = f"final_test_{m}" in summary.columns
+    pcol = f"final_test_{m}" if has_final else f"best_{m}"
+    means = mean_std_table(summary)
+    by_row = strategies_by_paper_row(list(means.index))
+    lines += _paper_table(m, {row: (s, means.loc[s]) for row, s in by_row.items()}, pcol, has_final)
     lines += ["", _paper_sentence(cfg.get("benchmark", ""), summary, has_final, m), ""]
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _table_landscape(benchmark: str):
+    from nasbench_shrink.benchmarks import get_benchmark
+    from nasbench_shrink.landscape import landscape_of
+    from nasbench_shrink.tabular import TableLookup
+
+    try:
+        bench = get_benchmark(benchmark)
+    except UserError:
+        return None
+    return landscape_of(bench.evaluator.table, bench) if isinstance(bench.evaluator, TableLookup) else None
 
 
 def _paper_table(metric: str, ours: dict, pcol: str, has_final: bool) -> list[str]:

@@ -64,6 +64,17 @@ def _digest(columns: dict[str, list]) -> str:
     return hashlib.sha256(json.dumps({c: columns[c] for c in COLUMNS}, sort_keys=True).encode()).hexdigest()
 
 
+def cpu_model() -> str:
+    """The processor's model name (CPU kernels, and so the last bits of a result, may differ between models)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
@@ -91,7 +102,7 @@ def write_table(path: str | Path, records: Iterable[EvalRecord], live: Benchmark
         "format": FORMAT, "live": live.name, "fidelity": live.fidelity_key("proxy"), "task": live.task,
         "space": live.space, "nodes": nodes, "seeds": seeds, "metric": live.metric, "lam": live.lam,
         "package_version": __version__, "torch_version": torch.__version__, "python": platform.python_version(),
-        "device": sorted({r.device for r in records}) or ["cpu"],
+        "device": sorted({r.device for r in records}) or ["cpu"], "cpu": cpu_model(),
         "threads": threads or live.cpu_threads, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "commit": _commit(), "rows": len(rows), "architectures_done": len(keys), "architectures": architectures,
         "complete": len(rows) == architectures * len(seeds), "sha256": _digest(columns),

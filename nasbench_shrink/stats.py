@@ -1,0 +1,161 @@
+"""The statistics of a comparison, computed from ``trials.csv`` / ``summary.csv`` only.
+
+Following the practice of Syne Tune's and HPOBench's benchmarking tools and the NAS best-practices checklist
+(Lindauer & Hutter, JMLR 2020): each run's best-so-far is a step function resampled on one common grid before
+aggregating (so no aggregated curve can move the wrong way); curves aggregate with the interquartile mean and a
+bootstrap 95 % band; strategies are ranked per seed; the final comparison with the reference strategy is a paired
+Wilcoxon signed-rank test over seeds, Holm-corrected across strategies, with the Vargha–Delaney A12 effect size.
+
+Example:
+    >>> from nasbench_shrink.stats import holm, iqm, vargha_delaney_a12
+    >>> round(iqm([1, 2, 3, 4, 100]), 3), holm([0.01, 0.04, 0.03]), vargha_delaney_a12([2, 3], [1, 2])
+    (3.0, [0.03, 0.06, 0.06], 0.875)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as st
+
+__all__ = ["iqm", "bootstrap_ci", "step_values", "anytime", "mean_rank", "holm", "vargha_delaney_a12",
+           "paired_test", "final_table"]
+
+
+def iqm(values: Sequence[float]) -> float:
+    """Interquartile mean: the mean of the middle 50 % (robust, yet uses more than the median)."""
+    x = np.asarray(values, dtype=float)
+    return float(st.trim_mean(x, 0.25)) if len(x) else math.nan
+
+
+def bootstrap_ci(values: Sequence[float], level: float = 0.95, seed: int = 0, resamples: int = 2000
+                 ) -> tuple[float, float]:
+    """Percentile bootstrap interval of the IQM (``scipy.stats.bootstrap``); a point for fewer than 2 values."""
+    x = np.asarray(values, dtype=float)
+    if len(x) < 2 or np.all(x == x[0]):
+        v = iqm(x)
+        return v, v
+    res = st.bootstrap((x,), lambda a, axis=-1: st.trim_mean(a, 0.25, axis=axis), confidence_level=level,
+                       n_resamples=resamples, method="percentile", random_state=np.random.default_rng(seed))
+    point = iqm(x)  # a percentile interval can miss a skewed sample's own IQM by a hair: the band always holds it
+    return min(float(res.confidence_interval.low), point), max(float(res.confidence_interval.high), point)
+
+
+def step_values(xs: np.ndarray, ys: np.ndarray, grid: np.ndarray, maximize: bool) -> np.ndarray:
+    """A run's best-so-far as a step function of cost, read at ``grid`` (NaN before its first evaluation)."""
+    order = np.argsort(xs, kind="stable")
+    xs, ys = np.asarray(xs, float)[order], np.asarray(ys, float)[order]
+    best = np.maximum.accumulate(ys) if maximize else np.minimum.accumulate(ys)
+    idx = np.searchsorted(xs, grid, side="right") - 1
+    out = np.where(idx >= 0, best[np.clip(idx, 0, None)], np.nan)
+    return out
+
+
+def _grid(trials: pd.DataFrame, x_col: str, points: int) -> np.ndarray:
+    # start where every run has an evaluation: before that an aggregate would mix different sets of runs
+    start = trials.groupby(["strategy", "seed"])[x_col].min().max()
+    stop = trials[x_col].max()
+    if not np.isfinite(start) or stop <= start:
+        return np.array([stop], dtype=float)
+    return np.linspace(start, stop, points)
+
+
+def _per_run(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, grid: np.ndarray) -> pd.DataFrame:
+    rows = []
+    for (strategy, seed), g in trials.groupby(["strategy", "seed"], sort=False):
+        vals = step_values(g[x_col].to_numpy(), g[y_col].to_numpy(), grid, maximize)
+        rows += [{"strategy": strategy, "seed": seed, "x": x, "value": v} for x, v in zip(grid, vals)]
+    return pd.DataFrame(rows)
+
+
+def anytime(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, points: int = 60) -> pd.DataFrame:
+    """Per strategy and grid point: IQM over seeds of the best-so-far, and its bootstrap 95 % band."""
+    grid = _grid(trials, x_col, points)
+    per = _per_run(trials, x_col, y_col, maximize, grid)
+    out = []
+    for (strategy, x), g in per.groupby(["strategy", "x"], sort=False):
+        v = g["value"].dropna().to_numpy()
+        lo, hi = bootstrap_ci(v, resamples=500)
+        out.append({"strategy": strategy, "x": x, "iqm": iqm(v), "lo": lo, "hi": hi, "runs": len(v)})
+    return pd.DataFrame(out)
+
+
+def mean_rank(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, points: int = 60) -> pd.DataFrame:
+    """Per strategy and grid point: the strategy's rank among strategies on each seed (1 = best, ties share
+    the mean rank), averaged over seeds."""
+    grid = _grid(trials, x_col, points)
+    per = _per_run(trials, x_col, y_col, maximize, grid)
+    per["rank"] = per.groupby(["seed", "x"])["value"].rank(ascending=not maximize, method="average")
+    return per.groupby(["strategy", "x"], sort=False)["rank"].mean().reset_index(name="mean_rank")
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm–Bonferroni adjusted p-values (step-down, monotone, capped at 1)."""
+    p = np.asarray(pvalues, dtype=float)
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    adj = np.empty(m)
+    running = 0.0
+    for i, k in enumerate(order):
+        running = max(running, (m - i) * p[k])
+        adj[k] = min(1.0, running)
+    return [float(round(a, 12)) for a in adj]
+
+
+def vargha_delaney_a12(a: Sequence[float], b: Sequence[float]) -> float:
+    """P(A > B) + ½ P(A = B) over all pairs: 0.5 no effect; > 0.5 A tends to be larger."""
+    x, y = np.asarray(a, float)[:, None], np.asarray(b, float)[None, :]
+    return float(((x > y).sum() + 0.5 * (x == y).sum()) / (x.size * y.size))
+
+
+def paired_test(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of paired samples (1.0 when every pair is equal)."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    if len(d) == 0 or np.all(d == 0):
+        return 1.0
+    return float(st.wilcoxon(a, b, zero_method="wilcox", alternative="two-sided").pvalue)
+
+
+def final_table(summary: pd.DataFrame, columns: dict[str, bool], reference: str | None, test_column: str,
+                alpha: float = 0.05) -> pd.DataFrame:
+    """One row per strategy: IQM and bootstrap CI of each of ``columns`` (name → higher is better), and the paired
+    test against ``reference`` on ``test_column`` (same seeds paired; Holm across strategies; A12)."""
+    rows = []
+    strategies = list(dict.fromkeys(summary["strategy"]))
+    for s in strategies:
+        g = summary[summary.strategy == s]
+        row: dict = {"strategy": s, "seeds": len(g)}
+        for col in columns:
+            if col in g.columns:
+                v = g[col].dropna().to_numpy(dtype=float)
+                lo, hi = bootstrap_ci(v)
+                row[col] = iqm(v)
+                row[f"{col}_lo"], row[f"{col}_hi"] = lo, hi
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table["p"] = math.nan
+    table["p_holm"] = math.nan
+    table["a12"] = math.nan
+    table["verdict"] = ""
+    if reference is None or reference not in strategies or test_column not in summary.columns:
+        return table
+    higher = columns.get(test_column, True)
+    ref = summary[summary.strategy == reference].set_index("seed")[test_column]
+    others = [s for s in strategies if s != reference]
+    ps = []
+    for s in others:
+        mine = summary[summary.strategy == s].set_index("seed")[test_column]
+        seeds = sorted(set(ref.index) & set(mine.index))
+        a, b = mine.loc[seeds].to_numpy(float), ref.loc[seeds].to_numpy(float)
+        ps.append(paired_test(a, b))
+        a12 = vargha_delaney_a12(a, b)
+        table.loc[table.strategy == s, ["p", "a12"]] = [ps[-1], a12 if higher else 1.0 - a12]
+    for s, p_adj in zip(others, holm(ps)):
+        a12 = float(table.loc[table.strategy == s, "a12"].iloc[0])
+        verdict = "not significant" if p_adj >= alpha else ("better" if a12 > 0.5 else "worse")
+        table.loc[table.strategy == s, ["p_holm", "verdict"]] = [p_adj, verdict]
+    table.loc[table.strategy == reference, "verdict"] = "reference"
+    return table

@@ -1,0 +1,74 @@
+"""The comparison's statistics: monotone curves, ranks, Wilcoxon + Holm, bootstrap bands, computed sentences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nasbench_shrink import stats
+from nasbench_shrink.report import comparison_sentences
+
+
+def _trials(seed: int = 0) -> pd.DataFrame:
+    """Three strategies x 5 seeds with runs that start at different costs (the old late-start artifact)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in ("a", "b", "c"):
+        for k in range(5):
+            start = rng.uniform(0, 30)
+            xs = np.cumsum(rng.uniform(1, 10, 20)) + start
+            ys = rng.normal({"a": 1.0, "b": 0.8, "c": 0.9}[s], 0.1, 20)
+            rows += [{"strategy": s, "seed": k, "x": x, "score": y} for x, y in zip(xs, ys)]
+    return pd.DataFrame(rows)
+
+
+def test_aggregated_curves_never_decrease_and_bands_hold_the_iqm():
+    for seed in range(5):
+        curves = stats.anytime(_trials(seed), "x", "score", maximize=True, points=80)
+        for _, g in curves.groupby("strategy"):
+            assert (np.diff(g["iqm"].to_numpy()) >= -1e-12).all()
+            assert (g["lo"] <= g["iqm"] + 1e-12).all() and (g["iqm"] <= g["hi"] + 1e-12).all()
+            assert (g["runs"] == 5).all()  # every run contributes at every grid point
+    regret = _trials().assign(regret=lambda d: 2.0 - d["score"])
+    curves = stats.anytime(regret, "x", "regret", maximize=False)
+    for _, g in curves.groupby("strategy"):
+        assert (np.diff(g["iqm"].to_numpy()) <= 1e-12).all()
+
+
+def test_a_strategy_best_on_every_seed_has_rank_one_everywhere():
+    t = _trials()
+    t.loc[t.strategy == "a", "score"] += 10.0  # a dominates on every seed from its first evaluation on
+    ranks = stats.mean_rank(t, "x", "score", maximize=True)
+    assert (ranks[ranks.strategy == "a"]["mean_rank"] == 1.0).all()
+
+
+def test_wilcoxon_and_holm_equal_a_hand_computed_example():
+    # six positive paired differences: exact two-sided p = 2 / 2**6
+    assert stats.paired_test([1, 2, 3, 4, 5, 6], [0] * 6) == pytest.approx(0.03125)
+    assert stats.paired_test([1, 2, 3], [1, 2, 3]) == 1.0
+    # Holm: sorted 0.01, 0.03125, 0.5 -> 3 x 0.01, 2 x 0.03125, max(0.0625, 0.5)
+    assert stats.holm([0.03125, 0.5, 0.01]) == pytest.approx([0.0625, 0.5, 0.03])
+    assert stats.vargha_delaney_a12([3, 4], [1, 2]) == 1.0 and stats.vargha_delaney_a12([1], [1]) == 0.5
+
+
+def _summary(better: str) -> pd.DataFrame:
+    rows = []
+    for k in range(10):
+        rows.append({"strategy": "autoshrink", "seed": k, "best_score": 1.0 + 0.001 * k})
+        delta = 0.05 if better == "other" else -0.05
+        rows.append({"strategy": "other", "seed": k, "best_score": 1.0 + 0.001 * k + delta})
+    return pd.DataFrame(rows)
+
+
+def test_sentences_follow_the_numbers():
+    said = {}
+    for better in ("other", "autoshrink"):
+        table = stats.final_table(_summary(better), {"best_score": True}, "autoshrink", "best_score")
+        said[better] = " ".join(comparison_sentences(table, "best_score", "autoshrink", 10))
+    assert "other is better than autoshrink" in said["other"]
+    assert "other is worse than autoshrink" in said["autoshrink"]
+    same = _summary("other")
+    same.loc[same.strategy == "other", "best_score"] = same.loc[same.strategy == "autoshrink", "best_score"].values
+    table = stats.final_table(same, {"best_score": True}, "autoshrink", "best_score")
+    assert "Not significantly different" in " ".join(comparison_sentences(table, "best_score", "autoshrink", 10))
