@@ -87,6 +87,11 @@ class Benchmark:
         return self.proxy if name == STAGES[0] else self.final
 
     @property
+    def default_seeds(self) -> int:
+        """Seeds a comparison runs by default: many where evaluations are lookups, a few where they train."""
+        return self.evaluator.default_seeds if self.evaluator is not None else 3
+
+    @property
     def wiring_nodes(self) -> int:
         """Cell nodes of the random-wiring baselines' graphs on this benchmark."""
         return self.random_graph_nodes or self.nodes + 2

@@ -25,6 +25,7 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
+DEFAULT_COMPARE_BENCHMARK = "digits-table"  # shipped in the package: the README's main command trains nothing
 DataDirOpt = typer.Option(None, "--data-dir", help="Data directory (else $NASBENCH_SHRINK_DATA or the user cache).")
 CacheOpt = typer.Option("sqlite:///results/cache.db", "--cache", help="Evaluation cache: any SQLAlchemy URL.")
 
@@ -437,9 +438,12 @@ def landscape_cmd(
 @app.command("compare")
 @user_errors
 def compare_cmd(
-    benchmark: str = typer.Option("digits", "--benchmark", "-b", help="Benchmark preset."),
-    strategies: str = typer.Option("all", "--strategies", help="Comma-separated strategy names, or 'all'."),
-    seeds: str = typer.Option("0,1,2", "--seeds", help="Comma-separated seeds."),
+    benchmark: str = typer.Option(DEFAULT_COMPARE_BENCHMARK, "--benchmark", "-b",
+                                  help="Benchmark preset (default: the shipped digits table: lookups, no training)."),
+    strategies: str = typer.Option("all", "--strategies", help="Comma-separated strategy names, 'all' (every "
+                                   "built-in), module.path:factory or file.py:factory; e.g. all,my.py:factory."),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help="Seeds: 0,1,2 or 0-24 (default: 25 on a table, "
+                                        "3 live)."),
     budget_evals: Optional[int] = typer.Option(None, "--budget-evals", min=1, help="Evaluations per run."),
     budget_flops: Optional[float] = typer.Option(None, "--budget-flops", help="Charged training FLOPs per run."),
     budget_seconds: Optional[float] = typer.Option(None, "--budget-seconds", help="Charged seconds per run."),
@@ -463,9 +467,14 @@ def compare_cmd(
 
     from nasbench_shrink.compare import DEFAULT_STRATEGIES, CompareSpec, run_compare
 
-    names = list(DEFAULT_STRATEGIES) if strategies.strip() == "all" else [
-        x.strip() for x in strategies.split(",") if x.strip()]
+    names: list[str] = []
+    for x in (x.strip() for x in strategies.split(",")):  # 'all' stands for every built-in, plug-ins may follow
+        names += [n for n in (DEFAULT_STRATEGIES if x == "all" else [x] if x else []) if n not in names]
     kind, amount = _budget(budget_evals, budget_flops, budget_seconds)
+    if seeds is None:
+        from nasbench_shrink.benchmarks import get_benchmark
+
+        seeds = f"0-{get_benchmark(benchmark).default_seeds - 1}"
     spec = CompareSpec(benchmark=benchmark, strategies=names, seeds=_int_list(seeds, "--seeds"),
                        budget_kind=kind or "flops", budget=amount, workers=workers,
                        out=str(out) if out else None, storage=storage, cache=cache,

@@ -183,13 +183,26 @@ def strategies() -> dict[str, Strategy]:
 
 
 def _load_path(path: str) -> Factory:
-    module, _, attr = path.partition(":")
+    """``module.path:factory`` or ``path/to/file.py:factory`` (a plug-in in one file, no package needed)."""
+    module, _, attr = path.rpartition(":")
     try:
-        obj = importlib.import_module(module)
+        if module.endswith(".py"):
+            from importlib import util as import_util
+            from pathlib import Path
+
+            file = Path(module)
+            if not file.is_file():
+                raise ImportError(f"no file {file}")
+            spec = import_util.spec_from_file_location(f"nbs_plugin_{file.stem}", file)
+            obj = import_util.module_from_spec(spec)  # type: ignore[arg-type]
+            spec.loader.exec_module(obj)  # type: ignore[union-attr]
+        else:
+            obj = importlib.import_module(module)
         for part in attr.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as exc:
-        raise UserError(f"cannot load strategy {path!r} ({exc}); pass an importable module.path:factory") from None
+        raise UserError(f"cannot load strategy {path!r} ({exc}); pass an importable module.path:factory or "
+                        "file.py:factory") from None
     return obj  # type: ignore[return-value]
 
 
