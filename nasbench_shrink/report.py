@@ -111,14 +111,21 @@ def anytime_y(trials: pd.DataFrame) -> tuple[str, bool, str]:
     return "score", True, "best proxy score so far"
 
 
+def _curve_inputs(trials: pd.DataFrame):
+    """Trials within the budget, the curve's column and direction and label, one colour per strategy."""
+    _, sns = _plt()
+    t = trials[trials["within_budget"]]
+    y, maximize, label = anytime_y(t)
+    names = list(dict.fromkeys(t["strategy"]))
+    return t.dropna(subset=[y]), y, maximize, label, dict(zip(names, sns.color_palette("tab10", len(names))))
+
+
 def anytime_figure(trials: pd.DataFrame, kind: str, path: Path) -> None:
     """IQM over seeds of each strategy's best-so-far on one grid, with a bootstrap 95 % band."""
-    plt, sns = _plt()
-    t = trials[trials["within_budget"]]
-    y, maximize, ylabel = anytime_y(t)
-    curves = stats.anytime(t.dropna(subset=[y]), cumulative_column(kind), y, maximize)
+    t, y, maximize, ylabel, palette = _curve_inputs(trials)
+    curves = stats.anytime(t, cumulative_column(kind), y, maximize)
+    plt, _ = _plt()
     fig, ax = plt.subplots(figsize=(8.5, 4.8))
-    palette = dict(zip(curves["strategy"].unique(), sns.color_palette("tab10", curves["strategy"].nunique())))
     for strategy, g in curves.groupby("strategy", sort=False):
         ax.step(g["x"], g["iqm"], where="post", color=palette[strategy], label=strategy)
         ax.fill_between(g["x"], g["lo"], g["hi"], step="post", color=palette[strategy], alpha=0.15, lw=0)
@@ -133,12 +140,10 @@ def anytime_figure(trials: pd.DataFrame, kind: str, path: Path) -> None:
 
 def rank_figure(trials: pd.DataFrame, kind: str, path: Path) -> None:
     """Each strategy's rank among the strategies per seed, averaged over seeds, against charged cost."""
-    plt, sns = _plt()
-    t = trials[trials["within_budget"]]
-    y, maximize, _ = anytime_y(t)
-    ranks = stats.mean_rank(t.dropna(subset=[y]), cumulative_column(kind), y, maximize)
+    t, y, maximize, _, palette = _curve_inputs(trials)
+    ranks = stats.mean_rank(t, cumulative_column(kind), y, maximize)
+    plt, _ = _plt()
     fig, ax = plt.subplots(figsize=(8.5, 4.8))
-    palette = dict(zip(ranks["strategy"].unique(), sns.color_palette("tab10", ranks["strategy"].nunique())))
     for strategy, g in ranks.groupby("strategy", sort=False):
         ax.step(g["x"], g["mean_rank"], where="post", label=strategy, color=palette[strategy])
     ax.set_xlabel(cost_label(kind))

@@ -205,19 +205,25 @@ class TableLookup(Evaluator):
             raise TableError(f"cell {cell.key} is not in table {bench.name} ({meta['architectures_done']} of "
                              f"{meta['architectures']} architectures of the {meta['nodes']}-node {meta['space']} "
                              "space); continue its tabulation or use the live benchmark")
-        final = stage == "final"
-        perf = row["test_perf"] if final else row["perf"]
-        kind = bench.kind
-        rec = EvalRecord(
-            key=cell.key, benchmark=bench.name, fidelity=meta["fidelity"], stage=stage, seed=seed,
-            **kind.perf_fields(perf, row["diverged"]), score=0.0, macs=row["macs"], params=row["params"],
-            resource=row["resource"], cost_s=0.0 if final else row["cost_s"],
-            train_flops=0.0 if final else row["train_flops"], epochs=row["epochs"],
-            train_images=row["train_images"], trained_examples=row["trained_examples"], diverged=row["diverged"],
-            stop_reason=row["stop_reason"], device="table", cell=cell.to_dict(),
-            curve=json.loads(row["curve"]), test_perf=row["test_perf"])
-        rec.score = bench.score(rec.perf, rec.resource, diverged=rec.diverged)
-        return rec
+        return record_from_row(row, bench, stage, seed, meta["fidelity"], cell)
+
+
+def record_from_row(row: dict[str, Any], bench: Benchmark, stage: str, seed: int, fidelity: str,
+                    cell: Cell | None = None) -> EvalRecord:
+    """The evaluation record a table row stands for. ``final``: the proxy-trained network's held-out test value,
+    charged nothing (NAS-Bench-201's convention); ``proxy``: the recorded run with its recorded cost."""
+    final = stage == "final"
+    perf = row["test_perf"] if final else row["perf"]
+    rec = EvalRecord(
+        key=row["key"], benchmark=bench.name, fidelity=fidelity, stage=stage, seed=seed,
+        **bench.kind.perf_fields(perf, row["diverged"]), score=0.0, macs=row["macs"], params=row["params"],
+        resource=row["resource"], cost_s=0.0 if final else row["cost_s"],
+        train_flops=0.0 if final else row["train_flops"], epochs=row["epochs"], train_images=row["train_images"],
+        trained_examples=row["trained_examples"], diverged=row["diverged"], stop_reason=row["stop_reason"],
+        device="table", cell=cell.to_dict() if cell is not None else json.loads(row["cell"]),
+        curve=json.loads(row["curve"]), test_perf=row["test_perf"])
+    rec.score = bench.score(rec.perf, rec.resource, diverged=rec.diverged)
+    return rec
 
 
 def table_benchmark(name: str, path: str | Path, live: Benchmark, description: str | None = None) -> Benchmark:

@@ -38,9 +38,7 @@ def _job(bench_name: str, cells: list[dict], seeds: list[int], cache_url: str, d
 
 def _import_table(path: Path, bench: Benchmark, cache: EvaluationCache) -> int:
     """Load a (partial) table's rows into the cache so a tabulation continues from it."""
-    import json
-
-    from nasbench_shrink.tabular import load_table
+    from nasbench_shrink.tabular import load_table, record_from_row
 
     table = load_table(path)
     fid = bench.fidelity_key("proxy")
@@ -51,18 +49,9 @@ def _import_table(path: Path, bench: Benchmark, cache: EvaluationCache) -> int:
     for key in table.keys:
         for seed in table.seeds:
             row = table.row(key, seed)
-            if row is None:
-                continue
-            perf = row["perf"]
-            rec = EvalRecord(
-                key=key, benchmark=bench.name, fidelity=fid, stage="proxy", seed=seed,
-                **bench.kind.perf_fields(perf, row["diverged"]), score=0.0, macs=row["macs"], params=row["params"],
-                resource=row["resource"], cost_s=row["cost_s"], train_flops=row["train_flops"], epochs=row["epochs"],
-                train_images=row["train_images"], trained_examples=row["trained_examples"],
-                diverged=row["diverged"], stop_reason=row["stop_reason"], device="table-import",
-                cell=json.loads(row["cell"]), curve=json.loads(row["curve"]), test_perf=row["test_perf"])
-            rec.score = bench.score(rec.perf, rec.resource, diverged=rec.diverged)
-            n += cache.put(cache_key(key, fid, seed), key, fid, seed, rec.to_dict())
+            if row is not None:
+                rec = record_from_row(row, bench, "proxy", seed, fid)
+                n += cache.put(cache_key(key, fid, seed), key, fid, seed, rec.to_dict())
     return n
 
 
