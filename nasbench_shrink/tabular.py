@@ -190,7 +190,12 @@ class TableLookup(Evaluator):
                 "architectures": m["architectures_done"], "complete": m["complete"]}
 
     def seed_for(self, run_seed: int, trial_number: int | None) -> int:
-        return run_seed if trial_number is None else table_seed(self.table.seeds, run_seed, trial_number)
+        """A search trial's recorded seed (NAS-Bench-101 noise); without a trial (a run's final evaluation), the
+        run's seed when the table has it, else one drawn from the run's seed."""
+        seeds = self.table.seeds
+        if trial_number is None:
+            return run_seed if run_seed in seeds else table_seed(seeds, run_seed, -1)
+        return table_seed(seeds, run_seed, trial_number)
 
     def run(self, cell, bench, stage, seed, data_dir=None, device=None, threads=None) -> EvalRecord:
         t = self.table
