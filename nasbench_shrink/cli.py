@@ -512,14 +512,15 @@ def final_table_view(summary, kind: str) -> Table:
                        "Wilcoxon + Holm)", title_justify="left")
     view.add_column("strategy", max_width=14, overflow="ellipsis")
     for c in columns:
-        view.add_column(_LABELS.get(c, c), justify="right")
+        view.add_column(_LABELS.get(c, c), justify="right", no_wrap=True)
     view.add_column("vs ref", max_width=20)
 
-    def num(v: float, col: str) -> str:
-        return "–" if v is None or v != v else f"{v * _SCALE.get(col, 1.0):.4g}"
+    def num(v: float, col: str, digits: int = 4) -> str:
+        return "–" if v is None or v != v else f"{v * _SCALE.get(col, 1.0):.{digits}g}"
 
     for _, r in table.iterrows():
-        cells = [f"{num(r[target], target)} [{num(r[target + '_lo'], target)}, {num(r[target + '_hi'], target)}]"
+        cells = [f"{num(r[target], target, 3)} [{num(r[target + '_lo'], target, 2)}, "
+                 f"{num(r[target + '_hi'], target, 2)}]"
                  if c == target else num(r.get(c), c) for c in columns]
         verdict = r["verdict"] if r["verdict"] in ("reference", "not significant", "") else \
             f"{r['verdict']} p={r['p_holm']:.2g}"
