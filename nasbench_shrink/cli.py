@@ -530,13 +530,17 @@ def final_table_view(summary, kind: str) -> Table:
 
 @app.command("report")
 @user_errors
-def report_cmd(out: Path = typer.Argument(..., help="A compare output folder.")) -> None:
+def report_cmd(
+    out: Path = typer.Argument(..., help="A compare output folder."),
+    x_axis: Optional[str] = typer.Option(None, "--x", help="Cost axis of the curves: evals, flops or seconds "
+                                                         "(default: the budget's kind)."),
+) -> None:
     """Regenerate report.md and the figures of a compare run from its CSVs."""
     from nasbench_shrink.report import write_report
 
     if not out.is_dir():
         raise UserError(f"{out} is not a folder; pass the folder a compare run wrote")
-    console.print(f"wrote {write_report(out)}", highlight=False)
+    console.print(f"wrote {write_report(out, x_axis)}", highlight=False)
 
 
 @app.command("dashboard")

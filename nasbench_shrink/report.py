@@ -10,7 +10,7 @@ import pandas as pd
 
 from search_spaces import Cell
 from nasbench_shrink import stats
-from nasbench_shrink.budget import cost_label, cumulative_column
+from nasbench_shrink.budget import COST_KINDS, cost_label, cumulative_column
 from nasbench_shrink.errors import UserError
 
 # Paper Table 4 (CIFAR-10, full training): accuracy %, MACs (M). Random graphs: mean ± std over 10 runs, N = 15.
@@ -107,7 +107,7 @@ def _fmt(mean: float, std: float, scale: float = 1.0, digits: int = 3) -> str:
 def anytime_y(trials: pd.DataFrame) -> tuple[str, bool, str]:
     """(column, maximize, label) of the anytime curves: simple regret on a table, else the best score."""
     if "regret" in trials.columns and trials["regret"].notna().any():
-        return "regret", False, "simple regret (log scale)"
+        return "regret", False, "simple regret (log scale; 0: optimum found)"
     return "score", True, "best proxy score so far"
 
 
@@ -300,14 +300,18 @@ def comparison_sentences(table: pd.DataFrame, target: str, reference: str | None
     return out
 
 
-def write_report(out: Path) -> Path:
-    """Regenerate figures and report.md in ``out`` from its CSVs."""
+def write_report(out: Path, x_axis: str | None = None) -> Path:
+    """Regenerate figures and report.md in ``out`` from its CSVs; ``x_axis`` (``evals``, ``flops`` or
+    ``seconds``) is the cost axis of the anytime and rank figures (default: the budget's kind)."""
     out = Path(out)
     trials, summary, settings = load(out)
     cfg = settings.get("settings", {})
     kind = cfg.get("budget_kind", "flops")
-    anytime_figure(trials, kind, out / "anytime.png")
-    rank_figure(trials, kind, out / "rank.png")
+    axis = x_axis or kind
+    if axis not in COST_KINDS:
+        raise UserError(f"unknown cost axis {axis!r}; choose one of {', '.join(COST_KINDS)}")
+    anytime_figure(trials, axis, out / "anytime.png")
+    rank_figure(trials, axis, out / "rank.png")
     land = _table_landscape(cfg.get("benchmark", ""))
     if land is not None:
         table_pareto_figure(summary, land, out / "pareto.png")
