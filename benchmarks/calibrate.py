@@ -64,7 +64,7 @@ def main() -> None:
     }
     # how much each part alone decides the score, for a grid of weights
     out["lam_grid"] = {}
-    for lam in (0.05, 0.1, 0.12, 0.15, 0.2, 0.3, 1.0):
+    for lam in (0.02, 0.03, 0.05, 0.1, 0.15, 0.2, 0.3, 1.0):
         s = [bench.score(x, 10 ** m, lam=lam) for x, m in zip(perf, res)]
         out["lam_grid"][lam] = {f"spearman_vs_{metric}": round(float(spearmanr(s, [sign * x for x in perf]).statistic), 3),
                                 f"spearman_vs_neg_{resource}": round(float(spearmanr(s, [-x for x in res]).statistic), 3)}

@@ -170,7 +170,7 @@ DIGITS = Benchmark(
     name="digits",
     description="CPU default: scikit-learn 8x8 digits, 40/class train + 40/class val (50/class held out), "
                 "stem 16, widths 8/16/32, official residual search network, Adam 4e-3, batch 32, <=8 epochs, "
-                "score acc - 0.1*(log10 MACs - 6)",
+                "score acc - 0.03*(log10 MACs - 6)",
     dataset="digits",
     split=SplitSpec(train_per_class=40, val_per_class=40, test_per_class=50, seed=0),
     proxy=Fidelity(MacroConfig(in_channels=1, input_size=8, num_classes=10, stem_channels=16, widths=(8, 16, 32)),
@@ -179,7 +179,10 @@ DIGITS = Benchmark(
                                cells_per_stage=2),
                    TrainRecipe(batch_size=64, max_epochs=10, schedule="cosine", augment=True, flip=False,
                                **_NO_STOPS), scored_on="test"),
-    lam=0.1,  # the official weight; on this network it balances accuracy and MACs (calibrate.py lam grid)
+    # On its table (every N = 5 architecture, 3 seeds) the optimum is the 2-edge cell for any λ >= 0.05 and a 3-edge
+    # cell for 0.02-0.04 ('nasbench-shrink landscape -b digits-table --lam X'): 0.03, the middle, keeps the
+    # default a real search problem while MACs still break near-ties (the optimum has 6 edges at λ = 0).
+    lam=0.03,
     mean=(0.305,),
     std=(0.375,),
     nodes=5,
