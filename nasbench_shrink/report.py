@@ -259,7 +259,7 @@ def comparison(summary: pd.DataFrame, kind: str = "flops") -> tuple[pd.DataFrame
 
 
 _LABELS = {"final_regret": "final regret", "best_score": "best score", "final_test_accuracy": "test acc. (%)",
-           "final_test_perplexity": "test ppl", "final_macs": "MACs (M)", "best_macs": "MACs (M)",
+           "final_test_perplexity": "final test perplexity", "final_macs": "MACs (M)", "best_macs": "MACs (M)",
            "search_flops": "search FLOPs", "search_cost_s": "search s", "evaluations": "evaluations"}
 _SCALE = {"final_test_accuracy": 100.0, "final_macs": 1e-6, "best_macs": 1e-6}
 
