@@ -11,7 +11,8 @@ One trial is one candidate evaluation. The trajectory is a pure function of the 
 - the run ends when g_t has no edge; the result is the best candidate over the whole run (Eq. 7).
 
 Each trial claims ``(step, edge)`` through a trial system attr and one atomic INSERT into a small claims table of
-the study's database (first writer wins; on storages without SQL, the lower trial number keeps it). Workers with nothing free in the current step wait (polling, and
+the study's database (first writer wins); on an in-memory storage (one process), a check-and-set under a lock.
+Other storages (Optuna's journal file, MySQL) are refused with one line: claims there would not be atomic. Workers with nothing free in the current step wait (polling, and
 failing stale trials through Optuna's heartbeat) until the step is decided. A restarted process replays the same
 trajectory from the storage, so nothing is lost and, with the evaluation cache, nothing is trained twice.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -92,6 +94,9 @@ class AutoShrinkSampler(CellSampler):
         self.max_failures = max_failures
         self.poll_interval = poll_interval
         self.initial = complete_cell(space, nodes, seed)
+        # decided steps never change (every candidate resolved, none can be claimed again): remembered per study,
+        # so a trial replays only the current step instead of the whole run
+        self._decided: dict[tuple[int, int], list[Step]] = {}
 
     # -- the trajectory, derived from the storage ------------------------------------------------------------
     def candidate_edges(self, step: int, cell: Cell) -> list[Edge]:
@@ -100,15 +105,18 @@ class AutoShrinkSampler(CellSampler):
             return edges
         return random.Random(f"autoshrink:{self.seed}:{step}:{cell.key}").sample(edges, self.k)
 
-    def replay(self, trials: list[FrozenTrial]) -> Trajectory:
+    def replay(self, trials: list[FrozenTrial], decided: list[Step] | None = None) -> Trajectory:
+        """The trajectory the finished and running ``trials`` define; ``decided``: its known decided steps."""
+        decided = decided or []
+        first = len(decided)
         by_claim: dict[tuple[int, int, int], list[FrozenTrial]] = {}
         for t in trials:
             claim = t.system_attrs.get(CLAIM)
-            if claim:
+            if claim and claim[0] >= first:
                 by_claim.setdefault(tuple(claim), []).append(t)
-        traj = Trajectory()
-        cell = self.initial.pruned()
-        step = 0
+        traj = Trajectory(steps=list(decided))
+        cell = decided[-1].chosen.cell if decided else self.initial.pruned()  # type: ignore[union-attr]
+        step = first
         while cell.edges:
             cands = []
             for e in self.candidate_edges(step, cell):
@@ -132,9 +140,16 @@ class AutoShrinkSampler(CellSampler):
         return traj
 
     def trajectory(self, study: Study) -> Trajectory:
-        return self.replay(study._storage.get_all_trials(study._study_id, deepcopy=False))
+        key = (id(study._storage), study._study_id)
+        traj = self.replay(study._storage.get_all_trials(study._study_id, deepcopy=False), self._decided.get(key))
+        self._decided[key] = [s for s in traj.steps if s.chosen is not None]
+        return traj
 
     # -- proposing a candidate ---------------------------------------------------------------------------------
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        check_claim_storage(study)
+        super().before_trial(study, trial)
+
     def is_finished(self, study: Study) -> bool:
         return self.trajectory(study).done
 
@@ -155,10 +170,15 @@ class AutoShrinkSampler(CellSampler):
             if free:
                 cand = free[0]
                 _heartbeat(storage, trial._trial_id)  # a claimant that dies from here on goes stale, then FAIL
-                storage.set_trial_system_attr(trial._trial_id, CLAIM, [step.index, *cand.edge])
-                won = atomic_claim(study, trial.number, step.index, cand.edge, cand.failures)
-                if won is None:  # a storage without SQL: fall back to "lowest trial number keeps it"
-                    won = self._keeps_claim(study, trial, step.index, cand.edge)
+                claim = [step.index, *cand.edge]
+                if _engine_of(storage) is None:  # in-memory (one process): check-and-set under a lock
+                    with _MEMORY_CLAIMS:
+                        won = not self._claimed_elsewhere(study, trial, claim)
+                        if won:
+                            storage.set_trial_system_attr(trial._trial_id, CLAIM, claim)
+                else:
+                    storage.set_trial_system_attr(trial._trial_id, CLAIM, claim)
+                    won = bool(atomic_claim(study, trial.number, step.index, cand.edge, cand.failures))
                 if won:
                     return Proposal(cand.cell, {"step": step.index, "removed_edge": list(cand.edge),
                                                 "parent": step.cell.to_dict(), "parent_key": step.cell.key})
@@ -170,13 +190,11 @@ class AutoShrinkSampler(CellSampler):
             time.sleep(self.poll_interval)
             _fail_stale(study)
 
-    def _keeps_claim(self, study: Study, trial: FrozenTrial, step: int, edge: Edge) -> bool:
-        claim = [step, *edge]
-        for t in study._storage.get_all_trials(study._study_id, deepcopy=False):
-            if t.number < trial.number and t.system_attrs.get(CLAIM) == claim and t.state in (*_ACTIVE,
-                                                                                             TrialState.COMPLETE):
-                return False
-        return True
+    def _claimed_elsewhere(self, study: Study, trial: FrozenTrial, claim: list[int]) -> bool:
+        """Whether another running or finished-complete trial holds ``claim`` (in-memory storage)."""
+        return any(t.number != trial.number and t.system_attrs.get(CLAIM) == claim
+                   and t.state in (*_ACTIVE, TrialState.COMPLETE)
+                   for t in study._storage.get_all_trials(study._study_id, deepcopy=False))
 
     def _may_end_run(self, trial: FrozenTrial) -> bool:
         """Whether the trial's step has an edgeless candidate (the only way the next cell has no edge)."""
@@ -196,8 +214,28 @@ class AutoShrinkSampler(CellSampler):
         value = values[0] if values and state == TrialState.COMPLETE else None
         trials.append(SimpleNamespace(number=trial.number, state=state, value=value,
                                       system_attrs=trial.system_attrs))
-        if self.replay(trials).done:
+        if self.replay(trials, self._decided.get((id(study._storage), study._study_id))).done:
             stop_study(study)
+
+
+_MEMORY_CLAIMS = threading.RLock()
+SUPPORTED_STORAGES = "an RDBStorage on SQLite or PostgreSQL (any number of processes) or an InMemoryStorage (one process)"
+
+
+def check_claim_storage(study: Study) -> None:
+    """Refuse, with one line, a storage on which AutoShrink's claims would not be atomic."""
+    from optuna.storages import InMemoryStorage
+
+    from nasbench_shrink.trial_batch import backend
+
+    store = backend(study._storage)
+    if isinstance(store, InMemoryStorage):
+        return
+    engine = getattr(store, "engine", None)
+    if engine is not None and engine.dialect.name in ("sqlite", "postgresql"):
+        return
+    kind = type(store).__name__ + (f" on {engine.dialect.name}" if engine is not None else "")
+    raise ValueError(f"AutoShrinkSampler cannot claim candidates atomically on a {kind}; use {SUPPORTED_STORAGES}")
 
 
 _claims_meta = sa.MetaData()
@@ -240,8 +278,9 @@ def atomic_claim(study: Study, trial_number: int, step: int, edge: Edge, attempt
     where = sa.and_(*(claims_table.c[k] == v for k, v in key.items()))
     for _ in range(2):
         with engine.begin() as conn:
+            # RETURNING, not rowcount: psycopg 3 reports -1 rows for INSERT ... ON CONFLICT DO NOTHING
             if conn.execute(insert(claims_table).values(**key, trial_number=trial_number)
-                            .on_conflict_do_nothing()).rowcount == 1:
+                            .on_conflict_do_nothing().returning(claims_table.c.trial_number)).first() is not None:
                 return True
             holder = conn.execute(sa.select(claims_table.c.trial_number).where(where)).scalar()
         # the holder is live if it is another trial of this study carrying the claim; a row naming this very

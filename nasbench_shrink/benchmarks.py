@@ -73,6 +73,8 @@ class Benchmark:
     cpu_threads: int | None = None
     paper_setting: bool = False  # the paper's own proxy data: its absolute numbers compare with ours
     evaluator: "Evaluator | None" = field(default=None, compare=False, hash=False)
+    # fidelity keys by stage, computed once: a table query asks for one on every lookup
+    _keys: dict = field(default_factory=dict, init=False, compare=False, hash=False, repr=False)
 
     @property
     def kind(self) -> "TaskKind":
@@ -90,6 +92,11 @@ class Benchmark:
     def default_seeds(self) -> int:
         """Seeds a comparison runs by default: many where evaluations are lookups, a few where they train."""
         return self.evaluator.default_seeds if self.evaluator is not None else 3
+
+    @property
+    def instant(self) -> bool:
+        """Whether evaluations are lookups (a table): searches then run in memory and are stored when done."""
+        return self.evaluator is not None and self.evaluator.instant
 
     @property
     def wiring_nodes(self) -> int:
@@ -118,14 +125,19 @@ class Benchmark:
         return self.kind.score(perf, resource, self.lam if lam is None else lam)
 
     def fidelity_key(self, stage: str = "proxy") -> str:
-        """The cache's key for everything that fixes a ``stage`` evaluation's result."""
+        """The cache's key for everything that fixes a ``stage`` evaluation's result (a frozen preset: computed
+        once per stage)."""
+        known = self._keys.get(stage)
+        if known is not None:
+            return known
         fid = self.stage(stage)
         spec = {"stage": stage, "space": self.space, "dataset": self.dataset, "task": self.task,
                 "corpus": fid.corpus, "vocab_limit": self.vocab_limit, "vocab_from": self.vocab_from,
                 "cpu_threads": self.cpu_threads, "split": self.split.to_dict() if self.split else None,
                 "macro": fid.network.to_dict(), "recipe": fid.recipe.to_dict(), "mean": self.mean, "std": self.std}
         digest = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
-        return f"{self.name}:{stage}:{digest}"
+        self._keys[stage] = key = f"{self.name}:{stage}:{digest}"
+        return key
 
     def with_options(self, **changes: Any) -> "Benchmark":
         return replace(self, **changes)

@@ -57,8 +57,9 @@ def _insert_ignore(engine: sa.Engine, table: sa.Table, row: dict) -> bool:
                 return True
             except IntegrityError:
                 return False
-        res = conn.execute(insert(table).values(**row).on_conflict_do_nothing())
-        return res.rowcount == 1
+        # RETURNING, not rowcount: psycopg 3 reports -1 rows for INSERT ... ON CONFLICT DO NOTHING
+        res = conn.execute(insert(table).values(**row).on_conflict_do_nothing().returning(*table.primary_key.columns))
+        return res.first() is not None
 
 
 class EvaluationCache:

@@ -21,6 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search_spaces import Cell
 from nasbench_shrink.params import cell_to_params, search_space
+from nasbench_shrink.plan import worker_name
 
 PROPOSAL_ATTR = "nbs:proposal"  # trial system attr: {"cell": cell dict, **strategy-specific attrs}, one write
 SKIP_ATTR = "nbs:skip"  # trial system attr: the strategy has nothing left; the objective prunes this trial
@@ -110,8 +111,9 @@ class CellSampler(BaseSampler, ABC):
             return
         if isinstance(proposal, Cell):
             proposal = Proposal(proposal)
+        # the worker (host:pid) that evaluates it: shown in the dashboard, and how a stuck trial is traced
         storage.set_trial_system_attr(trial._trial_id, PROPOSAL_ATTR,
-                                      {"cell": proposal.cell.to_dict(), **proposal.attrs})
+                                      {"cell": proposal.cell.to_dict(), **proposal.attrs, "worker": worker_name()})
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         return dict(self._space)

@@ -455,9 +455,13 @@ def compare_cmd(
     nodes: Optional[int] = typer.Option(None, "--nodes", min=2, help="AutoShrink's N (default: the benchmark's)."),
     k: Optional[int] = typer.Option(None, "--k", min=1, help="AutoShrink's K (default: the benchmark's)."),
     final: bool = typer.Option(True, "--final/--no-final", help="Final evaluation of each run's best cell."),
+    lease: float = typer.Option(60.0, "--lease", min=1.0, help="Seconds after which the run of a worker that "
+                                "stopped renewing its claim (killed, machine lost) is taken over."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary rows as JSON."),
 ) -> None:
     """Compare strategies x seeds under one budget; write CSVs, figures and report.md.
+
+    The work is a plan in the study storage: 'nasbench-shrink worker --storage URL' on other machines joins it.
 
     With no budget, the strategies that set the automatic budget (AutoShrink) run first and every other strategy
     gets the largest cost one of their seeds needed. Rerunning the same command continues unfinished runs and
@@ -478,7 +482,7 @@ def compare_cmd(
     spec = CompareSpec(benchmark=benchmark, strategies=names, seeds=_int_list(seeds, "--seeds"),
                        budget_kind=kind or "flops", budget=amount, workers=workers,
                        out=str(out) if out else None, storage=storage, cache=cache,
-                       data_dir=str(data_dir) if data_dir else None, final=final, nodes=nodes, k=k)
+                       data_dir=str(data_dir) if data_dir else None, final=final, nodes=nodes, k=k, lease_s=lease)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description:<28}"), TextColumn("{task.fields[stats]}"),
                         TimeElapsedColumn(), console=err_console, disable=as_json)
     tasks: dict[str, int] = {}
@@ -501,6 +505,40 @@ def compare_cmd(
         return
     console.print(f"wrote {folder}/report.md, trials.csv, summary.csv and the figures", highlight=False)
     console.print(final_table_view(summary, spec.budget_kind))
+
+
+@app.command("worker")
+@user_errors
+def worker_cmd(
+    storage: Optional[str] = typer.Option(None, "--storage", help="Study storage URL of a comparison to join."),
+    cache: Optional[str] = typer.Option(None, "--cache", help="Evaluation cache URL: a tabulation to join, and the "
+                                        "cache a joined comparison uses from this machine."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Worker processes on this machine."),
+    run: Optional[str] = typer.Option(None, "--run", help="Join only this run (default: every open run)."),
+    wait: float = typer.Option(0.0, "--wait", min=0.0, help="Seconds to wait for a run to appear if none is open."),
+    data_dir: Optional[Path] = DataDirOpt,
+) -> None:
+    """Join the open comparisons and tabulations in a shared database: take the next unit of work, run it, repeat;
+    leave when nothing is left. A worker killed mid-unit is replaced by the next one that claims its unit."""
+    import os
+
+    from nasbench_shrink.plan import Context, work
+    from nasbench_shrink.workers import WorkerPool
+
+    urls = [u for u in (storage, cache) if u]
+    if not urls:
+        fail("pass --storage URL (a comparison's study storage) and/or --cache URL (a tabulation's cache)")
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    ctx = Context(threads=threads, data_dir=str(data_dir) if data_dir else None, cache=cache,
+                  watch_parent=workers > 1)
+    if workers == 1:
+        ran = work(urls, ctx, run, wait_s=wait,
+                   on_unit=lambda c: err_console.print(f"[{c.run_id}] {c.label} (attempt {c.attempt})",
+                                                      highlight=False))
+    else:
+        with WorkerPool(workers) as pool:
+            ran = sum(pool.run([(work, (urls, ctx, run, 1.0, None, wait))] * workers))
+    console.print(f"ran {ran} units; nothing left to claim", highlight=False)
 
 
 def final_table_view(summary, kind: str) -> Table:

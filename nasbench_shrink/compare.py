@@ -26,7 +26,9 @@ from nasbench_shrink.budget import Budget, charged, running_totals
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.landscape import landscape_of, regret_column
 from nasbench_shrink.registry import resolve
-from nasbench_shrink.search import SearchSpec, check_budget, open_storage, search_job
+from nasbench_shrink.plan import Abandoned, Context, Unit, open_plan, work
+from nasbench_shrink.search import SearchSpec, check_budget, is_finished, open_storage, run_worker
+from nasbench_shrink.trial_batch import trials_by_name
 from nasbench_shrink.workers import WorkerPool
 
 DEFAULT_STRATEGIES = ("autoshrink", "complete", "random", "ws", "er", "ba", "evolution", "tpe", "optuna-random")
@@ -48,6 +50,7 @@ class CompareSpec:
     final: bool = True
     nodes: int | None = None
     k: int | None = None
+    lease_s: float = 60.0  # a unit whose worker stopped renewing for this long is taken over (not a setting)
 
     def settings(self) -> dict[str, Any]:
         """What must match for a rerun to continue the same comparison."""
@@ -103,9 +106,90 @@ def _load_settings(out: Path) -> dict | None:
         raise UserError(f"{f} is not readable JSON; move that folder aside or pass another --out") from None
 
 
+# ------------------------------------------------------------------------------------------ units of the plan
+def _spec_of(payload: dict[str, Any]) -> CompareSpec:
+    return CompareSpec(**payload["compare"])
+
+
+_AUTO: dict[tuple, float] = {}
+
+
+def auto_budget(spec: CompareSpec, setters: list[str]) -> float:
+    """The automatic budget: the largest cost one of the budget-setting strategies' runs needed (read once per
+    process: those runs are finished before anything asks)."""
+    key = (spec.storage, spec.benchmark, tuple(setters), tuple(spec.seeds), spec.budget_kind)
+    if key not in _AUTO:
+        names = [study_name(spec.benchmark, s, seed) for s in setters for seed in spec.seeds]
+        found = trials_by_name(open_storage(spec.storage, heartbeat=None), names)
+        _AUTO[key] = max(charged(found[n])[spec.budget_kind] for n in names)
+    return _AUTO[key]
+
+
+def _budget_of(payload: dict[str, Any], spec: CompareSpec) -> float | None:
+    return payload["budget"] if payload["budget"] is not None or not payload["setters"] else \
+        auto_budget(spec, payload["setters"])
+
+
+def search_unit(payload: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Plan unit: one (strategy, seed) search. A unit taken over from a worker that died replays its study from
+    the start, answered by the evaluation cache, so the run is the one an uninterrupted worker makes."""
+    spec = _spec_of(payload)
+    spec.cache = ctx.cache or spec.cache
+    spec.data_dir = ctx.data_dir or spec.data_dir
+    run = _run_spec(spec, payload["strategy"], payload["seed"], None if payload["phase"] == 0 else
+                    _budget_of(payload, spec))
+    if payload["attempt"] > 1:
+        _discard_interrupted(run)
+    study = run_worker(run, ctx.threads, watch_parent=ctx.watch_parent)
+    if not (run.limit.spent(study.get_trials(deepcopy=False)) or is_finished(study)):
+        raise Abandoned(f"{run.study_name} stopped before its end")
+    return {"study": run.study_name}
+
+
+def _discard_interrupted(run: SearchSpec) -> None:
+    """Delete a study left by a dead worker when it holds an unfinished or failed trial (its numbering would
+    differ from an uninterrupted run's); its finished evaluations come back from the cache."""
+    storage = open_storage(run.storage, heartbeat=None)
+    trials = trials_by_name(storage, [run.study_name])[run.study_name]
+    if any(t.state in (TrialState.RUNNING, TrialState.WAITING, TrialState.FAIL) for t in trials):
+        optuna.delete_study(study_name=run.study_name, storage=storage)
+
+
+def final_unit(payload: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Plan unit: the final evaluation of one run's best cell within the budget."""
+    spec = _spec_of(payload)
+    spec.cache = ctx.cache or spec.cache
+    spec.data_dir = ctx.data_dir or spec.data_dir
+    one = CompareSpec(**{**vars(spec), "strategies": [payload["strategy"]], "seeds": [payload["seed"]]})
+    bench = get_benchmark(spec.benchmark)
+    rows = summarize_runs(collect_trials(one, _budget_of(payload, spec), bench.metric, regret=False), one,
+                          bench.metric)
+    return _final_job(spec.benchmark, rows["best_cell"].iloc[0], payload["seed"], spec.cache, spec.data_dir,
+                      ctx.threads)
+
+
+def plan_units(spec: CompareSpec, setters: list[str], budget: float | None) -> list[Unit]:
+    """The comparison as plan units: budget setters (phase 0), the others (1), final evaluations (2)."""
+    first = setters if budget is None else []
+    base = {"compare": {**vars(spec)}, "budget": budget, "setters": first}
+    units = []
+    for phase, group in ((0, first), (1, [s for s in spec.strategies if s not in first])):
+        units += [Unit(phase, "nasbench_shrink.compare:search_unit",
+                       {**base, "phase": phase, "strategy": s, "seed": seed}, f"{s} seed {seed}")
+                  for s in group for seed in spec.seeds]
+    if spec.final:
+        units += [Unit(2, "nasbench_shrink.compare:final_unit", {**base, "phase": 2, "strategy": s, "seed": seed},
+                       f"final {s} seed {seed}") for s in spec.strategies for seed in spec.seeds]
+    return units
+
+
 def run_compare(spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None] | None = None,
                 results_dir: Path = Path("results")) -> Path:
-    """Run (or continue) the comparison; writes trials.csv, summary.csv, the figures and report.md to ``out``."""
+    """Run (or continue) the comparison; writes trials.csv, summary.csv, the figures and report.md to ``out``.
+
+    The work is a plan in the study storage's database: this command's local workers and any
+    ``nasbench-shrink worker`` started on other machines share it.
+    """
     bench = get_benchmark(spec.benchmark)
     if not spec.strategies:
         raise UserError("no strategy to compare; pass --strategies all or a comma-separated list")
@@ -130,44 +214,42 @@ def run_compare(spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None
         raise UserError(f"{out} holds a comparison with other settings ({stored.get('settings')}); pass another "
                         "--out or the same settings")
     state = stored or {"settings": spec.settings(), "storage": spec.storage, "cache": spec.cache,
-                       "resolved_budget": spec.budget, "started": datetime.now().isoformat(timespec="seconds")}
+                       "resolved_budget": spec.budget, "started": datetime.now().isoformat(timespec="seconds"),
+                       "run_id": f"compare:{out.resolve().name}:{time.time_ns()}"}
     spec.storage, spec.cache = state["storage"], state["cache"]
+    run_id = state.setdefault("run_id", f"compare:{out.resolve().name}")
     (out / SETTINGS_FILE).write_text(json.dumps(state, indent=2))
     open_storage(spec.storage)  # fail early, with one line, on a bad storage URL
+    plan = open_plan(spec.storage)
+    plan.create_run(run_id, "compare", spec.settings(), plan_units(spec, setters, spec.budget), lease_s=spec.lease_s)
 
     cores = os.cpu_count() or 1
     workers = spec.workers or cores
     threads = max(1, cores // workers)
     t0 = time.perf_counter()
     tick = None if on_progress is None else (lambda: on_progress(progress_snapshot(spec)))
+    ctx = Context(threads=threads, data_dir=spec.data_dir, watch_parent=True)
     with WorkerPool(workers) as pool:
-        budget = state.get("resolved_budget")
-        first = setters if budget is None else []
-        rest = [s for s in spec.strategies if s not in first]
-
-        def run_all(strategies: list[str], budget_: float | None) -> None:
-            pool.run([(search_job, (_run_spec(spec, s, seed, budget_), threads))
-                      for s in strategies for seed in spec.seeds], on_tick=tick, tick_s=2.0)
-
-        run_all(first, None)
-        if budget is None:
-            budget = max(_charged_total(spec, s, seed) for s in first for seed in spec.seeds)
-            state["resolved_budget"] = budget
-            (out / SETTINGS_FILE).write_text(json.dumps(state, indent=2))
-        run_all(rest, budget)
-        trials = collect_trials(spec, budget, bench.metric)
-        summary = summarize_runs(trials, spec, bench.metric)
-        if spec.final:
-            keys = list(zip(summary["strategy"], summary["seed"].astype(int)))
-            results = pool.run([(_final_job, (spec.benchmark, cell, int(seed), spec.cache, spec.data_dir, threads))
-                                for cell, seed in zip(summary["best_cell"], summary["seed"])])
-            finals = dict(zip(keys, results))
-            summary[f"final_test_{bench.metric}"] = [finals[k][bench.metric] for k in keys]
-            summary["final_macs"] = [finals[k]["macs"] for k in keys]
-            summary["final_params"] = [finals[k]["params"] for k in keys]
+        pool.run([(work, ([spec.storage], ctx, run_id))] * workers, on_tick=tick, tick_s=2.0)
+    units = plan.check_done(run_id)
+    phases = {"searches_and_finals": round(time.perf_counter() - t0, 2)}
+    budget = spec.budget if spec.budget is not None else auto_budget(spec, setters)
+    state["resolved_budget"] = budget
+    mark = time.perf_counter()
+    trials = collect_trials(spec, budget, bench.metric)
+    summary = summarize_runs(trials, spec, bench.metric)
+    phases["collect"] = round(time.perf_counter() - mark, 2)
+    if spec.final:
+        finals = {(u["payload"]["strategy"], u["payload"]["seed"]): u["result"] for u in units
+                  if u["work"].endswith(":final_unit")}
+        keys = list(zip(summary["strategy"], summary["seed"].astype(int)))
+        summary[f"final_test_{bench.metric}"] = [finals[k][bench.metric] for k in keys]
+        summary["final_macs"] = [finals[k]["macs"] for k in keys]
+        summary["final_params"] = [finals[k]["params"] for k in keys]
     trials.to_csv(out / "trials.csv", index=False)
     summary.to_csv(out / "summary.csv", index=False)
     state["wall_s"] = round(time.perf_counter() - t0, 1)
+    state["phases_s"] = phases
     state["budget_kind"] = spec.budget_kind
     state["benchmark_lam"] = bench.lam
     (out / SETTINGS_FILE).write_text(json.dumps(state, indent=2))
@@ -181,23 +263,17 @@ def study_name(benchmark: str, strategy: str, seed: int) -> str:
     return f"{benchmark}/{strategy}/seed{seed}"
 
 
-def _charged_total(spec: CompareSpec, strategy: str, seed: int) -> float:
-    study = optuna.load_study(study_name=study_name(spec.benchmark, strategy, seed), storage=spec.storage)
-    return charged(study.get_trials(deepcopy=False))[spec.budget_kind]
-
-
 def progress_snapshot(spec: CompareSpec) -> dict[str, dict]:
     """Per-run evaluations, charged cost and best score, read from the storage."""
     snap: dict[str, dict] = {}
     storage = open_storage(spec.storage, heartbeat=None)
-    names = {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
-    for strategy in spec.strategies:
-        for seed in spec.seeds:
-            name = study_name(spec.benchmark, strategy, seed)
-            if name not in names:
-                continue
-            trials = storage.get_all_trials(storage.get_study_id_from_name(name), deepcopy=False,
-                                            states=(TrialState.COMPLETE,))
+    names = {s.study_name for s in storage.get_all_studies()}
+    runs = [(strategy, seed, study_name(spec.benchmark, strategy, seed))
+            for strategy in spec.strategies for seed in spec.seeds]
+    found = trials_by_name(storage, [n for *_, n in runs if n in names], states=(TrialState.COMPLETE,))
+    for strategy, seed, name in runs:
+        if name in found:
+            trials = found[name]
             cost = charged(trials)
             snap[name] = {"strategy": strategy, "seed": seed, "evals": int(cost["evals"]),
                           "cost_s": cost["seconds"], "flops": cost["flops"],
@@ -215,15 +291,18 @@ def _landscape(spec: CompareSpec):
     return landscape_of(bench.evaluator.table, bench)
 
 
-def collect_trials(spec: CompareSpec, budget: float | None, metric: str = "accuracy") -> pd.DataFrame:
-    """One row per finished trial of every run, with running cost totals and the within-budget flag."""
+def collect_trials(spec: CompareSpec, budget: float | None, metric: str = "accuracy", regret: bool = True
+                   ) -> pd.DataFrame:
+    """One row per finished trial of every run, with running cost totals and the within-budget flag (and the
+    simple regret on a table, unless ``regret`` is off)."""
     rows = []
     limit = Budget(spec.budget_kind, budget)
-    land = _landscape(spec)
+    land = _landscape(spec) if regret else None
+    names = [study_name(spec.benchmark, s, seed) for s in spec.strategies for seed in spec.seeds]
+    found = trials_by_name(open_storage(spec.storage, heartbeat=None), names)
     for strategy in spec.strategies:
         for seed in spec.seeds:
-            study = optuna.load_study(study_name=study_name(spec.benchmark, strategy, seed), storage=spec.storage)
-            totals = running_totals(study.get_trials(deepcopy=False), limit)
+            totals = running_totals(found[study_name(spec.benchmark, strategy, seed)], limit)
             if land is not None:  # a table knows the optimum: simple regret after every evaluation
                 regrets = regret_column([r["trial"].user_attrs.get("arch_key") for r in totals],
                                         [r["trial"].value for r in totals], land)

@@ -263,9 +263,45 @@ def find_cifar10(data_dir: Path | None) -> ImageData:
     return load_cifar10_archive(download_cifar10(root))
 
 
+def area_downsample(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Downsample ``uint8`` images (N, C, H, W) to ``size`` × ``size`` by averaging each block of pixels (area
+    interpolation), rounded back to ``uint8``. H and W must be multiples of ``size``."""
+    h, w = x.shape[-2:]
+    if h % size or w % size:
+        raise DataError(f"cannot area-average {h}x{w} images to {size}x{size}; use a size that divides {h}")
+    out = torch.nn.functional.avg_pool2d(x.float(), kernel_size=(h // size, w // size))
+    return out.round_().clamp_(0, 255).to(torch.uint8)
+
+
+def downsampled_cifar10(size: int, data_dir: Path | None = None) -> ImageData:
+    """CIFAR-10 at ``size`` × ``size``, computed once from the full images and kept under the user cache
+    directory (the downsampled arrays are 16× smaller at 8× less work to read)."""
+    source = Path(data_dir).resolve() if data_dir is not None else default_data_dir()
+    tag = hashlib.sha1(str(source).encode()).hexdigest()[:10]
+    path = user_cache_dir() / "downsampled" / f"cifar10-{size}-{tag}.npz"
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as z:
+            classes = tuple(str(c) for c in z["classes"])
+            return ImageData(f"cifar10-{size}", ImageSet(torch.from_numpy(z["xtr"]), torch.from_numpy(z["ytr"]), classes),
+                             ImageSet(torch.from_numpy(z["xte"]), torch.from_numpy(z["yte"]), classes))
+    full = find_cifar10(data_dir)
+    assert full.test is not None
+    train = ImageSet(area_downsample(full.train.x, size), full.train.y, full.train.classes)
+    test = ImageSet(area_downsample(full.test.x, size), full.test.y, full.test.classes)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, xtr=train.x.numpy(), ytr=train.y.numpy(), xte=test.x.numpy(), yte=test.y.numpy(),
+             classes=np.array(train.classes))
+    tmp.replace(path)  # atomic: workers starting together never read a half-written file
+    return ImageData(f"cifar10-{size}", train, test)
+
+
 def load_dataset(name: str, data_dir: Path | None = None) -> ImageData:
+    """``digits``, ``cifar10``, or ``cifar10-<size>`` (CIFAR-10 area-averaged to size × size, e.g. ``cifar10-16``)."""
     if name == "digits":
         return load_digits()
     if name == "cifar10":
         return find_cifar10(data_dir)
-    raise DataError(f"unknown data set {name!r}; expected 'digits' or 'cifar10'")
+    if name.startswith("cifar10-") and name[len("cifar10-"):].isdigit():
+        return downsampled_cifar10(int(name[len("cifar10-"):]), data_dir)
+    raise DataError(f"unknown data set {name!r}; expected 'digits', 'cifar10' or 'cifar10-<size>'")

@@ -98,6 +98,7 @@ class Evaluator(ABC):
     """Answers an evaluation of a cell at a benchmark stage with a record (trained live, or looked up)."""
 
     cacheable = True  # worth storing in the evaluation cache (a lookup is not)
+    instant = False  # answers without training, in microseconds (a table lookup)
 
     def seed_for(self, run_seed: int, trial_number: int | None) -> int:
         """The evaluation seed of a search trial: the run's seed (a table draws one of its recorded seeds)."""

@@ -124,6 +124,7 @@ class Table:
         self.seeds: tuple[int, ...] = tuple(meta["seeds"])
         self._rows = {(k, s): i for i, (k, s) in enumerate(zip(columns["key"], columns["seed"]))}
         self.columns = columns
+        self._parsed: dict[int, dict[str, Any]] = {}
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -135,6 +136,18 @@ class Table:
     def row(self, key: str, seed: int) -> dict[str, Any] | None:
         i = self._rows.get((key, seed))
         return None if i is None else {c: self.columns[c][i] for c in COLUMNS}
+
+    def record_row(self, key: str, seed: int) -> dict[str, Any] | None:
+        """``row`` with its curve parsed, built once per (key, seed): searches query the same rows again and again.
+        Treat it as read-only."""
+        i = self._rows.get((key, seed))
+        if i is None:
+            return None
+        hit = self._parsed.get(i)
+        if hit is None:
+            hit = self._parsed[i] = {c: self.columns[c][i] for c in COLUMNS}
+            hit["curve"] = json.loads(hit["curve"])
+        return hit
 
 
 @lru_cache(maxsize=8)
@@ -175,14 +188,19 @@ class TableLookup(Evaluator):
     proxy-trained network's held-out test value (NAS-Bench-201's convention), charged nothing."""
 
     cacheable = False
+    instant = True
     default_seeds = 25  # lookups are cheap: compare with many seeds, as NAS benchmark papers do
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._table: Table | None = None
 
     @property
     def table(self) -> Table:
-        return load_table(self.path)
+        """The loaded table, held after the first query (a query must not stat and re-resolve the file)."""
+        if self._table is None:
+            self._table = load_table(self.path)
+        return self._table
 
     def describe(self) -> dict[str, Any]:
         m = self.table.meta
@@ -205,7 +223,7 @@ class TableLookup(Evaluator):
                              f"{cell.nodes} nodes ({cell.space}): pass a {meta['nodes']}-node cell or a live benchmark")
         if seed not in t.seeds:
             raise TableError(f"table {bench.name} has seeds {list(t.seeds)}; pass one of them as --seed")
-        row = t.row(cell.key, seed)
+        row = t.record_row(cell.key, seed)
         if row is None:
             raise TableError(f"cell {cell.key} is not in table {bench.name} ({meta['architectures_done']} of "
                              f"{meta['architectures']} architectures of the {meta['nodes']}-node {meta['space']} "
@@ -226,9 +244,14 @@ def record_from_row(row: dict[str, Any], bench: Benchmark, stage: str, seed: int
         train_flops=0.0 if final else row["train_flops"], epochs=row["epochs"], train_images=row["train_images"],
         trained_examples=row["trained_examples"], diverged=row["diverged"], stop_reason=row["stop_reason"],
         device="table", cell=cell.to_dict() if cell is not None else json.loads(row["cell"]),
-        curve=json.loads(row["curve"]), test_perf=row["test_perf"])
+        curve=_curve(row["curve"]), test_perf=row["test_perf"])
     rec.score = bench.score(rec.perf, rec.resource, diverged=rec.diverged)
     return rec
+
+
+def _curve(curve: str | list) -> list[dict]:
+    """A row's learning curve: the stored JSON, or the already parsed list of ``Table.record_row``."""
+    return json.loads(curve) if isinstance(curve, str) else curve
 
 
 def table_benchmark(name: str, path: str | Path, live: Benchmark, description: str | None = None) -> Benchmark:

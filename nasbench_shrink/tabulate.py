@@ -1,7 +1,7 @@
 """Tabulation: train every architecture of an N-node space at every seed, through the evaluation cache.
 
 Resumable (a rerun skips what the cache holds), distributable (W local processes, or many machines on one
-PostgreSQL cache) and exportable at any point (``partial``) as a table file that another machine continues from
+PostgreSQL cache: the plan of chunks lives in the cache's database and ``nasbench-shrink worker --cache URL`` joins) and exportable at any point (``partial``) as a table file that another machine continues from
 (``resume_from`` loads its rows into the cache first).
 """
 
@@ -18,6 +18,7 @@ from nasbench_shrink.benchmarks import Benchmark, get_benchmark
 from nasbench_shrink.cache import EvaluationCache, cache_key, open_cache
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.evaluation import EvalRecord, evaluate
+from nasbench_shrink.plan import Context, Unit, open_plan, work
 from nasbench_shrink.workers import WorkerPool
 
 __all__ = ["tabulate"]
@@ -25,15 +26,17 @@ __all__ = ["tabulate"]
 JOB_CELLS = 40  # evaluations per pool job: small enough to balance the workers, large enough to amortise a job
 
 
-def _job(bench_name: str, cells: list[dict], seeds: list[int], cache_url: str, data_dir: str | None,
-         threads: int) -> int:
+def chunk_unit(payload: dict[str, Any], ctx: Context) -> int:
+    """Plan unit: evaluate a chunk of cells at every seed through the cache (what the cache holds is skipped)."""
+    bench = get_benchmark(payload["benchmark"])
+    threads = bench.cpu_threads or ctx.threads
     os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
-    cache = open_cache(cache_url)
-    bench = get_benchmark(bench_name)
-    for raw in cells:
-        for seed in seeds:
+    cache = open_cache(ctx.cache or payload["cache"])
+    data_dir = ctx.data_dir or payload["data_dir"]
+    for raw in payload["cells"]:
+        for seed in payload["seeds"]:
             evaluate(Cell.from_dict(raw), bench, seed=seed, cache=cache, data_dir=data_dir, threads=threads)
-    return len(cells) * len(seeds)
+    return len(payload["cells"]) * len(payload["seeds"])
 
 
 def _import_table(path: Path, bench: Benchmark, cache: EvaluationCache) -> int:
@@ -57,7 +60,7 @@ def _import_table(path: Path, bench: Benchmark, cache: EvaluationCache) -> int:
 
 def tabulate(bench: Benchmark, nodes: int, seeds: list[int], cache_url: str, out: Path | None, workers: int = 1,
              data_dir: str | None = None, partial: bool = False, resume_from: Path | None = None,
-             on_progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+             on_progress: Callable[[int, int], None] | None = None, lease_s: float = 60.0) -> dict[str, Any]:
     """Train what is missing, then (``out``) export the table; returns a summary (counts, seconds, metadata)."""
     from nasbench_shrink.tabular import write_table
 
@@ -81,18 +84,24 @@ def tabulate(bench: Benchmark, nodes: int, seeds: list[int], cache_url: str, out
     if on_progress is not None:
         on_progress(done_count(), total)
     if todo and not partial:  # --partial exports what is there and trains nothing
+        # the plan lives in the cache's database: 'nasbench-shrink worker --cache URL' on other machines joins it
+        run_id = f"tabulate:{fid}:N{nodes}:seeds{','.join(map(str, seeds))}"
+        chunks = [[c.to_dict() for c in cells[i:i + JOB_CELLS]] for i in range(0, len(cells), JOB_CELLS)]
+        plan = open_plan(cache_url)
+        plan.create_run(run_id, "tabulate", {"benchmark": bench.name, "fidelity": fid, "nodes": nodes, "seeds": seeds},
+                        [Unit(0, "nasbench_shrink.tabulate:chunk_unit",
+                              {"benchmark": bench.name, "cells": chunk, "seeds": seeds, "cache": cache_url,
+                               "data_dir": data_dir}, f"cells {i * JOB_CELLS}-{i * JOB_CELLS + len(chunk) - 1}")
+                         for i, chunk in enumerate(chunks)], lease_s=lease_s)
         threads = max(1, (os.cpu_count() or 1) // max(workers, 1))
-        chunks = [[c.to_dict() for c in todo[i:i + JOB_CELLS]] for i in range(0, len(todo), JOB_CELLS)]
+        ctx = Context(threads=threads, data_dir=data_dir, watch_parent=workers > 1)
         tick = None if on_progress is None else (lambda: on_progress(done_count(), total))
         if workers <= 1:
-            for chunk in chunks:
-                _job(bench.name, chunk, seeds, cache_url, data_dir, bench.cpu_threads or threads)
-                if tick:
-                    tick()
+            work([cache_url], ctx, run_id, on_unit=None if tick is None else (lambda _c: tick()))
         else:
             with WorkerPool(workers) as pool:
-                pool.run([(_job, (bench.name, chunk, seeds, cache_url, data_dir, bench.cpu_threads or threads))
-                          for chunk in chunks], on_tick=tick, tick_s=2.0)
+                pool.run([(work, ([cache_url], ctx, run_id))] * workers, on_tick=tick, tick_s=2.0)
+        plan.check_done(run_id)
     seconds = time.perf_counter() - t0
     done = done_count()
     summary: dict[str, Any] = {"benchmark": bench.name, "nodes": nodes, "seeds": seeds, "architectures": len(cells),

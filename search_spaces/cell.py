@@ -38,6 +38,7 @@ class Cell:
     edges: tuple[Edge, ...]
     ops: tuple[str, ...]
     _succ: tuple[tuple[int, ...], ...] = field(init=False, repr=False, compare=False, hash=False)
+    _key: str | None = field(init=False, repr=False, compare=False, hash=False)
 
     def __init__(self, space: str, nodes: int, edges: Iterable[Sequence[int]], ops: Sequence[str]) -> None:
         if space not in SPACE_OPS:
@@ -79,6 +80,7 @@ class Cell:
         for i, j in self.edges:
             succ[i].append(j)
         object.__setattr__(self, "_succ", tuple(tuple(s) for s in succ))
+        object.__setattr__(self, "_key", None)
 
     # ------------------------------------------------------------------ structure
     def reachable(self) -> frozenset[int]:
@@ -134,8 +136,11 @@ class Cell:
     # ------------------------------------------------------------------ identity and I/O
     @property
     def key(self) -> str:
-        """Canonical architecture key; equal exactly when the pruned op-labelled DAGs are isomorphic."""
-        return arch_key(self)
+        """Canonical architecture key; equal exactly when the pruned op-labelled DAGs are isomorphic (computed once
+        per cell: searches and table lookups ask for it on every evaluation)."""
+        if self._key is None:
+            object.__setattr__(self, "_key", arch_key(self))
+        return self._key
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -173,3 +173,30 @@ def test_stale_claims_of_a_deleted_study_do_not_block_a_new_one(tmp_path):
     assert again._study_id == first._study_id  # SQLite reuses the id: the old claim rows are still there
     again.optimize(fake_objective("cnn", 4), n_trials=100)
     check_trajectory(again, k=2)
+
+
+def test_in_memory_threads_claim_each_candidate_once_and_journal_storage_is_refused(tmp_path):
+    import optuna
+
+    from nasbench_shrink.autoshrink import AutoShrinkSampler
+    from helpers import fake_objective
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def run(n_jobs: int):
+        sampler = AutoShrinkSampler("cnn", 5, k=3, seed=1, poll_interval=0.01)
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        study.optimize(fake_objective("cnn", 5), n_jobs=n_jobs, n_trials=60)
+        done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        claims = [tuple(t.system_attrs["autoshrink:claim"]) for t in done]
+        steps = [(s.index, s.chosen.edge) for s in sampler.trajectory(study).steps if s.chosen is not None]
+        return claims, steps
+
+    claims, steps = run(3)
+    assert len(claims) == len(set(claims))  # no candidate evaluated twice by concurrent threads
+    assert steps == run(1)[1]
+    journal = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(tmp_path / "j.log")))
+    study = optuna.create_study(storage=journal, direction="maximize",
+                                sampler=AutoShrinkSampler("cnn", 3, k=2, seed=0))
+    with pytest.raises(ValueError, match="cannot claim candidates atomically on a JournalStorage"):
+        study.ask()

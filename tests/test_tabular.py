@@ -100,7 +100,7 @@ def test_partial_export_and_incomplete_export_refused(quick, tmp_path, monkeypat
     cache = f"sqlite:///{tmp_path / 'c.db'}"
     s = tabulate(quick, 3, [0], cache, tmp_path / "p.parquet", partial=True)  # exports, trains nothing
     assert s["done"] == 0 and load_table(tmp_path / "p.parquet").meta["complete"] is False
-    monkeypatch.setattr("nasbench_shrink.tabulate._job", lambda *a, **k: 0)  # training that stores nothing
+    monkeypatch.setattr("nasbench_shrink.tabulate.chunk_unit", lambda *a, **k: 0)  # training that stores nothing
     with pytest.raises(UserError, match="--partial"):
         tabulate(quick, 3, [0], cache, tmp_path / "q.parquet")
 
