@@ -116,3 +116,40 @@ def test_shared_cifar10_imagefolder_tarball(shared_data):
     assert torch.bincount(s.proxy_train.y).tolist() == [500] * 10
     assert torch.bincount(s.proxy_val.y).tolist() == [100] * 10
     assert len(s.final_test) == 9000 and len(s.final_train) == 50000
+
+
+def test_area_downsampling_keeps_constants_and_averages_blocks():
+    from nasbench_shrink.datasets import area_downsample
+
+    const = torch.full((2, 3, 32, 32), 77, dtype=torch.uint8)
+    assert torch.equal(area_downsample(const, 16), torch.full((2, 3, 16, 16), 77, dtype=torch.uint8))
+    x = torch.tensor([[[[0, 10, 1, 1], [20, 30, 1, 2], [5, 5, 255, 255], [5, 5, 255, 254]]]], dtype=torch.uint8)
+    assert area_downsample(x, 2).tolist() == [[[[15, 1], [5, 255]]]]  # 1.25 -> 1, 254.75 -> 255
+    with pytest.raises(DataError, match="divides"):
+        area_downsample(const, 12)
+
+
+def test_downsampled_cifar10_is_cached_once(tmp_path, monkeypatch):
+    path = tmp_path / "cifar-10-python.tar.gz"
+    _fake_cifar_archive(path)
+    monkeypatch.setattr(datasets, "CIFAR10_MD5", datasets.md5sum(path))
+    d = datasets.load_dataset("cifar10-16", tmp_path)
+    assert d.train.x.shape == (100, 3, 16, 16) and d.test.x.shape == (20, 3, 16, 16)
+    full = find_cifar10(tmp_path)
+    assert torch.equal(d.train.x, datasets.area_downsample(full.train.x, 16))
+    path.unlink()  # the second load reads the cached arrays, not the archive
+    again = datasets.load_dataset("cifar10-16", tmp_path)
+    assert torch.equal(again.train.x, d.train.x) and torch.equal(again.test.y, d.test.y)
+
+
+def test_cifar10_small_split_sizes(shared_data):
+    from nasbench_shrink.benchmarks import get_benchmark
+    from nasbench_shrink.tasks import benchmark_splits
+
+    bench = get_benchmark("cifar10-small")
+    s = benchmark_splits(bench, shared_data)
+    per_class = bench.split.train_per_class
+    assert s.proxy_train.x.shape[1:] == (3, 16, 16)
+    assert torch.bincount(s.proxy_train.y).tolist() == [per_class] * 10
+    assert torch.bincount(s.proxy_val.y).tolist() == [100] * 10
+    assert len(s.final_test) == 9000 and len(s.final_train) == 50000
