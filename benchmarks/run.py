@@ -83,7 +83,7 @@ def ratio_vs_bare_loop(quick: bool, threads: int) -> dict:
     cancels the drift that a ratio of two medians keeps."""
     torch.set_num_threads(threads)
     device = pick_device()
-    nodes, size, n, repeats = (4, 16, 256, 3) if quick else (8, 32, 1024, 7)
+    nodes, size, n, repeats = (4, 16, 256, 3) if quick else (8, 32, 1024, 11)
     cell = complete_cell("cnn", nodes, seed=0)
     cfg = MacroConfig(input_size=size)
     data = _data(n, size)

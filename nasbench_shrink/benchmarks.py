@@ -205,18 +205,18 @@ DIGITS = Benchmark(
 # The CPU tier of CIFAR-10, calibration in progress (benchmarks/results/calibrate_cifar10_small.json): the images
 # area-averaged to 16x16, 200/class train and 100/class validation (from the official test set; its other 9,000
 # images are the held-out test split), the faithful search network at half of Table 1's widths, the official
-# recipe shape (Adam 4e-3, the official early stops) over 5 epochs of batch 128. One thread per evaluation, as
-# digits, so results do not depend on the number of workers. Measured: median 3.6 s per evaluation, but the
-# accuracy's spread over cells (0.021) is half the 0.04 a discriminating tier needs; no table yet.
+# recipe shape (Adam 4e-3, the official early stops) over 3 epochs of batch 32. One thread per evaluation, as
+# digits, so results do not depend on the number of workers. Measured: median 3.5 s per evaluation, but the
+# accuracy's spread over cells (0.025) is below the 0.04 a discriminating tier needs; no table yet.
 CIFAR10_SMALL = Benchmark(
     name="cifar10-small",
     description="CPU CIFAR-10 tier: 16x16 (area-averaged), 200/class train + 100/class val, stem 16, widths "
-                "8/16/32, official residual search network, Adam 4e-3, batch 128, <=5 epochs with the official "
+                "8/16/32, official residual search network, Adam 4e-3, batch 32, <=3 epochs with the official "
                 "early stops, score acc - 0.1*(log10 MACs - 6)",
     dataset="cifar10-16",
     split=SplitSpec(train_per_class=200, val_per_class=100, seed=0),
     proxy=Fidelity(MacroConfig(in_channels=3, input_size=16, num_classes=10, stem_channels=16, widths=(8, 16, 32)),
-                   TrainRecipe(batch_size=128, max_epochs=5)),
+                   TrainRecipe(batch_size=32, max_epochs=3)),
     final=Fidelity(MacroConfig(in_channels=3, input_size=16, num_classes=10, stem_channels=16, widths=(8, 16, 32),
                                cells_per_stage=2),
                    TrainRecipe(optimizer="sgd", lr=0.05, weight_decay=5e-4, batch_size=128, max_epochs=10,

@@ -60,9 +60,20 @@ class Landscape:
         return front
 
 
+_KNOWN: dict[tuple, Landscape] = {}
+
+
 def landscape_of(table: Table, bench: Benchmark, lam: float | None = None) -> Landscape:
-    """The true score of every architecture in ``table`` at ``lam`` (default: the benchmark's λ)."""
+    """The true score of every architecture in ``table`` at ``lam`` (default: the benchmark's λ); computed once
+    per process (a comparison needs it for the regret column and again for its report)."""
     lam = bench.lam if lam is None else lam
+    known = (table.meta["sha256"], bench.name, bench.fidelity_key("proxy"), lam)
+    if known not in _KNOWN:
+        _KNOWN[known] = _landscape(table, bench, lam)
+    return _KNOWN[known]
+
+
+def _landscape(table: Table, bench: Benchmark, lam: float) -> Landscape:
     perf: dict[str, list[float]] = {}
     test: dict[str, list[float]] = {}
     cells, macs, resource = {}, {}, {}

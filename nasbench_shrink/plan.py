@@ -161,13 +161,13 @@ class Plan:
         for rid, lease_s in open_runs:
             with self.engine.begin() as conn:
                 now = _now(conn)
-                units = conn.execute(sa.select(units_table.c.unit, units_table.c.phase, units_table.c.state,
-                                               units_table.c.lease_until)
-                                     .where(units_table.c.run_id == rid).order_by(units_table.c.unit)).all()
-                if any(u.state == "failed" for u in units):
+                undone = conn.execute(sa.select(units_table.c.unit, units_table.c.phase, units_table.c.state,
+                                                units_table.c.lease_until)
+                                      .where(units_table.c.run_id == rid, units_table.c.state != "done")
+                                      .order_by(units_table.c.unit)).all()
+                if any(u.state == "failed" for u in undone):
                     conn.execute(runs_table.update().where(runs_table.c.run_id == rid).values(state="failed"))
                     continue
-                undone = [u for u in units if u.state != "done"]
                 if not undone:
                     conn.execute(runs_table.update().where(runs_table.c.run_id == rid).values(state="done"))
                     continue
