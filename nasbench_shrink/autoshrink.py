@@ -12,7 +12,8 @@ One trial is one candidate evaluation. The trajectory is a pure function of the 
 
 Each trial claims ``(step, edge)`` through a trial system attr and one atomic INSERT into a small claims table of
 the study's database (first writer wins); on an in-memory storage (one process), a check-and-set under a lock.
-Other storages (Optuna's journal file, MySQL) are refused with one line: claims there would not be atomic. Workers with nothing free in the current step wait (polling, and
+Other storages (Optuna's journal file, MySQL) are refused with one line: claims there would not be atomic.
+Workers with nothing free in the current step wait (polling, and
 failing stale trials through Optuna's heartbeat) until the step is decided. A restarted process replays the same
 trajectory from the storage, so nothing is lost and, with the evaluation cache, nothing is trained twice.
 """
@@ -219,7 +220,8 @@ class AutoShrinkSampler(CellSampler):
 
 
 _MEMORY_CLAIMS = threading.RLock()
-SUPPORTED_STORAGES = "an RDBStorage on SQLite or PostgreSQL (any number of processes) or an InMemoryStorage (one process)"
+SUPPORTED_STORAGES = ("an RDBStorage on SQLite or PostgreSQL (any number of processes) or an InMemoryStorage "
+                      "(one process)")
 
 
 def check_claim_storage(study: Study) -> None:

@@ -58,7 +58,8 @@ def _insert_ignore(engine: sa.Engine, table: sa.Table, row: dict) -> bool:
             except IntegrityError:
                 return False
         # RETURNING, not rowcount: psycopg 3 reports -1 rows for INSERT ... ON CONFLICT DO NOTHING
-        res = conn.execute(insert(table).values(**row).on_conflict_do_nothing().returning(*table.primary_key.columns))
+        res = conn.execute(insert(table).values(**row).on_conflict_do_nothing()
+                           .returning(*table.primary_key.columns))
         return res.first() is not None
 
 

@@ -107,8 +107,12 @@ def _load_settings(out: Path) -> dict | None:
 
 
 # ------------------------------------------------------------------------------------------ units of the plan
-def _spec_of(payload: dict[str, Any]) -> CompareSpec:
-    return CompareSpec(**payload["compare"])
+def _spec_of(payload: dict[str, Any], ctx: Context) -> CompareSpec:
+    """The unit's comparison, with the cache and data folder this worker reaches them under."""
+    spec = CompareSpec(**payload["compare"])
+    spec.cache = ctx.cache or spec.cache
+    spec.data_dir = ctx.data_dir or spec.data_dir
+    return spec
 
 
 _AUTO: dict[tuple, float] = {}
@@ -133,9 +137,7 @@ def _budget_of(payload: dict[str, Any], spec: CompareSpec) -> float | None:
 def search_unit(payload: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Plan unit: one (strategy, seed) search. A unit taken over from a worker that died replays its study from
     the start, answered by the evaluation cache, so the run is the one an uninterrupted worker makes."""
-    spec = _spec_of(payload)
-    spec.cache = ctx.cache or spec.cache
-    spec.data_dir = ctx.data_dir or spec.data_dir
+    spec = _spec_of(payload, ctx)
     run = _run_spec(spec, payload["strategy"], payload["seed"], None if payload["phase"] == 0 else
                     _budget_of(payload, spec))
     if payload["attempt"] > 1:
@@ -157,9 +159,7 @@ def _discard_interrupted(run: SearchSpec) -> None:
 
 def final_unit(payload: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Plan unit: the final evaluation of one run's best cell within the budget."""
-    spec = _spec_of(payload)
-    spec.cache = ctx.cache or spec.cache
-    spec.data_dir = ctx.data_dir or spec.data_dir
+    spec = _spec_of(payload, ctx)
     one = CompareSpec(**{**vars(spec), "strategies": [payload["strategy"]], "seeds": [payload["seed"]]})
     bench = get_benchmark(spec.benchmark)
     rows = summarize_runs(collect_trials(one, _budget_of(payload, spec), bench.metric, regret=False), one,

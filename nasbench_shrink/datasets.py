@@ -282,7 +282,8 @@ def downsampled_cifar10(size: int, data_dir: Path | None = None) -> ImageData:
     if path.is_file():
         with np.load(path, allow_pickle=False) as z:
             classes = tuple(str(c) for c in z["classes"])
-            return ImageData(f"cifar10-{size}", ImageSet(torch.from_numpy(z["xtr"]), torch.from_numpy(z["ytr"]), classes),
+            train = ImageSet(torch.from_numpy(z["xtr"]), torch.from_numpy(z["ytr"]), classes)
+            return ImageData(f"cifar10-{size}", train,
                              ImageSet(torch.from_numpy(z["xte"]), torch.from_numpy(z["yte"]), classes))
     full = find_cifar10(data_dir)
     assert full.test is not None

@@ -143,11 +143,10 @@ class Table:
         i = self._rows.get((key, seed))
         if i is None:
             return None
-        hit = self._parsed.get(i)
-        if hit is None:
-            hit = self._parsed[i] = {c: self.columns[c][i] for c in COLUMNS}
-            hit["curve"] = json.loads(hit["curve"])
-        return hit
+        if i not in self._parsed:
+            row = self._parsed[i] = self.row(key, seed)
+            row["curve"] = json.loads(row["curve"])  # type: ignore[index]
+        return self._parsed[i]
 
 
 @lru_cache(maxsize=8)

@@ -1,7 +1,8 @@
 """Tabulation: train every architecture of an N-node space at every seed, through the evaluation cache.
 
 Resumable (a rerun skips what the cache holds), distributable (W local processes, or many machines on one
-PostgreSQL cache: the plan of chunks lives in the cache's database and ``nasbench-shrink worker --cache URL`` joins) and exportable at any point (``partial``) as a table file that another machine continues from
+PostgreSQL cache: the chunks are a plan in the cache's database that ``nasbench-shrink worker --cache URL``
+joins) and exportable at any point (``partial``) as a table file that another machine continues from
 (``resume_from`` loads its rows into the cache first).
 """
 
@@ -88,7 +89,8 @@ def tabulate(bench: Benchmark, nodes: int, seeds: list[int], cache_url: str, out
         run_id = f"tabulate:{fid}:N{nodes}:seeds{','.join(map(str, seeds))}"
         chunks = [[c.to_dict() for c in cells[i:i + JOB_CELLS]] for i in range(0, len(cells), JOB_CELLS)]
         plan = open_plan(cache_url)
-        plan.create_run(run_id, "tabulate", {"benchmark": bench.name, "fidelity": fid, "nodes": nodes, "seeds": seeds},
+        plan.create_run(run_id, "tabulate",
+                        {"benchmark": bench.name, "fidelity": fid, "nodes": nodes, "seeds": seeds},
                         [Unit(0, "nasbench_shrink.tabulate:chunk_unit",
                               {"benchmark": bench.name, "cells": chunk, "seeds": seeds, "cache": cache_url,
                                "data_dir": data_dir}, f"cells {i * JOB_CELLS}-{i * JOB_CELLS + len(chunk) - 1}")
