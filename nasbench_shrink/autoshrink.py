@@ -96,8 +96,9 @@ class AutoShrinkSampler(CellSampler):
         self.poll_interval = poll_interval
         self.initial = complete_cell(space, nodes, seed)
         # decided steps never change (every candidate resolved, none can be claimed again): remembered per study,
-        # so a trial replays only the current step instead of the whole run
-        self._decided: dict[tuple[int, int], list[Step]] = {}
+        # so a trial replays only the current step instead of the whole run. The entry holds its storage, so an
+        # id reused by a later storage object is never mistaken for it.
+        self._decided: dict[tuple[int, int], tuple[object, list[Step]]] = {}
 
     # -- the trajectory, derived from the storage ------------------------------------------------------------
     def candidate_edges(self, step: int, cell: Cell) -> list[Edge]:
@@ -140,10 +141,14 @@ class AutoShrinkSampler(CellSampler):
         traj.done = True
         return traj
 
+    def _known_decided(self, study: Study) -> list[Step] | None:
+        entry = self._decided.get((id(study._storage), study._study_id))
+        return entry[1] if entry is not None and entry[0] is study._storage else None
+
     def trajectory(self, study: Study) -> Trajectory:
-        key = (id(study._storage), study._study_id)
-        traj = self.replay(study._storage.get_all_trials(study._study_id, deepcopy=False), self._decided.get(key))
-        self._decided[key] = [s for s in traj.steps if s.chosen is not None]
+        traj = self.replay(study._storage.get_all_trials(study._study_id, deepcopy=False), self._known_decided(study))
+        self._decided[(id(study._storage), study._study_id)] = (study._storage,
+                                                                 [s for s in traj.steps if s.chosen is not None])
         return traj
 
     # -- proposing a candidate ---------------------------------------------------------------------------------
@@ -215,7 +220,7 @@ class AutoShrinkSampler(CellSampler):
         value = values[0] if values and state == TrialState.COMPLETE else None
         trials.append(SimpleNamespace(number=trial.number, state=state, value=value,
                                       system_attrs=trial.system_attrs))
-        if self.replay(trials, self._decided.get((id(study._storage), study._study_id))).done:
+        if self.replay(trials, self._known_decided(study)).done:
             stop_study(study)
 
 

@@ -200,3 +200,24 @@ def test_in_memory_threads_claim_each_candidate_once_and_journal_storage_is_refu
                                 sampler=AutoShrinkSampler("cnn", 3, k=2, seed=0))
     with pytest.raises(ValueError, match="cannot claim candidates atomically on a JournalStorage"):
         study.ask()
+
+
+def test_one_sampler_reused_across_studies_replays_each_from_its_own_trials():
+    """The sampler remembers decided steps per study; a new study (even at a recycled address) starts afresh."""
+    import gc
+
+    import optuna
+
+    from nasbench_shrink.autoshrink import AutoShrinkSampler
+    from helpers import fake_objective
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = AutoShrinkSampler("cnn", 4, k=2, seed=0)
+    runs = []
+    for _ in range(3):
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        study.optimize(fake_objective("cnn", 4), n_trials=40)
+        runs.append([t.params for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE])
+        del study
+        gc.collect()
+    assert runs[0] and runs[1] == runs[0] and runs[2] == runs[0]
