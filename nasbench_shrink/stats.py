@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
-__all__ = ["iqm", "bootstrap_ci", "step_values", "anytime", "mean_rank", "holm", "vargha_delaney_a12",
+__all__ = ["iqm", "bootstrap_ci", "bootstrap_bands", "step_values", "anytime", "mean_rank", "holm", "vargha_delaney_a12",
            "paired_test", "final_table"]
 
 
@@ -71,15 +71,37 @@ def _per_run(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, grid:
     return pd.DataFrame(rows)
 
 
+def bootstrap_bands(matrix: np.ndarray, level: float = 0.95, seed: int = 0, resamples: int = 500
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """``bootstrap_ci`` of every row of ``matrix`` (rows = grid points, columns = runs) in one vectorised call:
+    the same seeds are resampled for every grid point, as the runs are the sampled unit."""
+    m = np.asarray(matrix, dtype=float)
+    point = st.trim_mean(m, 0.25, axis=1)
+    if m.shape[1] < 2:
+        return point, point
+    res = st.bootstrap((m,), lambda a, axis=-1: st.trim_mean(a, 0.25, axis=axis), axis=1, confidence_level=level,
+                       n_resamples=resamples, method="percentile", random_state=np.random.default_rng(seed))
+    lo = np.where(np.isfinite(res.confidence_interval.low), res.confidence_interval.low, point)
+    hi = np.where(np.isfinite(res.confidence_interval.high), res.confidence_interval.high, point)
+    return np.minimum(lo, point), np.maximum(hi, point)
+
+
 def anytime(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, points: int = 60) -> pd.DataFrame:
     """Per strategy and grid point: IQM over seeds of the best-so-far, and its bootstrap 95 % band."""
     grid = _grid(trials, x_col, points)
     per = _per_run(trials, x_col, y_col, maximize, grid)
     out = []
-    for (strategy, x), g in per.groupby(["strategy", "x"], sort=False):
-        v = g["value"].dropna().to_numpy()
-        lo, hi = bootstrap_ci(v, resamples=500)
-        out.append({"strategy": strategy, "x": x, "iqm": iqm(v), "lo": lo, "hi": hi, "runs": len(v)})
+    for strategy, g in per.groupby("strategy", sort=False):
+        m = g.pivot(index="x", columns="seed", values="value").reindex(grid)
+        if not m.isna().to_numpy().any():  # every run at every point: one call for the whole curve
+            mid, (lo, hi) = st.trim_mean(m.to_numpy(), 0.25, axis=1), bootstrap_bands(m.to_numpy())
+            out += [{"strategy": strategy, "x": x, "iqm": float(v), "lo": float(a), "hi": float(b),
+                     "runs": m.shape[1]} for x, v, a, b in zip(grid, mid, lo, hi)]
+            continue
+        for x, row in m.iterrows():
+            v = row.dropna().to_numpy()
+            lo, hi = bootstrap_ci(v, resamples=500)
+            out.append({"strategy": strategy, "x": x, "iqm": iqm(v), "lo": lo, "hi": hi, "runs": len(v)})
     return pd.DataFrame(out)
 
 

@@ -11,6 +11,7 @@ import contextlib
 import math
 import os
 import time
+from collections.abc import Generator
 from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
@@ -211,6 +212,25 @@ def train(
     ``ema_momentum`` is set). An epoch ends early once the moving training accuracy passes ``epoch_stop_acc``.
     A non-finite training or validation loss ends the run with ``diverged=True`` instead of raising.
     """
+    steps = training_steps(model, train_data, val_data, recipe, seed)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def training_steps(
+    model: nn.Module,
+    train_data,
+    val_data: DeviceData | None = None,
+    recipe: TrainRecipe = TrainRecipe(),
+    seed: int = 0,
+) -> Generator[None, None, TrainResult]:
+    """``train`` one optimizer step at a time: yields after every step and returns the ``TrainResult``.
+
+    ``train`` runs it to the end; the performance harness steps it in lockstep with a bare loop in one thread, so
+    that machine drift falls on both loops alike."""
     task = train_data if hasattr(train_data, "epoch") else ImageTask(train_data, val_data, recipe)
     device = task.device
     higher = task.higher_is_better
@@ -257,6 +277,7 @@ def train(
                     ema_acc = torch.where(ema_acc == 0, acc, ema_m * ema_acc + (1 - ema_m) * acc)
                     if recipe.epoch_stop_acc is not None and ema_acc.item() > recipe.epoch_stop_acc:
                         break
+            yield
         examples += seen
         train_loss = (loss_sum / max(seen, 1)).item()
         point = {"epoch": epoch, "train_loss": train_loss, "steps": steps, "lr": opt.param_groups[0]["lr"]}

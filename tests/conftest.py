@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -28,8 +30,6 @@ def shared_data() -> Path:
 
 def pg_available() -> bool:
     try:
-        import sqlalchemy as sa
-
         eng = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
         with eng.connect():
             pass
@@ -44,3 +44,17 @@ def pg_url() -> str:
     if not pg_available():
         pytest.skip(f"needs PostgreSQL at {PG_URL} (set NASBENCH_SHRINK_TEST_PG)")
     return PG_URL
+
+
+@pytest.fixture
+def fresh_db(pg_url):
+    """A new empty database per test, reached through a plain postgresql:// URL (SQLAlchemy's default driver)."""
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    name = f"nbs_{os.getpid()}_{time.time_ns()}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    base = sa.engine.make_url(pg_url)
+    yield f"postgresql://{base.username}@{base.host}:{base.port}/{name}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -1,12 +1,12 @@
-import pytest
-import os
+"""AutoShrink as an Optuna sampler: its trajectory, candidate claims, crash recovery and many workers."""
+
 import signal
 import subprocess
 import sys
 import time
 
 import optuna
-import sqlalchemy as sa
+import pytest
 from optuna.trial import TrialState
 
 from helpers import check_trajectory, fake_objective, trajectory_from_storage
@@ -133,19 +133,14 @@ def test_kill_9_mid_step_then_rerun_gives_the_same_trajectory(tmp_path):
 
 
 @pytest.mark.slow
-def test_four_workers_on_postgresql(pg_url):
-    engine = sa.create_engine(pg_url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE IF EXISTS nbs_evaluations, nbs_meta"))
-    name = f"pg-{os.getpid()}-{time.time_ns()}"
-    spec = SearchSpec(strategy="autoshrink", benchmark="digits", seed=0, nodes=5, k=3, storage=pg_url, study=name,
-                      cache=pg_url, heartbeat=2)
+def test_four_workers_on_postgresql(fresh_db):
+    spec = SearchSpec(strategy="autoshrink", benchmark="digits", seed=0, nodes=5, k=3, storage=fresh_db,
+                      study="pg", cache=fresh_db, heartbeat=2)
     study = run_search(spec, workers=4)
     check_trajectory(study, k=3)
     done = study.get_trials(states=(TrialState.COMPLETE,))
     misses = [t.user_attrs["arch_key"] for t in done if not t.user_attrs["cache_hit"]]
     assert len(misses) == len(set(misses))  # no architecture trained twice across the four workers
-    optuna.delete_study(study_name=name, storage=pg_url)
 
 
 @pytest.mark.slow

@@ -15,20 +15,6 @@ import sqlalchemy as sa
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def fresh_db(pg_url):
-    """A new empty database per test, reached through a plain postgresql:// URL (SQLAlchemy's default driver)."""
-    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    name = f"nbs_{os.getpid()}_{time.time_ns()}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    base = sa.engine.make_url(pg_url)
-    yield f"postgresql://{base.username}@{base.host}:{base.port}/{name}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def test_four_processes_start_together_on_a_fresh_database(fresh_db):
     procs = [subprocess.Popen([sys.executable, "-m", "nasbench_shrink.cli", "search", "-s", "random", "--nodes", "3",
                                "--budget-evals", "2", "--seed", str(i), "--storage", fresh_db, "--cache", fresh_db,
