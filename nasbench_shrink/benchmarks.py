@@ -210,13 +210,13 @@ DIGITS = Benchmark(
 # accuracy's spread over cells (0.025) is below the 0.04 a discriminating tier needs; no table yet.
 CIFAR10_SMALL = Benchmark(
     name="cifar10-small",
-    description="CPU CIFAR-10 tier: 16x16 (area-averaged), 200/class train + 100/class val, stem 16, widths "
-                "8/16/32, official residual search network, Adam 4e-3, batch 32, <=3 epochs with the official "
+    description="CPU CIFAR-10 tier: 16x16 (area-averaged), 450/class train + 100/class val, stem 16, widths "
+                "8/16/32, official residual search network, Adam 4e-3, batch 64, <=2 epochs with the official "
                 "early stops, score acc - 0.1*(log10 MACs - 6)",
     dataset="cifar10-16",
-    split=SplitSpec(train_per_class=200, val_per_class=100, seed=0),
+    split=SplitSpec(train_per_class=450, val_per_class=100, seed=0),
     proxy=Fidelity(MacroConfig(in_channels=3, input_size=16, num_classes=10, stem_channels=16, widths=(8, 16, 32)),
-                   TrainRecipe(batch_size=32, max_epochs=3)),
+                   TrainRecipe(batch_size=64, max_epochs=2)),
     final=Fidelity(MacroConfig(in_channels=3, input_size=16, num_classes=10, stem_channels=16, widths=(8, 16, 32),
                                cells_per_stage=2),
                    TrainRecipe(optimizer="sgd", lr=0.05, weight_decay=5e-4, batch_size=128, max_epochs=10,

@@ -490,10 +490,10 @@ def compare_cmd(
     def update(snap: dict[str, dict]) -> None:
         for name, r in snap.items():
             if name not in tasks:
-                tasks[name] = progress.add_task(f"{r['strategy']} seed {r['seed']}", stats="")
+                tasks[name] = progress.add_task(r["strategy"], stats="")
             best = "–" if r["best"] is None else f"{r['best']:.4f}"
-            progress.update(tasks[name], stats=f"evals {r['evals']:>4}  cost {r['cost_s']:7.1f} s  "
-                                               f"{r['flops']:.3g} FLOPs  best {best}")
+            progress.update(tasks[name], stats=f"runs {r['runs']:>3}/{r['seeds']}  evals {r['evals']:>6}  "
+                                               f"best score {best}")
 
     with progress:
         folder = run_compare(spec, on_progress=update)

@@ -28,7 +28,7 @@ from nasbench_shrink.landscape import landscape_of, regret_column
 from nasbench_shrink.registry import resolve
 from nasbench_shrink.plan import Abandoned, Context, Unit, open_plan, work
 from nasbench_shrink.search import SearchSpec, check_budget, is_finished, open_storage, run_worker
-from nasbench_shrink.trial_batch import trials_by_name
+from nasbench_shrink.trial_batch import finished_counts, trials_by_name
 from nasbench_shrink.workers import WorkerPool
 
 DEFAULT_STRATEGIES = ("autoshrink", "complete", "random", "ws", "er", "ba", "evolution", "tpe", "optuna-random")
@@ -264,20 +264,15 @@ def study_name(benchmark: str, strategy: str, seed: int) -> str:
 
 
 def progress_snapshot(spec: CompareSpec) -> dict[str, dict]:
-    """Per-run evaluations, charged cost and best score, read from the storage."""
+    """Per strategy: runs started, finished evaluations over its runs and the best score, from one grouped query
+    (cheap enough to poll while hundreds of studies grow)."""
+    counts = finished_counts(open_storage(spec.storage, heartbeat=None))
     snap: dict[str, dict] = {}
-    storage = open_storage(spec.storage, heartbeat=None)
-    names = {s.study_name for s in storage.get_all_studies()}
-    runs = [(strategy, seed, study_name(spec.benchmark, strategy, seed))
-            for strategy in spec.strategies for seed in spec.seeds]
-    found = trials_by_name(storage, [n for *_, n in runs if n in names], states=(TrialState.COMPLETE,))
-    for strategy, seed, name in runs:
-        if name in found:
-            trials = found[name]
-            cost = charged(trials)
-            snap[name] = {"strategy": strategy, "seed": seed, "evals": int(cost["evals"]),
-                          "cost_s": cost["seconds"], "flops": cost["flops"],
-                          "best": max((t.value for t in trials), default=None)}
+    for strategy in spec.strategies:
+        found = [counts[n] for n in (study_name(spec.benchmark, strategy, s) for s in spec.seeds) if n in counts]
+        bests = [b for _, b in found if b is not None]
+        snap[strategy] = {"strategy": strategy, "runs": len(found), "seeds": len(spec.seeds),
+                          "evals": sum(n for n, _ in found), "best": max(bests, default=None)}
     return snap
 
 

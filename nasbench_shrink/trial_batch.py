@@ -23,7 +23,7 @@ from optuna.distributions import distribution_to_json, json_to_distribution
 from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["backend", "in_memory_twin", "read_trials", "trials_by_name", "write_trials"]
+__all__ = ["backend", "finished_counts", "in_memory_twin", "read_trials", "trials_by_name", "write_trials"]
 
 
 def backend(storage: BaseStorage) -> BaseStorage:
@@ -197,3 +197,27 @@ def trials_by_name(storage: BaseStorage, names: Sequence[str], states: Container
             pass
     found = read_trials(storage, [ids[n] for n in names if n in ids], states)
     return {n: found[ids[n]] if n in ids else [] for n in names}
+
+
+def finished_counts(storage: BaseStorage) -> dict[str, tuple[int, float | None]]:
+    """Per study name: the number of COMPLETE trials and the best (largest) first objective value, with one
+    grouped query on an RDB storage. A progress view polls this every few seconds, so it must not read trials."""
+    store = backend(storage)
+    if isinstance(store, RDBStorage):
+        import sqlalchemy as sa
+        from optuna.storages._rdb import models as m
+
+        st, tt, vt = m.StudyModel.__table__, m.TrialModel.__table__, m.TrialValueModel.__table__
+        query = (sa.select(st.c.study_name, sa.func.count(tt.c.trial_id), sa.func.max(vt.c.value))
+                 .select_from(st.join(tt, tt.c.study_id == st.c.study_id)
+                              .outerjoin(vt, sa.and_(vt.c.trial_id == tt.c.trial_id, vt.c.objective == 0)))
+                 .where(tt.c.state == TrialState.COMPLETE.name).group_by(st.c.study_name))
+        with store.engine.connect() as conn:
+            return {name: (int(n), None if best is None else float(best)) for name, n, best in conn.execute(query)}
+    out = {}
+    for summary in store.get_all_studies():
+        done = store.get_all_trials(summary._study_id, deepcopy=False, states=(TrialState.COMPLETE,))
+        vals = [t.values[0] for t in done if t.values]
+        if done:
+            out[summary.study_name] = (len(done), max(vals, default=None))
+    return out

@@ -8,7 +8,7 @@ from optuna.trial import TrialState
 
 from nasbench_shrink.search import SearchSpec, run_worker
 from nasbench_shrink.tabular import TableLookup
-from nasbench_shrink.trial_batch import read_trials, trials_by_name, write_trials
+from nasbench_shrink.trial_batch import finished_counts, read_trials, trials_by_name, write_trials
 
 
 def _source_trials() -> list[optuna.trial.FrozenTrial]:
@@ -76,3 +76,15 @@ def test_a_table_run_rerun_keeps_its_stored_trials(tmp_path):
     first = [(t.number, t.params) for t in run_worker(spec).trials]
     assert len(first) == 5
     assert [(t.number, t.params) for t in run_worker(spec).trials] == first  # spent: nothing added, nothing lost
+
+
+def test_finished_counts_equal_what_the_public_api_reads(tmp_path):
+    source = _source_trials()  # 10 trials: one pruned, one at -inf
+    for storage in (f"sqlite:///{tmp_path / 'c.db'}", optuna.storages.InMemoryStorage()):
+        a = optuna.create_study(storage=storage, study_name="a", direction="maximize")
+        write_trials(a._storage, a._study_id, source)
+        optuna.create_study(storage=storage, study_name="empty", direction="maximize")
+        counts = finished_counts(a._storage)
+        done = [t for t in a.get_trials() if t.state == TrialState.COMPLETE]
+        assert counts == {"a": (len(done), max(t.value for t in done))}  # a study with no finished trial: absent
+        assert counts["a"][0] == 9
