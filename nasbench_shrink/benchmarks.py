@@ -309,8 +309,19 @@ def _load_shipped_tables() -> None:
             _REGISTRY[path.stem] = table_benchmark(path.stem, path, live)
 
 
+def _table_file(path: Path) -> Benchmark:
+    """A table file given by its path (one ``tabulate --out`` wrote): a benchmark answered by lookup."""
+    from nasbench_shrink.tabular import load_table, table_benchmark
+
+    if not path.is_file():
+        raise BenchmarkError(f"no table file at {path}; pass a file written by 'nasbench-shrink tabulate --out'")
+    live = load_table(path).meta["live"]
+    return table_benchmark(path.stem, path.resolve(), get_benchmark(live))
+
+
 def get_benchmark(name: str) -> Benchmark:
-    """The benchmark called ``name``: a built-in, a shipped table, or an entry point's.
+    """The benchmark called ``name``: a built-in, a shipped table, an entry point's, or a table file's path
+    (``*.parquet``).
 
     Example:
         >>> get_benchmark("digits").nodes
@@ -320,6 +331,8 @@ def get_benchmark(name: str) -> Benchmark:
         _load_shipped_tables()
     if name not in _REGISTRY:
         _load_entry_points()
+    if name not in _REGISTRY and name.endswith(".parquet"):
+        _REGISTRY[name] = _table_file(Path(name))
     try:
         return _REGISTRY[name]
     except KeyError:

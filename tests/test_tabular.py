@@ -6,6 +6,7 @@ import pytest
 
 from nasbench_shrink.benchmarks import get_benchmark, register_benchmark
 from nasbench_shrink.cache import EvaluationCache
+from nasbench_shrink.errors import BenchmarkError
 from nasbench_shrink.evaluation import evaluate
 from nasbench_shrink.recipe import TrainRecipe
 from nasbench_shrink.tabular import TableError, load_table, table_benchmark
@@ -81,6 +82,17 @@ def test_tabular_evaluate_equals_the_live_record(table, quick):
         evaluate(Cell("cnn", 4, [(0, 1)], ["input", "conv1x1", "conv1x1", "conv1x1"]), tab, seed=0)
     with pytest.raises(TableError, match="seeds"):
         evaluate(cell, tab, seed=7)
+
+
+def test_a_table_file_path_is_a_benchmark(table, quick):
+    d, _ = table
+    bench = get_benchmark(str(d / "t.parquet"))
+    cell = Cell("cnn", 3, [(0, 1), (1, 2)], ["input", "conv1x1", "sep3x3"])
+    shipped_style = table_benchmark("digits-1ep-table", d / "t.parquet", quick)
+    assert evaluate(cell, bench, seed=0).accuracy == evaluate(cell, shipped_style, seed=0).accuracy
+    assert bench.evaluator.instant and bench.nodes == 3
+    with pytest.raises(BenchmarkError, match="no table file at"):
+        get_benchmark(str(d / "missing.parquet"))
 
 
 def test_resumed_tabulation_trains_nothing_twice(table, quick, tmp_path):

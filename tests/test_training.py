@@ -2,7 +2,7 @@ import torch
 
 from nasbench_shrink.benchmarks import WORST_SCORE, get_benchmark
 from nasbench_shrink.evaluation import evaluate
-from nasbench_shrink.training import DeviceData, TrainRecipe, augment_batch, train
+from nasbench_shrink.training import DeviceData, TrainRecipe, augment_batch, train, training_steps
 from nasbench_shrink.datasets import ImageSet
 from search_spaces import Cell, build_cnn, MacroConfig
 
@@ -62,3 +62,23 @@ def test_augmentation_shifts_and_flips_whole_batches():
             vals = set(out[n, c].flatten().tolist()) - {0.0}
             assert vals <= set(x[n, c].flatten().tolist())
     assert not torch.equal(out, x)
+
+
+def test_training_steps_yields_once_per_optimizer_step_and_returns_what_train_returns():
+    data = DeviceData(_random_labels(), torch.device("cpu"), torch.tensor([0.5]), torch.tensor([0.25]))
+    cfg = MacroConfig(in_channels=1, input_size=8, widths=(4, 8, 8), stem_channels=4)
+    recipe = TrainRecipe(max_epochs=3, batch_size=64, patience=None, min_acc_epoch=None, overfit_ratio=None,
+                         epoch_stop_acc=None)
+    torch.manual_seed(0)
+    whole = train(build_cnn(SMALL, cfg), data, data, recipe, seed=0)
+    torch.manual_seed(0)
+    steps, yielded = training_steps(build_cnn(SMALL, cfg), data, data, recipe, seed=0), 0
+    while True:
+        try:
+            next(steps)
+            yielded += 1
+        except StopIteration as done:
+            stepped = done.value
+            break
+    assert yielded == 3 * 4 == sum(p["steps"] for p in stepped.curve)  # 256 images / batch 64, 3 epochs
+    assert stepped.curve == [{**p} for p in whole.curve] and stepped.best_val == whole.best_val
