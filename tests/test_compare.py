@@ -142,7 +142,7 @@ def test_dashboard_serves_the_studies(reference):
                              str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         data = None
-        for _ in range(60):
+        for _ in range(120):  # a loaded machine starts the server slowly
             time.sleep(0.5)
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=2) as r:
