@@ -65,14 +65,33 @@ def _digest(columns: dict[str, list]) -> str:
 
 
 def cpu_model() -> str:
-    """The processor's model name (CPU kernels, and so the last bits of a result, may differ between models)."""
+    """The processor: model name, family/model numbers and the vector ISA torch dispatches to.
+
+    Why all three: virtual machines often report a bare name ("AMD EPYC") for different generations, whose CPU
+    kernels differ in the last bits of a result; the numbers and the ISA tell them apart.
+    """
+    fields: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if key in ("model name", "cpu family", "model") and key not in fields:
+                fields[key] = value.strip()
+            if not line.strip() and fields:
+                break
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    name = fields.get("model name") or platform.processor() or platform.machine()
+    try:
+        import torch
+
+        isa = torch.backends.cpu.get_cpu_capability()
+    except Exception:  # pragma: no cover - torch is a dependency
+        isa = "unknown ISA"
+    numbers = ""
+    if "cpu family" in fields and "model" in fields:
+        numbers = f"family {fields['cpu family']}, model {fields['model']}, "
+    return f"{name} ({numbers}{isa})"
 
 
 def _commit() -> str | None:

@@ -148,3 +148,11 @@ def test_budget_charging_is_identical_live_and_tabular(quick, tmp_path):
         done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         runs[name] = ([(t.user_attrs["arch_key"], t.value) for t in done], charged(study.trials))
     assert runs[quick.name] == runs[tab.name]
+
+
+def test_cpu_fingerprint_names_the_vector_isa():
+    import torch
+
+    from nasbench_shrink.tabular import cpu_model
+
+    assert cpu_model().endswith(f"{torch.backends.cpu.get_cpu_capability()})")
