@@ -20,6 +20,7 @@ from search_spaces import Cell
 from nasbench_shrink.benchmarks import Benchmark, get_benchmark
 from nasbench_shrink.cache import EvaluationCache, cache_key
 from nasbench_shrink.errors import UserError
+from nasbench_shrink.machine import machine_of
 from nasbench_shrink.training import pick_device, set_threads, train
 
 __all__ = ["EvalRecord", "Evaluator", "LiveTraining", "evaluate", "network_resources", "check_cell"]
@@ -55,6 +56,7 @@ class EvalRecord:
     # proxy: the metric of the proxy-trained network on the held-out test split (as NAS-Bench-201 records it);
     # measured after training and not part of the charged cost
     test_perf: float | None = None
+    machine: str | None = None  # where it was trained (machine.machine_of); None for records older than the field
 
     @property
     def perf(self) -> float | None:
@@ -145,7 +147,7 @@ class LiveTraining(Evaluator):
             resource=resource, cost_s=cost, train_flops=3.0 * macs * result.examples, epochs=result.epochs,
             train_images=task.n_train, trained_examples=result.examples, diverged=result.diverged,
             stop_reason=result.stop_reason, device=str(dev), cell=cell.to_dict(), curve=result.curve,
-            test_perf=test_perf,
+            test_perf=test_perf, machine=machine_of(dev),
         )
 
 

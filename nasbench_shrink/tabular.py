@@ -33,6 +33,7 @@ from search_spaces.cell import Cell
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.evaluation import EvalRecord, Evaluator
+from nasbench_shrink.machine import cpu_model
 
 __all__ = ["TableLookup", "Table", "load_table", "write_table", "table_benchmark", "table_seed", "TableError"]
 
@@ -40,6 +41,8 @@ FORMAT = 1
 META_KEY = b"nasbench_shrink"
 COLUMNS = ("key", "seed", "cell", "edges", "macs", "params", "resource", "perf", "test_perf", "cost_s",
            "train_flops", "epochs", "trained_examples", "train_images", "stop_reason", "diverged", "curve")
+# written by newer versions, absent from older tables (whose digest then stays what it was)
+OPTIONAL_COLUMNS = ("machine",)
 
 
 class TableError(UserError):
@@ -57,41 +60,16 @@ def _row_of(rec: EvalRecord) -> dict[str, Any]:
             "macs": rec.macs, "params": rec.params, "resource": rec.resource, "perf": rec.perf,
             "test_perf": rec.test_perf, "cost_s": rec.cost_s, "train_flops": rec.train_flops, "epochs": rec.epochs,
             "trained_examples": rec.trained_examples, "train_images": rec.train_images,
-            "stop_reason": rec.stop_reason, "diverged": rec.diverged, "curve": json.dumps(rec.curve)}
+            "stop_reason": rec.stop_reason, "diverged": rec.diverged, "curve": json.dumps(rec.curve),
+            "machine": rec.machine}
+
+
+def _present(columns: dict[str, list]) -> tuple[str, ...]:
+    return COLUMNS + tuple(c for c in OPTIONAL_COLUMNS if c in columns)
 
 
 def _digest(columns: dict[str, list]) -> str:
-    return hashlib.sha256(json.dumps({c: columns[c] for c in COLUMNS}, sort_keys=True).encode()).hexdigest()
-
-
-def cpu_model() -> str:
-    """The processor: model name, family/model numbers and the vector ISA torch dispatches to.
-
-    Why all three: virtual machines often report a bare name ("AMD EPYC") for different generations, whose CPU
-    kernels differ in the last bits of a result; the numbers and the ISA tell them apart.
-    """
-    fields: dict[str, str] = {}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            key = key.strip()
-            if key in ("model name", "cpu family", "model") and key not in fields:
-                fields[key] = value.strip()
-            if not line.strip() and fields:
-                break
-    except OSError:
-        pass
-    name = fields.get("model name") or platform.processor() or platform.machine()
-    try:
-        import torch
-
-        isa = torch.backends.cpu.get_cpu_capability()
-    except Exception:  # pragma: no cover - torch is a dependency
-        isa = "unknown ISA"
-    numbers = ""
-    if "cpu family" in fields and "model" in fields:
-        numbers = f"family {fields['cpu family']}, model {fields['model']}, "
-    return f"{name} ({numbers}{isa})"
+    return hashlib.sha256(json.dumps({c: columns[c] for c in _present(columns)}, sort_keys=True).encode()).hexdigest()
 
 
 def _commit() -> str | None:
@@ -114,7 +92,7 @@ def write_table(path: str | Path, records: Iterable[EvalRecord], live: Benchmark
 
     records = list(records)
     rows = sorted((_row_of(r) for r in records), key=lambda r: (r["key"], r["seed"]))
-    columns = {c: [r[c] for r in rows] for c in COLUMNS}
+    columns = {c: [r[c] for r in rows] for c in COLUMNS + OPTIONAL_COLUMNS}
     keys = {r["key"] for r in rows}
     seeds = sorted(set(seeds))
     meta = {
@@ -122,6 +100,7 @@ def write_table(path: str | Path, records: Iterable[EvalRecord], live: Benchmark
         "space": live.space, "nodes": nodes, "seeds": seeds, "metric": live.metric, "lam": live.lam,
         "package_version": __version__, "torch_version": torch.__version__, "python": platform.python_version(),
         "device": sorted({r.device for r in records}) or ["cpu"], "cpu": cpu_model(),
+        "machines": sorted({m for m in columns["machine"] if m}),
         "threads": threads or live.cpu_threads, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "commit": _commit(), "rows": len(rows), "architectures_done": len(keys), "architectures": architectures,
         "complete": len(rows) == architectures * len(seeds), "sha256": _digest(columns),
@@ -154,7 +133,7 @@ class Table:
 
     def row(self, key: str, seed: int) -> dict[str, Any] | None:
         i = self._rows.get((key, seed))
-        return None if i is None else {c: self.columns[c][i] for c in COLUMNS}
+        return None if i is None else {c: self.columns[c][i] for c in _present(self.columns)}
 
     def record_row(self, key: str, seed: int) -> dict[str, Any] | None:
         """``row`` with its curve parsed, built once per (key, seed): searches query the same rows again and again.
@@ -262,7 +241,7 @@ def record_from_row(row: dict[str, Any], bench: Benchmark, stage: str, seed: int
         train_flops=0.0 if final else row["train_flops"], epochs=row["epochs"], train_images=row["train_images"],
         trained_examples=row["trained_examples"], diverged=row["diverged"], stop_reason=row["stop_reason"],
         device="table", cell=cell.to_dict() if cell is not None else json.loads(row["cell"]),
-        curve=_curve(row["curve"]), test_perf=row["test_perf"])
+        curve=_curve(row["curve"]), test_perf=row["test_perf"], machine=row.get("machine"))
     rec.score = bench.score(rec.perf, rec.resource, diverged=rec.diverged)
     return rec
 

@@ -17,14 +17,16 @@ class Shipped:
     name: str
     live: str
     seeds: list[int]
-    # how far a re-training on another CPU model or torch version may land from the recorded accuracy:
-    # digits 5 of 400 validation images; cifar10-small 30 of 1,000 (two epochs drift further apart)
+    # how far a re-training on another machine may land from the recorded accuracy. digits: 5 of 400 validation
+    # images. cifar10-small: across machines the last bits make its 2-epoch runs drift as far as another seed
+    # does (benchmarks/table_reproduce.py, 6 cells on a second VM: mean |diff| 0.017, max 0.033; two seeds of a
+    # cell differ by 0.026 std), so 80 of 1,000: it catches a broken pipeline (wrong data lands near 0.10)
     tolerance: float
     needs_data: bool
 
 
 SHIPPED = [Shipped("digits-table", "digits", [0, 1, 2], 0.0125, needs_data=False),
-           Shipped("cifar10-small-table", "cifar10-small", [0, 1], 0.03, needs_data=True)]
+           Shipped("cifar10-small-table", "cifar10-small", [0, 1], 0.08, needs_data=True)]
 
 
 @pytest.fixture(scope="module", params=SHIPPED, ids=[s.name for s in SHIPPED])
@@ -58,21 +60,22 @@ def test_table_file_matches_its_recorded_digest(shipped):
 
 def test_shipped_code_reproduces_the_shipped_table(shipped, request):
     """Re-training cells live at the table's seed gives the recorded accuracy and training FLOPs: exactly where the
-    table's processor fingerprint and torch version are this machine's; elsewhere CPU kernels differ in the last
-    bits (and an early stop may then come an epoch apart), so the accuracy within the table's tolerance."""
-    from nasbench_shrink.tabular import cpu_model
+    row was trained on a machine of this one's fingerprint (processor, vector ISA, torch); elsewhere kernels differ
+    in the last bits (and an early stop may then come an epoch apart), so within the table's tolerance."""
+    import torch
+
+    from nasbench_shrink.machine import machine_of
 
     spec, bench = shipped
     data_dir = request.getfixturevalue("shared_data") if spec.needs_data else None
     table = bench.evaluator.table
-    meta = table.meta
-    same_machine = meta.get("cpu") == cpu_model() and meta["torch_version"] == __import__("torch").__version__
+    here = machine_of(torch.device("cpu"))
     keys = table.keys
     seed = spec.seeds[-1]
     for key in (keys[0], keys[len(keys) // 2], keys[-1]):
         row = table.row(key, seed)
         live = evaluate(Cell.from_dict(json.loads(row["cell"])), spec.live, seed=seed, data_dir=data_dir)
-        if same_machine:
+        if row.get("machine") == here:
             assert live.accuracy == row["perf"] and live.train_flops == row["train_flops"]
         else:
             assert abs(live.accuracy - row["perf"]) <= spec.tolerance

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from nasbench_shrink.benchmarks import get_benchmark, register_benchmark
 from nasbench_shrink.cache import EvaluationCache
 from nasbench_shrink.errors import BenchmarkError
 from nasbench_shrink.evaluation import evaluate
+from nasbench_shrink.machine import machine_of
 from nasbench_shrink.recipe import TrainRecipe
 from nasbench_shrink.tabular import TableError, load_table, table_benchmark
 from nasbench_shrink.tabulate import tabulate
@@ -54,13 +56,24 @@ def test_table_round_trip_and_checks(table, quick):
             stored = cache.get(cache_key(key, quick.fidelity_key("proxy"), seed))
             assert row["perf"] == stored["accuracy"] and row["train_flops"] == stored["train_flops"]
             assert row["test_perf"] == stored["test_perf"] and row["test_perf"] is not None
-    # a changed byte is refused with one line
-    raw = bytearray((d / "t.parquet").read_bytes())
-    bad = d / "bad.parquet"
-    raw[len(raw) // 2] ^= 0xFF
-    bad.write_bytes(bytes(raw))
-    with pytest.raises(TableError) as err:
-        load_table(bad)
+            assert row["machine"] == stored["machine"] == machine_of(torch.device("cpu"))
+    assert t.meta["machines"] == [machine_of(torch.device("cpu"))]
+    # a changed value (metadata kept) fails the sha256 check; a damaged file is unreadable: one line each
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = pq.read_table(d / "t.parquet")
+    perf = arrow.column("perf").to_pylist()
+    perf[0] += 0.01
+    changed = arrow.set_column(arrow.schema.get_field_index("perf"), "perf", pa.array(perf))
+    pq.write_table(changed.replace_schema_metadata(arrow.schema.metadata), d / "changed.parquet")
+    with pytest.raises(TableError, match="sha256") as err:
+        load_table(d / "changed.parquet")
+    assert "\n" not in str(err.value)
+    raw = (d / "t.parquet").read_bytes()
+    (d / "cut.parquet").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(TableError, match="not a readable table") as err:
+        load_table(d / "cut.parquet")
     assert "\n" not in str(err.value)
 
 
@@ -153,6 +166,6 @@ def test_budget_charging_is_identical_live_and_tabular(quick, tmp_path):
 def test_cpu_fingerprint_names_the_vector_isa():
     import torch
 
-    from nasbench_shrink.tabular import cpu_model
+    from nasbench_shrink.machine import cpu_model
 
     assert cpu_model().endswith(f"{torch.backends.cpu.get_cpu_capability()})")
