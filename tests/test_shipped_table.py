@@ -19,8 +19,8 @@ class Shipped:
     seeds: list[int]
     # how far a re-training on another machine may land from the recorded accuracy. digits: 5 of 400 validation
     # images. cifar10-small: across machines the last bits make its 2-epoch runs drift as far as another seed
-    # does (benchmarks/table_reproduce.py, 6 cells on a second VM: mean |diff| 0.017, max 0.033; two seeds of a
-    # cell differ by 0.026 std), so 80 of 1,000: it catches a broken pipeline (wrong data lands near 0.10)
+    # does (benchmarks/table_reproduce.py, 6 cells on a second VM: mean |diff| 0.017, max 0.033; two seeds of
+    # a cell: mean |diff| 0.021), so 80 of 1,000: it catches a broken pipeline (wrong data lands near 0.10)
     tolerance: float
     needs_data: bool
 
