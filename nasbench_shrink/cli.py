@@ -388,10 +388,11 @@ def tabulate_cmd(
 @app.command("landscape")
 @user_errors
 def landscape_cmd(
-    benchmark: str = typer.Option(..., "--benchmark", "-b", help="A table benchmark (see 'benchmarks')."),
-    lam: Optional[float] = typer.Option(None, "--lam", help="Resource weight (default: the benchmark's)."),
-    png: Optional[Path] = typer.Option(None, "--png", help="Also draw the landscape to this PNG."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    benchmark: list[str] = typer.Option(..., "--benchmark", "-b", help="A table benchmark (see 'benchmarks'); "
+                                        "repeat -b to set tables side by side."),
+    lam: Optional[float] = typer.Option(None, "--lam", help="Resource weight (default: each benchmark's)."),
+    png: Optional[Path] = typer.Option(None, "--png", help="Also draw the landscape to this PNG (one -b)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (a list with several -b)."),
 ) -> None:
     """What a table's search problem looks like: scores, the optimum, noise, how hard random search finds it."""
     from nasbench_shrink import landscape
@@ -400,26 +401,36 @@ def landscape_cmd(
 
     if lam is not None and lam < 0:
         raise UserError(f"--lam must be >= 0 (got {lam})")
-    bench = get_benchmark(benchmark)
-    if not isinstance(bench.evaluator, TableLookup):
-        raise UserError(f"{bench.name} is a live benchmark; landscape needs a table (make one with "
-                        "'nasbench-shrink tabulate')")
-    table = bench.evaluator.table
-    info = landscape.summary(table, bench, lam)
-    if png is not None:
-        landscape.landscape_figure(table, bench, png, lam)
-        info["png"] = str(png)
+    if png is not None and len(benchmark) > 1:
+        raise UserError(f"--png draws one table's landscape; pass one -b (got {len(benchmark)})")
+    infos = []
+    for name in benchmark:
+        bench = get_benchmark(name)
+        if not isinstance(bench.evaluator, TableLookup):
+            raise UserError(f"{bench.name} is a live benchmark; landscape needs a table (make one with "
+                            "'nasbench-shrink tabulate')")
+        info = landscape.summary(bench.evaluator.table, bench, lam)
+        if png is not None:
+            landscape.landscape_figure(bench.evaluator.table, bench, png, lam)
+            info["png"] = str(png)
+        infos.append((bench.metric, info))
     if as_json:
-        print_json(info)
-        return
+        print_json(infos[0][1] if len(infos) == 1 else [info for _, info in infos])
+    elif len(infos) == 1:
+        console.print("\n".join(_landscape_lines(*infos[0])), highlight=False)
+    else:
+        console.print(_landscape_side_by_side(infos))
+
+
+def _landscape_lines(m: str, info: dict) -> list[str]:
     o = info["optimum"]
-    m = bench.metric
+    test = o["test_" + m]
     lines = [
         f"{info['benchmark']} at λ = {info['lam']:g}: {info['architectures']} architectures x seeds {info['seeds']}",
         f"score: mean {info['score_mean']:.4f}, std {info['score_std']:.4f}, top 1 % above "
         f"{info['score_quantiles'][0.99]:.4f}",
         f"optimum: score {o['score']:.4f}, {o['edges']} active edges, {o['macs']} MACs, {m} {o[m]:.4f} "
-        f"(held-out test {o['test_' + m] if o['test_' + m] is None else round(o['test_' + m], 4)})",
+        f"(held-out test {test if test is None else round(test, 4)})",
         f"random search needs {info['random_search_evals_to_top1pct_median']:.0f} evaluations (median) to reach "
         "the top 1 %",
         f"local optima under one-edge removal/addition: {info['local_optima_one_edge']}; Pareto front "
@@ -430,9 +441,37 @@ def landscape_cmd(
                      f"{info[f'spearman_val_vs_test_{m}']:.3f}")
     if "spearman_between_seeds" in info:
         lines.append(f"Spearman between two seeds (the noise ceiling): {info['spearman_between_seeds']:.3f}")
-    if png is not None:
-        lines.append(f"figure: {png}")
-    console.print("\n".join(lines), highlight=False)
+    if "png" in info:
+        lines.append(f"figure: {info['png']}")
+    return lines
+
+
+def _landscape_side_by_side(infos: list[tuple[str, dict]]) -> Table:
+    """Several tables' search problems as one table: a row per landscape figure, a column per benchmark."""
+    def num(x, fmt):
+        return "–" if x is None else format(x, fmt)
+
+    rows = [
+        ("λ", lambda m, i: f"{i['lam']:g}"),
+        ("architectures × seeds", lambda m, i: f"{i['architectures']} × {len(i['seeds'])}"),
+        ("score mean (std)", lambda m, i: f"{i['score_mean']:.4f} ({i['score_std']:.4f})"),
+        ("optimum: active edges", lambda m, i: str(i["optimum"]["edges"])),
+        ("optimum: MACs", lambda m, i: f"{i['optimum']['macs']:,}"),
+        ("optimum: validation / test", lambda m, i: f"{num(i['optimum'][m], '.4f')} / "
+                                                    f"{num(i['optimum']['test_' + m], '.4f')}"),
+        ("random search evals to top 1 % (median)", lambda m, i: f"{i['random_search_evals_to_top1pct_median']:g}"),
+        ("local optima (one edge)", lambda m, i: str(i["local_optima_one_edge"])),
+        ("Pareto front size", lambda m, i: str(i["pareto_front_size"])),
+        ("Spearman validation vs test", lambda m, i: num(i.get(f"spearman_val_vs_test_{m}"), ".3f")),
+        ("Spearman between seeds", lambda m, i: num(i.get("spearman_between_seeds"), ".3f")),
+    ]
+    view = Table(title="landscapes")
+    view.add_column("")
+    for _, info in infos:
+        view.add_column(info["benchmark"], justify="right")
+    for label, cell in rows:
+        view.add_row(label, *(cell(m, info) for m, info in infos))
+    return view
 
 
 @app.command("compare")

@@ -111,3 +111,20 @@ def test_shared_cifar10_proxy_evaluation_shortened(shared_data, tmp_path):
     rec = evaluate(Cell.from_dict(CELL), short, seed=0, data_dir=shared_data)
     assert rec.epochs == 2 and rec.train_images == 5000
     assert rec.accuracy > 0.2  # clearly above chance (0.1) after two epochs on 5,000 images
+
+
+def test_landscape_one_table_and_tables_side_by_side(tmp_path):
+    one = runner.invoke(app, ["landscape", "-b", "digits-table", "--json"])
+    assert one.exit_code == 0, one.output
+    info = json.loads(one.stdout)
+    assert info["benchmark"] == "digits-table" and info["optimum"]["edges"] >= 1
+    both = runner.invoke(app, ["landscape", "-b", "digits-table", "-b", "digits-table", "--lam", "0", "--json"])
+    infos = json.loads(both.stdout)
+    assert [i["lam"] for i in infos] == [0.0, 0.0] and infos[0]["optimum"]["edges"] >= info["optimum"]["edges"]
+    view = runner.invoke(app, ["landscape", "-b", "digits-table", "-b", "digits-table"], env={"COLUMNS": "160"})
+    assert view.exit_code == 0 and view.stdout.count("digits-table") == 2 and "Spearman between seeds" in view.stdout
+    png = str(tmp_path / "x.png")
+    bad = runner.invoke(app, ["landscape", "-b", "digits-table", "-b", "digits-table", "--png", png])
+    assert bad.exit_code != 0 and "pass one -b" in bad.output and not (tmp_path / "x.png").exists()
+    live = runner.invoke(app, ["landscape", "-b", "digits"])
+    assert live.exit_code != 0 and "needs a table" in live.output
