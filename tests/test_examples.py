@@ -10,13 +10,14 @@ import pytest
 from typer.testing import CliRunner
 
 from nasbench_shrink.benchmarks import TABLES_DIR
-from nasbench_shrink.cli import app
+from nasbench_shrink.cli import DEFAULT_COMPARE_BENCHMARK, app
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.skipif(not (TABLES_DIR / "digits-table.parquet").is_file(), reason="needs the shipped digits table")
+@pytest.mark.skipif(not (TABLES_DIR / f"{DEFAULT_COMPARE_BENCHMARK}.parquet").is_file(),
+                    reason=f"needs the shipped table {DEFAULT_COMPARE_BENCHMARK}, compare's default")
 def test_plugin_example_runs_against_builtins_on_the_table(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)  # the README's command names the example by its path from the repository root
     res = CliRunner().invoke(app, ["compare", "--strategies", "autoshrink,random,examples/hill_climb.py:factory",
