@@ -222,9 +222,10 @@ class TableLookup(Evaluator):
             raise TableError(f"table {bench.name} has seeds {list(t.seeds)}; pass one of them as --seed")
         row = t.record_row(cell.key, seed)
         if row is None:
-            raise TableError(f"cell {cell.key} is not in table {bench.name} ({meta['architectures_done']} of "
+            raise TableError(f"cell {cell.key} at seed {seed} is not in table {bench.name} ({meta['rows']} of "
+                             f"{meta['architectures'] * len(t.seeds)} rows: {meta['architectures_done']} of "
                              f"{meta['architectures']} architectures of the {meta['nodes']}-node {meta['space']} "
-                             "space); continue its tabulation or use the live benchmark")
+                             f"space, seeds {list(t.seeds)}); continue its tabulation or use the live benchmark")
         return record_from_row(row, bench, stage, seed, meta["fidelity"], cell)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -169,3 +171,20 @@ def test_cpu_fingerprint_names_the_vector_isa():
     from nasbench_shrink.machine import cpu_model
 
     assert cpu_model().endswith(f"{torch.backends.cpu.get_cpu_capability()})")
+
+
+def test_a_missing_row_names_its_cell_and_seed(table, quick, tmp_path):
+    from nasbench_shrink.tabular import record_from_row, write_table
+
+    d, _ = table
+    full = load_table(d / "t.parquet")
+    fid = full.meta["fidelity"]
+    gone = full.keys[0]
+    records = [record_from_row(full.row(k, s), quick, "proxy", s, fid) for k in full.keys for s in full.seeds
+               if (k, s) != (gone, 1)]
+    write_table(tmp_path / "holey.parquet", records, quick, nodes=3, seeds=[0, 1], architectures=14)
+    holey = table_benchmark("holey", tmp_path / "holey.parquet", quick)
+    cell = Cell.from_dict(json.loads(full.row(gone, 0)["cell"]))
+    assert evaluate(cell, holey, seed=0).accuracy == full.row(gone, 0)["perf"]
+    with pytest.raises(TableError, match=f"cell {gone} at seed 1 is not in table holey \\(27 of 28 rows"):
+        evaluate(cell, holey, seed=1)
