@@ -122,6 +122,7 @@ class Table:
         self.seeds: tuple[int, ...] = tuple(meta["seeds"])
         self._rows = {(k, s): i for i, (k, s) in enumerate(zip(columns["key"], columns["seed"]))}
         self.columns = columns
+        self._names = _present(columns)  # the columns a row carries, fixed once: rows are read on every query
         self._parsed: dict[int, dict[str, Any]] = {}
 
     def __len__(self) -> int:
@@ -133,7 +134,7 @@ class Table:
 
     def row(self, key: str, seed: int) -> dict[str, Any] | None:
         i = self._rows.get((key, seed))
-        return None if i is None else {c: self.columns[c][i] for c in _present(self.columns)}
+        return None if i is None else {c: self.columns[c][i] for c in self._names}
 
     def record_row(self, key: str, seed: int) -> dict[str, Any] | None:
         """``row`` with its curve parsed, built once per (key, seed): searches query the same rows again and again.
