@@ -8,7 +8,9 @@ One trial is one candidate evaluation. The trajectory is a pure function of the 
   all of them when fewer than K edges remain, so every process derives the same candidate list;
 - a step is decided when each candidate has a finished score (a candidate that failed ``max_failures`` times
   counts as worst); g_{t+1} is the best candidate, pruned (ties go to the earlier candidate);
-- the run ends when g_t has no edge; the result is the best candidate over the whole run (Eq. 7).
+- the run ends when g_t has no edge; the result is the best candidate over the whole run (Eq. 7). With
+  ``restarts`` (our extension, for fixed-budget comparisons) it starts again from the complete DAG with the op
+  assignment of a fresh seed instead, and never ends by itself: the budget ends it.
 
 Each trial claims ``(step, edge)`` through a trial system attr and one atomic INSERT into a small claims table of
 the study's database (first writer wins); on an in-memory storage (one process), a check-and-set under a lock.
@@ -20,6 +22,7 @@ trajectory from the storage, so nothing is lost and, with the evaluation cache, 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import threading
@@ -65,6 +68,7 @@ class Step:
     cell: Cell
     candidates: list[Candidate]
     chosen: Candidate | None = None
+    restart: int = 0  # which shrinking run of a restarting sampler this step belongs to
 
 
 @dataclass
@@ -87,11 +91,12 @@ class AutoShrinkSampler(CellSampler):
     strategy_name = "autoshrink"
 
     def __init__(self, space: str = "cnn", nodes: int = 8, k: int = 10, seed: int = 0, max_failures: int = 2,
-                 poll_interval: float = 0.25) -> None:
+                 poll_interval: float = 0.25, restarts: bool = False) -> None:
         super().__init__(space, nodes, seed)
         if k < 1:
             raise ValueError("k must be >= 1")
         self.k = k
+        self.restarts = restarts
         self.max_failures = max_failures
         self.poll_interval = poll_interval
         self.initial = complete_cell(space, nodes, seed)
@@ -101,6 +106,14 @@ class AutoShrinkSampler(CellSampler):
         self._decided: dict[tuple[int, int], tuple[object, list[Step]]] = {}
 
     # -- the trajectory, derived from the storage ------------------------------------------------------------
+    def start(self, restart: int) -> Cell:
+        """The pruned complete DAG that shrinking run ``restart`` starts from (0: the run's seed; then fresh
+        seeds derived from it)."""
+        if restart == 0:
+            return self.initial.pruned()
+        fresh = int(hashlib.sha1(f"autoshrink:{self.seed}:restart{restart}".encode()).hexdigest()[:8], 16)
+        return complete_cell(self.space, self.nodes, fresh).pruned()
+
     def candidate_edges(self, step: int, cell: Cell) -> list[Edge]:
         edges = list(cell.pruned().edges)
         if len(edges) <= self.k:
@@ -117,9 +130,15 @@ class AutoShrinkSampler(CellSampler):
             if claim and claim[0] >= first:
                 by_claim.setdefault(tuple(claim), []).append(t)
         traj = Trajectory(steps=list(decided))
-        cell = decided[-1].chosen.cell if decided else self.initial.pruned()  # type: ignore[union-attr]
+        cell = decided[-1].chosen.cell if decided else self.start(0)  # type: ignore[union-attr]
+        restart = decided[-1].restart if decided else 0
         step = first
-        while cell.edges:
+        while True:
+            if not cell.edges:
+                if not self.restarts:
+                    break
+                restart += 1
+                cell = self.start(restart)
             cands = []
             for e in self.candidate_edges(step, cell):
                 c = Candidate(e, cell.without_edge(e).pruned())
@@ -131,7 +150,7 @@ class AutoShrinkSampler(CellSampler):
                     elif t.state in (TrialState.FAIL, TrialState.PRUNED):
                         c.failures += 1
                 cands.append(c)
-            s = Step(step, cell, cands)
+            s = Step(step, cell, cands, restart=restart)
             traj.steps.append(s)
             if not all(c.resolved(self.max_failures) for c in cands):
                 return traj
@@ -186,8 +205,11 @@ class AutoShrinkSampler(CellSampler):
                     storage.set_trial_system_attr(trial._trial_id, CLAIM, claim)
                     won = bool(atomic_claim(study, trial.number, step.index, cand.edge, cand.failures))
                 if won:
-                    return Proposal(cand.cell, {"step": step.index, "removed_edge": list(cand.edge),
-                                                "parent": step.cell.to_dict(), "parent_key": step.cell.key})
+                    attrs = {"step": step.index, "removed_edge": list(cand.edge), "parent": step.cell.to_dict(),
+                             "parent_key": step.cell.key}
+                    if self.restarts:
+                        attrs["restart"] = step.restart
+                    return Proposal(cand.cell, attrs)
                 storage.set_trial_system_attr(trial._trial_id, CLAIM, None)
                 time.sleep(self.poll_interval / 10)  # lost to another worker: let its claim become visible
                 continue
@@ -210,8 +232,8 @@ class AutoShrinkSampler(CellSampler):
         return any(not parent.without_edge(e).pruned().edges for e in self.candidate_edges(claim[0], parent))
 
     def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState, values) -> None:
-        if not trial.system_attrs.get(CLAIM) and not trial.system_attrs.get(SKIP_ATTR):
-            return
+        if self.restarts or (not trial.system_attrs.get(CLAIM) and not trial.system_attrs.get(SKIP_ATTR)):
+            return  # a restarting sampler never ends by itself
         if trial.system_attrs.get(CLAIM) and not self._may_end_run(trial):
             return  # the run can only end at a step with an edgeless candidate: skip the storage read
         # the trial's own final state is not stored yet: replay with it

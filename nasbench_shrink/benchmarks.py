@@ -14,8 +14,7 @@ from pathlib import Path
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from search_spaces.cnn import MacroConfig
-from search_spaces.rnn import RNNConfig
+from search_spaces.configs import MacroConfig, RNNConfig
 from nasbench_shrink.errors import BenchmarkError
 from nasbench_shrink.fidelity import STAGES, Fidelity
 from nasbench_shrink.recipe import TrainRecipe

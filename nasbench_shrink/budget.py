@@ -1,14 +1,23 @@
 """Budget accounting, the heart of a fair comparison, in one place.
 
-Every finished trial is charged its recorded cost — cache hits included, at their original cost — so a strategy is
-never cheaper because another one trained the same architecture first. Three cost kinds exist: evaluations,
-training FLOPs (deterministic: 3 × forward MACs × examples trained) and measured seconds. A run stays inside its
-budget while the cost charged *before* a trial is below the limit, so the trial that crosses the limit counts, for
-every strategy alike.
+The cost rule (tables and live alike):
+
+- a run pays for each distinct architecture (canonical key) the first time it evaluates it;
+- a repeat of an architecture inside the same run returns the same record and costs nothing (the trial is
+  marked ``repeat``): a live run would have answered it from its own cache;
+- a cache hit made by *another* run is charged its recorded cost, so a run's cost never depends on the order in
+  which the runs of a comparison happened to execute;
+- a trial counts within a budget only if the run's total *including its own cost* stays within the limit, and
+  nothing after the first trial that does not fit counts (no overshoot, no cherry-picking of cheap trials);
+- with an automatic budget, strategy X at seed s gets exactly what the budget-setting strategy spent at seed s
+  (``paired_budgets``), so a paired test compares runs of equal cost.
+
+Three cost kinds exist: evaluations, training FLOPs (deterministic: 3 × forward MACs × examples trained) and
+seconds (on a table: the architecture's cost normalised to the table's reference machine).
 
 Example:
     >>> from nasbench_shrink.budget import Budget
-    >>> Budget("evals", 3).admits(2.0), Budget("evals", 3).admits(3.0)
+    >>> Budget("evals", 3).admits(2.0, 1.0), Budget("evals", 3).admits(3.0, 1.0)
     (True, False)
 """
 
@@ -17,11 +26,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+import numpy as np
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["COST_KINDS", "Budget", "charged", "cost_of", "running_totals", "cumulative_column", "cost_label"]
+__all__ = ["COST_KINDS", "REPEAT_ATTR", "MAX_REPEATS_IN_A_ROW", "Budget", "charged", "cost_of", "running_totals",
+           "cumulative_column", "cost_label", "paired_budgets", "budget_of_seed", "repeat_attrs", "within_limit"]
 
 COST_KINDS: tuple[str, ...] = ("evals", "flops", "seconds")
+REPEAT_ATTR = "repeat"  # user attr: this trial repeated an architecture the run had evaluated (free)
+# a run whose last trials were all free repeats has nothing new to buy: it stops after this many in a row
+MAX_REPEATS_IN_A_ROW = 50
 # the trial user attr that records each kind's cost (an evaluation costs 1)
 _ATTR = {"evals": None, "flops": "train_flops", "seconds": "cost_s"}
 # the running-total column of trials.csv for each kind, and its axis label
@@ -36,9 +50,20 @@ def _check(kind: str) -> str:
 
 
 def cost_of(attrs: Mapping[str, Any], kind: str) -> float:
-    """What one finished evaluation with user attrs ``attrs`` is charged in ``kind``."""
+    """What one finished trial with user attrs ``attrs`` is charged in ``kind`` (a repeat: nothing)."""
     attr = _ATTR[_check(kind)]
+    if attrs.get(REPEAT_ATTR):
+        return 0.0
     return 1.0 if attr is None else float(attrs.get(attr, 0.0) or 0.0)
+
+
+def repeat_attrs(first: Mapping[str, Any], first_number: int) -> dict[str, Any]:
+    """The user attrs of a trial that repeats the run's trial ``first_number`` (attrs ``first``): the same
+    record, charged nothing."""
+    out = dict(first)
+    out.update({REPEAT_ATTR: True, "repeat_of": first_number, "cache_hit": False,
+                **{a: 0.0 for a in _ATTR.values() if a is not None}})
+    return out
 
 
 def charged(trials: Iterable[FrozenTrial]) -> dict[str, float]:
@@ -73,25 +98,58 @@ class Budget:
     def unlimited(self) -> bool:
         return self.kind is None or self.limit is None
 
-    def admits(self, charged_before: float) -> bool:
-        """Whether a trial that starts after ``charged_before`` has been charged counts."""
-        return self.unlimited or charged_before < self.limit  # type: ignore[operator]
+    def admits(self, charged_before: float, own_cost: float) -> bool:
+        """Whether a trial of cost ``own_cost`` after ``charged_before`` fits: the total including it stays
+        within the limit (a relative tolerance of 1e-9 absorbs float summation order)."""
+        if self.unlimited:
+            return True
+        return charged_before + own_cost <= self.limit * (1 + 1e-9)  # type: ignore[operator]
+
+    def reached(self, total: float) -> bool:
+        """Whether a run that has been charged ``total`` must stop (its budget used up, or overshot by a trial
+        that does not count)."""
+        return not self.unlimited and total >= self.limit * (1 - 1e-9)  # type: ignore[operator]
 
     def spent(self, trials: Iterable[FrozenTrial]) -> bool:
-        """Whether the finished trials have used the whole budget (the run must stop)."""
-        return not self.unlimited and charged(trials)[self.kind] >= self.limit  # type: ignore[index,operator]
+        """Whether the finished ``trials`` have used the whole budget (or one did not fit): the run must stop."""
+        return not self.unlimited and self.reached(charged(trials)[self.kind])  # type: ignore[index]
 
 
 def running_totals(trials: Iterable[FrozenTrial], budget: Budget) -> list[dict[str, Any]]:
-    """For the finished trials in trial order: the 1-based evaluation index, the running totals of seconds and
-    FLOPs after each, and whether each counts under ``budget``."""
+    """For the finished trials in trial order: the 1-based count of charged evaluations, the running totals of
+    seconds and FLOPs after each, and whether each counts under ``budget`` (the longest prefix that fits)."""
     done = sorted((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.number)
     totals = {kind: 0.0 for kind in COST_KINDS}
-    rows = []
+    rows, fits = [], True
     for t in done:
-        before = totals[budget.kind] if budget.kind is not None else 0.0
+        if budget.kind is not None:
+            fits = fits and budget.admits(totals[budget.kind], cost_of(t.user_attrs, budget.kind))
         for kind in COST_KINDS:
             totals[kind] += cost_of(t.user_attrs, kind)
         rows.append({"trial": t, "eval_index": int(totals["evals"]), "cum_cost_s": totals["seconds"],
-                     "cum_train_flops": totals["flops"], "within_budget": budget.admits(before)})
+                     "cum_train_flops": totals["flops"], "repeat": bool(t.user_attrs.get(REPEAT_ATTR)),
+                     "within_budget": fits})
     return rows
+
+
+def within_limit(cumulative: np.ndarray, limit: np.ndarray | float | None) -> np.ndarray:
+    """``Budget.admits`` for whole runs at once: a trial counts when the running total including it stays within
+    the limit. Costs are never negative, so the running total only grows and the trials that count are exactly
+    the longest prefix that fits (NaN or None limit: no limit)."""
+    cum = np.asarray(cumulative, dtype=float)
+    lim = np.broadcast_to(np.asarray(np.nan if limit is None else limit, dtype=float), cum.shape)
+    return np.where(np.isnan(lim), True, cum <= lim * (1 + 1e-9))
+
+
+def paired_budgets(spent_by_setter: Mapping[str, Mapping[int, float]]) -> dict[int, float]:
+    """The automatic budget per seed: what the budget-setting strategy spent at that seed (with several
+    setters, the largest of their costs at that seed)."""
+    seeds = sorted({s for costs in spent_by_setter.values() for s in costs})
+    return {s: max(costs[s] for costs in spent_by_setter.values() if s in costs) for s in seeds}
+
+
+def budget_of_seed(budget: float | Mapping[int, float] | None, seed: int) -> float | None:
+    """A run's limit: a fixed budget, or its seed's entry of a paired budget."""
+    if budget is None or isinstance(budget, (int, float)):
+        return budget  # type: ignore[return-value]
+    return budget[seed]

@@ -200,7 +200,7 @@ def random_graphs_cmd(
     from nasbench_shrink.benchmarks import get_benchmark
     from nasbench_shrink.cache import EvaluationCache
     from nasbench_shrink.random_graphs import final_benchmark, graph_cells, random_graph_rows, summarize_rows
-    from search_spaces.cnn import AGGREGATIONS
+    from search_spaces.configs import AGGREGATIONS
 
     if aggregation is not None and aggregation not in AGGREGATIONS:
         raise UserError(f"unknown --aggregation {aggregation!r}; choose one of {', '.join(AGGREGATIONS)}")
@@ -309,7 +309,8 @@ def search_cmd(
     if as_json:
         print_json(summary)
         return
-    console.print(f"study {summary['study']}: {summary['complete']} evaluations ({summary['cache_hits']} cache hits), "
+    console.print(f"study {summary['study']}: {summary['complete']} trials, {summary['charged_evaluations']:.0f} charged "
+                  f"evaluations ({summary['cache_hits']} cache hits, {summary['free_repeats']} free repeats), "
                   f"charged {summary['charged_seconds']:.1f} s / {summary['charged_flops']:.3g} FLOPs", highlight=False)
     if "best_score" in summary:
         metric = "accuracy" if summary.get("accuracy") is not None else "perplexity"
@@ -431,8 +432,7 @@ def _landscape_lines(m: str, info: dict) -> list[str]:
         f"{info['score_quantiles'][0.99]:.4f}",
         f"optimum: score {o['score']:.4f}, {o['edges']} active edges, {o['macs']} MACs, {m} {o[m]:.4f} "
         f"(held-out test {test if test is None else round(test, 4)})",
-        f"random search needs {info['random_search_evals_to_top1pct_median']:.0f} evaluations (median) to reach "
-        "the top 1 %",
+        *_hardness_lines(info["hardness"]),
         f"local optima under one-edge removal/addition: {info['local_optima_one_edge']}; Pareto front "
         f"(accuracy vs MACs): {info['pareto_front_size']} architectures",
     ]
@@ -440,10 +440,26 @@ def _landscape_lines(m: str, info: dict) -> list[str]:
         lines.append(f"Spearman, proxy validation vs held-out test across architectures: "
                      f"{info[f'spearman_val_vs_test_{m}']:.3f}")
     if "spearman_between_seeds" in info:
-        lines.append(f"Spearman between two seeds (the noise ceiling): {info['spearman_between_seeds']:.3f}")
+        pairs = ", ".join(f"{p} {v:.3f}" for p, v in info["spearman_between_seed_pairs"].items())
+        lines.append(f"Spearman between seeds (the noise ceiling): mean {info['spearman_between_seeds']:.3f}, min "
+                     f"{info['spearman_between_seeds_min']:.3f} ({pairs})")
     if "png" in info:
         lines.append(f"figure: {info['png']}")
     return lines
+
+
+def _hardness_lines(h: dict) -> list[str]:
+    r = h["random"]
+    within = ", ".join(f"{b}: {p:.3f}" for b, p in r["p_top1pct_within"].items())
+    med = r["median_evals_to_top1pct"]
+    return [f"random strategy (edges kept with p ½, ops uniform): a top-1 % cell ({h['top1pct_architectures']} "
+            f"architectures) with probability {r['p_top1pct_per_draw']:.4f} per draw; median "
+            f"{'>1000' if med is None else med} charged evaluations to reach one (repeats free); P(reached within b "
+            f"evaluations) {within}",
+            f"one-edge-removal paths from the complete DAG through a top-1 % cell: "
+            f"{h['autoshrink_paths_through_top1pct']:.3f} (uniform removals, seeded start ops)",
+            f"fitness-distance correlation: {h['fitness_distance_fdc']:.3f} (distance in mutations from the "
+            f"optimum, at most {h['fitness_distance_max_distance']})"]
 
 
 def _landscape_side_by_side(infos: list[tuple[str, dict]]) -> Table:
@@ -459,11 +475,17 @@ def _landscape_side_by_side(infos: list[tuple[str, dict]]) -> Table:
         ("optimum: MACs", lambda m, i: f"{i['optimum']['macs']:,}"),
         ("optimum: validation / test", lambda m, i: f"{num(i['optimum'][m], '.4f')} / "
                                                     f"{num(i['optimum']['test_' + m], '.4f')}"),
-        ("random search evals to top 1 % (median)", lambda m, i: f"{i['random_search_evals_to_top1pct_median']:g}"),
+        ("random: P(top 1 %) per draw", lambda m, i: f"{i['hardness']['random']['p_top1pct_per_draw']:.4f}"),
+        ("random: evals to top 1 % (median)", lambda m, i: str(i["hardness"]["random"]["median_evals_to_top1pct"])),
+        ("random: P(top 1 % within 50 evals)",
+         lambda m, i: f"{i['hardness']['random']['p_top1pct_within']['50']:.3f}"),
+        ("shrink paths through top 1 %", lambda m, i: f"{i['hardness']['autoshrink_paths_through_top1pct']:.3f}"),
+        ("fitness-distance correlation", lambda m, i: f"{i['hardness']['fitness_distance_fdc']:.3f}"),
         ("local optima (one edge)", lambda m, i: str(i["local_optima_one_edge"])),
         ("Pareto front size", lambda m, i: str(i["pareto_front_size"])),
         ("Spearman validation vs test", lambda m, i: num(i.get(f"spearman_val_vs_test_{m}"), ".3f")),
-        ("Spearman between seeds", lambda m, i: num(i.get("spearman_between_seeds"), ".3f")),
+        ("Spearman between seeds (mean / min)", lambda m, i: f"{num(i.get('spearman_between_seeds'), '.3f')} / "
+                                                            f"{num(i.get('spearman_between_seeds_min'), '.3f')}"),
     ]
     view = Table(title="landscapes")
     view.add_column("")
@@ -478,10 +500,10 @@ def _landscape_side_by_side(infos: list[tuple[str, dict]]) -> Table:
 @user_errors
 def compare_cmd(
     benchmark: str = typer.Option(DEFAULT_COMPARE_BENCHMARK, "--benchmark", "-b",
-                                  help="Benchmark preset (default: the shipped digits table: lookups, no training)."),
+                                  help="Benchmark preset (default: the shipped cifar10-small table: lookups, no training)."),
     strategies: str = typer.Option("all", "--strategies", help="Comma-separated strategy names, 'all' (every "
                                    "built-in), module.path:factory or file.py:factory; e.g. all,my.py:factory."),
-    seeds: Optional[str] = typer.Option(None, "--seeds", help="Seeds: 0,1,2 or 0-24 (default: 25 on a table, "
+    seeds: Optional[str] = typer.Option(None, "--seeds", help="Seeds: 0,1,2 or 0-99 (default: 100 on a table, "
                                         "3 live)."),
     budget_evals: Optional[int] = typer.Option(None, "--budget-evals", min=1, help="Evaluations per run."),
     budget_flops: Optional[float] = typer.Option(None, "--budget-flops", help="Charged training FLOPs per run."),
@@ -503,8 +525,9 @@ def compare_cmd(
     The work is a plan in the study storage: 'nasbench-shrink worker --storage URL' on other machines joins it.
 
     With no budget, the strategies that set the automatic budget (AutoShrink) run first and every other strategy
-    gets the largest cost one of their seeds needed. Rerunning the same command continues unfinished runs and
-    reuses finished ones.
+    at seed s gets what they spent at seed s (paired runs of equal cost); a --budget-* flag fixes one budget for
+    all (add autoshrink-restarts to let AutoShrink spend it). A run pays for each architecture once: a repeat is
+    free. Rerunning the same command continues unfinished runs and reuses finished ones.
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -531,7 +554,7 @@ def compare_cmd(
             if name not in tasks:
                 tasks[name] = progress.add_task(r["strategy"], stats="")
             best = "–" if r["best"] is None else f"{r['best']:.4f}"
-            progress.update(tasks[name], stats=f"runs {r['runs']:>3}/{r['seeds']}  evals {r['evals']:>6}  "
+            progress.update(tasks[name], stats=f"runs {r['runs']:>3}/{r['seeds']}  trials {r['evals']:>6}  "
                                                f"best score {best}")
 
     with progress:

@@ -2,8 +2,9 @@
 
 Each (strategy, seed) is a study ``<benchmark>/<strategy>/seed<k>`` in one storage; all runs share one evaluation
 cache. Charging and the within-budget rule are ``nasbench_shrink.budget``'s. With no budget given, the strategies
-that declare ``sets_auto_budget`` (AutoShrink) run first and the others get the largest cost one of their seeds
-needed ("auto"). Options (``--nodes``, ``--k``) reach every strategy that declares them.
+that declare ``sets_auto_budget`` (AutoShrink) run first and every other strategy at seed s gets what they spent at
+seed s (a paired budget: ``budget.paired_budgets``). Options (``--nodes``, ``--k``) reach every strategy that
+declares them.
 """
 
 from __future__ import annotations
@@ -18,19 +19,21 @@ from typing import Any, Callable
 
 import optuna
 import pandas as pd
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from search_spaces import Cell
 from nasbench_shrink.benchmarks import get_benchmark
-from nasbench_shrink.budget import Budget, charged, running_totals
+from nasbench_shrink.budget import (Budget, budget_of_seed, charged, cumulative_column, paired_budgets,
+                                    running_totals, within_limit)
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.landscape import landscape_of, regret_column
 from nasbench_shrink.registry import resolve
 from nasbench_shrink.plan import Abandoned, Context, Unit, open_plan, work
-from nasbench_shrink.search import SearchSpec, check_budget, is_finished, open_storage, run_worker
+from nasbench_shrink.search import SearchSpec, check_budget, open_storage, run_ended, run_worker
 from nasbench_shrink.trial_batch import finished_counts, trials_by_name
 from nasbench_shrink.workers import WorkerPool
 
+SEEDS_PER_UNIT = 10  # on an instant benchmark: the seeds one plan unit runs
 DEFAULT_STRATEGIES = ("autoshrink", "complete", "random", "ws", "er", "ba", "evolution", "tpe", "optuna-random")
 SETTINGS_FILE = "compare.json"
 
@@ -41,7 +44,7 @@ class CompareSpec:
     strategies: list[str] = field(default_factory=lambda: list(DEFAULT_STRATEGIES))
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     budget_kind: str = "flops"
-    budget: float | None = None  # None: auto (AutoShrink's largest cost)
+    budget: float | None = None  # None: auto (per seed, what AutoShrink spent at that seed)
     workers: int = 0  # 0: number of cores
     out: str | None = None
     storage: str | None = None
@@ -90,8 +93,9 @@ def _final_job(bench_name: str, cell_json: str, seed: int, cache: str | None, da
 
     os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
     bench = get_benchmark(bench_name)
-    seed = (bench.evaluator or LIVE).seed_for(seed, None)  # a table answers with one of its recorded seeds
-    rec = evaluate(Cell.from_json(cell_json), bench, seed=seed, cache=open_cache(cache) if cache else None,
+    cell = Cell.from_json(cell_json)
+    seed = (bench.evaluator or LIVE).seed_for(seed, cell.key)  # a table: the row the search saw
+    rec = evaluate(cell, bench, seed=seed, cache=open_cache(cache) if cache else None,
                    data_dir=data_dir, stage="final")
     return rec.summary()
 
@@ -115,37 +119,53 @@ def _spec_of(payload: dict[str, Any], ctx: Context) -> CompareSpec:
     return spec
 
 
-_AUTO: dict[tuple, float] = {}
+_AUTO: dict[tuple, dict[int, float]] = {}
 
 
-def auto_budget(spec: CompareSpec, setters: list[str]) -> float:
-    """The automatic budget: the largest cost one of the budget-setting strategies' runs needed (read once per
-    process: those runs are finished before anything asks)."""
-    key = (spec.storage, spec.benchmark, tuple(setters), tuple(spec.seeds), spec.budget_kind)
+def auto_budget(spec: CompareSpec, setters: list[str], run_id: str) -> dict[int, float]:
+    """The automatic (paired) budget: per seed, what the budget-setting strategies spent at that seed, from the
+    results of their plan units (read once per process: those runs are finished before anything asks)."""
+    key = (spec.storage, run_id, tuple(setters), spec.budget_kind)
     if key not in _AUTO:
-        names = [study_name(spec.benchmark, s, seed) for s in setters for seed in spec.seeds]
-        found = trials_by_name(open_storage(spec.storage, heartbeat=None), names)
-        _AUTO[key] = max(charged(found[n])[spec.budget_kind] for n in names)
+        spent: dict[str, dict[int, float]] = {s: {} for s in setters}
+        for u in open_plan(spec.storage).units(run_id, phase=0):
+            for seed, run in (u["result"] or {}).get("runs", {}).items():
+                spent[u["payload"]["strategy"]][int(seed)] = run["charged"][spec.budget_kind]
+        missing = [(s, seed) for s in setters for seed in spec.seeds if seed not in spent[s]]
+        if missing:
+            raise UserError(f"the budget-setting run {missing[0][0]} seed {missing[0][1]} has no result; run the "
+                            "command again to finish it")
+        _AUTO[key] = paired_budgets(spent)
     return _AUTO[key]
 
 
-def _budget_of(payload: dict[str, Any], spec: CompareSpec) -> float | None:
+def _budget_of(payload: dict[str, Any], spec: CompareSpec) -> float | dict[int, float] | None:
+    """The unit's budget: the fixed one, or the paired budget of every seed."""
     return payload["budget"] if payload["budget"] is not None or not payload["setters"] else \
-        auto_budget(spec, payload["setters"])
+        auto_budget(spec, payload["setters"], payload["run_id"])
 
 
 def search_unit(payload: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    """Plan unit: one (strategy, seed) search. A unit taken over from a worker that died replays its study from
-    the start, answered by the evaluation cache, so the run is the one an uninterrupted worker makes."""
+    """Plan unit: the searches of one strategy at some seeds, each returning the rows ``trials.csv`` keeps of it
+    (so nothing reads the trials back) and its charged cost. A unit taken over from a worker that died replays
+    its studies, answered by the storage and the evaluation cache, so each run is the one an uninterrupted worker
+    makes."""
     spec = _spec_of(payload, ctx)
-    run = _run_spec(spec, payload["strategy"], payload["seed"], None if payload["phase"] == 0 else
-                    _budget_of(payload, spec))
-    if payload["attempt"] > 1:
-        _discard_interrupted(run)
-    study = run_worker(run, ctx.threads, watch_parent=ctx.watch_parent)
-    if not (run.limit.spent(study.get_trials(deepcopy=False)) or is_finished(study)):
-        raise Abandoned(f"{run.study_name} stopped before its end")
-    return {"study": run.study_name}
+    bench = get_benchmark(spec.benchmark)
+    land = _landscape(spec)
+    runs = {}
+    for seed in payload["seeds"]:
+        run = _run_spec(spec, payload["strategy"], seed, None if payload["phase"] == 0 else
+                        budget_of_seed(_budget_of(payload, spec), seed))
+        if payload["attempt"] > 1:
+            _discard_interrupted(run)
+        study = run_worker(run, ctx.threads, watch_parent=ctx.watch_parent)
+        trials = study.get_trials(deepcopy=False)
+        if not run_ended(study, run.limit):
+            raise Abandoned(f"{run.study_name} stopped before its end")
+        runs[str(seed)] = {"study": run.study_name, "charged": charged(trials),
+                           "rows": run_rows(trials, payload["strategy"], seed, bench.metric, land)}
+    return {"runs": runs}
 
 
 def _discard_interrupted(run: SearchSpec) -> None:
@@ -158,29 +178,43 @@ def _discard_interrupted(run: SearchSpec) -> None:
 
 
 def final_unit(payload: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    """Plan unit: the final evaluation of one run's best cell within the budget."""
+    """Plan unit: the final evaluation of one run's best cell within the budget (live benchmarks; a table's
+    finals are lookups, made by the starting command)."""
     spec = _spec_of(payload, ctx)
-    one = CompareSpec(**{**vars(spec), "strategies": [payload["strategy"]], "seeds": [payload["seed"]]})
     bench = get_benchmark(spec.benchmark)
-    rows = summarize_runs(collect_trials(one, _budget_of(payload, spec), bench.metric, regret=False), one,
-                          bench.metric)
+    name = study_name(spec.benchmark, payload["strategy"], payload["seed"])
+    trials = trials_by_name(open_storage(spec.storage, heartbeat=None), [name])[name]
+    frame = runs_frame({(payload["strategy"], payload["seed"]): run_rows(trials, payload["strategy"],
+                                                                         payload["seed"], bench.metric, None)},
+                       spec, _budget_of(payload, spec))
+    rows = summarize_runs(frame, spec, bench.metric)
     return _final_job(spec.benchmark, rows["best_cell"].iloc[0], payload["seed"], spec.cache, spec.data_dir,
                       ctx.threads)
 
 
-def plan_units(spec: CompareSpec, setters: list[str], budget: float | None) -> list[Unit]:
-    """The comparison as plan units: budget setters (phase 0), the others (1), final evaluations (2)."""
+def plan_units(spec: CompareSpec, setters: list[str], budget: float | None, run_id: str, instant: bool
+               ) -> list[Unit]:
+    """The comparison as plan units: budget setters (phase 0), the others (1), final evaluations (2, live
+    benchmarks only). On an instant benchmark a unit runs a strategy at ``SEEDS_PER_UNIT`` seeds (a run takes
+    milliseconds there: a unit per run would cost more in claims than in work)."""
     first = setters if budget is None else []
-    base = {"compare": {**vars(spec)}, "budget": budget, "setters": first}
+    base = {"compare": {**vars(spec)}, "budget": budget, "setters": first, "run_id": run_id}
+    chunk = SEEDS_PER_UNIT if instant else 1
+    groups = [spec.seeds[i:i + chunk] for i in range(0, len(spec.seeds), chunk)]
     units = []
-    for phase, group in ((0, first), (1, [s for s in spec.strategies if s not in first])):
+    for phase, strategies in ((0, first), (1, [s for s in spec.strategies if s not in first])):
         units += [Unit(phase, "nasbench_shrink.compare:search_unit",
-                       {**base, "phase": phase, "strategy": s, "seed": seed}, f"{s} seed {seed}")
-                  for s in group for seed in spec.seeds]
-    if spec.final:
+                       {**base, "phase": phase, "strategy": s, "seeds": seeds},
+                       f"{s} seed{'s' if len(seeds) > 1 else ''} {_seed_range(seeds)}")
+                  for s in strategies for seeds in groups]
+    if spec.final and not instant:
         units += [Unit(2, "nasbench_shrink.compare:final_unit", {**base, "phase": 2, "strategy": s, "seed": seed},
                        f"final {s} seed {seed}") for s in spec.strategies for seed in spec.seeds]
     return units
+
+
+def _seed_range(seeds: list[int]) -> str:
+    return str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
 
 
 def run_compare(spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None] | None = None,
@@ -221,7 +255,8 @@ def run_compare(spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None
     (out / SETTINGS_FILE).write_text(json.dumps(state, indent=2))
     open_storage(spec.storage)  # fail early, with one line, on a bad storage URL
     plan = open_plan(spec.storage)
-    plan.create_run(run_id, "compare", spec.settings(), plan_units(spec, setters, spec.budget), lease_s=spec.lease_s)
+    plan.create_run(run_id, "compare", spec.settings(), plan_units(spec, setters, spec.budget, run_id, bench.instant),
+                    lease_s=spec.lease_s)
 
     cores = os.cpu_count() or 1
     workers = spec.workers or cores
@@ -233,15 +268,24 @@ def run_compare(spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None
         pool.run([(work, ([spec.storage], ctx, run_id))] * workers, on_tick=tick, tick_s=2.0)
     units = plan.check_done(run_id)
     phases = {"searches_and_finals": round(time.perf_counter() - t0, 2)}
-    budget = spec.budget if spec.budget is not None else auto_budget(spec, setters)
-    state["resolved_budget"] = budget
+    budget = spec.budget if spec.budget is not None else auto_budget(spec, setters, run_id)
+    state["resolved_budget"] = budget if not isinstance(budget, dict) else {str(k): v for k, v in budget.items()}
+    state["budget_mode"] = "fixed" if spec.budget is not None else "paired"
     mark = time.perf_counter()
-    trials = collect_trials(spec, budget, bench.metric)
+    rows = {(u["payload"]["strategy"], int(seed)): run["rows"] for u in units if u["work"].endswith(":search_unit")
+            for seed, run in u["result"]["runs"].items()}
+    trials = runs_frame({k: rows[k] for k in ((s, seed) for s in spec.strategies for seed in spec.seeds)}, spec,
+                        budget)
     summary = summarize_runs(trials, spec, bench.metric)
     phases["collect"] = round(time.perf_counter() - mark, 2)
     if spec.final:
-        finals = {(u["payload"]["strategy"], u["payload"]["seed"]): u["result"] for u in units
-                  if u["work"].endswith(":final_unit")}
+        if bench.instant:  # lookups: made here, in microseconds
+            finals = {(r.strategy, int(r.seed)): _final_job(spec.benchmark, r.best_cell, int(r.seed), spec.cache,
+                                                            spec.data_dir, threads)
+                      for r in summary.itertuples()}
+        else:
+            finals = {(u["payload"]["strategy"], u["payload"]["seed"]): u["result"] for u in units
+                      if u["work"].endswith(":final_unit")}
         keys = list(zip(summary["strategy"], summary["seed"].astype(int)))
         summary[f"final_test_{bench.metric}"] = [finals[k][bench.metric] for k in keys]
         summary["final_macs"] = [finals[k]["macs"] for k in keys]
@@ -286,43 +330,56 @@ def _landscape(spec: CompareSpec):
     return landscape_of(bench.evaluator.table, bench)
 
 
-def collect_trials(spec: CompareSpec, budget: float | None, metric: str = "accuracy", regret: bool = True
-                   ) -> pd.DataFrame:
-    """One row per finished trial of every run, with running cost totals and the within-budget flag (and the
-    simple regret on a table, unless ``regret`` is off)."""
+def run_rows(trials: list[FrozenTrial], strategy: str, seed: int, metric: str, land) -> list[dict[str, Any]]:
+    """The ``trials.csv`` rows of one run: its finished trials in order with their running cost totals (and, on a
+    table with landscape ``land``, the exact simple regret and whether the cell is in the top 1 %). Whether a
+    row is within the budget is ``runs_frame``'s."""
+    totals = running_totals(trials, Budget())
+    if land is not None:  # a table knows the optimum: simple regret after every evaluation
+        regrets = regret_column([r["trial"].user_attrs.get("arch_key") for r in totals],
+                                [r["trial"].value for r in totals], land)
+        top = land.top(0.01)
     rows = []
-    limit = Budget(spec.budget_kind, budget)
-    land = _landscape(spec) if regret else None
-    names = [study_name(spec.benchmark, s, seed) for s in spec.strategies for seed in spec.seeds]
-    found = trials_by_name(open_storage(spec.storage, heartbeat=None), names)
-    for strategy in spec.strategies:
-        for seed in spec.seeds:
-            totals = running_totals(found[study_name(spec.benchmark, strategy, seed)], limit)
-            if land is not None:  # a table knows the optimum: simple regret after every evaluation
-                regrets = regret_column([r["trial"].user_attrs.get("arch_key") for r in totals],
-                                        [r["trial"].value for r in totals], land)
-            for i, r in enumerate(totals):
-                t = r["trial"]
-                a = t.user_attrs
-                rows.append({
-                    "strategy": strategy, "seed": seed, "trial": t.number, "eval_index": r["eval_index"],
-                    "cost_s": a.get("cost_s"), "train_flops": a.get("train_flops"), "cum_cost_s": r["cum_cost_s"],
-                    "cum_train_flops": r["cum_train_flops"], "score": t.value, metric: a.get(metric),
-                    "macs": a.get("macs"), "params": a.get("params"), "edges": a.get("edges"),
-                    "cache_hit": a.get("cache_hit"), "arch_key": a.get("arch_key"), "step": a.get("step"),
-                    "within_budget": r["within_budget"],
-                    "cell": json.dumps(a.get("cell")),
-                    **({"regret": regrets[i]} if land is not None else {}),
-                })
-    return pd.DataFrame(rows)
+    for i, r in enumerate(totals):
+        t = r["trial"]
+        a = t.user_attrs
+        rows.append({
+            "strategy": strategy, "seed": seed, "trial": t.number, "eval_index": r["eval_index"],
+            "cost_s": a.get("cost_s"), "train_flops": a.get("train_flops"), "cum_cost_s": r["cum_cost_s"],
+            "cum_train_flops": r["cum_train_flops"], "score": t.value, metric: a.get(metric),
+            "macs": a.get("macs"), "params": a.get("params"), "edges": a.get("edges"),
+            "cache_hit": a.get("cache_hit"), "repeat": r["repeat"], "arch_key": a.get("arch_key"),
+            "step": a.get("step"), "cell": json.dumps(a.get("cell")),
+            **({"regret": regrets[i], "top1pct": a.get("arch_key") in top} if land is not None else {}),
+        })
+    return rows
+
+
+def runs_frame(rows: dict[tuple[str, int], list[dict[str, Any]]], spec: CompareSpec,
+               budget: float | dict[int, float] | None) -> pd.DataFrame:
+    """All runs' rows as one table, with each run's budget and the within-budget flag (``budget.within_limit``
+    on the running total of the budget's kind)."""
+    frame = pd.DataFrame([r for run in rows.values() for r in run])
+    if frame.empty:
+        return frame
+    frame["budget"] = [budget_of_seed(budget, int(s)) for s in frame["seed"]]
+    frame.insert(frame.columns.get_loc("step") + 1, "within_budget",
+                 within_limit(frame[cumulative_column(spec.budget_kind)].to_numpy(float),
+                              frame["budget"].to_numpy(float)))
+    return frame
 
 
 def summarize_runs(trials: pd.DataFrame, spec: CompareSpec, metric: str = "accuracy") -> pd.DataFrame:
     rows = []
     for (strategy, seed), g in trials[trials["within_budget"]].groupby(["strategy", "seed"], sort=False):
         best = g.loc[g["score"].idxmax()]
-        extra = {"final_regret": g["regret"].iloc[-1]} if "regret" in g.columns else {}
-        rows.append({"strategy": strategy, "seed": int(seed), "evaluations": len(g),
+        extra = {}
+        if "regret" in g.columns:  # a table: exact regret, and the charged evaluations until a top-1 % cell
+            hits = g.loc[g["top1pct"].astype(bool), "eval_index"]
+            extra = {"final_regret": g["regret"].iloc[-1],
+                     "evals_to_top1pct": float(hits.iloc[0]) if len(hits) else float("nan")}
+        rows.append({"strategy": strategy, "seed": int(seed), "evaluations": int((~g["repeat"]).sum()),
+                     "trials": len(g), "repeats": int(g["repeat"].sum()), "budget": g["budget"].iloc[0],
                      "search_cost_s": g["cost_s"].sum(), "search_flops": g["train_flops"].sum(),
                      "cache_hits": int(g["cache_hit"].sum()), "best_score": best["score"],
                      f"best_{metric}": best[metric], "best_params": best["params"], "best_macs": best["macs"], "best_edges": best["edges"],

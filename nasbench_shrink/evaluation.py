@@ -14,14 +14,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from search_spaces import Cell
 from nasbench_shrink.benchmarks import Benchmark, get_benchmark
 from nasbench_shrink.cache import EvaluationCache, cache_key
 from nasbench_shrink.errors import UserError
-from nasbench_shrink.machine import machine_of
-from nasbench_shrink.training import pick_device, set_threads, train
 
 __all__ = ["EvalRecord", "Evaluator", "LiveTraining", "evaluate", "network_resources", "check_cell"]
 
@@ -102,8 +98,9 @@ class Evaluator(ABC):
     cacheable = True  # worth storing in the evaluation cache (a lookup is not)
     instant = False  # answers without training, in microseconds (a table lookup)
 
-    def seed_for(self, run_seed: int, trial_number: int | None) -> int:
-        """The evaluation seed of a search trial: the run's seed (a table draws one of its recorded seeds)."""
+    def seed_for(self, run_seed: int, arch_key: str) -> int:
+        """The evaluation seed of architecture ``arch_key`` in a run: the run's seed (a table draws one of its
+        recorded seeds, fixed by run seed and architecture, so a repeat answers with the same record)."""
         return run_seed
 
     def describe(self) -> dict[str, Any]:
@@ -120,6 +117,11 @@ class LiveTraining(Evaluator):
     """Build the task kind's network for the cell and train it with the stage's recipe."""
 
     def run(self, cell, bench, stage, seed, data_dir=None, device=None, threads=None):
+        import torch  # here, not at the top: a table lookup never needs it (and importing it costs seconds)
+
+        from nasbench_shrink.machine import machine_of
+        from nasbench_shrink.training import pick_device, set_threads, train
+
         check_cell(cell, bench)
         kind, fidelity = bench.kind, bench.stage(stage)
         dev = pick_device(device)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import platform
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # imported where a fingerprint is taken: reading a table never needs torch
+    import torch
 
 __all__ = ["cpu_model", "machine_of"]
 
@@ -35,6 +37,8 @@ def cpu_model() -> str:
         pass
     name = fields.get("model name") or platform.processor() or platform.machine()
     try:
+        import torch
+
         isa = torch.backends.cpu.get_cpu_capability()
     except Exception:  # pragma: no cover - older torch
         isa = "unknown ISA"
@@ -44,7 +48,9 @@ def cpu_model() -> str:
     return f"{name} ({numbers}{isa})"
 
 
-def machine_of(device: torch.device) -> str:
+def machine_of(device: "torch.device") -> str:
     """The fingerprint of the machine an evaluation on ``device`` runs on: processor or GPU name, and torch."""
+    import torch
+
     hw = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model()
     return f"{hw}; torch {torch.__version__}"

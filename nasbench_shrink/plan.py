@@ -219,10 +219,13 @@ class Plan:
             conn.execute(runs_table.update().where(runs_table.c.run_id == claim.run_id).values(state="failed"))
 
     # -- reading --------------------------------------------------------------------------------------------
-    def units(self, run_id: str) -> list[dict[str, Any]]:
+    def units(self, run_id: str, phase: int | None = None) -> list[dict[str, Any]]:
+        """The run's units (those of one ``phase`` when given) with their payloads and results."""
+        q = sa.select(units_table).where(units_table.c.run_id == run_id)
+        if phase is not None:
+            q = q.where(units_table.c.phase == phase)
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(units_table).where(units_table.c.run_id == run_id)
-                                .order_by(units_table.c.unit)).all()
+            rows = conn.execute(q.order_by(units_table.c.unit)).all()
         return [{**r._asdict(), "payload": json.loads(r.payload),
                  "result": None if r.result is None else json.loads(r.result)} for r in rows]
 

@@ -11,6 +11,7 @@ loads a factory, or a ``Strategy``).
 from __future__ import annotations
 
 import importlib
+import sys
 from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
 from typing import Any, Callable
@@ -35,8 +36,8 @@ class Strategy:
         description: One line for ``nasbench-shrink strategies``.
         source: ``built-in``, ``python``, ``entry point`` or ``path``.
         ends_by_itself: The strategy stops its study when done, so it needs no budget (AutoShrink, complete DAG).
-        sets_auto_budget: ``compare`` with no budget runs this strategy first and gives every other strategy the
-            largest cost one of its seeds needed.
+        sets_auto_budget: ``compare`` with no budget runs this strategy first and gives every other strategy at
+            seed s what this one spent at seed s (a paired budget).
         options: The options it takes (``nodes``, ``k``, ``population``...); ``None`` passes every given option.
         defaults: Per-benchmark defaults of those options, e.g. the random-graph size of a benchmark.
         paper_row: The row of the paper's Tables 4/5 this strategy reproduces (``Shrink``, ``Complete-DAG``,
@@ -108,6 +109,11 @@ def _builtin() -> None:
                    **kw: Any) -> BaseSampler:
         return AutoShrinkSampler(benchmark.space, nodes or benchmark.nodes, k or benchmark.k, seed, **kw)
 
+    def autoshrink_restarts(benchmark: Benchmark, seed: int = 0, nodes: int | None = None, k: int | None = None,
+                            **kw: Any) -> BaseSampler:
+        return AutoShrinkSampler(benchmark.space, nodes or benchmark.nodes, k or benchmark.k, seed, restarts=True,
+                                 **kw)
+
     def complete(benchmark: Benchmark, seed: int = 0, nodes: int | None = None, **kw: Any) -> BaseSampler:
         return CompleteDAGSampler(benchmark.space, nodes or benchmark.nodes, seed)
 
@@ -134,6 +140,9 @@ def _builtin() -> None:
     for strategy in [
         Strategy("autoshrink", autoshrink, "AutoShrink edge shrinking from the complete DAG (K candidates per step)",
                  ends_by_itself=True, sets_auto_budget=True, options=("nodes", "k"), paper_row="Shrink"),
+        Strategy("autoshrink-restarts", autoshrink_restarts, "AutoShrink restarted from a fresh seed's complete "
+                 "DAG whenever a shrinking run ends, so it can spend a fixed budget (our extension)",
+                 options=("nodes", "k")),
         Strategy("complete", complete, "The complete DAG with seeded ops, evaluated once (paper's Complete-DAG row)",
                  ends_by_itself=True, options=("nodes",), paper_row="Complete-DAG"),
         Strategy("random", random_dag, "Uniform random sub-DAGs of the complete DAG with random ops",
@@ -154,7 +163,16 @@ def _builtin() -> None:
         _REGISTRY.setdefault(strategy.name, strategy)
 
 
+_SCANNED: set[tuple[str, ...]] = set()
+
+
 def _entry_points() -> None:
+    """Register the installed plug-ins, once per import path (scanning the installed distributions costs ~10 ms,
+    and a comparison resolves strategies for each of its hundreds of runs; a changed ``sys.path`` scans again)."""
+    path = tuple(sys.path)
+    if path in _SCANNED:
+        return
+    _SCANNED.add(path)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name in _REGISTRY and _REGISTRY[ep.name].source != "entry point":
             continue

@@ -195,26 +195,44 @@ def table_pareto_figure(summary: pd.DataFrame, land, path: Path) -> None:
     _save(fig, ax, path, "strategy")
 
 
-def shrink_figure(trials: pd.DataFrame, path: Path) -> bool:
+def shrink_steps(trials: pd.DataFrame) -> pd.DataFrame:
+    """Per (seed, step) of the shrinking runs: the best candidate score and the active edges of the chosen cell
+    (the step's first best-scoring candidate, as AutoShrink keeps it)."""
     t = trials[trials["step"].notna()]  # trials of a shrinking trajectory carry their step
     if t.empty:
+        return pd.DataFrame(columns=["seed", "step", "best_score", "edges"])
+    chosen = t.loc[t.groupby(["seed", "step"], sort=True)["score"].idxmax()]
+    return chosen[["seed", "step", "score", "edges"]].rename(columns={"score": "best_score"}).reset_index(drop=True)
+
+
+def shrink_figure(trials: pd.DataFrame, path: Path) -> bool:
+    """Best score (left) and the chosen cell's active edges (right) per shrink step: one light line per seed,
+    the median over seeds in bold."""
+    steps = shrink_steps(trials)
+    if steps.empty:
         return False
-    plt, sns = _plt()
-    per_step = t.groupby(["seed", "step"]).agg(best_score=("score", "max"), edges=("edges", "min")).reset_index()
-    fig, ax = plt.subplots(figsize=(8.0, 4.5))
-    sns.lineplot(per_step, x="step", y="best_score", hue="seed", marker="o", ax=ax, palette="deep")
-    ax.set_xlabel("shrink step")
+    plt, _ = _plt()
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
 
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("best candidate score in step")
-    ax2 = ax.twinx()
-    sns.lineplot(per_step, x="step", y="edges", hue="seed", linestyle="--", marker="s", ax=ax2, palette="deep",
-                 legend=False)
-    ax2.set_ylabel("active edges of the chosen cell (dashed)")
-    ax2.grid(False)
-    ax.set_title("AutoShrink: best score (solid) and edges (dashed) per step")
-    _save(fig, ax, path, "seed", x_anchor=1.12)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10.5, 4.0), constrained_layout=True)
+    for ax, col, label, colour in ((a, "best_score", "best candidate score in the step", "C0"),
+                                   (b, "edges", "active edges of the chosen cell", "C1")):
+        runs = [g[["step", col]].to_numpy(float) for _, g in steps.groupby("seed", sort=False)]
+        ax.add_collection(LineCollection(runs, colors=colour, alpha=max(0.08, min(0.6, 4.0 / len(runs))), lw=1))
+        med = steps.groupby("step")[col].median()
+        ax.plot(med.index, med.to_numpy(), color=colour, lw=2.5, marker="o", ms=4)
+        ax.autoscale()
+        ax.set_xlabel("shrink step")
+        ax.set_ylabel(label)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    b.yaxis.set_major_locator(MaxNLocator(integer=True))
+    b.legend([Line2D([], [], color="0.4", alpha=0.5), Line2D([], [], color="0.2", lw=2.5)],
+             [f"one seed ({steps['seed'].nunique()} in all)", "median over seeds"], loc="upper right")
+    fig.suptitle("AutoShrink: per step, the best candidate and the cell it keeps")
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
     return True
 
 
@@ -273,10 +291,16 @@ def _value(row, col: str, ci: bool = True) -> str:
     return f"{fmt(v)} [{fmt(row[col + '_lo'])}, {fmt(row[col + '_hi'])}]" if ci else fmt(v)
 
 
+def p_text(p: float, equals: str = "") -> str:
+    """A p-value as printed: three significant digits (after ``equals``), and "< 1e-12" below what Holm's
+    rounding keeps."""
+    return "< 1e-12" if p < 1e-12 else f"{equals}{p:.3g}"
+
+
 def _versus(row, reference: str | None) -> str:
     if row["verdict"] == "reference" or reference is None or pd.isna(row["p_holm"]):
         return "reference" if row["verdict"] == "reference" else "–"
-    return f"{row['verdict']} (p {row['p_holm']:.3g}, A12 {row['a12']:.2f})"
+    return f"{row['verdict']} (p {p_text(row['p_holm'])}, A12 {row['a12']:.2f})"
 
 
 def comparison_sentences(table: pd.DataFrame, target: str, reference: str | None, seeds: int) -> list[str]:
@@ -289,8 +313,8 @@ def comparison_sentences(table: pd.DataFrame, target: str, reference: str | None
     for verdict in ("better", "worse"):
         for _, r in table[table.verdict == verdict].iterrows():
             out.append(f"{r['strategy']} is {verdict} than {reference} on {what}: IQM {r[target]:.4g} against "
-                       f"{ref[target]:.4g} (paired Wilcoxon over {seeds} seeds, Holm-corrected p = "
-                       f"{r['p_holm']:.3g}; A12 = {r['a12']:.2f}, the chance that it does better on a seed).")
+                       f"{ref[target]:.4g} (paired Wilcoxon over {seeds} seeds, Holm-corrected p "
+                       f"{p_text(r['p_holm'], '= ')}; A12 = {r['a12']:.2f}, the chance that it does better on a seed).")
     ns = table[table.verdict == "not significant"]
     if len(ns):
         out.append(f"Not significantly different from {reference} on {what} at the 5 % level after Holm's "
@@ -321,13 +345,10 @@ def write_report(out: Path, x_axis: str | None = None) -> Path:
     cells_figure(summary, out / "cells.png")
     lines = [f"# Comparison on `{cfg.get('benchmark', '?')}`", ""]
     lines += ["## Settings", ""]
-    budget = settings.get("resolved_budget")
     seeds = cfg.get("seeds", [])
     lines += [f"- strategies: {', '.join(cfg.get('strategies', []))}",
-              f"- seeds: {', '.join(str(s) for s in seeds)} ({len(seeds)}, paired across strategies)",
-              f"- budget: {budget:.4g} charged {kind} per run"
-              + (" (auto: the largest cost an AutoShrink seed needed)" if cfg.get("budget") is None else "")
-              if budget is not None else "- budget: none",
+              f"- seeds: {_seed_list(seeds)} ({len(seeds)}, paired across strategies)",
+              _budget_line(settings.get("resolved_budget"), kind),
               f"- final evaluation: {'yes' if cfg.get('final') else 'no'}",
               f"- storage: `{settings.get('storage')}` (open with `optuna-dashboard` or "
               f"`nasbench-shrink dashboard {out}`)",
@@ -346,6 +367,7 @@ def write_report(out: Path, x_axis: str | None = None) -> Path:
     lines += [""] + comparison_sentences(table, target, reference, len(seeds)) + [""]
     lines += ["Every number above is computed from `summary.csv` (one row per run), which is computed from "
               "`trials.csv` (trials within the budget).", ""]
+    lines += fairness_lines(trials, summary, kind, target, len(seeds))
     lines += ["## Figures", "", "![anytime](anytime.png)", "", "![rank](rank.png)", "", "![pareto](pareto.png)", ""]
     if has_shrink:
         lines += ["![shrink](shrink.png)", ""]
@@ -360,6 +382,102 @@ def write_report(out: Path, x_axis: str | None = None) -> Path:
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _seed_list(seeds: list[int]) -> str:
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}–{seeds[-1]}"
+    return ", ".join(str(s) for s in seeds)
+
+
+def _budget_line(budget, kind: str) -> str:
+    if budget is None:
+        return "- budget: none"
+    if isinstance(budget, dict):
+        v = np.array(list(budget.values()), dtype=float)
+        return (f"- budget: paired — the run of every strategy at seed s gets what the budget-setting strategy "
+                f"spent at seed s (charged {kind}: mean {v.mean():.4g}, range {v.min():.4g}–{v.max():.4g})")
+    return f"- budget: {budget:.4g} charged {kind} per run (fixed)"
+
+
+def shared_prefixes(trials: pd.DataFrame, min_length: int = 2) -> list[tuple[str, str, int]]:
+    """Pairs of strategies whose runs propose the same first architectures at every seed, with the length of
+    the shortest such common prefix (found in the data, e.g. a model-based sampler's random start-up)."""
+    seqs = {k: list(g["arch_key"]) for k, g in trials.sort_values("trial").groupby(["strategy", "seed"], sort=False)}
+    names = list(dict.fromkeys(trials["strategy"]))
+    seeds = sorted(set(trials["seed"]))
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            shortest = None
+            for seed in seeds:
+                x, y = seqs.get((a, seed), []), seqs.get((b, seed), [])
+                n = 0
+                while n < min(len(x), len(y)) and x[n] == y[n]:
+                    n += 1
+                shortest = n if shortest is None else min(shortest, n)
+            if shortest is not None and shortest >= min_length:
+                out.append((a, b, shortest))
+    return out
+
+
+def fairness_table(summary: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """Per strategy: the mean charged cost against the mean budget, the free repeats and, on a table, the
+    charged evaluations until a top-1 % architecture (median over seeds; runs that never reach one count as
+    not reached) and the share of runs that reach one within their budget."""
+    col = _COST_COLUMN.get(kind, "search_flops")
+    rows = []
+    for s, g in summary.groupby("strategy", sort=False):
+        row = {"strategy": s, "charged": g[col].mean(), "budget": g["budget"].mean() if "budget" in g else np.nan,
+               "repeats": g["repeats"].mean() if "repeats" in g else np.nan}
+        if "evals_to_top1pct" in g:
+            hits = g["evals_to_top1pct"].to_numpy(dtype=float)
+            reached = np.isfinite(hits)
+            row["reached_top1pct"] = reached.mean()
+            row["median_evals_to_top1pct"] = float(np.median(np.where(reached, hits, np.inf)))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fairness_lines(trials: pd.DataFrame, summary: pd.DataFrame, kind: str, target: str, seeds: int) -> list[str]:
+    """The report's account of equal cost, repeats, reaching the top 1 % and the power of its tests."""
+    table = fairness_table(summary, kind)
+    has_top = "median_evals_to_top1pct" in table
+    head = ["strategy", f"mean charged {kind}", "mean budget", "charged / budget", "free repeats / run"]
+    head += ["median evals to top 1 %", "runs reaching top 1 %"] if has_top else []
+    out = ["## Equal cost and power", "",
+           "A run pays for each architecture the first time it evaluates it; a repeat returns the same record for "
+           "free; a trial counts only if the run's total including it stays within the budget.", "",
+           "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in table.iterrows():
+        cells = [r["strategy"], f"{r['charged']:.4g}", f"{r['budget']:.4g}" if pd.notna(r["budget"]) else "–",
+                 f"{r['charged'] / r['budget']:.3f}" if pd.notna(r["budget"]) and r["budget"] else "–",
+                 f"{r['repeats']:.1f}" if pd.notna(r["repeats"]) else "–"]
+        if has_top:
+            med = r["median_evals_to_top1pct"]
+            cells += ["not reached" if not np.isfinite(med) else f"{med:g}", f"{100 * r['reached_top1pct']:.0f} %"]
+        out.append("| " + " | ".join(cells) + " |")
+    values = summary[target].to_numpy(dtype=float) if target in summary else np.array([])
+    m = max(1, summary["strategy"].nunique() - 1)
+    one, holm_first = stats.detectable_a12(values, seeds), stats.detectable_a12(values, seeds, alpha=0.05 / m)
+    how = (f"simulated from this comparison's {_LABELS.get(target, target)} values (Gaussian-copula shifts of "
+           "their empirical distribution, independent pairs)")
+    if np.isfinite(one):
+        out += ["", f"Power: with {seeds} paired seeds, the smallest A12 the paired Wilcoxon test detects with 80 % "
+                f"power is {_a12(one)} at α = 0.05 and {_a12(holm_first)} at α = 0.05/{m} (Holm's strictest "
+                f"step), {how}. A smaller true difference is likely to come out 'not significant'."]
+    else:
+        out += ["", f"Power: with {seeds} paired seeds no difference, however large, reaches 80 % power in the "
+                f"paired Wilcoxon test at α = 0.05 ({how}): every 'not significant' above says nothing."]
+    for a, b, n in shared_prefixes(trials):
+        out += ["", f"{a} and {b} propose the same first {n} architectures at every seed (a model-based "
+                "sampler's random start-up): their runs are correlated over those trials, which is harmless for "
+                "pairing but means they are not independent evidence."]
+    return out + [""]
+
+
+def _a12(v: float) -> str:
+    return "–" if not np.isfinite(v) else f"{v:.2f}"
 
 
 def _table_landscape(benchmark: str):

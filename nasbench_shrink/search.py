@@ -16,13 +16,13 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from nasbench_shrink.benchmarks import get_benchmark
-from nasbench_shrink.budget import COST_KINDS, Budget, charged
+from nasbench_shrink.budget import COST_KINDS, MAX_REPEATS_IN_A_ROW, REPEAT_ATTR, Budget, charged, cost_of
 from nasbench_shrink.cell_sampler import CellSampler
 from nasbench_shrink.dbsetup import schema_lock
 from nasbench_shrink.errors import UserError, check_sqlite_url
 from nasbench_shrink.objective import CellObjective
 from nasbench_shrink.registry import make_sampler, resolve, sampler_nodes
-from nasbench_shrink.trial_batch import in_memory_twin, write_trials
+from nasbench_shrink.trial_batch import backend, in_memory_twin, write_study, write_trials
 from nasbench_shrink.workers import WorkerPool
 
 SETTINGS_ATTR = "nbs:settings"
@@ -97,30 +97,42 @@ def open_storage(url: str, heartbeat: float | None = 5.0) -> optuna.storages.Bas
     return storage
 
 
-class _StopWhenSpent:
-    """Stop the study once its finished trials have used the whole budget."""
+class _StopRule:
+    """When a run stops, checked as each evaluation returns (inside the objective, where Optuna allows
+    ``study.stop()``; an Optuna callback would deep-copy every trial): its budget is spent, this trial included;
+    its strategy proposed only free repeats for ``MAX_REPEATS_IN_A_ROW`` trials; or (``watch_parent``) the
+    process that started this worker died, e.g. ``kill -9`` of the search command.
 
-    def __init__(self, budget: Budget) -> None:
-        self.budget = budget
+    ``exclusive``: this process is the run's only writer (an in-memory study), so the charged total is kept
+    incrementally; otherwise it is read from the storage, where other workers' trials land too."""
 
-    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        if self.budget.spent(study.get_trials(deepcopy=False)):
+    def __init__(self, study: optuna.Study, limit: Budget, exclusive: bool, watch_parent: bool) -> None:
+        self.limit, self.exclusive = limit, exclusive
+        self.parent = os.getppid() if watch_parent else None
+        self.repeats_in_a_row = 0
+        self.total = charged(study.get_trials(deepcopy=False))[limit.kind] if exclusive and not limit.unlimited \
+            else 0.0
+
+    def after(self, study: optuna.Study, attrs: dict[str, Any]) -> None:
+        self.repeats_in_a_row = self.repeats_in_a_row + 1 if attrs.get(REPEAT_ATTR) else 0
+        stop = self.repeats_in_a_row >= MAX_REPEATS_IN_A_ROW or (
+            self.parent is not None and os.getppid() != self.parent)
+        if not self.limit.unlimited:
+            own = cost_of(attrs, self.limit.kind)  # type: ignore[arg-type]
+            if self.exclusive:
+                self.total += own
+                total = self.total
+            else:
+                total = charged(study.get_trials(deepcopy=False))[self.limit.kind] + own  # type: ignore[index]
+            stop = stop or self.limit.reached(total)
+        if stop:
             study.stop()
 
 
-class _ParentWatch:
-    """Stop a worker process whose parent died (e.g. ``kill -9`` of the search command)."""
-
-    def __init__(self) -> None:
-        self.parent = os.getppid()
-
-    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        if os.getppid() != self.parent:
-            study.stop()
-
-
-def prepare(spec: SearchSpec) -> tuple[optuna.Study, CellObjective]:
-    """Create or load the study for ``spec`` with its sampler and objective."""
+def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage | None = None
+            ) -> tuple[optuna.Study, CellObjective]:
+    """Create or load the study for ``spec`` (in ``storage``, default: ``spec.storage``) with its sampler and
+    objective."""
     if spec.lam is not None and spec.lam < 0:
         raise UserError(f"--lam must be >= 0 (got {spec.lam}); it weighs the resource penalty of the score")
     if spec.budget_kind is not None and spec.budget_kind not in COST_KINDS:
@@ -128,16 +140,15 @@ def prepare(spec: SearchSpec) -> tuple[optuna.Study, CellObjective]:
     bench = get_benchmark(spec.benchmark)
     sampler = make_sampler(spec.strategy, bench, seed=spec.seed, nodes=spec.nodes, k=spec.k, **spec.options)
     nodes = sampler_nodes(sampler, bench, spec.nodes)
-    storage = open_storage(spec.storage, spec.heartbeat)
+    storage = storage if storage is not None else open_storage(spec.storage, spec.heartbeat)
     study = optuna.create_study(storage=storage, study_name=spec.study_name, sampler=sampler,
                                 direction="maximize", load_if_exists=True)
     if study.direction != optuna.study.StudyDirection.MAXIMIZE:
         raise UserError(f"study {spec.study_name} is not a maximisation study; pass another --study name")
     stored = study.user_attrs.get(SETTINGS_ATTR)
     if stored is None:
-        study.set_user_attr(SETTINGS_ATTR, spec.settings())
-        for k, v in {"strategy": spec.strategy, "benchmark": spec.benchmark, "seed": spec.seed, "nodes": nodes,
-                     "lam": spec.lam if spec.lam is not None else bench.lam}.items():
+        for k, v in {SETTINGS_ATTR: spec.settings(), "strategy": spec.strategy, "benchmark": spec.benchmark,
+                     "seed": spec.seed, "nodes": nodes, "lam": spec.lam if spec.lam is not None else bench.lam}.items():
             study.set_user_attr(k, v)
     elif stored != spec.settings():
         diff = {k: (stored.get(k), v) for k, v in spec.settings().items() if stored.get(k) != v}
@@ -149,14 +160,23 @@ def prepare(spec: SearchSpec) -> tuple[optuna.Study, CellObjective]:
     return study, objective
 
 
-def _guarded(objective: CellObjective) -> Callable[[optuna.Trial], float]:
+def _stored_study_id(storage: optuna.storages.BaseStorage, name: str) -> int | None:
+    try:
+        return storage.get_study_id_from_name(name)
+    except KeyError:
+        return None
+
+
+def _guarded(objective: CellObjective, rule: _StopRule) -> Callable[[optuna.Trial], float]:
     def run(trial: optuna.Trial) -> float:
         try:
-            return objective(trial)
+            value = objective(trial)
         except (UserError, optuna.TrialPruned, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001 - one failed candidate must not end the run
             raise CandidateFailed(f"{type(exc).__name__}: {exc}") from exc
+        rule.after(trial.study, objective.last_attrs)
+        return value
     return run
 
 
@@ -168,39 +188,66 @@ def run_worker(spec: SearchSpec, threads: int | None = None,
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if threads:
         os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
+    if get_benchmark(spec.benchmark).instant:
+        return _run_in_memory(spec, watch_parent, callback)
+    study, objective = prepare(spec)
+    if not run_ended(study, spec.limit):
+        _optimize(study, objective, spec, watch_parent, callback)
+    return study
+
+
+def _run_in_memory(spec: SearchSpec, watch_parent: bool,
+                   callback: Callable[[optuna.Study, FrozenTrial], None] | None) -> optuna.Study:
+    """Lookups are microseconds and a storage commit is milliseconds: run the study in memory and store it at the
+    end in one transaction (a new study with its attrs and trials, or a stored one's new trials)."""
+    storage = open_storage(spec.storage, spec.heartbeat)
+    if _stored_study_id(backend(storage), spec.study_name) is None:
+        study, objective = prepare(spec, optuna.storages.InMemoryStorage())
+        try:
+            _optimize(study, objective, spec, watch_parent, callback, exclusive=True)
+        except BaseException:  # interrupted: what finished is kept, and a rerun continues it
+            write_study(storage, study)
+            raise
+        if write_study(storage, study) is None:  # another worker stored this very run first: it stands
+            return prepare(spec)[0]
+        return study
     stored, objective = prepare(spec)
-    if spec.limit.spent(stored.get_trials(deepcopy=False)) or is_finished(stored):
+    if run_ended(stored, spec.limit):
         return stored
-    # lookups are microseconds and a storage commit is milliseconds: run such a study in memory, store it at the end
-    study = in_memory_twin(stored) if objective.bench.instant else stored
+    study = in_memory_twin(stored)
     known = len(study.get_trials(deepcopy=False))
     try:
-        _optimize(study, objective, spec, watch_parent, callback)
+        _optimize(study, objective, spec, watch_parent, callback, exclusive=True)
     finally:
-        if study is not stored:
-            write_trials(stored._storage, stored._study_id,
-                         [t for t in study.get_trials(deepcopy=False)[known:] if t.state.is_finished()])
+        write_trials(stored._storage, stored._study_id,
+                     [t for t in study.get_trials(deepcopy=False)[known:] if t.state.is_finished()])
     return study  # an in-memory twin holds what the storage now holds, and reads faster
 
 
 def _optimize(study: optuna.Study, objective: CellObjective, spec: SearchSpec, watch_parent: bool,
-              callback: Callable[[optuna.Study, FrozenTrial], None] | None) -> None:
-    callbacks: list = [_StopWhenSpent(spec.limit)]
-    if watch_parent:
-        callbacks.append(_ParentWatch())
-    if callback is not None:
-        callbacks.append(callback)
+              callback: Callable[[optuna.Study, FrozenTrial], None] | None, exclusive: bool = False) -> None:
+    rule = _StopRule(study, spec.limit, exclusive, watch_parent)
     while True:
         try:
-            study.optimize(_guarded(objective), n_trials=None, callbacks=callbacks, catch=(CandidateFailed,),
-                           gc_after_trial=False)
+            study.optimize(_guarded(objective, rule), n_trials=None, callbacks=None if callback is None else [callback],
+                           catch=(CandidateFailed,), gc_after_trial=False)
             return
         except (optuna.exceptions.UpdateFinishedTrialError, ValueError) as exc:
             # another worker failed this worker's trial as stale (e.g. it stalled): the trial is settled, go on
             if isinstance(exc, ValueError) and not str(exc).startswith("Cannot tell a"):
                 raise
-            if spec.limit.spent(study.get_trials(deepcopy=False)) or is_finished(study):
+            if run_ended(study, spec.limit):
                 return
+
+
+def run_ended(study: optuna.Study, limit: Budget) -> bool:
+    """Whether the run is over: its budget is spent, its strategy ended by itself, or its last
+    ``MAX_REPEATS_IN_A_ROW`` finished trials were all free repeats."""
+    trials = study.get_trials(deepcopy=False)
+    if limit.spent(trials) or is_finished(study):
+        return True
+    done = [t for t in trials if t.state == TrialState.COMPLETE][-MAX_REPEATS_IN_A_ROW:]
+    return len(done) == MAX_REPEATS_IN_A_ROW and all(t.user_attrs.get(REPEAT_ATTR) for t in done)
 
 
 def is_finished(study: optuna.Study) -> bool:
@@ -260,6 +307,8 @@ def study_summary(study: optuna.Study) -> dict[str, Any]:
         "complete": sum(t.state == TrialState.COMPLETE for t in trials),
         "failed": sum(t.state == TrialState.FAIL for t in trials),
         "cache_hits": sum(bool(t.user_attrs.get("cache_hit")) for t in trials if t.state == TrialState.COMPLETE),
+        "free_repeats": sum(bool(t.user_attrs.get(REPEAT_ATTR)) for t in trials if t.state == TrialState.COMPLETE),
+        "charged_evaluations": cost["evals"],
         "charged_seconds": cost["seconds"], "charged_flops": cost["flops"],
     }
     if best is not None:

@@ -9,11 +9,14 @@ split three ways: held-out test, validation, training.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nasbench_shrink.datasets import ImageData, ImageSet
 from nasbench_shrink.errors import DataError
+
+if TYPE_CHECKING:  # the split spec is plain data a benchmark holds; the tensors it splits come with torch
+    from nasbench_shrink.datasets import ImageData, ImageSet
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats as st
 
 __all__ = ["iqm", "bootstrap_ci", "bootstrap_bands", "step_values", "anytime", "mean_rank", "holm", "vargha_delaney_a12",
-           "paired_test", "final_table"]
+           "paired_test", "final_table", "wilcoxon_pvalues", "detectable_a12"]
 
 
 def iqm(values: Sequence[float]) -> float:
@@ -181,3 +181,67 @@ def final_table(summary: pd.DataFrame, columns: dict[str, bool], reference: str 
         table.loc[table.strategy == s, ["p_holm", "verdict"]] = [p_adj, verdict]
     table.loc[table.strategy == reference, "verdict"] = "reference"
     return table
+
+
+def wilcoxon_pvalues(d: np.ndarray) -> np.ndarray:
+    """Two-sided Wilcoxon signed-rank p-values of every row of paired differences ``d`` at once: zero
+    differences dropped (``zero_method="wilcox"``), normal approximation with the tie correction (scipy's
+    large-sample form; what a power simulation needs is speed and the same decision rule)."""
+    d = np.asarray(d, dtype=float)
+    a = np.abs(d)
+    nonzero = a > 0
+    n_r = nonzero.sum(axis=1)
+    ranked = np.where(nonzero, a, -1.0)  # zeros rank first; their ranks are then taken off the others
+    ranks = st.rankdata(ranked, axis=1, method="average") - (~nonzero).sum(axis=1, keepdims=True)
+    t_plus = np.where(d > 0, ranks, 0.0).sum(axis=1)
+    srt = np.sort(ranked, axis=1)
+    new = np.ones_like(srt, dtype=bool)
+    new[:, 1:] = srt[:, 1:] != srt[:, :-1]
+    group = np.cumsum(new, axis=1) - 1
+    counts = np.zeros(srt.shape, dtype=float)
+    rows = np.repeat(np.arange(srt.shape[0])[:, None], srt.shape[1], axis=1)
+    np.add.at(counts, (rows[srt > 0], group[srt > 0]), 1.0)
+    ties = (counts ** 3 - counts).sum(axis=1)
+    mean = n_r * (n_r + 1) / 4.0
+    var = n_r * (n_r + 1) * (2 * n_r + 1) / 24.0 - ties / 48.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(var > 0, (t_plus - mean) / np.sqrt(np.where(var > 0, var, 1.0)), 0.0)
+    return np.where(n_r > 0, 2.0 * st.norm.sf(np.abs(z)), 1.0)
+
+
+def detectable_a12(values: Sequence[float], n: int, alpha: float = 0.05, power: float = 0.8, sims: int = 1000,
+                   seed: int = 0) -> float:
+    """The smallest A12 that the paired two-sided Wilcoxon test at level ``alpha`` detects with ``power`` over
+    ``n`` seeds, simulated from the empirical distribution of ``values`` (e.g. a comparison's final regrets).
+
+    Pairs are drawn through a Gaussian copula: X = Q(Φ(Z₁)), Y = Q(Φ(Z₂ + δ)) with Q the empirical quantile
+    function of ``values`` (its ties kept) and Z₁, Z₂ independent, so pairs carry no shared seed effect (a
+    conservative assumption: pairing can only help). δ is found by bisection with common random numbers; the
+    A12 reported is P(Y > X) + ½ P(Y = X) at that δ. NaN when ``values`` has fewer than two distinct values.
+    """
+    v = np.sort(np.asarray(values, dtype=float))
+    v = v[np.isfinite(v)]
+    if n < 2 or len(np.unique(v)) < 2:
+        return math.nan
+    rng = np.random.default_rng(seed)
+
+    def quantile(z: np.ndarray) -> np.ndarray:
+        idx = np.minimum((st.norm.cdf(z) * len(v)).astype(int), len(v) - 1)
+        return v[idx]
+
+    z1, z2 = rng.standard_normal((sims, n)), rng.standard_normal((sims, n))
+    big1, big2 = rng.standard_normal(200_000), rng.standard_normal(200_000)
+
+    def power_at(delta: float) -> float:
+        return float((wilcoxon_pvalues(quantile(z2 + delta) - quantile(z1)) < alpha).mean())
+
+    lo, hi = 0.0, 1.0
+    while power_at(hi) < power:
+        lo, hi = hi, hi * 2
+        if hi > 64:
+            return math.nan
+    for _ in range(14):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if power_at(mid) < power else (lo, mid)
+    x, y = quantile(big1), quantile(big2 + hi)
+    return float((y > x).mean() + 0.5 * (y == x).mean())

@@ -8,11 +8,12 @@ device, threads, date, commit, row counts and a sha256 of the rows that loading 
 ``TableLookup`` is the second implementation of ``evaluation.Evaluator``: ``evaluate()`` on a table benchmark
 answers from the file — no training — with the recorded seconds and FLOPs as its cost, so budgets mean what they
 mean live. Evaluation noise follows NAS-Bench-101: each query returns one recorded seed, drawn from the run's seed
-and the trial number. λ is applied at query time, so one table serves every λ.
+and the architecture's key, so within one run an architecture always answers with the same row, as the live
+benchmark's cache would return the same record. λ is applied at query time, so one table serves every λ.
 
 Example:
     >>> from nasbench_shrink.tabular import table_seed
-    >>> table_seed((0, 1, 2), run_seed=0, trial_number=5) in (0, 1, 2)
+    >>> table_seed((0, 1, 2), run_seed=0, arch_key="ab12") == table_seed((0, 1, 2), run_seed=0, arch_key="ab12")
     True
 """
 
@@ -35,23 +36,32 @@ from nasbench_shrink.errors import UserError
 from nasbench_shrink.evaluation import EvalRecord, Evaluator
 from nasbench_shrink.machine import cpu_model
 
-__all__ = ["TableLookup", "Table", "load_table", "write_table", "table_benchmark", "table_seed", "TableError"]
+__all__ = ["TableLookup", "Table", "load_table", "write_table", "table_benchmark", "table_seed",
+           "TableError", "normalised_costs", "upgrade_table"]
 
-FORMAT = 1
+# 2: every row names its machine; ``arch_cost_s``, the architecture's seconds on the reference machine
+FORMAT = 2
+READS_FORMATS = (1, 2)  # a format-1 table is upgraded in memory on loading (``upgrade_columns``)
 META_KEY = b"nasbench_shrink"
-COLUMNS = ("key", "seed", "cell", "edges", "macs", "params", "resource", "perf", "test_perf", "cost_s",
-           "train_flops", "epochs", "trained_examples", "train_images", "stop_reason", "diverged", "curve")
-# written by newer versions, absent from older tables (whose digest then stays what it was)
+FORMAT1_COLUMNS = ("key", "seed", "cell", "edges", "macs", "params", "resource", "perf", "test_perf", "cost_s",
+                   "train_flops", "epochs", "trained_examples", "train_images", "stop_reason", "diverged", "curve")
+COLUMNS = FORMAT1_COLUMNS + ("machine", "arch_cost_s")
+# format 1: written by later versions of it, absent from earlier tables (whose digest then stays what it was)
 OPTIONAL_COLUMNS = ("machine",)
+COST_RULE = ("arch_cost_s = mean over the architecture's rows of cost_s / factor(machine of the row); the "
+             "reference machine is the one that recorded the most rows (ties: the one of the lowest seed), factor "
+             "1; another machine's factor is the median, over architectures recorded on both, of its seconds over "
+             "the reference machine's")
 
 
 class TableError(UserError):
     """A table file that is missing, corrupt, or does not cover what was asked."""
 
 
-def table_seed(seeds: tuple[int, ...], run_seed: int, trial_number: int) -> int:
-    """The recorded seed a query answers with: drawn from the run's seed and the trial (NAS-Bench-101's noise)."""
-    return random.Random(f"table-query:{run_seed}:{trial_number}").choice(sorted(seeds))
+def table_seed(seeds: tuple[int, ...], run_seed: int, arch_key: str) -> int:
+    """The recorded seed a query answers with: drawn from the run's seed and the architecture (NAS-Bench-101's
+    noise, fixed per architecture within a run)."""
+    return random.Random(f"table-query:{run_seed}:{arch_key}").choice(sorted(seeds))
 
 
 def _row_of(rec: EvalRecord) -> dict[str, Any]:
@@ -64,12 +74,66 @@ def _row_of(rec: EvalRecord) -> dict[str, Any]:
             "machine": rec.machine}
 
 
-def _present(columns: dict[str, list]) -> tuple[str, ...]:
-    return COLUMNS + tuple(c for c in OPTIONAL_COLUMNS if c in columns)
+def _present(columns: dict[str, list], format: int = FORMAT) -> tuple[str, ...]:
+    if format >= 2:
+        return COLUMNS
+    return FORMAT1_COLUMNS + tuple(c for c in OPTIONAL_COLUMNS if c in columns)
 
 
-def _digest(columns: dict[str, list]) -> str:
-    return hashlib.sha256(json.dumps({c: columns[c] for c in _present(columns)}, sort_keys=True).encode()).hexdigest()
+def _digest(columns: dict[str, list], format: int = FORMAT) -> str:
+    return hashlib.sha256(json.dumps({c: columns[c] for c in _present(columns, format)}, sort_keys=True)
+                          .encode()).hexdigest()
+
+
+def unrecorded_machine(meta: dict[str, Any]) -> str:
+    """The machine label of a row trained before rows named their machine: what the table's metadata knows
+    (its processor as then recorded, and torch), marked as such."""
+    return f"{meta.get('cpu') or 'unknown processor'} (family/model unrecorded); torch {meta.get('torch_version')}"
+
+
+def normalised_costs(keys: list[str], seeds: list[int], cost_s: list[float], machines: list[str]
+                     ) -> tuple[list[float], dict[str, Any]]:
+    """Each row's ``arch_cost_s`` (see ``COST_RULE``): the seconds of a table are a property of the architecture,
+    not of the seed a query draws nor of the machine that seed was trained on."""
+    import numpy as np
+
+    rows_of: dict[str, list[int]] = {}
+    for i, m in enumerate(machines):
+        rows_of.setdefault(m, []).append(i)
+    if not rows_of:  # an empty (partial) table
+        return [], {"reference_machine": None, "machine_factors": {}, "rule": COST_RULE}
+    reference = min(rows_of, key=lambda m: (-len(rows_of[m]), min(seeds[i] for i in rows_of[m]), m))
+    on_ref: dict[str, list[float]] = {}
+    for i in rows_of[reference]:
+        on_ref.setdefault(keys[i], []).append(cost_s[i])
+    factors = {reference: 1.0}
+    for m, idx in rows_of.items():
+        if m == reference:
+            continue
+        ratios = [cost_s[i] / float(np.mean(on_ref[keys[i]])) for i in idx if keys[i] in on_ref]
+        if not ratios:  # no architecture in common: the ratio of the medians
+            ratios = [float(np.median([cost_s[i] for i in idx])) / float(np.median(cost_s[j] for j in
+                                                                                   rows_of[reference]))]
+        factors[m] = float(np.median(ratios))
+    per_key: dict[str, list[float]] = {}
+    for i, k in enumerate(keys):
+        per_key.setdefault(k, []).append(cost_s[i] / factors[machines[i]])
+    mean = {k: float(np.mean(v)) for k, v in per_key.items()}
+    return [mean[k] for k in keys], {"reference_machine": reference, "machine_factors": factors, "rule": COST_RULE}
+
+
+def upgrade_columns(columns: dict[str, list], meta: dict[str, Any], unrecorded: str | None = None
+                    ) -> tuple[dict[str, list], dict[str, Any]]:
+    """A format-1 table's columns and metadata as format 2: rows without a machine get ``unrecorded`` (default:
+    ``unrecorded_machine(meta)``), ``arch_cost_s`` is computed; the digest is the format-2 one of the same rows."""
+    columns = dict(columns)
+    label = unrecorded or unrecorded_machine(meta)
+    columns["machine"] = [m or label for m in columns.get("machine") or [None] * len(columns["key"])]
+    columns["arch_cost_s"], cost = normalised_costs(columns["key"], columns["seed"], columns["cost_s"],
+                                                    columns["machine"])
+    meta = {**meta, "format": FORMAT, "machines": sorted(set(columns["machine"])), "cost_reference": cost,
+            "sha256": _digest(columns)}
+    return columns, meta
 
 
 def _commit() -> str | None:
@@ -84,15 +148,17 @@ def _commit() -> str | None:
 def write_table(path: str | Path, records: Iterable[EvalRecord], live: Benchmark, nodes: int,
                 seeds: Iterable[int], architectures: int, threads: int | None = None) -> dict[str, Any]:
     """Write the records of a tabulation to ``path`` (Parquet); returns the metadata written."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
     import torch
 
     from nasbench_shrink import __version__
 
     records = list(records)
     rows = sorted((_row_of(r) for r in records), key=lambda r: (r["key"], r["seed"]))
-    columns = {c: [r[c] for r in rows] for c in COLUMNS + OPTIONAL_COLUMNS}
+    columns = {c: [r[c] for r in rows] for c in FORMAT1_COLUMNS + ("machine",)}
+    columns["machine"] = [m or "unrecorded (a cached record older than the machine field)"
+                          for m in columns["machine"]]
+    columns["arch_cost_s"], cost = normalised_costs(columns["key"], columns["seed"], columns["cost_s"],
+                                                    columns["machine"])
     keys = {r["key"] for r in rows}
     seeds = sorted(set(seeds))
     meta = {
@@ -100,17 +166,41 @@ def write_table(path: str | Path, records: Iterable[EvalRecord], live: Benchmark
         "space": live.space, "nodes": nodes, "seeds": seeds, "metric": live.metric, "lam": live.lam,
         "package_version": __version__, "torch_version": torch.__version__, "python": platform.python_version(),
         "device": sorted({r.device for r in records}) or ["cpu"], "cpu": cpu_model(),
-        "machines": sorted({m for m in columns["machine"] if m}),
+        "machines": sorted(set(columns["machine"])), "cost_reference": cost,
         "threads": threads or live.cpu_threads, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "commit": _commit(), "rows": len(rows), "architectures_done": len(keys), "architectures": architectures,
         "complete": len(rows) == architectures * len(seeds), "sha256": _digest(columns),
     }
-    table = pa.table(columns).replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
+    _write(path, columns, meta)
+    return meta
+
+
+def _write(path: str | Path, columns: dict[str, list], meta: dict[str, Any]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({c: columns[c] for c in COLUMNS}).replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     pq.write_table(table, tmp, compression="zstd")
     tmp.replace(path)  # never a half-written table under the real name
+
+
+def upgrade_table(path: str | Path, out: str | Path, unrecorded: str | None = None, **meta_updates: Any
+                  ) -> dict[str, Any]:
+    """Rewrite the format-1 table at ``path`` as format 2 at ``out`` (``upgrade_columns``; rows unchanged, the
+    metadata updated by ``meta_updates``); returns the metadata written."""
+    import pyarrow.parquet as pq
+
+    t = load_table(path)  # checks the file and its digest
+    if t.meta.get("format_read", FORMAT) >= FORMAT:
+        raise TableError(f"table {path} is already format {FORMAT}")
+    raw = pq.read_table(path)
+    columns, meta = upgrade_columns(raw.to_pydict(), json.loads(raw.schema.metadata[META_KEY]), unrecorded)
+    meta = {**meta, **meta_updates}
+    meta["sha256"] = _digest(columns)
+    _write(out, columns, meta)
     return meta
 
 
@@ -166,10 +256,15 @@ def _load(path: str, mtime: float) -> Table:
     if meta is None:
         raise TableError(f"{p} is a Parquet file but not a nasbench-shrink table; pass a table that "
                          "'nasbench-shrink tabulate' wrote")
-    if meta.get("format") != FORMAT or set(COLUMNS) - set(columns):
-        raise TableError(f"table {p} has format {meta.get('format')}, this version reads {FORMAT}; regenerate it")
-    if _digest(columns) != meta.get("sha256"):
+    fmt = meta.get("format")
+    if fmt not in READS_FORMATS or set(_present(columns, fmt if fmt in READS_FORMATS else FORMAT)) - set(columns):
+        raise TableError(f"table {p} has format {fmt} (columns {sorted(columns)}), this version reads formats "
+                         f"{list(READS_FORMATS)}; regenerate it with 'nasbench-shrink tabulate'")
+    if _digest(columns, fmt) != meta.get("sha256"):
         raise TableError(f"table {p} fails its sha256 check (changed since it was written); restore or regenerate it")
+    if fmt < FORMAT:
+        columns, meta = upgrade_columns(columns, meta)
+        meta["format_read"] = fmt
     return Table(p, meta, columns)
 
 
@@ -187,7 +282,8 @@ class TableLookup(Evaluator):
 
     cacheable = False
     instant = True
-    default_seeds = 25  # lookups are cheap: compare with many seeds, as NAS benchmark papers do
+    # lookups are cheap: enough seeds that the paired test detects an A12 of about 0.6 (the report says how small)
+    default_seeds = 100
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -205,13 +301,10 @@ class TableLookup(Evaluator):
         return {"live": m["live"], "table_nodes": m["nodes"], "seeds": m["seeds"], "table": str(self.path),
                 "architectures": m["architectures_done"], "complete": m["complete"]}
 
-    def seed_for(self, run_seed: int, trial_number: int | None) -> int:
-        """A search trial's recorded seed (NAS-Bench-101 noise); without a trial (a run's final evaluation), the
-        run's seed when the table has it, else one drawn from the run's seed."""
-        seeds = self.table.seeds
-        if trial_number is None:
-            return run_seed if run_seed in seeds else table_seed(seeds, run_seed, -1)
-        return table_seed(seeds, run_seed, trial_number)
+    def seed_for(self, run_seed: int, arch_key: str) -> int:
+        """The recorded seed a run sees for an architecture, in its search and its final evaluation alike (the
+        final value is the held-out test value of the very network whose validation value the search saw)."""
+        return table_seed(self.table.seeds, run_seed, arch_key)
 
     def run(self, cell, bench, stage, seed, data_dir=None, device=None, threads=None) -> EvalRecord:
         t = self.table
@@ -227,13 +320,17 @@ class TableLookup(Evaluator):
                              f"{meta['architectures'] * len(t.seeds)} rows: {meta['architectures_done']} of "
                              f"{meta['architectures']} architectures of the {meta['nodes']}-node {meta['space']} "
                              f"space, seeds {list(t.seeds)}); continue its tabulation or use the live benchmark")
-        return record_from_row(row, bench, stage, seed, meta["fidelity"], cell)
+        rec = record_from_row(row, bench, stage, seed, meta["fidelity"], cell)
+        if stage != "final":  # charged: the architecture's seconds on the reference machine, whatever the seed
+            rec.cost_s = row["arch_cost_s"]
+        return rec
 
 
 def record_from_row(row: dict[str, Any], bench: Benchmark, stage: str, seed: int, fidelity: str,
                     cell: Cell | None = None) -> EvalRecord:
     """The evaluation record a table row stands for. ``final``: the proxy-trained network's held-out test value,
-    charged nothing (NAS-Bench-201's convention); ``proxy``: the recorded run with its recorded cost."""
+    charged nothing (NAS-Bench-201's convention); ``proxy``: the recorded run with its measured cost (a lookup
+    charges the architecture's normalised seconds instead: ``TableLookup.run``)."""
     final = stage == "final"
     perf = row["test_perf"] if final else row["perf"]
     rec = EvalRecord(

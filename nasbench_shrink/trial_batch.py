@@ -23,7 +23,8 @@ from optuna.distributions import distribution_to_json, json_to_distribution
 from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["backend", "finished_counts", "in_memory_twin", "read_trials", "trials_by_name", "write_trials"]
+__all__ = ["backend", "finished_counts", "in_memory_twin", "read_trials", "trials_by_name", "write_study",
+           "write_trials"]
 
 
 def backend(storage: BaseStorage) -> BaseStorage:
@@ -74,38 +75,100 @@ def _write_rdb(store: RDBStorage, study_id: int, trials: Sequence[FrozenTrial]) 
         m.StudyModel.find_or_raise_by_id(study_id, session, for_update=True)  # numbers: no other writer now
         first = session.execute(sa.select(sa.func.count()).select_from(m.TrialModel.__table__)
                                 .where(m.TrialModel.__table__.c.study_id == study_id)).scalar_one()
-        rows = [{"number": first + i, "study_id": study_id, "state": t.state,
-                 "datetime_start": _utc(t.datetime_start), "datetime_complete": _utc(t.datetime_complete)}
-                for i, t in enumerate(trials)]
-        table = m.TrialModel.__table__
-        ids = [r.trial_id for r in session.execute(
-            sa.insert(table).returning(table.c.trial_id, sort_by_parameter_order=True), rows)]
-        values, params, user, system, inter = [], [], [], [], []
-        for tid, t in zip(ids, trials):
-            for obj, v in enumerate(t.values or []):
-                stored, kind = m.TrialValueModel.value_to_stored_repr(v)
-                values.append({"trial_id": tid, "objective": obj, "value": stored, "value_type": kind})
-            for name, value in t.params.items():
-                dist = t.distributions[name]
-                params.append({"trial_id": tid, "param_name": name, "param_value": dist.to_internal_repr(value),
-                               "distribution_json": distribution_to_json(dist)})
-            user += [{"trial_id": tid, "key": k, "value_json": json.dumps(v)} for k, v in t.user_attrs.items()]
-            system += [{"trial_id": tid, "key": k, "value_json": json.dumps(v)} for k, v in t.system_attrs.items()]
-            for step, v in t.intermediate_values.items():
-                stored, kind = m.TrialIntermediateValueModel.intermediate_value_to_stored_repr(v)
-                inter.append({"trial_id": tid, "step": step, "intermediate_value": stored,
-                              "intermediate_value_type": kind})
-        for model, batch in ((m.TrialValueModel, values), (m.TrialParamModel, params),
-                             (m.TrialUserAttributeModel, user), (m.TrialSystemAttributeModel, system),
-                             (m.TrialIntermediateValueModel, inter)):
-            if batch:
-                session.execute(sa.insert(model.__table__), batch)
+        _insert_trials(session, study_id, trials, first)
         session.commit()
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def write_study(storage: BaseStorage, study: optuna.Study) -> int | None:
+    """Store ``study`` (an in-memory study: name, directions, user and system attrs, finished trials) as a new
+    study of ``storage`` in one transaction; returns its id, or None when a study of that name exists already
+    (another worker stored it first). Where the batch path does not apply, Optuna's public API is used."""
+    store = backend(storage)
+    trials = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
+    user, system = study.user_attrs, study._storage.get_study_system_attrs(study._study_id)
+    if isinstance(store, RDBStorage):
+        try:
+            return _write_study_rdb(store, study, trials, user, system)
+        except (ImportError, AttributeError):
+            pass
+    try:
+        sid = store.create_new_study(study.directions, study.study_name)
+    except optuna.exceptions.DuplicatedStudyError:
+        return None
+    for k, v in user.items():
+        store.set_study_user_attr(sid, k, v)
+    for k, v in system.items():
+        store.set_study_system_attr(sid, k, v)
+    write_trials(store, sid, trials)
+    return sid
+
+
+def _write_study_rdb(store: RDBStorage, study: optuna.Study, trials: Sequence[FrozenTrial], user: dict,
+                     system: dict) -> int | None:
+    import sqlalchemy as sa
+    from optuna.storages._rdb import models as m
+
+    session = store.scoped_session()
+    try:
+        model = m.StudyModel(study_name=study.study_name, directions=[
+            m.StudyDirectionModel(objective=k, direction=d) for k, d in enumerate(study.directions)])
+        session.add(model)
+        session.flush()
+        sid = model.study_id
+        for table, attrs in ((m.StudyUserAttributeModel, user), (m.StudySystemAttributeModel, system)):
+            if attrs:
+                session.execute(sa.insert(table.__table__), [{"study_id": sid, "key": k, "value_json": json.dumps(v)}
+                                                             for k, v in attrs.items()])
+        _insert_trials(session, sid, trials, 0)
+        session.commit()
+        return sid
+    except sa.exc.IntegrityError:
+        session.rollback()
+        return None
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _insert_trials(session, study_id: int, trials: Sequence[FrozenTrial], first: int) -> None:
+    import sqlalchemy as sa
+    from optuna.storages._rdb import models as m
+
+    if not trials:
+        return
+    rows = [{"number": first + i, "study_id": study_id, "state": t.state,
+             "datetime_start": _utc(t.datetime_start), "datetime_complete": _utc(t.datetime_complete)}
+            for i, t in enumerate(trials)]
+    table = m.TrialModel.__table__
+    ids = [r.trial_id for r in session.execute(
+        sa.insert(table).returning(table.c.trial_id, sort_by_parameter_order=True), rows)]
+    values, params, user, system, inter = [], [], [], [], []
+    for tid, t in zip(ids, trials):
+        for obj, v in enumerate(t.values or []):
+            stored, kind = m.TrialValueModel.value_to_stored_repr(v)
+            values.append({"trial_id": tid, "objective": obj, "value": stored, "value_type": kind})
+        for name, value in t.params.items():
+            dist = t.distributions[name]
+            params.append({"trial_id": tid, "param_name": name, "param_value": dist.to_internal_repr(value),
+                           "distribution_json": distribution_to_json(dist)})
+        user += [{"trial_id": tid, "key": k, "value_json": json.dumps(v)} for k, v in t.user_attrs.items()]
+        system += [{"trial_id": tid, "key": k, "value_json": json.dumps(v)} for k, v in t.system_attrs.items()]
+        for step, v in t.intermediate_values.items():
+            stored, kind = m.TrialIntermediateValueModel.intermediate_value_to_stored_repr(v)
+            inter.append({"trial_id": tid, "step": step, "intermediate_value": stored,
+                          "intermediate_value_type": kind})
+    for model, batch in ((m.TrialValueModel, values), (m.TrialParamModel, params),
+                         (m.TrialUserAttributeModel, user), (m.TrialSystemAttributeModel, system),
+                         (m.TrialIntermediateValueModel, inter)):
+        if batch:
+            session.execute(sa.insert(model.__table__), batch)
 
 
 @lru_cache(maxsize=1024)

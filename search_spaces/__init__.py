@@ -11,7 +11,8 @@ from search_spaces._lazy import lazy_exports
 _EXPORTS = {
     "search_spaces.canonical": ("arch_key", "canonical_form", "same_architecture", "to_graph"),
     "search_spaces.cell": ("CNN_OPS", "INPUT_OP", "RNN_OPS", "SPACE_OPS", "Cell", "CellError"),
-    "search_spaces.cnn": ("CNN", "MacroConfig", "build_cnn"),
+    "search_spaces.cnn": ("CNN", "build_cnn"),
+    "search_spaces.configs": ("MacroConfig", "RNNConfig"),
     "search_spaces.resources": ("Resources", "count_macs", "count_params", "count_resources"),
     "search_spaces.space": ("all_edges", "balanced_ops", "complete_cell", "initial_ops", "random_ops",
                             "shrink_space", "uniform_ops"),

@@ -61,7 +61,11 @@ def _encode(g: nx.DiGraph, order: tuple[int, ...]) -> str:
 
 def canonical_form(cell: "Cell") -> str:
     """An exact canonical string of the pruned op-labelled DAG (see module docstring)."""
-    return _canonical_form_cached(cell.space, cell.pruned().edges, cell.ops, cell.nodes)
+    edges = cell.pruned().edges
+    active = {0} | {j for _, j in edges}
+    # an inactive node's op changes nothing: blank it, so every such variant shares one cache entry
+    ops = tuple(op if n in active else "" for n, op in enumerate(cell.ops))
+    return _canonical_form_cached(cell.space, edges, ops, cell.nodes)
 
 
 @lru_cache(maxsize=65536)

@@ -18,16 +18,13 @@ averaged), ``residual=False`` (a plain cell), ``cells_per_stage`` T and ``activa
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Sequence
 
 import torch
 from torch import nn
 
 from search_spaces.cell import Cell
-
-SEPARABLE_VERSIONS = ("v1", "v2")
-AGGREGATIONS = ("concat", "sum")
+from search_spaces.configs import AGGREGATIONS, SEPARABLE_VERSIONS, MacroConfig  # noqa: F401 - re-exported
 
 
 def activation(name: str) -> nn.Module:
@@ -36,34 +33,6 @@ def activation(name: str) -> nn.Module:
     if name == "swish":
         return nn.SiLU(inplace=True)
     raise ValueError(f"unknown activation {name!r}; expected 'relu' or 'swish'")
-
-
-@dataclass(frozen=True)
-class MacroConfig:
-    """Macro-architecture settings. Defaults: the paper's Table 1 search network (stem 32, widths 16/32/64,
-    T = 1) built from the official residual search cell with the v1 separable convolution."""
-
-    in_channels: int = 3
-    input_size: int = 32
-    num_classes: int = 10
-    stem_channels: int = 32
-    widths: tuple[int, ...] = (16, 32, 64)
-    cells_per_stage: int = 1
-    residual: bool = True
-    activation: str = "relu"
-    separable: str = "v1"
-    aggregation: str = "concat"
-
-    def __post_init__(self) -> None:
-        if self.separable not in SEPARABLE_VERSIONS:
-            raise ValueError(f"unknown separable version {self.separable!r}; expected one of {SEPARABLE_VERSIONS}")
-        if self.aggregation not in AGGREGATIONS:
-            raise ValueError(f"unknown aggregation {self.aggregation!r}; expected one of {AGGREGATIONS}")
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["widths"] = list(self.widths)
-        return d
 
 
 def _conv_bn(cin: int, cout: int, kernel: int = 1, stride: int = 1, groups: int = 1) -> list[nn.Module]:

@@ -14,31 +14,15 @@ read the same source node are fused into one matmul.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from search_spaces.cell import Cell
+from search_spaces.configs import RNNConfig  # noqa: F401 - re-exported
 
 ACTIVATIONS = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "identity": lambda x: x}
-
-
-@dataclass(frozen=True)
-class RNNConfig:
-    """Language-model sizes and dropouts (paper: embedding = hidden = 200; dropouts only for final training)."""
-
-    vocab_size: int = 10000
-    emb_size: int = 200
-    hidden_size: int = 200
-    dropout_emb: float = 0.0  # embedding dropout (drops whole words)
-    dropout_in: float = 0.0  # locked (variational) dropout on the cell input
-    dropout_hidden: float = 0.0  # locked dropout on the recurrent state fed to node 0
-    dropout_out: float = 0.0  # locked dropout on the cell output
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def locked_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:

@@ -86,8 +86,11 @@ def test_tabular_evaluate_equals_the_live_record(table, quick):
     live = evaluate(cell, quick, seed=1, cache=EvaluationCache(cache_url))
     looked = evaluate(cell, tab, seed=1)
     assert live.cache_hit and not looked.cache_hit
-    for f in ("accuracy", "macs", "params", "cost_s", "train_flops", "epochs", "score", "test_perf"):
+    for f in ("accuracy", "macs", "params", "train_flops", "epochs", "score", "test_perf"):
         assert getattr(looked, f) == getattr(live, f), f
+    # seconds are the architecture's (one machine here: the mean of its seeds' measured seconds)
+    t = load_table(d / "t.parquet")
+    assert looked.cost_s == pytest.approx((t.row(cell.key, 0)["cost_s"] + t.row(cell.key, 1)["cost_s"]) / 2)
     # λ applies at query time
     assert evaluate(cell, tab, seed=1, lam=0.5).score != looked.score
     # the final stage answers with the proxy-trained network's held-out test accuracy, charged nothing
@@ -188,3 +191,46 @@ def test_a_missing_row_names_its_cell_and_seed(table, quick, tmp_path):
     assert evaluate(cell, holey, seed=0).accuracy == full.row(gone, 0)["perf"]
     with pytest.raises(TableError, match=f"cell {gone} at seed 1 is not in table holey \\(27 of 28 rows"):
         evaluate(cell, holey, seed=1)
+
+
+def test_a_format_1_table_is_read_as_format_2(table, tmp_path):
+    """Tables written before rows named their machine load with those rows marked and seconds per architecture;
+    ``upgrade_table`` writes the same as a format-2 file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from nasbench_shrink.tabular import FORMAT1_COLUMNS, META_KEY, _digest, upgrade_table
+
+    d, _ = table
+    arrow = pq.read_table(d / "t.parquet")
+    meta = json.loads(arrow.schema.metadata[META_KEY])
+    old = {c: arrow.column(c).to_pylist() for c in FORMAT1_COLUMNS}
+    old["cost_s"] = [c * (2.0 if s == 1 else 1.0) for c, s in zip(old["cost_s"], old["seed"])]
+    meta.update(format=1, cpu="Old CPU", sha256=_digest(old, 1))
+    meta.pop("cost_reference", None)
+    pq.write_table(pa.table(old).replace_schema_metadata({META_KEY: json.dumps(meta).encode()}),
+                   tmp_path / "old.parquet")
+    t = load_table(tmp_path / "old.parquet")
+    assert t.meta["format"] == 2 and t.meta["format_read"] == 1
+    assert set(t.columns["machine"]) == {"Old CPU (family/model unrecorded); torch " + meta["torch_version"]}
+    for k, a in zip(t.columns["key"], t.columns["arch_cost_s"]):  # one machine: the mean of its seeds
+        assert a == pytest.approx((t.row(k, 0)["cost_s"] + t.row(k, 1)["cost_s"]) / 2)
+    new = upgrade_table(tmp_path / "old.parquet", tmp_path / "new.parquet", unrecorded="the calibration VM")
+    assert new["format"] == 2 and load_table(tmp_path / "new.parquet").columns["machine"][0] == "the calibration VM"
+    with pytest.raises(TableError, match="already format 2"):
+        upgrade_table(tmp_path / "new.parquet", tmp_path / "again.parquet")
+
+
+def test_seconds_of_two_machines_are_normalised_to_the_reference():
+    from nasbench_shrink.tabular import normalised_costs
+
+    keys = ["a", "b", "a", "b", "c"]
+    seeds = [0, 0, 1, 1, 1]
+    cost = [1.0, 2.0, 3.0, 6.0, 9.0]  # machine "slow" is 3x the reference on both shared architectures
+    machines = ["ref", "ref", "slow", "slow", "slow"]
+    arch, info = normalised_costs(keys, seeds, cost, machines)
+    assert info["reference_machine"] == "slow"  # the one with the most rows
+    assert info["machine_factors"] == {"slow": 1.0, "ref": pytest.approx(1 / 3)}
+    assert arch == pytest.approx([3.0, 6.0, 3.0, 6.0, 9.0])
+    arch, info = normalised_costs(keys[:4], seeds[:4], cost[:4], machines[:4])  # a tie: the lowest seed's
+    assert info["reference_machine"] == "ref" and arch == pytest.approx([1.0, 2.0, 1.0, 2.0])
