@@ -309,8 +309,8 @@ def search_cmd(
     if as_json:
         print_json(summary)
         return
-    console.print(f"study {summary['study']}: {summary['complete']} trials, {summary['charged_evaluations']:.0f} charged "
-                  f"evaluations ({summary['cache_hits']} cache hits, {summary['free_repeats']} free repeats), "
+    console.print(f"study {summary['study']}: {summary['complete']} trials, {summary['charged_evaluations']:.0f} "
+                  f"charged evaluations ({summary['cache_hits']} cache hits, {summary['free_repeats']} free repeats), "
                   f"charged {summary['charged_seconds']:.1f} s / {summary['charged_flops']:.3g} FLOPs", highlight=False)
     if "best_score" in summary:
         metric = "accuracy" if summary.get("accuracy") is not None else "perplexity"

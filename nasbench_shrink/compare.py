@@ -34,6 +34,7 @@ from nasbench_shrink.trial_batch import finished_counts, trials_by_name
 from nasbench_shrink.workers import WorkerPool
 
 SEEDS_PER_UNIT = 10  # on an instant benchmark: the seeds one plan unit runs
+COMPARE_RULES = 2  # 2: paired budgets, free repeats, no overshoot, table seeds by architecture, units of seeds
 DEFAULT_STRATEGIES = ("autoshrink", "complete", "random", "ws", "er", "ba", "evolution", "tpe", "optuna-random")
 SETTINGS_FILE = "compare.json"
 
@@ -56,10 +57,11 @@ class CompareSpec:
     lease_s: float = 60.0  # a unit whose worker stopped renewing for this long is taken over (not a setting)
 
     def settings(self) -> dict[str, Any]:
-        """What must match for a rerun to continue the same comparison."""
+        """What must match for a rerun to continue the same comparison (``rules``: the cost rules and plan layout
+        it was run under; a folder of earlier rules is never continued)."""
         return {"benchmark": self.benchmark, "strategies": self.strategies, "seeds": self.seeds,
                 "budget_kind": self.budget_kind, "budget": self.budget, "final": self.final,
-                "nodes": self.nodes, "k": self.k}
+                "nodes": self.nodes, "k": self.k, "rules": COMPARE_RULES}
 
 
 def resolve_out(spec: CompareSpec, results: Path = Path("results")) -> Path:
