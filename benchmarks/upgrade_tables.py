@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from nasbench_shrink.benchmarks import get_benchmark
-from nasbench_shrink.tabular import META_KEY, unrecorded_machine, upgrade_table
+from nasbench_shrink.tabular import FORMAT, META_KEY, unrecorded_machine, upgrade_table
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ROOT / "nasbench_shrink" / "tables"
@@ -30,6 +30,9 @@ SEED0 = ROOT / "benchmarks" / "results" / "tables" / "cifar10-small-n5-seed0.par
 def main() -> None:
     calibration_vm = unrecorded_machine(json.loads(pq.read_schema(SEED0).metadata[META_KEY]))
     for path in sorted(TABLES.glob("*.parquet")):
+        if json.loads(pq.read_schema(path).metadata[META_KEY]).get("format") == FORMAT:
+            print(f"{path.name}: already format {FORMAT}, left as it is")
+            continue
         bench = get_benchmark(path.stem)
         meta = upgrade_table(path, path, unrecorded=calibration_vm, lam=bench.lam)
         print(json.dumps({"table": path.name, "format": meta["format"], "lam": meta["lam"],
