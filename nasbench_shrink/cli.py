@@ -142,7 +142,7 @@ def show_cmd(
 def evaluate_cmd(
     cell_file: str = typer.Argument(..., help="Cell JSON file, '-' for stdin, or complete:N[:SEED]."),
     benchmark: str = typer.Option("digits", "--benchmark", "-b", help="Benchmark preset (see 'benchmarks')."),
-    seed: int = typer.Option(0, "--seed", help="Training seed (weights and batch order)."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Training seed (weights and batch order)."),
     data_dir: Optional[Path] = DataDirOpt,
     cache: str = CacheOpt,
     no_cache: bool = typer.Option(False, "--no-cache", help="Train even if cached; store nothing."),
@@ -182,7 +182,7 @@ def random_graphs_cmd(
     benchmark: str = typer.Option("digits", "--benchmark", "-b", help="Benchmark whose final network is built."),
     nodes: int = typer.Option(15, "--nodes", help="Generator nodes (the paper's N = 15); the cell adds its input."),
     graphs: int = typer.Option(10, "--graphs", help="How many graphs (the paper: 10)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the graph draws and of training."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the graph draws and of training."),
     macs_only: bool = typer.Option(False, "--macs-only", help="Cost the final networks only; train nothing."),
     cells_per_stage: Optional[int] = typer.Option(None, "--cells-per-stage", min=1,
                                                   help="Override the final network's T."),
@@ -263,7 +263,7 @@ def _budget(evals: Optional[int], flops: Optional[float], seconds: Optional[floa
 def search_cmd(
     strategy: str = typer.Option(..., "--strategy", "-s", help="Strategy name (see 'strategies') or module:factory."),
     benchmark: str = typer.Option("digits", "--benchmark", "-b", help="Benchmark preset."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the strategy and of training."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the strategy and of training."),
     storage: str = typer.Option("sqlite:///results/studies.db", "--storage", help="Optuna storage URL."),
     study: Optional[str] = typer.Option(None, "--study", help="Study name (default <benchmark>/<strategy>/seed<k>)."),
     nodes: Optional[int] = typer.Option(None, "--nodes", min=2, help="Cell nodes N (default: the benchmark's)."),
@@ -321,6 +321,9 @@ def search_cmd(
         console.print(json.dumps(summary["cell"]), highlight=False, soft_wrap=True)
 
 
+MAX_SEED = 2**32 - 1  # what numpy's and Optuna's seeded generators accept
+
+
 def _int_list(text: str, what: str) -> list[int]:
     """``0,1,2``, ``0-24`` or a mix (``0-2,7``) as a list of integers."""
     out: list[int] = []
@@ -338,6 +341,9 @@ def _int_list(text: str, what: str) -> list[int]:
     except ValueError:
         raise UserError(f"{what} must be comma-separated integers or ranges, e.g. 0,1,2 or 0-24 "
                         f"(got {text!r})") from None
+    bad = [v for v in out if not 0 <= v <= MAX_SEED]
+    if bad:
+        raise UserError(f"{what} must be between 0 and {MAX_SEED} (got {bad[0]}); e.g. 0-24")
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -238,10 +239,24 @@ def run_compare(spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None
         raise UserError("an automatic budget needs a strategy that sets it (autoshrink) among the strategies; pass "
                         "--budget-evals, --budget-flops or --budget-seconds")
     out = resolve_out(spec, results_dir)
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create output folder {out} ({exc.strerror}); pass a writable --out") from None
+    planned: list[bool] = []
+    try:
+        return _run_in(out, spec, bench, setters, on_progress, planned)
+    except UserError:
+        if created and not planned:
+            # refused before any work was planned in a folder this call made: leave nothing behind that a later
+            # command would take for this comparison (once work is planned, nothing is ever removed)
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _run_in(out: Path, spec: CompareSpec, bench, setters: list[str],
+            on_progress: Callable[[dict[str, dict]], None] | None, planned: list[bool]) -> Path:
     # absolute paths, so the dashboard and reports work from any folder
     spec.storage = spec.storage or f"sqlite:///{(out / 'studies.db').resolve()}"
     spec.cache = spec.cache or f"sqlite:///{(out / 'cache.db').resolve()}"
@@ -259,6 +274,7 @@ def run_compare(spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None
     plan = open_plan(spec.storage)
     plan.create_run(run_id, "compare", spec.settings(), plan_units(spec, setters, spec.budget, run_id, bench.instant),
                     lease_s=spec.lease_s)
+    planned.append(True)
 
     cores = os.cpu_count() or 1
     workers = spec.workers or cores

@@ -135,6 +135,20 @@ def test_bad_compare_inputs(tmp_path):
         assert len(lines) == 1 and needle in lines[0], res.stderr
 
 
+def test_refused_inputs_exit_2_without_a_traceback_and_leave_no_folder(tmp_path):
+    out = tmp_path / "refused"
+    for args, needle in [(["--seeds", "-1"], "between 0 and"), (["--seeds", "0-1,99999999999"], "between 0 and"),
+                         (["--seeds", "0", "--storage", "sqlite:////proc/nope/x.db"], "not writable")]:
+        res = runner.invoke(app, ["compare", "-b", "digits-table", *args, "--out", str(out)])
+        assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+        lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and needle in lines[0], res.stderr
+        assert not out.exists()  # nothing a later identical command would take for this comparison
+    res = runner.invoke(app, ["search", "-s", "random", "-b", "digits-table", "--seed", "-1", "--budget-evals", "3",
+                              "--storage", f"sqlite:///{tmp_path / 's.db'}"])
+    assert res.exit_code == 2 and "Traceback" not in res.output and "--seed" in res.output
+
+
 def test_dashboard_serves_the_studies(reference):
     port_sock = socket.socket()
     port_sock.bind(("127.0.0.1", 0))
