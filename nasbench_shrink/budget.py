@@ -115,20 +115,17 @@ class Budget:
         return not self.unlimited and self.reached(charged(trials)[self.kind])  # type: ignore[index]
 
 
-def running_totals(trials: Iterable[FrozenTrial], budget: Budget) -> list[dict[str, Any]]:
-    """For the finished trials in trial order: the 1-based count of charged evaluations, the running totals of
-    seconds and FLOPs after each, and whether each counts under ``budget`` (the longest prefix that fits)."""
+def running_totals(trials: Iterable[FrozenTrial]) -> list[dict[str, Any]]:
+    """For the finished trials in trial order: the 1-based count of charged evaluations and the running totals
+    of seconds and FLOPs after each (which of them count under a budget is ``within_limit``'s)."""
     done = sorted((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.number)
     totals = {kind: 0.0 for kind in COST_KINDS}
-    rows, fits = [], True
+    rows = []
     for t in done:
-        if budget.kind is not None:
-            fits = fits and budget.admits(totals[budget.kind], cost_of(t.user_attrs, budget.kind))
         for kind in COST_KINDS:
             totals[kind] += cost_of(t.user_attrs, kind)
         rows.append({"trial": t, "eval_index": int(totals["evals"]), "cum_cost_s": totals["seconds"],
-                     "cum_train_flops": totals["flops"], "repeat": bool(t.user_attrs.get(REPEAT_ATTR)),
-                     "within_budget": fits})
+                     "cum_train_flops": totals["flops"], "repeat": bool(t.user_attrs.get(REPEAT_ATTR))})
     return rows
 
 

@@ -506,7 +506,8 @@ def _landscape_side_by_side(infos: list[tuple[str, dict]]) -> Table:
 @user_errors
 def compare_cmd(
     benchmark: str = typer.Option(DEFAULT_COMPARE_BENCHMARK, "--benchmark", "-b",
-                                  help="Benchmark preset (default: the shipped cifar10-small table: lookups, no training)."),
+                                  help="Benchmark preset (default: the shipped cifar10-small table: lookups, no "
+                                  "training)."),
     strategies: str = typer.Option("all", "--strategies", help="Comma-separated strategy names, 'all' (every "
                                    "built-in), module.path:factory or file.py:factory; e.g. all,my.py:factory."),
     seeds: Optional[str] = typer.Option(None, "--seeds", help="Seeds: 0,1,2 or 0-99 (default: 100 on a table, "

@@ -24,8 +24,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search_spaces import Cell
 from nasbench_shrink.benchmarks import get_benchmark
-from nasbench_shrink.budget import (Budget, budget_of_seed, charged, cumulative_column, paired_budgets,
-                                    running_totals, within_limit)
+from nasbench_shrink.budget import (budget_of_seed, charged, cumulative_column, paired_budgets, running_totals,
+                                    within_limit)
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.landscape import landscape_of, regret_column
 from nasbench_shrink.registry import resolve
@@ -352,7 +352,7 @@ def run_rows(trials: list[FrozenTrial], strategy: str, seed: int, metric: str, l
     """The ``trials.csv`` rows of one run: its finished trials in order with their running cost totals (and, on a
     table with landscape ``land``, the exact simple regret and whether the cell is in the top 1 %). Whether a
     row is within the budget is ``runs_frame``'s."""
-    totals = running_totals(trials, Budget())
+    totals = running_totals(trials)
     if land is not None:  # a table knows the optimum: simple regret after every evaluation
         regrets = regret_column([r["trial"].user_attrs.get("arch_key") for r in totals],
                                 [r["trial"].value for r in totals], land)

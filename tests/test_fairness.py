@@ -51,6 +51,14 @@ def cycle_strategy():
     unregister_strategy("test-cycle")
 
 
+def _quick_live(name):
+    """digits with one epoch on 3-node cells: a live benchmark that trains in a second."""
+    bench = get_benchmark("digits").with_options(name=name, nodes=3).with_stage(
+        "proxy", recipe=TrainRecipe(batch_size=32, max_epochs=1, overfit_ratio=None))
+    register_benchmark(bench)
+    return bench
+
+
 def _done(study):
     return [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
 
@@ -70,10 +78,7 @@ def test_budget_counts_a_trial_only_if_its_own_cost_fits():
 def test_a_repeat_costs_nothing_and_returns_the_same_record(where, cycle_strategy, tmp_path):
     benchmark = where
     if where == "quick-live":
-        bench = get_benchmark("digits").with_options(name="digits-1ep-fair", nodes=3).with_stage(
-            "proxy", recipe=TrainRecipe(batch_size=32, max_epochs=1, overfit_ratio=None))
-        register_benchmark(bench)
-        benchmark = bench.name
+        benchmark = _quick_live("digits-1ep-fair").name
     spec = SearchSpec(strategy=cycle_strategy, benchmark=benchmark, seed=3, storage=f"sqlite:///{tmp_path}/s.db",
                       cache=None, budget_kind="evals", budget=3)
     study = run_worker(spec)
@@ -90,9 +95,7 @@ def test_a_repeat_costs_nothing_and_returns_the_same_record(where, cycle_strateg
 
 
 def test_a_cache_hit_from_another_run_is_charged(cycle_strategy, tmp_path):
-    bench = get_benchmark("digits").with_options(name="digits-1ep-hit", nodes=3).with_stage(
-        "proxy", recipe=TrainRecipe(batch_size=32, max_epochs=1, overfit_ratio=None))
-    register_benchmark(bench)
+    bench = _quick_live("digits-1ep-hit")
     cache = f"sqlite:///{tmp_path}/cache.db"
     runs = []
     for study in ("a", "b"):
