@@ -1,4 +1,5 @@
-"""Baseline strategies over the shared cell space, each an Optuna sampler (see ``nasbench_shrink.registry``)."""
+"""Baseline strategies over the shared cell space, each an Optuna sampler on the cell-sampler base
+(registered by name in ``nasbench_shrink.strategies``)."""
 
 from baselines.complete import CompleteDAGSampler
 from baselines.evolution import RegularizedEvolutionSampler

@@ -6,7 +6,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from search_spaces import Cell, complete_cell
-from nasbench_shrink.cell_sampler import CellSampler, stop_study
+from nasbench_shrink.samplers.cell_sampler import CellSampler, stop_study
 
 
 class CompleteDAGSampler(CellSampler):

@@ -12,7 +12,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial
 
 from search_spaces import SPACE_OPS, Cell, all_edges, random_ops
-from nasbench_shrink.cell_sampler import CellSampler, Proposal
+from nasbench_shrink.samplers.cell_sampler import CellSampler, Proposal
 
 PARENT = "parent_trial"
 MUTATION = "mutation"

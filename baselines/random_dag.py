@@ -6,7 +6,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial
 
 from search_spaces import Cell, all_edges, random_ops
-from nasbench_shrink.cell_sampler import CellSampler
+from nasbench_shrink.samplers.cell_sampler import CellSampler
 
 
 class RandomDAGSampler(CellSampler):

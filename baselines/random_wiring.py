@@ -15,7 +15,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial
 
 from search_spaces import Cell, random_ops
-from nasbench_shrink.cell_sampler import CellSampler
+from nasbench_shrink.samplers.cell_sampler import CellSampler
 
 # networkx generator and RandWire's default parameters, per generator
 _GENERATORS = {

@@ -27,8 +27,9 @@ from scipy.stats import spearmanr
 
 from dataclasses import replace
 
-from nasbench_shrink.benchmarks import Benchmark, get_benchmark
-from nasbench_shrink.workers import WorkerPool
+from nasbench_shrink.benchmarks import Benchmark
+from nasbench_shrink.catalogue import get_benchmark
+from nasbench_shrink.work.pool import WorkerPool
 from search_spaces.enumeration import enumerate_cells
 
 

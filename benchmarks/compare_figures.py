@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from nasbench_shrink import stats
-from nasbench_shrink.report import _COST_COLUMN, comparison, p_text
+from nasbench_shrink.analysis import stats
+from nasbench_shrink.analysis.report import _COST_COLUMN, comparison, p_text
 
 
 def figures(folder: Path) -> dict:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from nasbench_shrink.benchmarks import get_benchmark
-from nasbench_shrink.random_graphs import final_benchmark, graph_cells, random_graph_rows, summarize_rows
-from nasbench_shrink.evaluation import network_resources
+from nasbench_shrink.catalogue import get_benchmark
+from nasbench_shrink.runs.random_graphs import final_benchmark, graph_cells, random_graph_rows, summarize_rows
+from nasbench_shrink.evaluation.evaluator import network_resources
 from search_spaces import complete_cell
 
 PAPER = {"ws": (16.04, 2.71), "er": (34.40, 16.43), "ba": (32.61, 5.96)}

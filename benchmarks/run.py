@@ -33,8 +33,8 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nasbench_shrink.datasets import ImageSet  # noqa: E402
-from nasbench_shrink.training import (  # noqa: E402
+from nasbench_shrink.benchmarks.datasets import ImageSet  # noqa: E402
+from nasbench_shrink.evaluation.training import (  # noqa: E402
     DeviceData, ImageTask, TrainRecipe, pick_device, train, training_steps)
 from search_spaces import MacroConfig, build_cnn, complete_cell  # noqa: E402
 
@@ -252,8 +252,9 @@ def sampler_overhead_pct(quick: bool) -> dict:
     import optuna
 
     from nasbench_shrink import EvaluationCache
-    from nasbench_shrink.autoshrink import AutoShrinkSampler
-    from nasbench_shrink.objective import CellObjective
+    from nasbench_shrink.samplers.autoshrink import AutoShrinkSampler
+    from nasbench_shrink.catalogue import get_benchmark
+    from nasbench_shrink.runs.objective import CellObjective
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spent = {"sampler": 0.0, "objective": 0.0}
@@ -277,7 +278,8 @@ def sampler_overhead_pct(quick: bool) -> dict:
 
     nodes, k = (4, 2) if quick else (5, 3)
     with tempfile.TemporaryDirectory() as d:
-        objective = CellObjective("digits", nodes=nodes, seed=0, cache=EvaluationCache(f"sqlite:///{d}/c.db"))
+        objective = CellObjective(get_benchmark("digits"), nodes=nodes, seed=0,
+                                  cache=EvaluationCache(f"sqlite:///{d}/c.db"))
 
         def timed_objective(trial):
             t0 = time.perf_counter()

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import optuna
 
-from nasbench_shrink.autoshrink import AutoShrinkSampler
-from nasbench_shrink.params import suggest_cell
+from nasbench_shrink.samplers.autoshrink import AutoShrinkSampler
+from nasbench_shrink.samplers.params import suggest_cell
 
 
 def main() -> None:

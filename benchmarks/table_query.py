@@ -12,9 +12,9 @@ import statistics
 import time
 from pathlib import Path
 
-from nasbench_shrink.benchmarks import get_benchmark
-from nasbench_shrink.evaluation import evaluate
-from nasbench_shrink.tabular import _load, load_table
+from nasbench_shrink.catalogue import get_benchmark
+from nasbench_shrink import evaluate
+from nasbench_shrink.tables.table import _load, load_table
 from search_spaces.cell import Cell
 
 

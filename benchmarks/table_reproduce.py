@@ -18,9 +18,9 @@ from pathlib import Path
 
 import torch
 
-from nasbench_shrink.evaluation import evaluate
-from nasbench_shrink.machine import machine_of
-from nasbench_shrink.tabular import load_table
+from nasbench_shrink import evaluate
+from nasbench_shrink.evaluation.machine import machine_of
+from nasbench_shrink.tables.table import load_table
 from search_spaces.cell import Cell
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import optuna
 
-from nasbench_shrink.compare import DEFAULT_STRATEGIES
-from nasbench_shrink.search import SearchSpec, run_worker
+from nasbench_shrink.strategies import default_strategies
+from nasbench_shrink.runs.search import SearchSpec, run_worker
 
 
 def main() -> None:
@@ -32,7 +32,7 @@ def main() -> None:
         storage = f"sqlite:///{d}/s.db"
         run_worker(SearchSpec(strategy="random", benchmark=args.table, seed=10_000, storage=storage, cache=None,
                               budget_kind="evals", budget=3))  # warm-up: imports, the table, the landscape
-        for s in DEFAULT_STRATEGIES:
+        for s in default_strategies():
             t0, trials = time.perf_counter(), 0
             for seed in range(args.seeds):
                 study = run_worker(SearchSpec(strategy=s, benchmark=args.table, seed=seed, storage=storage,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from scipy.stats import kendalltau, spearmanr
 
-from nasbench_shrink.workers import WorkerPool
+from nasbench_shrink.work.pool import WorkerPool
 from search_spaces.enumeration import enumerate_cells
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from nasbench_shrink.benchmarks import get_benchmark
-from nasbench_shrink.tabular import FORMAT, META_KEY, unrecorded_machine, upgrade_table
+from nasbench_shrink.catalogue import get_benchmark
+from nasbench_shrink.tables.table import FORMAT, META_KEY, unrecorded_machine, upgrade_table
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ROOT / "nasbench_shrink" / "tables"

@@ -10,7 +10,7 @@ storage-derived state, seeded per-trial randomness and a fallback for parameters
 
 from __future__ import annotations
 
-from nasbench_shrink.cell_sampler import CellSampler, Proposal
+from nasbench_shrink.samplers import CellSampler, Proposal
 from search_spaces import SPACE_OPS, Cell, all_edges, random_ops
 
 

@@ -19,17 +19,24 @@ import itertools
 import warnings
 from functools import lru_cache
 from math import factorial, prod
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import networkx as nx
 
-if TYPE_CHECKING:  # cell.py imports this module; this one needs only a cell's attributes
-    from search_spaces.cell import Cell
+
+class CellLike(Protocol):
+    """What keying needs of a cell (``search_spaces.cell.Cell`` is one): its op labels and its pruned form. A
+    protocol, not an import: ``cell.py`` imports this module for ``Cell.key``, so this one names no cell class."""
+
+    edges: tuple[tuple[int, int], ...]
+    ops: tuple[str, ...]
+
+    def pruned(self) -> "CellLike": ...
 
 _MAX_ORDERINGS = 200_000
 
 
-def to_graph(cell: "Cell") -> nx.DiGraph:
+def to_graph(cell: "CellLike") -> nx.DiGraph:
     """The pruned cell as an op-labelled ``networkx.DiGraph`` over its active nodes."""
     return _graph(cell.pruned().edges, cell.ops)
 
@@ -59,7 +66,7 @@ def _encode(g: nx.DiGraph, order: tuple[int, ...]) -> str:
     return ops + ";" + ",".join(f"{u}-{v}" for u, v in edges)
 
 
-def canonical_form(cell: "Cell") -> str:
+def canonical_form(cell: "CellLike") -> str:
     """An exact canonical string of the pruned op-labelled DAG (see module docstring)."""
     edges = cell.pruned().edges
     active = {0} | {j for _, j in edges}
@@ -89,12 +96,12 @@ def _canonical_form_cached(space: str, edges: tuple, ops: tuple, nodes: int) -> 
     return f"{space}:{best}"
 
 
-def arch_key(cell: "Cell") -> str:
+def arch_key(cell: "CellLike") -> str:
     """Short stable key of a cell's architecture: sha1 of its canonical form (first 20 hex digits)."""
     return hashlib.sha1(canonical_form(cell).encode()).hexdigest()[:20]
 
 
-def same_architecture(a: "Cell", b: "Cell") -> bool:
+def same_architecture(a: "CellLike", b: "CellLike") -> bool:
     """Independent check used by tests: isomorphism of the pruned op-labelled DAGs."""
     if a.space != b.space:
         return False

@@ -8,8 +8,8 @@ import optuna
 from optuna.trial import TrialState
 
 from search_spaces import Cell
-from nasbench_shrink.cell_sampler import SKIP_ATTR, trial_system_attrs
-from nasbench_shrink.params import suggest_cell
+from nasbench_shrink.samplers.cell_sampler import SKIP_ATTR, trial_system_attrs
+from nasbench_shrink.samplers.params import suggest_cell
 
 
 def fake_score(cell: Cell) -> float:

@@ -10,8 +10,8 @@ import pytest
 from optuna.trial import TrialState
 
 from helpers import check_trajectory, fake_objective, trajectory_from_storage
-from nasbench_shrink.autoshrink import AutoShrinkSampler
-from nasbench_shrink.search import SearchSpec, run_search
+from nasbench_shrink.samplers.autoshrink import AutoShrinkSampler
+from nasbench_shrink.runs.search import SearchSpec, run_search
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -174,7 +174,7 @@ def test_stale_claims_of_a_deleted_study_do_not_block_a_new_one(tmp_path):
 def test_in_memory_threads_claim_each_candidate_once_and_journal_storage_is_refused(tmp_path):
     import optuna
 
-    from nasbench_shrink.autoshrink import AutoShrinkSampler
+    from nasbench_shrink.samplers.autoshrink import AutoShrinkSampler
     from helpers import fake_objective
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -204,7 +204,7 @@ def test_one_sampler_reused_across_studies_replays_each_from_its_own_trials():
 
     import optuna
 
-    from nasbench_shrink.autoshrink import AutoShrinkSampler
+    from nasbench_shrink.samplers.autoshrink import AutoShrinkSampler
     from helpers import fake_objective
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)

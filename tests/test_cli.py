@@ -99,9 +99,9 @@ def test_console_script_bad_input_has_no_traceback(tmp_path):
 @pytest.mark.slow
 def test_shared_cifar10_proxy_evaluation_shortened(shared_data, tmp_path):
     """A real cifar10-proxy evaluation from the shared ImageFolder tarball (2 epochs: CPU-sized)."""
-    from nasbench_shrink.benchmarks import get_benchmark, register_benchmark
-    from nasbench_shrink.evaluation import evaluate
-    from nasbench_shrink.training import TrainRecipe
+    from nasbench_shrink.catalogue import get_benchmark, register_benchmark
+    from nasbench_shrink import evaluate
+    from nasbench_shrink.evaluation.training import TrainRecipe
     from search_spaces import Cell
 
     bench = get_benchmark("cifar10-proxy")

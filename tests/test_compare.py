@@ -73,7 +73,7 @@ def test_cache_hits_are_charged_like_training(reference, tmp_path):
 
 
 def test_report_table_is_computed_from_summary(reference):
-    from nasbench_shrink import stats
+    from nasbench_shrink.analysis import stats
 
     summary = pd.read_csv(reference / "summary.csv")
     report = (reference / "report.md").read_text()

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from nasbench_shrink import datasets
-from nasbench_shrink.datasets import find_cifar10, load_cifar10_archive, load_digits, load_imagefolder
+from nasbench_shrink.benchmarks import datasets
+from nasbench_shrink.benchmarks.datasets import find_cifar10, load_cifar10_archive, load_digits, load_imagefolder
 from nasbench_shrink.errors import DataError
-from nasbench_shrink.splits import SplitSpec, make_splits
+from nasbench_shrink.benchmarks.splits import SplitSpec, make_splits
 
 
 def test_digits_are_tensors():
@@ -119,7 +119,7 @@ def test_shared_cifar10_imagefolder_tarball(shared_data):
 
 
 def test_area_downsampling_keeps_constants_and_averages_blocks():
-    from nasbench_shrink.datasets import area_downsample
+    from nasbench_shrink.benchmarks.datasets import area_downsample
 
     const = torch.full((2, 3, 32, 32), 77, dtype=torch.uint8)
     assert torch.equal(area_downsample(const, 16), torch.full((2, 3, 16, 16), 77, dtype=torch.uint8))
@@ -143,8 +143,8 @@ def test_downsampled_cifar10_is_cached_once(tmp_path, monkeypatch):
 
 
 def test_cifar10_small_split_sizes(shared_data):
-    from nasbench_shrink.benchmarks import get_benchmark
-    from nasbench_shrink.tasks import benchmark_splits
+    from nasbench_shrink.catalogue import get_benchmark
+    from nasbench_shrink.evaluation.networks import benchmark_splits
 
     bench = get_benchmark("cifar10-small")
     s = benchmark_splits(bench, shared_data)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from nasbench_shrink.benchmarks import TABLES_DIR
+from nasbench_shrink.tables import SHIPPED_TABLES_DIR as TABLES_DIR
 from nasbench_shrink.cli import DEFAULT_COMPARE_BENCHMARK, app
 
 ROOT = Path(__file__).resolve().parents[1]

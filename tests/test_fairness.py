@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 
 from baselines import RandomDAGSampler
-from nasbench_shrink.benchmarks import get_benchmark, register_benchmark
+from nasbench_shrink.catalogue import get_benchmark, register_benchmark
 from nasbench_shrink.budget import Budget, MAX_REPEATS_IN_A_ROW, paired_budgets, within_limit
-from nasbench_shrink.cell_sampler import CellSampler, Proposal
-from nasbench_shrink.compare import CompareSpec, run_compare
-from nasbench_shrink.recipe import TrainRecipe
-from nasbench_shrink.registry import register_strategy, unregister_strategy
-from nasbench_shrink.search import SearchSpec, run_worker
-from nasbench_shrink.tabular import table_seed
+from nasbench_shrink.samplers.cell_sampler import CellSampler, Proposal
+from nasbench_shrink.runs.compare import CompareSpec, run_compare
+from nasbench_shrink.benchmarks.recipe import TrainRecipe
+from nasbench_shrink.strategies.registry import register_strategy, unregister_strategy
+from nasbench_shrink.runs.search import SearchSpec, run_worker
+from nasbench_shrink.tables.table import table_seed
 from search_spaces import Cell
 
 TWO = [Cell("cnn", 5, [(0, 1), (1, 2)], ["input", "conv1x1", "sep3x3", "conv1x1", "conv1x1"]),
@@ -221,7 +221,7 @@ def test_a_strategy_with_nothing_new_to_buy_stops(tmp_path, cycle_strategy):
 def test_power_simulation_matches_normal_theory():
     from scipy import stats as st
 
-    from nasbench_shrink.stats import detectable_a12, wilcoxon_pvalues
+    from nasbench_shrink.analysis.stats import detectable_a12, wilcoxon_pvalues
 
     rng = np.random.default_rng(3)
     d = np.round(rng.normal(0.3, 1, (40, 30)), 1)

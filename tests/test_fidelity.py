@@ -10,10 +10,10 @@ import sqlalchemy as sa
 import torch
 from torch import nn
 
-from nasbench_shrink.benchmarks import get_benchmark
-from nasbench_shrink.cache import EvaluationCache
+from nasbench_shrink.catalogue import get_benchmark
+from nasbench_shrink.evaluation.cache import EvaluationCache
 from nasbench_shrink.errors import CacheError
-from nasbench_shrink.training import TrainRecipe, _nonmono_trigger, train
+from nasbench_shrink.evaluation.training import TrainRecipe, _nonmono_trigger, train
 from search_spaces import Cell, balanced_ops, build_cnn, complete_cell, count_resources, initial_ops
 from search_spaces.cnn import NodeOp
 

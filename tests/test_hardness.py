@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from nasbench_shrink.landscape import (Landscape, between_seed_spearman, fitness_distance, hit_curve, median_of,
+from nasbench_shrink.tables.landscape import (Landscape, between_seed_spearman, fitness_distance, hit_curve, median_of,
                                        random_proposal, shrink_path_share)
-from nasbench_shrink.tabular import COLUMNS, Table
+from nasbench_shrink.tables.table import COLUMNS, Table
 from search_spaces import Cell, complete_cell
 from search_spaces.cell import SPACE_OPS
 from search_spaces.enumeration import enumerate_cells

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import torch
 
-from nasbench_shrink.datasets import ImageSet
-from nasbench_shrink.training import DeviceData, mixed_precision, pick_device
+from nasbench_shrink.benchmarks.datasets import ImageSet
+from nasbench_shrink.evaluation.training import DeviceData, mixed_precision, pick_device
 
 ROOT = Path(__file__).resolve().parents[1]
 

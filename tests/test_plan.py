@@ -7,7 +7,7 @@ import time
 import pytest
 
 from nasbench_shrink.errors import UserError
-from nasbench_shrink.plan import WAIT, Claim, Context, Plan, Unit, work
+from nasbench_shrink.work.plan import WAIT, Claim, Context, Plan, Unit, work
 
 ECHO = "tests.test_plan:echo_unit"
 BOOM = "tests.test_plan:boom_unit"

@@ -28,9 +28,9 @@ def test_four_processes_start_together_on_a_fresh_database(fresh_db):
 
 
 def test_negative_lambda_and_multi_objective_are_refused(tmp_path):
-    from nasbench_shrink.autoshrink import AutoShrinkSampler
+    from nasbench_shrink.samplers.autoshrink import AutoShrinkSampler
     from nasbench_shrink.errors import UserError
-    from nasbench_shrink.search import SearchSpec, prepare
+    from nasbench_shrink.runs.search import SearchSpec, prepare
 
     with pytest.raises(UserError, match="--lam must be >= 0"):
         prepare(SearchSpec(strategy="complete", lam=-0.1, storage=f"sqlite:///{tmp_path / 's.db'}"))
@@ -58,7 +58,7 @@ def _kill_when(find, procs, timeout: float = 180.0):
 
 
 def _trajectory(url: str):
-    from nasbench_shrink.autoshrink import AutoShrinkSampler
+    from nasbench_shrink.samplers.autoshrink import AutoShrinkSampler
 
     study = optuna.load_study(study_name="digits/autoshrink/seed0", storage=url)
     traj = AutoShrinkSampler("cnn", 4, k=2, seed=0).trajectory(study)

@@ -7,8 +7,8 @@ from helpers import install_fake_distribution
 
 from nasbench_shrink import make_sampler, register_strategy, unregister_strategy
 from nasbench_shrink.errors import UserError
-from nasbench_shrink.registry import strategies
-from nasbench_shrink.search import SearchSpec, run_search
+from nasbench_shrink.strategies.registry import strategies
+from nasbench_shrink.runs.search import SearchSpec, run_search
 
 
 @pytest.fixture

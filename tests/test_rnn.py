@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from nasbench_shrink.errors import DataError
-from nasbench_shrink.lm import evaluate_lm
-from nasbench_shrink.ptb import batchify, find_ptb, load_corpus
+from nasbench_shrink.evaluation.lm import evaluate_lm
+from nasbench_shrink.benchmarks.ptb import batchify, find_ptb, load_corpus
 from search_spaces import Cell, complete_cell
 from search_spaces.rnn import RNNConfig, build_rnn, rnn_params
 
@@ -80,7 +80,7 @@ def test_shared_ptb_proxy_corpus(shared_data):
 def test_download_checksums_match_the_shared_copies(shared_data):
     import hashlib
 
-    from nasbench_shrink.ptb import PTB_MD5
+    from nasbench_shrink.benchmarks.ptb import PTB_MD5
 
     for name in ("ptb.valid.txt", "ptb.test.txt"):
         assert hashlib.md5((shared_data / "ptb" / name).read_bytes()).hexdigest() == PTB_MD5[name]

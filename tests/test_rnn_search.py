@@ -9,13 +9,13 @@ from typer.testing import CliRunner
 
 from helpers import check_trajectory, install_fake_distribution
 from nasbench_shrink.cli import app
-from nasbench_shrink.search import SearchSpec, run_search
+from nasbench_shrink.runs.search import SearchSpec, run_search
 
 runner = CliRunner()
 
 PLUGIN = textwrap.dedent('''
     from dataclasses import replace
-    from nasbench_shrink.benchmarks import get_benchmark
+    from nasbench_shrink.catalogue import get_benchmark
     from search_spaces.rnn import RNNConfig
 
     _tiny = get_benchmark("ptb-tiny")

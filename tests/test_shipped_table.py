@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from nasbench_shrink.benchmarks import TABLES_DIR, get_benchmark
-from nasbench_shrink.evaluation import evaluate
+from nasbench_shrink.catalogue import get_benchmark
+from nasbench_shrink.tables import SHIPPED_TABLES_DIR as TABLES_DIR
+from nasbench_shrink import evaluate
 from search_spaces.cell import Cell
 
 
@@ -52,7 +53,7 @@ def test_table_covers_the_whole_space(shipped):
 
 def test_table_file_matches_its_recorded_digest(shipped):
     spec, bench = shipped
-    from nasbench_shrink.tabular import load_table
+    from nasbench_shrink.tables.table import load_table
 
     table = load_table(TABLES_DIR / f"{spec.name}.parquet")  # checks the rows' sha256 against the metadata
     assert table.meta["sha256"] and len(table.keys) == 2553
@@ -64,7 +65,7 @@ def test_shipped_code_reproduces_the_shipped_table(shipped, request):
     in the last bits (and an early stop may then come an epoch apart), so within the table's tolerance."""
     import torch
 
-    from nasbench_shrink.machine import machine_of
+    from nasbench_shrink.evaluation.machine import machine_of
 
     spec, bench = shipped
     data_dir = request.getfixturevalue("shared_data") if spec.needs_data else None
@@ -82,7 +83,7 @@ def test_shipped_code_reproduces_the_shipped_table(shipped, request):
 
 
 def test_shipped_table_is_a_real_search_problem(shipped):
-    from nasbench_shrink.landscape import summary
+    from nasbench_shrink.tables.landscape import summary
 
     _, bench = shipped
     info = summary(bench.evaluator.table, bench)

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nasbench_shrink import stats
-from nasbench_shrink.report import comparison_sentences
+from nasbench_shrink.analysis import stats
+from nasbench_shrink.analysis.report import comparison_sentences
 
 
 def _trials(seed: int = 0) -> pd.DataFrame:

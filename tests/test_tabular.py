@@ -7,14 +7,14 @@ import json
 import pytest
 import torch
 
-from nasbench_shrink.benchmarks import get_benchmark, register_benchmark
-from nasbench_shrink.cache import EvaluationCache
+from nasbench_shrink.catalogue import get_benchmark, register_benchmark
+from nasbench_shrink.evaluation.cache import EvaluationCache
 from nasbench_shrink.errors import BenchmarkError
-from nasbench_shrink.evaluation import evaluate
-from nasbench_shrink.machine import machine_of
-from nasbench_shrink.recipe import TrainRecipe
-from nasbench_shrink.tabular import TableError, load_table, table_benchmark
-from nasbench_shrink.tabulate import tabulate
+from nasbench_shrink import evaluate
+from nasbench_shrink.evaluation.machine import machine_of
+from nasbench_shrink.benchmarks.recipe import TrainRecipe
+from nasbench_shrink.tables.table import TableError, load_table, table_benchmark
+from nasbench_shrink.runs.tabulate import tabulate
 from search_spaces import Cell
 from search_spaces.enumeration import enumerate_cells
 
@@ -50,7 +50,7 @@ def test_table_round_trip_and_checks(table, quick):
     assert len(t) == 28 and t.seeds == (0, 1) and t.meta["complete"] and t.meta["fidelity"] == \
         quick.fidelity_key("proxy")
     cache = EvaluationCache(cache_url)
-    from nasbench_shrink.cache import cache_key
+    from nasbench_shrink.evaluation.cache import cache_key
 
     for key in t.keys:
         for seed in t.seeds:
@@ -130,13 +130,13 @@ def test_partial_export_and_incomplete_export_refused(quick, tmp_path, monkeypat
     cache = f"sqlite:///{tmp_path / 'c.db'}"
     s = tabulate(quick, 3, [0], cache, tmp_path / "p.parquet", partial=True)  # exports, trains nothing
     assert s["done"] == 0 and load_table(tmp_path / "p.parquet").meta["complete"] is False
-    monkeypatch.setattr("nasbench_shrink.tabulate.chunk_unit", lambda *a, **k: 0)  # training that stores nothing
+    monkeypatch.setattr("nasbench_shrink.runs.tabulate.chunk_unit", lambda *a, **k: 0)  # training that stores nothing
     with pytest.raises(UserError, match="--partial"):
         tabulate(quick, 3, [0], cache, tmp_path / "q.parquet")
 
 
 def test_regret_is_zero_exactly_when_the_optimum_is_the_incumbent(table, quick):
-    from nasbench_shrink.landscape import landscape_of, regret_column
+    from nasbench_shrink.tables.landscape import landscape_of, regret_column
 
     d, _ = table
     land = landscape_of(load_table(d / "t.parquet"), quick)
@@ -152,7 +152,7 @@ def test_budget_charging_is_identical_live_and_tabular(quick, tmp_path):
     import optuna
 
     from nasbench_shrink.budget import charged
-    from nasbench_shrink.search import SearchSpec, run_search
+    from nasbench_shrink.runs.search import SearchSpec, run_search
 
     cache = f"sqlite:///{tmp_path / 'c.db'}"
     tabulate(quick, 3, [0], cache, tmp_path / "one.parquet")
@@ -171,13 +171,13 @@ def test_budget_charging_is_identical_live_and_tabular(quick, tmp_path):
 def test_cpu_fingerprint_names_the_vector_isa():
     import torch
 
-    from nasbench_shrink.machine import cpu_model
+    from nasbench_shrink.evaluation.machine import cpu_model
 
     assert cpu_model().endswith(f"{torch.backends.cpu.get_cpu_capability()})")
 
 
 def test_a_missing_row_names_its_cell_and_seed(table, quick, tmp_path):
-    from nasbench_shrink.tabular import record_from_row, write_table
+    from nasbench_shrink.tables.table import record_from_row, write_table
 
     d, _ = table
     full = load_table(d / "t.parquet")
@@ -199,7 +199,7 @@ def test_a_format_1_table_is_read_as_format_2(table, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from nasbench_shrink.tabular import FORMAT1_COLUMNS, META_KEY, _digest, upgrade_table
+    from nasbench_shrink.tables.table import FORMAT1_COLUMNS, META_KEY, _digest, upgrade_table
 
     d, _ = table
     arrow = pq.read_table(d / "t.parquet")
@@ -222,7 +222,7 @@ def test_a_format_1_table_is_read_as_format_2(table, tmp_path):
 
 
 def test_seconds_of_two_machines_are_normalised_to_the_reference():
-    from nasbench_shrink.tabular import normalised_costs
+    from nasbench_shrink.tables.table import normalised_costs
 
     keys = ["a", "b", "a", "b", "c"]
     seeds = [0, 0, 1, 1, 1]

@@ -1,9 +1,10 @@
 import torch
 
-from nasbench_shrink.benchmarks import WORST_SCORE, get_benchmark
-from nasbench_shrink.evaluation import evaluate
-from nasbench_shrink.training import DeviceData, TrainRecipe, augment_batch, train, training_steps
-from nasbench_shrink.datasets import ImageSet
+from nasbench_shrink.benchmarks import WORST_SCORE
+from nasbench_shrink.catalogue import get_benchmark
+from nasbench_shrink import evaluate
+from nasbench_shrink.evaluation.training import DeviceData, TrainRecipe, augment_batch, train, training_steps
+from nasbench_shrink.benchmarks.datasets import ImageSet
 from search_spaces import Cell, build_cnn, MacroConfig
 
 SMALL = Cell("cnn", 3, [(0, 1), (1, 2)], ["input", "conv1x1", "sep3x3"])

@@ -6,9 +6,9 @@ from __future__ import annotations
 import optuna
 from optuna.trial import TrialState
 
-from nasbench_shrink.search import SearchSpec, run_worker
-from nasbench_shrink.tabular import TableLookup
-from nasbench_shrink.trial_batch import finished_counts, read_trials, trials_by_name, write_trials
+from nasbench_shrink.runs.search import SearchSpec, run_worker
+from nasbench_shrink.tables.table import TableLookup
+from nasbench_shrink.storage.trials import finished_counts, read_trials, trials_by_name, write_trials
 
 
 def _source_trials() -> list[optuna.trial.FrozenTrial]:

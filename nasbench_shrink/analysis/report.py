@@ -1,0 +1,553 @@
+"""The comparison report: figures (seaborn) and report.md, computed only from trials.csv and summary.csv."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from search_spaces import Cell
+from nasbench_shrink.analysis import stats
+from nasbench_shrink.budget import COST_KINDS, cost_label, cumulative_column
+from nasbench_shrink.benchmarks import Benchmark
+from nasbench_shrink.errors import UserError
+
+# Paper Table 4 (CIFAR-10, full training): accuracy %, MACs (M). Random graphs: mean ± std over 10 runs, N = 15.
+# ``row`` matches a strategy's registry trait ``paper_row``.
+PAPER_TABLE4 = [
+    {"topology": "Complete-DAG", "row": "Complete-DAG", "nodes": 8, "accuracy": "91.56", "macs_m": "105.61"},
+    {"topology": "WS", "row": "WS", "nodes": 15, "accuracy": "90.5 ± 0.41", "macs_m": "16.04 ± 2.71"},
+    {"topology": "ER", "row": "ER", "nodes": 15, "accuracy": "92.1 ± 0.38", "macs_m": "34.40 ± 16.43"},
+    {"topology": "BA", "row": "BA", "nodes": 15, "accuracy": "90.0 ± 0.34", "macs_m": "32.61 ± 5.96"},
+    {"topology": "ShrinkCNN", "row": "Shrink", "nodes": 8, "accuracy": "93.22", "macs_m": "38.20"},
+]
+RANDOM_GRAPH_ROWS = ("WS", "ER", "BA")
+
+
+PAPER_TABLE5 = [
+    {"topology": "Complete-DAG", "row": "Complete-DAG", "nodes": 6, "perplexity": "63.1", "params_m": "33"},
+    {"topology": "ShrinkRNN", "row": "Shrink", "nodes": 6, "perplexity": "56.5", "params_m": "23"},
+]
+
+
+def strategies_by_paper_row(strategies) -> dict[str, str]:
+    """Which of ``strategies`` reproduces each paper row (from the registry's ``paper_row`` trait)."""
+    from nasbench_shrink.strategies.registry import resolve
+
+    out: dict[str, str] = {}
+    for s in strategies:
+        try:
+            row = resolve(s).paper_row
+        except UserError:  # a plug-in that is no longer installed: it has no paper row
+            continue
+        if row is not None:
+            out.setdefault(row, s)
+    return out
+
+
+def metric_of(summary: pd.DataFrame) -> str:
+    return "perplexity" if any(c.endswith("_perplexity") for c in summary.columns) else "accuracy"
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="notebook")
+    return plt, sns
+
+
+def _save(fig, ax, path: Path, legend_title: str, x_anchor: float = 1.01) -> None:
+    """Legend outside the data, tight layout, PNG."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    if ax.get_legend() is not None:
+        sns.move_legend(ax, "upper left", bbox_to_anchor=(x_anchor, 1.0), title=legend_title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def load(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    try:
+        trials = pd.read_csv(out / "trials.csv")
+        summary = pd.read_csv(out / "summary.csv")
+    except FileNotFoundError as exc:
+        raise UserError(f"{out} has no {Path(exc.filename).name}; run 'nasbench-shrink compare --out {out}' "
+                        "first") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise UserError(f"a CSV in {out} is unreadable ({exc}); rerun the compare command to rewrite it") from None
+    settings = {}
+    if (out / "compare.json").is_file():
+        settings = json.loads((out / "compare.json").read_text())
+    return trials, summary, settings
+
+
+def mean_std_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± std per strategy over seeds, as the report prints it."""
+    m = metric_of(summary)
+    cols = [c for c in (f"final_test_{m}", f"best_{m}", "final_macs", "final_params", "best_score", "search_cost_s",
+                        "search_flops", "evaluations") if c in summary.columns]
+    agg = summary.groupby("strategy", sort=False)[cols].agg(["mean", "std"])
+    return agg
+
+
+def _fmt(mean: float, std: float, scale: float = 1.0, digits: int = 3) -> str:
+    if pd.isna(mean):
+        return "–"
+    s = "–" if pd.isna(std) else f"{std / scale:.{digits}f}"
+    return f"{mean / scale:.{digits}f} ± {s}"
+
+
+def anytime_y(trials: pd.DataFrame) -> tuple[str, bool, str]:
+    """(column, maximize, label) of the anytime curves: simple regret on a table, else the best score."""
+    if "regret" in trials.columns and trials["regret"].notna().any():
+        return "regret", False, "simple regret (log scale; 0: optimum found)"
+    return "score", True, "best proxy score so far"
+
+
+def _curve_inputs(trials: pd.DataFrame):
+    """Trials within the budget, the curve's column and direction and label, one colour per strategy."""
+    _, sns = _plt()
+    t = trials[trials["within_budget"]]
+    y, maximize, label = anytime_y(t)
+    names = list(dict.fromkeys(t["strategy"]))
+    return t.dropna(subset=[y]), y, maximize, label, dict(zip(names, sns.color_palette("tab10", len(names))))
+
+
+def anytime_figure(trials: pd.DataFrame, kind: str, path: Path) -> None:
+    """IQM over seeds of each strategy's best-so-far on one grid, with a bootstrap 95 % band."""
+    t, y, maximize, ylabel, palette = _curve_inputs(trials)
+    curves = stats.anytime(t, cumulative_column(kind), y, maximize)
+    plt, _ = _plt()
+    fig, ax = plt.subplots(figsize=(8.5, 4.8))
+    for strategy, g in curves.groupby("strategy", sort=False):
+        ax.step(g["x"], g["iqm"], where="post", color=palette[strategy], label=strategy)
+        ax.fill_between(g["x"], g["lo"], g["hi"], step="post", color=palette[strategy], alpha=0.15, lw=0)
+    if not maximize:
+        ax.set_yscale("symlog", linthresh=1e-4)
+    ax.set_xlabel(cost_label(kind))
+    ax.set_ylabel(ylabel)
+    ax.set_title("Anytime performance: IQM over seeds, bootstrap 95% band")
+    ax.legend()
+    _save(fig, ax, path, "strategy")
+
+
+def rank_figure(trials: pd.DataFrame, kind: str, path: Path) -> None:
+    """Each strategy's rank among the strategies per seed, averaged over seeds, against charged cost."""
+    t, y, maximize, _, palette = _curve_inputs(trials)
+    ranks = stats.mean_rank(t, cumulative_column(kind), y, maximize)
+    plt, _ = _plt()
+    fig, ax = plt.subplots(figsize=(8.5, 4.8))
+    for strategy, g in ranks.groupby("strategy", sort=False):
+        ax.step(g["x"], g["mean_rank"], where="post", label=strategy, color=palette[strategy])
+    ax.set_xlabel(cost_label(kind))
+    ax.set_ylabel("mean rank over seeds (1 = best)")
+    ax.invert_yaxis()
+    ax.set_title("Mean rank over budget")
+    ax.legend()
+    _save(fig, ax, path, "strategy")
+
+
+def pareto_figure(summary: pd.DataFrame, path: Path) -> None:
+    plt, sns = _plt()
+    m = metric_of(summary)
+    fig, ax = plt.subplots(figsize=(8.0, 4.8))
+    final = f"final_test_{m}" in summary.columns
+    if m == "accuracy":
+        x = summary["final_macs" if final else "best_macs"] / 1e6
+        y = 100 * summary[f"final_test_{m}" if final else f"best_{m}"]
+        xlabel, ylabel = "MACs per image (M, log scale)", "accuracy (%)"
+    else:
+        x = summary["final_params" if final else "best_params"] / 1e6
+        y = summary[f"final_test_{m}" if final else f"best_{m}"]
+        xlabel, ylabel = "parameters (M, log scale)", "perplexity (lower is better)"
+    d = summary.assign(x=x, y=y)
+    sns.scatterplot(d, x="x", y="y", hue="strategy", style="strategy", s=80, ax=ax)
+    ax.set_xscale("log")
+    ax.set_xlabel(("final network " if final else "search network ") + xlabel)
+    ax.set_ylabel(("final test " if final else "best proxy ") + ylabel)
+    ax.set_title("Performance vs cost, one marker per run")
+    _save(fig, ax, path, "strategy")
+
+
+def table_pareto_figure(summary: pd.DataFrame, land, path: Path) -> None:
+    """On a table: every architecture, the exact accuracy-vs-MACs front, and each run's best cell over them."""
+    plt, sns = _plt()
+    fig, ax = plt.subplots(figsize=(8.5, 4.8))
+    ax.scatter([land.macs[k] for k in land.keys], [100 * land.mean_perf[k] for k in land.keys], s=5, color="0.75",
+               label="all architectures")
+    front = land.pareto_front(True)
+    ax.plot([land.macs[k] for k in front], [100 * land.mean_perf[k] for k in front], color="k", lw=1.2,
+            drawstyle="steps-post", label="Pareto front")
+    d = summary.assign(x=[land.macs.get(k, np.nan) for k in summary["best_arch_key"]],
+                       y=[100 * land.mean_perf.get(k, np.nan) for k in summary["best_arch_key"]])
+    sns.scatterplot(d, x="x", y="y", hue="strategy", style="strategy", s=70, ax=ax)
+    ax.set_xscale("log")
+    ax.set_xlabel("search-network MACs per image (log scale)")
+    ax.set_ylabel("mean proxy validation accuracy (%)")
+    ax.set_title("Found cells over the whole space (one marker per run)")
+    _save(fig, ax, path, "strategy")
+
+
+def shrink_steps(trials: pd.DataFrame) -> pd.DataFrame:
+    """Per (seed, step) of the shrinking runs: the best candidate score and the active edges of the chosen cell
+    (the step's first best-scoring candidate, as AutoShrink keeps it)."""
+    t = trials[trials["step"].notna()]  # trials of a shrinking trajectory carry their step
+    if t.empty:
+        return pd.DataFrame(columns=["seed", "step", "best_score", "edges"])
+    chosen = t.loc[t.groupby(["seed", "step"], sort=True)["score"].idxmax()]
+    return chosen[["seed", "step", "score", "edges"]].rename(columns={"score": "best_score"}).reset_index(drop=True)
+
+
+def shrink_figure(trials: pd.DataFrame, path: Path) -> bool:
+    """Best score (left) and the chosen cell's active edges (right) per shrink step: one light line per seed,
+    the median over seeds in bold."""
+    steps = shrink_steps(trials)
+    if steps.empty:
+        return False
+    plt, _ = _plt()
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10.5, 4.0), constrained_layout=True)
+    for ax, col, label, colour in ((a, "best_score", "best candidate score in the step", "C0"),
+                                   (b, "edges", "active edges of the chosen cell", "C1")):
+        runs = [g[["step", col]].to_numpy(float) for _, g in steps.groupby("seed", sort=False)]
+        ax.add_collection(LineCollection(runs, colors=colour, alpha=max(0.08, min(0.6, 4.0 / len(runs))), lw=1))
+        med = steps.groupby("step")[col].median()
+        ax.plot(med.index, med.to_numpy(), color=colour, lw=2.5, marker="o", ms=4)
+        ax.autoscale()
+        ax.set_xlabel("shrink step")
+        ax.set_ylabel(label)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    b.yaxis.set_major_locator(MaxNLocator(integer=True))
+    b.legend([Line2D([], [], color="0.4", alpha=0.5), Line2D([], [], color="0.2", lw=2.5)],
+             [f"one seed ({steps['seed'].nunique()} in all)", "median over seeds"], loc="upper right")
+    fig.suptitle("AutoShrink: per step, the best candidate and the cell it keeps")
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return True
+
+
+def cells_figure(summary: pd.DataFrame, path: Path) -> None:
+    plt, _ = _plt()
+    from nasbench_shrink.analysis.draw import draw_cell
+
+    best = summary.loc[summary.groupby("strategy", sort=False)["best_score"].idxmax()]
+    n = len(best)
+    cols = min(3, n)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False)
+    for ax, (_, r) in zip(axes.flat, best.iterrows()):
+        cell = Cell.from_json(r["best_cell"])
+        draw_cell(cell, ax, title=f"{r['strategy']} (seed {r['seed']}): score {r['best_score']:.3f}, "
+                                  f"{len(cell.active_edges)} edges")
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+_COST_COLUMN = {"flops": "search_flops", "seconds": "search_cost_s", "evals": "evaluations"}
+
+
+def comparison(summary: pd.DataFrame, kind: str = "flops") -> tuple[pd.DataFrame, dict[str, bool], str, str | None]:
+    """The final table: (table, columns → higher is better, tested column, reference strategy).
+
+    The tested column is the search's own end point — simple regret on a table, else the best proxy score — and
+    the reference is the strategy that reproduces the paper's searched row (AutoShrink)."""
+    m = metric_of(summary)
+    higher = m == "accuracy"
+    target = "final_regret" if "final_regret" in summary.columns else "best_score"
+    columns = {target: target == "best_score"}
+    if f"final_test_{m}" in summary.columns:
+        columns[f"final_test_{m}"] = higher
+    columns["final_macs" if "final_macs" in summary.columns else "best_macs"] = False
+    columns[_COST_COLUMN.get(kind, "search_flops")] = False
+    reference = strategies_by_paper_row(list(dict.fromkeys(summary["strategy"]))).get("Shrink")
+    return stats.final_table(summary, columns, reference, target), columns, target, reference
+
+
+_LABELS = {"final_regret": "final regret", "best_score": "best score", "final_test_accuracy": "test acc. (%)",
+           "final_test_perplexity": "final test perplexity", "final_macs": "MACs (M)", "best_macs": "MACs (M)",
+           "search_flops": "search FLOPs", "search_cost_s": "search s", "evaluations": "evaluations"}
+_SCALE = {"final_test_accuracy": 100.0, "final_macs": 1e-6, "best_macs": 1e-6}
+
+
+def _value(row, col: str, ci: bool = True) -> str:
+    v = row.get(col)
+    if v is None or pd.isna(v):
+        return "–"
+    k = _SCALE.get(col, 1.0)
+    fmt = (lambda x: f"{x * k:.3g}") if col in ("search_flops",) else (lambda x: f"{x * k:.4g}")
+    return f"{fmt(v)} [{fmt(row[col + '_lo'])}, {fmt(row[col + '_hi'])}]" if ci else fmt(v)
+
+
+def p_text(p: float, equals: str = "") -> str:
+    """A p-value as printed: three significant digits (after ``equals``), and "< 1e-12" below what Holm's
+    rounding keeps."""
+    return "< 1e-12" if p < 1e-12 else f"{equals}{p:.3g}"
+
+
+def _versus(row, reference: str | None) -> str:
+    if row["verdict"] == "reference" or reference is None or pd.isna(row["p_holm"]):
+        return "reference" if row["verdict"] == "reference" else "–"
+    return f"{row['verdict']} (p {p_text(row['p_holm'])}, A12 {row['a12']:.2f})"
+
+
+def comparison_sentences(table: pd.DataFrame, target: str, reference: str | None, seeds: int) -> list[str]:
+    """The report's claims about the strategies, each computed from the final table."""
+    if reference is None:
+        return ["No strategy reproduces the paper's searched row here, so there is no reference to test against."]
+    what = _LABELS.get(target, target)
+    ref = table[table.strategy == reference].iloc[0]
+    out = []
+    for verdict in ("better", "worse"):
+        for _, r in table[table.verdict == verdict].iterrows():
+            out.append(f"{r['strategy']} is {verdict} than {reference} on {what}: IQM {r[target]:.4g} against "
+                       f"{ref[target]:.4g} (paired Wilcoxon over {seeds} seeds, Holm-corrected p "
+                       f"{p_text(r['p_holm'], '= ')}; A12 = {r['a12']:.2f}, the chance that it does better on a seed).")
+    ns = table[table.verdict == "not significant"]
+    if len(ns):
+        out.append(f"Not significantly different from {reference} on {what} at the 5 % level after Holm's "
+                   f"correction: {', '.join(ns['strategy'])} (smallest corrected p = {ns['p_holm'].min():.3g}).")
+    if not out:
+        out.append(f"Only {reference} was run, so there is nothing to test.")
+    return out
+
+
+def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None = None) -> Path:
+    """Regenerate figures and report.md in ``out`` from its CSVs; ``bench`` is the comparison's benchmark (``None``
+    when it can no longer be had, e.g. a plug-in since uninstalled: no exact regret figure, no paper setting);
+    ``x_axis`` (``evals``, ``flops`` or ``seconds``) is the cost axis of the anytime and rank figures (default:
+    the budget's kind)."""
+    out = Path(out)
+    trials, summary, settings = load(out)
+    cfg = settings.get("settings", {})
+    kind = cfg.get("budget_kind", "flops")
+    axis = x_axis or kind
+    if axis not in COST_KINDS:
+        raise UserError(f"unknown cost axis {axis!r}; choose one of {', '.join(COST_KINDS)}")
+    anytime_figure(trials, axis, out / "anytime.png")
+    rank_figure(trials, axis, out / "rank.png")
+    land = _table_landscape(bench)
+    if land is not None:
+        table_pareto_figure(summary, land, out / "pareto.png")
+    else:
+        pareto_figure(summary, out / "pareto.png")
+    has_shrink = shrink_figure(trials, out / "shrink.png")
+    cells_figure(summary, out / "cells.png")
+    lines = [f"# Comparison on `{cfg.get('benchmark', '?')}`", ""]
+    lines += ["## Settings", ""]
+    seeds = cfg.get("seeds", [])
+    lines += [f"- strategies: {', '.join(cfg.get('strategies', []))}",
+              f"- seeds: {_seed_list(seeds)} ({len(seeds)}, paired across strategies)",
+              _budget_line(settings.get("resolved_budget"), kind),
+              f"- final evaluation: {'yes' if cfg.get('final') else 'no'}",
+              f"- storage: `{settings.get('storage')}` (open with `optuna-dashboard` or "
+              f"`nasbench-shrink dashboard {out}`)",
+              f"- wall time: {settings.get('wall_s', '?')} s", ""]
+    table, columns, target, reference = comparison(summary, kind)
+    lines += ["## Final table", "",
+              "Each cell: interquartile mean over seeds [bootstrap 95 % interval]. The last column tests the "
+              f"strategy against {reference or 'the reference'} on {_LABELS.get(target, target)}: paired "
+              "Wilcoxon signed-rank over the same seeds, Holm-corrected across strategies, with the Vargha–Delaney "
+              "A12 effect size (> 0.5: the strategy tends to do better).", ""]
+    head = ["strategy"] + [_LABELS.get(c, c) for c in columns] + [f"vs {reference or '–'}"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in table.iterrows():
+        lines.append("| " + " | ".join([r["strategy"], *(_value(r, c) for c in columns), _versus(r, reference)])
+                     + " |")
+    lines += [""] + comparison_sentences(table, target, reference, len(seeds)) + [""]
+    lines += ["Every number above is computed from `summary.csv` (one row per run), which is computed from "
+              "`trials.csv` (trials within the budget).", ""]
+    lines += fairness_lines(trials, summary, kind, target, len(seeds))
+    lines += ["## Figures", "", "![anytime](anytime.png)", "", "![rank](rank.png)", "", "![pareto](pareto.png)", ""]
+    if has_shrink:
+        lines += ["![shrink](shrink.png)", ""]
+    lines += ["Best cell of each strategy (bold outline: cell outputs):", "", "![cells](cells.png)", ""]
+    m = metric_of(summary)
+    has_final = f"final_test_{m}" in summary.columns
+    pcol = f"final_test_{m}" if has_final else f"best_{m}"
+    means = mean_std_table(summary)
+    by_row = strategies_by_paper_row(list(means.index))
+    lines += _paper_table(m, {row: (s, means.loc[s]) for row, s in by_row.items()}, pcol, has_final)
+    lines += ["", _paper_sentence(cfg.get("benchmark", ""), bench is not None and bench.paper_setting, summary,
+                                  has_final, m), ""]
+    path = out / "report.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def _seed_list(seeds: list[int]) -> str:
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}–{seeds[-1]}"
+    return ", ".join(str(s) for s in seeds)
+
+
+def _budget_line(budget, kind: str) -> str:
+    if budget is None:
+        return "- budget: none"
+    if isinstance(budget, dict):
+        v = np.array(list(budget.values()), dtype=float)
+        return (f"- budget: paired — the run of every strategy at seed s gets what the budget-setting strategy "
+                f"spent at seed s (charged {kind}: mean {v.mean():.4g}, range {v.min():.4g}–{v.max():.4g})")
+    return f"- budget: {budget:.4g} charged {kind} per run (fixed)"
+
+
+def shared_prefixes(trials: pd.DataFrame, min_length: int = 2) -> list[tuple[str, str, int]]:
+    """Pairs of strategies whose runs propose the same first architectures at every seed, with the length of
+    the shortest such common prefix (found in the data, e.g. a model-based sampler's random start-up)."""
+    seqs = {k: list(g["arch_key"]) for k, g in trials.sort_values("trial").groupby(["strategy", "seed"], sort=False)}
+    names = list(dict.fromkeys(trials["strategy"]))
+    seeds = sorted(set(trials["seed"]))
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            shortest = None
+            for seed in seeds:
+                x, y = seqs.get((a, seed), []), seqs.get((b, seed), [])
+                n = 0
+                while n < min(len(x), len(y)) and x[n] == y[n]:
+                    n += 1
+                shortest = n if shortest is None else min(shortest, n)
+            if shortest is not None and shortest >= min_length:
+                out.append((a, b, shortest))
+    return out
+
+
+def fairness_table(summary: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """Per strategy: the mean charged cost against the mean budget, the free repeats and, on a table, the
+    charged evaluations until a top-1 % architecture (median over seeds; runs that never reach one count as
+    not reached) and the share of runs that reach one within their budget."""
+    col = _COST_COLUMN.get(kind, "search_flops")
+    rows = []
+    for s, g in summary.groupby("strategy", sort=False):
+        row = {"strategy": s, "charged": g[col].mean(), "budget": g["budget"].mean() if "budget" in g else np.nan,
+               "repeats": g["repeats"].mean() if "repeats" in g else np.nan}
+        if "evals_to_top1pct" in g:
+            hits = g["evals_to_top1pct"].to_numpy(dtype=float)
+            reached = np.isfinite(hits)
+            row["reached_top1pct"] = reached.mean()
+            row["median_evals_to_top1pct"] = float(np.median(np.where(reached, hits, np.inf)))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fairness_lines(trials: pd.DataFrame, summary: pd.DataFrame, kind: str, target: str, seeds: int) -> list[str]:
+    """The report's account of equal cost, repeats, reaching the top 1 % and the power of its tests."""
+    table = fairness_table(summary, kind)
+    has_top = "median_evals_to_top1pct" in table
+    head = ["strategy", f"mean charged {kind}", "mean budget", "charged / budget", "free repeats / run"]
+    head += ["median evals to top 1 %", "runs reaching top 1 %"] if has_top else []
+    out = ["## Equal cost and power", "",
+           "A run pays for each architecture the first time it evaluates it; a repeat returns the same record for "
+           "free; a trial counts only if the run's total including it stays within the budget.", "",
+           "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in table.iterrows():
+        cells = [r["strategy"], f"{r['charged']:.4g}", f"{r['budget']:.4g}" if pd.notna(r["budget"]) else "–",
+                 f"{r['charged'] / r['budget']:.3f}" if pd.notna(r["budget"]) and r["budget"] else "–",
+                 f"{r['repeats']:.1f}" if pd.notna(r["repeats"]) else "–"]
+        if has_top:
+            med = r["median_evals_to_top1pct"]
+            cells += ["not reached" if not np.isfinite(med) else f"{med:g}", f"{100 * r['reached_top1pct']:.0f} %"]
+        out.append("| " + " | ".join(cells) + " |")
+    values = summary[target].to_numpy(dtype=float) if target in summary else np.array([])
+    m = max(1, summary["strategy"].nunique() - 1)
+    one, holm_first = stats.detectable_a12(values, seeds), stats.detectable_a12(values, seeds, alpha=0.05 / m)
+    how = (f"simulated from this comparison's {_LABELS.get(target, target)} values (Gaussian-copula shifts of "
+           "their empirical distribution, independent pairs)")
+    if np.isfinite(one):
+        out += ["", f"Power: with {seeds} paired seeds, the smallest A12 the paired Wilcoxon test detects with 80 % "
+                f"power is {_a12(one)} at α = 0.05 and {_a12(holm_first)} at α = 0.05/{m} (Holm's strictest "
+                f"step), {how}. A smaller true difference is likely to come out 'not significant'."]
+    else:
+        out += ["", f"Power: with {seeds} paired seeds no difference, however large, reaches 80 % power in the "
+                f"paired Wilcoxon test at α = 0.05 ({how}): every 'not significant' above says nothing."]
+    for a, b, n in shared_prefixes(trials):
+        out += ["", f"{a} and {b} propose the same first {n} architectures at every seed (a model-based "
+                "sampler's random start-up): their runs are correlated over those trials, which is harmless for "
+                "pairing but means they are not independent evidence."]
+    return out + [""]
+
+
+def _a12(v: float) -> str:
+    return "–" if not np.isfinite(v) else f"{v:.2f}"
+
+
+def _table_landscape(bench: Benchmark | None):
+    from nasbench_shrink.tables.landscape import landscape_of
+    from nasbench_shrink.tables.table import TableLookup
+
+    if bench is None:
+        return None
+    return landscape_of(bench.evaluator.table, bench) if isinstance(bench.evaluator, TableLookup) else None
+
+
+def _paper_table(metric: str, ours: dict, pcol: str, has_final: bool) -> list[str]:
+    """The paper's Table 4 (images) or Table 5 (language models) beside our final numbers."""
+    if metric == "accuracy":
+        title, rows, perf, cost = "Table 4", PAPER_TABLE4, ("accuracy", "acc. (%)", 0.01), ("macs_m", "MACs (M)",
+                                                                                           "final_macs", 1e6)
+    else:
+        title, rows, perf, cost = "Table 5", PAPER_TABLE5, ("perplexity", "test ppl", 1.0), ("params_m", "params (M)",
+                                                                                            "final_params", 1e6)
+    lines = [f"## The paper's {title}, for reference", "",
+             f"| topology | nodes | paper {perf[1]} | paper {cost[1]} | ours: strategy | ours: final {perf[1]} | "
+             f"ours: final {cost[1]} |", "|---|---|---|---|---|---|---|"]
+    for p in rows:
+        strategy, r = ours.get(p["row"], (None, None))
+        ok = r is not None and has_final
+        a = _fmt(r[(pcol, "mean")], r[(pcol, "std")], perf[2], 2) if ok else "–"
+        c = _fmt(r[(cost[2], "mean")], r[(cost[2], "std")], cost[3], 3) if ok else "–"
+        lines.append(f"| {p['topology']} | {p['nodes']} | {p[perf[0]]} | {p[cost[0]]} | "
+                     f"{strategy or '–'} | {a} | {c} |")
+    return lines
+
+
+def _paper_sentence(benchmark: str, paper_setting: bool, summary: pd.DataFrame, has_final: bool,
+                    metric: str = "accuracy") -> str:
+    if not has_final:
+        return "No final evaluation was run, so nothing here is comparable with the paper's full-training numbers."
+    col = f"final_test_{metric}"
+    means = summary.groupby("strategy")[[col, "final_macs", "final_params"]].mean()
+    better = (lambda a, b: a >= b) if metric == "accuracy" else (lambda a, b: a <= b)
+    parts = []
+    if metric == "accuracy" and not paper_setting:
+        parts.append(f"The paper trains on full CIFAR-10; this run uses `{benchmark}`, so absolute accuracies and "
+                     "MACs do not compare, only orderings can.")
+    if metric == "perplexity":
+        parts.append("The paper's Table 5 trains 23-33 M-parameter models on full PTB; this run's final networks are "
+                     "far smaller and trained briefly, so only orderings compare.")
+    row = strategies_by_paper_row(list(means.index))
+    shrink = row.get("Shrink")
+    if shrink is not None and "Complete-DAG" in row:
+        a, c = means.loc[shrink], means.loc[row["Complete-DAG"]]
+        if metric == "accuracy":
+            parts.append(
+                f"The paper's ShrinkCNN beats its complete DAG on accuracy (+1.66 points) with 2.8x fewer MACs; here "
+                f"AutoShrink's final accuracy is {100 * (a[col] - c[col]):+.2f} points against the complete DAG with "
+                f"{c.final_macs / max(a.final_macs, 1):.2f}x fewer MACs, so the accuracy ordering "
+                f"{'matches' if better(a[col], c[col]) else 'does not match'} and the cost ordering "
+                f"{'matches' if a.final_macs <= c.final_macs else 'does not match'}.")
+        else:
+            parts.append(
+                f"The paper's ShrinkRNN has 6.6 lower perplexity than its complete DAG with 30% fewer parameters; here "
+                f"AutoShrink's final perplexity is {a[col] - c[col]:+.2f} against the complete DAG with "
+                f"{100 * (1 - a.final_params / max(c.final_params, 1)):.0f}% fewer parameters, so the perplexity "
+                f"ordering {'matches' if better(a[col], c[col]) else 'does not match'}.")
+    wiring = [row[r] for r in RANDOM_GRAPH_ROWS if r in row]
+    if metric == "accuracy" and shrink is not None and wiring:
+        beaten = [s for s in wiring if better(means.loc[shrink][col], means.loc[s][col])]
+        parts.append(f"The paper's ShrinkCNN is more accurate than every random-graph prior; here AutoShrink is at "
+                     f"least as accurate as {len(beaten)} of {len(wiring)} ({', '.join(beaten) or 'none'}).")
+    return " ".join(parts)

@@ -1,0 +1,247 @@
+"""The statistics of a comparison, computed from ``trials.csv`` / ``summary.csv`` only.
+
+Following the practice of Syne Tune's and HPOBench's benchmarking tools and the NAS best-practices checklist
+(Lindauer & Hutter, JMLR 2020): each run's best-so-far is a step function resampled on one common grid before
+aggregating (so no aggregated curve can move the wrong way); curves aggregate with the interquartile mean and a
+bootstrap 95 % band; strategies are ranked per seed; the final comparison with the reference strategy is a paired
+Wilcoxon signed-rank test over seeds, Holm-corrected across strategies, with the Vargha–Delaney A12 effect size.
+
+Example:
+    >>> from nasbench_shrink.analysis.stats import holm, iqm, vargha_delaney_a12
+    >>> round(iqm([1, 2, 3, 4, 100]), 3), holm([0.01, 0.04, 0.03]), vargha_delaney_a12([2, 3], [1, 2])
+    (3.0, [0.03, 0.06, 0.06], 0.875)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as st
+
+__all__ = ["iqm", "bootstrap_ci", "bootstrap_bands", "step_values", "anytime", "mean_rank", "holm", "vargha_delaney_a12",
+           "paired_test", "final_table", "wilcoxon_pvalues", "detectable_a12"]
+
+
+def iqm(values: Sequence[float]) -> float:
+    """Interquartile mean: the mean of the middle 50 % (robust, yet uses more than the median)."""
+    x = np.asarray(values, dtype=float)
+    return float(st.trim_mean(x, 0.25)) if len(x) else math.nan
+
+
+def bootstrap_ci(values: Sequence[float], level: float = 0.95, seed: int = 0, resamples: int = 2000
+                 ) -> tuple[float, float]:
+    """Percentile bootstrap interval of the IQM (``scipy.stats.bootstrap``); a point for fewer than 2 values."""
+    x = np.asarray(values, dtype=float)
+    if len(x) < 2 or np.all(x == x[0]):
+        v = iqm(x)
+        return v, v
+    res = st.bootstrap((x,), lambda a, axis=-1: st.trim_mean(a, 0.25, axis=axis), confidence_level=level,
+                       n_resamples=resamples, method="percentile", random_state=np.random.default_rng(seed))
+    point = iqm(x)  # a percentile interval can miss a skewed sample's own IQM by a hair: the band always holds it
+    return min(float(res.confidence_interval.low), point), max(float(res.confidence_interval.high), point)
+
+
+def step_values(xs: np.ndarray, ys: np.ndarray, grid: np.ndarray, maximize: bool) -> np.ndarray:
+    """A run's best-so-far as a step function of cost, read at ``grid`` (NaN before its first evaluation)."""
+    order = np.argsort(xs, kind="stable")
+    xs, ys = np.asarray(xs, float)[order], np.asarray(ys, float)[order]
+    best = np.maximum.accumulate(ys) if maximize else np.minimum.accumulate(ys)
+    idx = np.searchsorted(xs, grid, side="right") - 1
+    out = np.where(idx >= 0, best[np.clip(idx, 0, None)], np.nan)
+    return out
+
+
+def _grid(trials: pd.DataFrame, x_col: str, points: int) -> np.ndarray:
+    # start where every run has an evaluation: before that an aggregate would mix different sets of runs
+    start = trials.groupby(["strategy", "seed"])[x_col].min().max()
+    stop = trials[x_col].max()
+    if not np.isfinite(start) or stop <= start:
+        return np.array([stop], dtype=float)
+    return np.linspace(start, stop, points)
+
+
+def _per_run(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, grid: np.ndarray) -> pd.DataFrame:
+    rows = []
+    for (strategy, seed), g in trials.groupby(["strategy", "seed"], sort=False):
+        vals = step_values(g[x_col].to_numpy(), g[y_col].to_numpy(), grid, maximize)
+        rows += [{"strategy": strategy, "seed": seed, "x": x, "value": v} for x, v in zip(grid, vals)]
+    return pd.DataFrame(rows)
+
+
+def bootstrap_bands(matrix: np.ndarray, level: float = 0.95, seed: int = 0, resamples: int = 500
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """``bootstrap_ci`` of every row of ``matrix`` (rows = grid points, columns = runs) in one vectorised call:
+    the same seeds are resampled for every grid point, as the runs are the sampled unit."""
+    m = np.asarray(matrix, dtype=float)
+    point = st.trim_mean(m, 0.25, axis=1)
+    if m.shape[1] < 2:
+        return point, point
+    res = st.bootstrap((m,), lambda a, axis=-1: st.trim_mean(a, 0.25, axis=axis), axis=1, confidence_level=level,
+                       n_resamples=resamples, method="percentile", random_state=np.random.default_rng(seed))
+    lo = np.where(np.isfinite(res.confidence_interval.low), res.confidence_interval.low, point)
+    hi = np.where(np.isfinite(res.confidence_interval.high), res.confidence_interval.high, point)
+    return np.minimum(lo, point), np.maximum(hi, point)
+
+
+def anytime(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, points: int = 60) -> pd.DataFrame:
+    """Per strategy and grid point: IQM over seeds of the best-so-far, and its bootstrap 95 % band."""
+    grid = _grid(trials, x_col, points)
+    per = _per_run(trials, x_col, y_col, maximize, grid)
+    out = []
+    for strategy, g in per.groupby("strategy", sort=False):
+        m = g.pivot(index="x", columns="seed", values="value").reindex(grid)
+        if not m.isna().to_numpy().any():  # every run at every point: one call for the whole curve
+            mid, (lo, hi) = st.trim_mean(m.to_numpy(), 0.25, axis=1), bootstrap_bands(m.to_numpy())
+            out += [{"strategy": strategy, "x": x, "iqm": float(v), "lo": float(a), "hi": float(b),
+                     "runs": m.shape[1]} for x, v, a, b in zip(grid, mid, lo, hi)]
+            continue
+        for x, row in m.iterrows():
+            v = row.dropna().to_numpy()
+            lo, hi = bootstrap_ci(v, resamples=500)
+            out.append({"strategy": strategy, "x": x, "iqm": iqm(v), "lo": lo, "hi": hi, "runs": len(v)})
+    return pd.DataFrame(out)
+
+
+def mean_rank(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, points: int = 60) -> pd.DataFrame:
+    """Per strategy and grid point: the strategy's rank among strategies on each seed (1 = best, ties share
+    the mean rank), averaged over seeds."""
+    grid = _grid(trials, x_col, points)
+    per = _per_run(trials, x_col, y_col, maximize, grid)
+    per["rank"] = per.groupby(["seed", "x"])["value"].rank(ascending=not maximize, method="average")
+    return per.groupby(["strategy", "x"], sort=False)["rank"].mean().reset_index(name="mean_rank")
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm–Bonferroni adjusted p-values (step-down, monotone, capped at 1)."""
+    p = np.asarray(pvalues, dtype=float)
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    adj = np.empty(m)
+    running = 0.0
+    for i, k in enumerate(order):
+        running = max(running, (m - i) * p[k])
+        adj[k] = min(1.0, running)
+    return [float(round(a, 12)) for a in adj]
+
+
+def vargha_delaney_a12(a: Sequence[float], b: Sequence[float]) -> float:
+    """P(A > B) + ½ P(A = B) over all pairs: 0.5 no effect; > 0.5 A tends to be larger."""
+    x, y = np.asarray(a, float)[:, None], np.asarray(b, float)[None, :]
+    return float(((x > y).sum() + 0.5 * (x == y).sum()) / (x.size * y.size))
+
+
+def paired_test(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of paired samples (1.0 when every pair is equal)."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    if len(d) == 0 or np.all(d == 0):
+        return 1.0
+    return float(st.wilcoxon(a, b, zero_method="wilcox", alternative="two-sided").pvalue)
+
+
+def final_table(summary: pd.DataFrame, columns: dict[str, bool], reference: str | None, test_column: str,
+                alpha: float = 0.05) -> pd.DataFrame:
+    """One row per strategy: IQM and bootstrap CI of each of ``columns`` (name → higher is better), and the paired
+    test against ``reference`` on ``test_column`` (same seeds paired; Holm across strategies; A12)."""
+    rows = []
+    strategies = list(dict.fromkeys(summary["strategy"]))
+    for s in strategies:
+        g = summary[summary.strategy == s]
+        row: dict = {"strategy": s, "seeds": len(g)}
+        for col in columns:
+            if col in g.columns:
+                v = g[col].dropna().to_numpy(dtype=float)
+                lo, hi = bootstrap_ci(v)
+                row[col] = iqm(v)
+                row[f"{col}_lo"], row[f"{col}_hi"] = lo, hi
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table["p"] = math.nan
+    table["p_holm"] = math.nan
+    table["a12"] = math.nan
+    table["verdict"] = ""
+    if reference is None or reference not in strategies or test_column not in summary.columns:
+        return table
+    higher = columns.get(test_column, True)
+    ref = summary[summary.strategy == reference].set_index("seed")[test_column]
+    others = [s for s in strategies if s != reference]
+    ps = []
+    for s in others:
+        mine = summary[summary.strategy == s].set_index("seed")[test_column]
+        seeds = sorted(set(ref.index) & set(mine.index))
+        a, b = mine.loc[seeds].to_numpy(float), ref.loc[seeds].to_numpy(float)
+        ps.append(paired_test(a, b))
+        a12 = vargha_delaney_a12(a, b)
+        table.loc[table.strategy == s, ["p", "a12"]] = [ps[-1], a12 if higher else 1.0 - a12]
+    for s, p_adj in zip(others, holm(ps)):
+        a12 = float(table.loc[table.strategy == s, "a12"].iloc[0])
+        verdict = "not significant" if p_adj >= alpha else ("better" if a12 > 0.5 else "worse")
+        table.loc[table.strategy == s, ["p_holm", "verdict"]] = [p_adj, verdict]
+    table.loc[table.strategy == reference, "verdict"] = "reference"
+    return table
+
+
+def wilcoxon_pvalues(d: np.ndarray) -> np.ndarray:
+    """Two-sided Wilcoxon signed-rank p-values of every row of paired differences ``d`` at once: zero
+    differences dropped (``zero_method="wilcox"``), normal approximation with the tie correction (scipy's
+    large-sample form; what a power simulation needs is speed and the same decision rule)."""
+    d = np.asarray(d, dtype=float)
+    a = np.abs(d)
+    nonzero = a > 0
+    n_r = nonzero.sum(axis=1)
+    ranked = np.where(nonzero, a, -1.0)  # zeros rank first; their ranks are then taken off the others
+    ranks = st.rankdata(ranked, axis=1, method="average") - (~nonzero).sum(axis=1, keepdims=True)
+    t_plus = np.where(d > 0, ranks, 0.0).sum(axis=1)
+    srt = np.sort(ranked, axis=1)
+    new = np.ones_like(srt, dtype=bool)
+    new[:, 1:] = srt[:, 1:] != srt[:, :-1]
+    group = np.cumsum(new, axis=1) - 1
+    counts = np.zeros(srt.shape, dtype=float)
+    rows = np.repeat(np.arange(srt.shape[0])[:, None], srt.shape[1], axis=1)
+    np.add.at(counts, (rows[srt > 0], group[srt > 0]), 1.0)
+    ties = (counts ** 3 - counts).sum(axis=1)
+    mean = n_r * (n_r + 1) / 4.0
+    var = n_r * (n_r + 1) * (2 * n_r + 1) / 24.0 - ties / 48.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(var > 0, (t_plus - mean) / np.sqrt(np.where(var > 0, var, 1.0)), 0.0)
+    return np.where(n_r > 0, 2.0 * st.norm.sf(np.abs(z)), 1.0)
+
+
+def detectable_a12(values: Sequence[float], n: int, alpha: float = 0.05, power: float = 0.8, sims: int = 1000,
+                   seed: int = 0) -> float:
+    """The smallest A12 that the paired two-sided Wilcoxon test at level ``alpha`` detects with ``power`` over
+    ``n`` seeds, simulated from the empirical distribution of ``values`` (e.g. a comparison's final regrets).
+
+    Pairs are drawn through a Gaussian copula: X = Q(Φ(Z₁)), Y = Q(Φ(Z₂ + δ)) with Q the empirical quantile
+    function of ``values`` (its ties kept) and Z₁, Z₂ independent, so pairs carry no shared seed effect (a
+    conservative assumption: pairing can only help). δ is found by bisection with common random numbers; the
+    A12 reported is P(Y > X) + ½ P(Y = X) at that δ. NaN when ``values`` has fewer than two distinct values.
+    """
+    v = np.sort(np.asarray(values, dtype=float))
+    v = v[np.isfinite(v)]
+    if n < 2 or len(np.unique(v)) < 2:
+        return math.nan
+    rng = np.random.default_rng(seed)
+
+    def quantile(z: np.ndarray) -> np.ndarray:
+        idx = np.minimum((st.norm.cdf(z) * len(v)).astype(int), len(v) - 1)
+        return v[idx]
+
+    z1, z2 = rng.standard_normal((sims, n)), rng.standard_normal((sims, n))
+    big1, big2 = rng.standard_normal(200_000), rng.standard_normal(200_000)
+
+    def power_at(delta: float) -> float:
+        return float((wilcoxon_pvalues(quantile(z2 + delta) - quantile(z1)) < alpha).mean())
+
+    lo, hi = 0.0, 1.0
+    while power_at(hi) < power:
+        lo, hi = hi, hi * 2
+        if hi > 64:
+            return math.nan
+    for _ in range(14):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if power_at(mid) < power else (lo, mid)
+    x, y = quantile(big1), quantile(big2 + hi)
+    return float((y > x).mean() + 0.5 * (y == x).mean())

@@ -1,0 +1,114 @@
+"""What every command shares: the typer app, the consoles, one-line errors, cells and integer lists from text."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+import typer
+from rich.console import Console
+
+from search_spaces.cell import Cell, CellError
+from nasbench_shrink.errors import UserError
+
+app = typer.Typer(
+    help="NAS benchmark suite around AutoShrink: evaluate cells, run searches as Optuna studies, compare them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+DEFAULT_COMPARE_BENCHMARK = "cifar10-small-table"  # shipped in the package: the README's main command trains nothing
+DataDirOpt = typer.Option(None, "--data-dir", help="Data directory (else $NASBENCH_SHRINK_DATA or the user cache).")
+CacheOpt = typer.Option("sqlite:///results/cache.db", "--cache", help="Evaluation cache: any SQLAlchemy URL.")
+
+
+def fail(message: str, code: int = 2) -> None:
+    message = " ".join(message.split())  # always exactly one line
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Turn user-fixable errors into one line on stderr and a non-zero exit, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (UserError, CellError) as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted; finished evaluations are kept in the cache and the study", code=130)
+
+    return wrapper
+
+
+def read_cell(path: str, space: str = "cnn") -> Cell:
+    """A cell from a JSON file, '-' (stdin), or the shorthand ``complete:N[:SEED]`` (the seeded complete DAG)."""
+    if path.startswith("complete:"):
+        from search_spaces import complete_cell
+
+        parts = path.split(":")
+        try:
+            return complete_cell(space, int(parts[1]), seed=int(parts[2]) if len(parts) > 2 else 0)
+        except (ValueError, IndexError):
+            raise UserError(f"bad cell shorthand {path!r}; use complete:N or complete:N:SEED, e.g. complete:8") from None
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    except FileNotFoundError:
+        raise UserError(f"cell file {path} does not exist; pass a JSON file like "
+                        '{"space": "cnn", "nodes": 2, "edges": [[0,1]], "ops": ["input","conv1x1"]}') from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read cell file {path} ({exc}); pass a readable JSON file") from None
+    try:
+        return Cell.from_json(text)
+    except CellError as exc:
+        raise CellError(f"{path}: {exc}") from None
+
+
+def print_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+
+
+
+def budget_of(evals: Optional[int], flops: Optional[float], seconds: Optional[float]
+              ) -> tuple[str | None, float | None]:
+    given = [(k, v) for k, v in (("evals", evals), ("flops", flops), ("seconds", seconds)) if v is not None]
+    if len(given) > 1:
+        raise UserError("pass at most one of --budget-evals, --budget-flops, --budget-seconds")
+    return given[0] if given else (None, None)
+
+
+
+MAX_SEED = 2**32 - 1  # what numpy's and Optuna's seeded generators accept
+
+
+def int_list(text: str, what: str) -> list[int]:
+    """``0,1,2``, ``0-24`` or a mix (``0-2,7``) as a list of integers."""
+    out: list[int] = []
+    try:
+        for part in (x.strip() for x in text.split(",")):
+            if not part:
+                continue
+            lo, sep, hi = part.partition("-")
+            if sep and lo:
+                if int(hi) < int(lo):
+                    raise ValueError(part)
+                out.extend(range(int(lo), int(hi) + 1))
+            else:
+                out.append(int(part))
+    except ValueError:
+        raise UserError(f"{what} must be comma-separated integers or ranges, e.g. 0,1,2 or 0-24 "
+                        f"(got {text!r})") from None
+    bad = [v for v in out if not 0 <= v <= MAX_SEED]
+    if bad:
+        raise UserError(f"{what} must be between 0 and {MAX_SEED} (got {bad[0]}); e.g. 0-24")
+    return out
+
+

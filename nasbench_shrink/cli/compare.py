@@ -1,0 +1,188 @@
+"""Commands about comparisons: ``compare``, ``worker``, ``report``, ``dashboard``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from nasbench_shrink.cli._common import (DEFAULT_COMPARE_BENCHMARK, DataDirOpt, app, budget_of, console, err_console,
+                                         fail, int_list, print_json, user_errors)
+from nasbench_shrink.errors import UserError
+
+
+@app.command("compare")
+@user_errors
+def compare_cmd(
+    benchmark: str = typer.Option(DEFAULT_COMPARE_BENCHMARK, "--benchmark", "-b",
+                                  help="Benchmark preset (default: the shipped cifar10-small table: lookups, no "
+                                  "training)."),
+    strategies: str = typer.Option("all", "--strategies", help="Comma-separated strategy names, 'all' (every "
+                                   "built-in), module.path:factory or file.py:factory; e.g. all,my.py:factory."),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help="Seeds: 0,1,2 or 0-99 (default: 100 on a table, "
+                                        "3 live)."),
+    budget_evals: Optional[int] = typer.Option(None, "--budget-evals", min=1, help="Evaluations per run."),
+    budget_flops: Optional[float] = typer.Option(None, "--budget-flops", help="Charged training FLOPs per run."),
+    budget_seconds: Optional[float] = typer.Option(None, "--budget-seconds", help="Charged seconds per run."),
+    workers: int = typer.Option(0, "--workers", "-w", min=0, help="Worker processes (0: number of cores)."),
+    storage: Optional[str] = typer.Option(None, "--storage", help="Optuna storage URL (default <out>/studies.db)."),
+    cache: Optional[str] = typer.Option(None, "--cache", help="Evaluation cache URL (default <out>/cache.db)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default results/<benchmark>-<time>)."),
+    data_dir: Optional[Path] = DataDirOpt,
+    nodes: Optional[int] = typer.Option(None, "--nodes", min=2, help="AutoShrink's N (default: the benchmark's)."),
+    k: Optional[int] = typer.Option(None, "--k", min=1, help="AutoShrink's K (default: the benchmark's)."),
+    final: bool = typer.Option(True, "--final/--no-final", help="Final evaluation of each run's best cell."),
+    lease: float = typer.Option(60.0, "--lease", min=1.0, help="Seconds after which the run of a worker that "
+                                "stopped renewing its claim (killed, machine lost) is taken over."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary rows as JSON."),
+) -> None:
+    """Compare strategies x seeds under one budget; write CSVs, figures and report.md.
+
+    The work is a plan in the study storage: 'nasbench-shrink worker --storage URL' on other machines joins it.
+
+    With no budget, the strategies that set the automatic budget (AutoShrink) run first and every other strategy
+    at seed s gets what they spent at seed s (paired runs of equal cost); a --budget-* flag fixes one budget for
+    all (add autoshrink-restarts to let AutoShrink spend it). A run pays for each architecture once: a repeat is
+    free. Rerunning the same command continues unfinished runs and reuses finished ones.
+    """
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from nasbench_shrink.catalogue import get_benchmark
+    from nasbench_shrink.runs.compare import CompareSpec, run_compare
+    from nasbench_shrink.strategies import default_strategies
+
+    names: list[str] = []
+    for x in (x.strip() for x in strategies.split(",")):  # 'all': the default comparison's; plug-ins may follow
+        names += [n for n in (default_strategies() if x == "all" else [x] if x else []) if n not in names]
+    kind, amount = budget_of(budget_evals, budget_flops, budget_seconds)
+    bench = get_benchmark(benchmark)
+    if seeds is None:
+        seeds = f"0-{bench.default_seeds - 1}"
+    spec = CompareSpec(benchmark=bench, strategies=names, seeds=int_list(seeds, "--seeds"),
+                       budget_kind=kind or "flops", budget=amount, workers=workers,
+                       out=str(out) if out else None, storage=storage, cache=cache,
+                       data_dir=str(data_dir) if data_dir else None, final=final, nodes=nodes, k=k, lease_s=lease)
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description:<28}"), TextColumn("{task.fields[stats]}"),
+                        TimeElapsedColumn(), console=err_console, disable=as_json)
+    tasks: dict[str, int] = {}
+
+    def update(snap: dict[str, dict]) -> None:
+        for name, r in snap.items():
+            if name not in tasks:
+                tasks[name] = progress.add_task(r["strategy"], stats="")
+            best = "–" if r["best"] is None else f"{r['best']:.4f}"
+            progress.update(tasks[name], stats=f"runs {r['runs']:>3}/{r['seeds']}  trials {r['evals']:>6}  "
+                                               f"best score {best}")
+
+    with progress:
+        folder = run_compare(spec, on_progress=update)
+    import pandas as pd
+
+    summary = pd.read_csv(folder / "summary.csv")
+    if as_json:
+        print_json({"out": str(folder), "runs": summary.drop(columns=["best_cell"]).to_dict(orient="records")})
+        return
+    console.print(f"wrote {folder}/report.md, trials.csv, summary.csv and the figures", highlight=False)
+    console.print(final_table_view(summary, spec.budget_kind))
+
+
+@app.command("worker")
+@user_errors
+def worker_cmd(
+    storage: Optional[str] = typer.Option(None, "--storage", help="Study storage URL of a comparison to join."),
+    cache: Optional[str] = typer.Option(None, "--cache", help="Evaluation cache URL: a tabulation to join, and the "
+                                        "cache a joined comparison uses from this machine."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Worker processes on this machine."),
+    run: Optional[str] = typer.Option(None, "--run", help="Join only this run (default: every open run)."),
+    wait: float = typer.Option(0.0, "--wait", min=0.0, help="Seconds to wait for a run to appear if none is open."),
+    data_dir: Optional[Path] = DataDirOpt,
+) -> None:
+    """Join the open comparisons and tabulations in a shared database: take the next unit of work, run it, repeat;
+    leave when nothing is left. A worker killed mid-unit is replaced by the next one that claims its unit."""
+    import os
+
+    from nasbench_shrink.work.plan import Context, work
+    from nasbench_shrink.work.pool import WorkerPool
+
+    urls = [u for u in (storage, cache) if u]
+    if not urls:
+        fail("pass --storage URL (a comparison's study storage) and/or --cache URL (a tabulation's cache)")
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    ctx = Context(threads=threads, data_dir=str(data_dir) if data_dir else None, cache=cache,
+                  watch_parent=workers > 1)
+    if workers == 1:
+        ran = work(urls, ctx, run, wait_s=wait,
+                   on_unit=lambda c: err_console.print(f"[{c.run_id}] {c.label} (attempt {c.attempt})",
+                                                      highlight=False))
+    else:
+        with WorkerPool(workers) as pool:
+            ran = sum(pool.run([(work, (urls, ctx, run, 1.0, None, wait))] * workers))
+    console.print(f"ran {ran} units; nothing left to claim", highlight=False)
+
+
+def final_table_view(summary, kind: str) -> Table:
+    """The report's final table for a terminal (fits 100 columns): IQM [95 % CI] and the test verdict."""
+    from nasbench_shrink.analysis.report import _LABELS, _SCALE, comparison
+
+    table, columns, target, reference = comparison(summary, kind)
+    view = Table(title=f"final table (IQM over {int(table['seeds'].max())} seeds; vs {reference or '–'}: "
+                       "Wilcoxon + Holm)", title_justify="left")
+    view.add_column("strategy", max_width=14, overflow="ellipsis")
+    for c in columns:
+        view.add_column(_LABELS.get(c, c), justify="right", no_wrap=True)
+    view.add_column("vs ref", max_width=20)
+
+    def num(v: float, col: str, digits: int = 4) -> str:
+        return "–" if v is None or v != v else f"{v * _SCALE.get(col, 1.0):.{digits}g}"
+
+    for _, r in table.iterrows():
+        cells = [f"{num(r[target], target, 3)} [{num(r[target + '_lo'], target, 2)}, "
+                 f"{num(r[target + '_hi'], target, 2)}]"
+                 if c == target else num(r.get(c), c) for c in columns]
+        verdict = r["verdict"] if r["verdict"] in ("reference", "not significant", "") else \
+            f"{r['verdict']} p={r['p_holm']:.2g}"
+        view.add_row(r["strategy"], *cells, verdict.replace("not significant", "n.s.") or "–")
+    return view
+
+
+@app.command("report")
+@user_errors
+def report_cmd(
+    out: Path = typer.Argument(..., help="A compare output folder."),
+    x_axis: Optional[str] = typer.Option(None, "--x", help="Cost axis of the curves: evals, flops or seconds "
+                                                         "(default: the budget's kind)."),
+) -> None:
+    """Regenerate report.md and the figures of a compare run from its CSVs."""
+    import json
+
+    from nasbench_shrink.analysis.report import write_report
+    from nasbench_shrink.catalogue import get_benchmark
+
+    if not out.is_dir():
+        raise UserError(f"{out} is not a folder; pass the folder a compare run wrote")
+    try:
+        name = json.loads((out / "compare.json").read_text())["settings"]["benchmark"]
+    except (OSError, ValueError, KeyError, TypeError):
+        name = ""  # no readable settings: the report says what it can from the CSVs
+    try:
+        bench = get_benchmark(name)
+    except UserError:  # e.g. a plug-in benchmark since uninstalled: the report is written without its table
+        bench = None
+    console.print(f"wrote {write_report(out, bench, x_axis)}", highlight=False)
+
+
+@app.command("dashboard")
+@user_errors
+def dashboard_cmd(
+    out: Optional[Path] = typer.Argument(None, help="A compare output folder (default: the latest in results/)."),
+    storage: Optional[str] = typer.Option(None, "--storage", help="Storage URL instead of a folder."),
+    port: int = typer.Option(0, "--port", help="Port (0: a free one)."),
+) -> None:
+    """Serve optuna-dashboard on 127.0.0.1 for a compare run's (or any) storage."""
+    from nasbench_shrink.cli.dashboard import resolve_storage, serve
+
+    url = storage or resolve_storage(out)
+    serve(url, port=port, announce=lambda u: console.print(f"optuna-dashboard on {u}  (storage {url}); Ctrl+C "
+                                                           "stops it", highlight=False))

@@ -1,0 +1,45 @@
+"""Serving optuna-dashboard on loopback for a compare run's storage."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Callable
+
+from nasbench_shrink.errors import UserError
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def resolve_storage(out: Path | None, results: Path = Path("results")) -> str:
+    """The storage URL of compare folder ``out`` (default: the newest folder under ``results/``)."""
+    if out is None:
+        runs = sorted(results.glob("*/compare.json"), key=lambda p: p.stat().st_mtime) if results.is_dir() else []
+        if not runs:
+            raise UserError("no compare run found under results/; pass a folder or --storage URL")
+        out = runs[-1].parent
+    f = Path(out) / "compare.json"
+    if not f.is_file():
+        db = Path(out) / "studies.db"
+        if db.is_file():
+            return f"sqlite:///{db}"
+        raise UserError(f"{out} is not a compare output folder (no compare.json); pass one or --storage URL")
+    return json.loads(f.read_text())["storage"]
+
+
+def serve(storage: str, host: str = "127.0.0.1", port: int = 0, announce: Callable[[str], None] | None = None
+          ) -> None:
+    from optuna_dashboard import run_server
+
+    from nasbench_shrink.runs.search import open_storage
+
+    st = open_storage(storage, heartbeat=None)
+    port = port or free_port()
+    if announce:
+        announce(f"http://{host}:{port}/")
+    run_server(st, host=host, port=port)

@@ -1,0 +1,99 @@
+"""Commands about strategies and single runs: ``strategies``, ``search``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from search_spaces.cell import Cell
+from nasbench_shrink.cli._common import (CacheOpt, DataDirOpt, app, budget_of, console, err_console,
+                                         print_json, user_errors)
+
+
+@app.command("strategies")
+@user_errors
+def strategies_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List the search strategies (built-ins, entry points of group nasbench_shrink.strategies)."""
+    from nasbench_shrink.strategies.registry import strategies
+
+    rows = [{"name": s.name, "source": s.source, "description": s.description} for s in strategies().values()]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title="strategies (also: --strategy module.path:factory)")
+    for col in ("name", "source", "description"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["name"], r["source"], r["description"])
+    console.print(table)
+
+
+@app.command("search")
+@user_errors
+def search_cmd(
+    strategy: str = typer.Option(..., "--strategy", "-s", help="Strategy name (see 'strategies') or module:factory."),
+    benchmark: str = typer.Option("digits", "--benchmark", "-b", help="Benchmark preset."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the strategy and of training."),
+    storage: str = typer.Option("sqlite:///results/studies.db", "--storage", help="Optuna storage URL."),
+    study: Optional[str] = typer.Option(None, "--study", help="Study name (default <benchmark>/<strategy>/seed<k>)."),
+    nodes: Optional[int] = typer.Option(None, "--nodes", min=2, help="Cell nodes N (default: the benchmark's)."),
+    k: Optional[int] = typer.Option(None, "--k", min=1, help="AutoShrink candidates per step (default: benchmark's)."),
+    lam: Optional[float] = typer.Option(None, "--lam", help="Resource weight in the score (default: benchmark's)."),
+    budget_evals: Optional[int] = typer.Option(None, "--budget-evals", min=1, help="Stop after N evaluations."),
+    budget_flops: Optional[float] = typer.Option(None, "--budget-flops", help="Stop after F charged train FLOPs."),
+    budget_seconds: Optional[float] = typer.Option(None, "--budget-seconds", help="Stop after S charged seconds."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Local worker processes on the same storage."),
+    data_dir: Optional[Path] = DataDirOpt,
+    cache: str = CacheOpt,
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not use the evaluation cache."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda ... (default: CUDA if present)."),
+    heartbeat: float = typer.Option(5.0, "--heartbeat", help="Seconds between trial heartbeats (stale after 3x)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Run (or resume) a strategy as an Optuna study and print the best cell."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from nasbench_shrink.budget import charged
+    from nasbench_shrink.catalogue import get_benchmark
+    from nasbench_shrink.runs.search import SearchSpec, run_search, study_summary
+    from nasbench_shrink.strategies import resolve
+
+    kind, amount = budget_of(budget_evals, budget_flops, budget_seconds)
+    plan = resolve(strategy)  # an unknown strategy is the first thing reported
+    spec = SearchSpec(strategy=plan, benchmark=get_benchmark(benchmark), seed=seed, storage=storage, study=study,
+                      nodes=nodes, k=k, lam=lam, budget_kind=kind, budget=amount,
+                      data_dir=str(data_dir) if data_dir else None, cache=None if no_cache else cache, device=device,
+                      heartbeat=heartbeat)
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                        TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=err_console,
+                        disable=as_json or not err_console.is_terminal)
+    with progress:
+        task = progress.add_task(f"{spec.study_name}", total=amount, stats="starting")
+
+        def update(st) -> None:
+            trials = st.get_trials(deepcopy=False)
+            cost = charged(trials)
+            done = [t for t in trials if t.value is not None]
+            best = max((t.value for t in done), default=float("nan"))
+            progress.update(task, completed=cost[kind] if kind else None,
+                            stats=f"evals {int(cost['evals'])}  cost {cost['seconds']:.1f}s  best {best:.4f}")
+
+        result = run_search(spec, workers=workers, on_progress=update)
+    summary = study_summary(result)
+    if as_json:
+        print_json(summary)
+        return
+    console.print(f"study {summary['study']}: {summary['complete']} trials, {summary['charged_evaluations']:.0f} "
+                  f"charged evaluations ({summary['cache_hits']} cache hits, {summary['free_repeats']} free repeats), "
+                  f"charged {summary['charged_seconds']:.1f} s / {summary['charged_flops']:.3g} FLOPs", highlight=False)
+    if "best_score" in summary:
+        metric = "accuracy" if summary.get("accuracy") is not None else "perplexity"
+        console.print(f"best trial #{summary['best_trial']}: score {summary['best_score']:.4f}, {metric} "
+                      f"{summary[metric]:.4f}, {summary['macs'] / 1e6:.3f} M MACs, {summary['params']} params, "
+                      f"{summary['edges']} edges", highlight=False)
+        console.print(str(Cell.from_dict(summary["cell"])), highlight=False)
+        console.print(json.dumps(summary["cell"]), highlight=False, soft_wrap=True)

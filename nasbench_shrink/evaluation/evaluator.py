@@ -1,0 +1,205 @@
+"""Evaluating a cell on a benchmark stage: one interface, answered through the cache.
+
+``evaluate()`` reads straight: cache lookup → the benchmark's ``Evaluator`` → store → score. ``LiveTraining``, the
+default evaluator, builds the network of the benchmark's task kind and trains it with the one training loop; a
+precomputed table answers through the same ``Evaluator`` interface. The record carries both cost measures:
+measured seconds and deterministic training FLOPs (3 × forward MACs × training examples processed).
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from search_spaces import Cell
+from nasbench_shrink.benchmarks import Benchmark
+from nasbench_shrink.evaluation.cache import EvaluationCache, cache_key
+from nasbench_shrink.evaluation.networks import networks_of
+from nasbench_shrink.errors import UserError
+
+__all__ = ["EvalRecord", "Evaluator", "LiveTraining", "evaluate", "network_resources", "check_cell"]
+
+RECORD_VERSION = 2  # 2: the official search network and estimator, score resource, trained examples
+
+
+@dataclass
+class EvalRecord:
+    key: str  # canonical architecture key
+    benchmark: str
+    fidelity: str
+    stage: str  # proxy | final
+    seed: int
+    accuracy: float | None  # image benchmarks: proxy = best validation accuracy; final = test accuracy
+    score: float
+    macs: int
+    params: int
+    resource: int  # what the score's resource term counts (benchmark.resource): MACs, or edges x H^2 for RNNs
+    cost_s: float
+    train_flops: float
+    epochs: int
+    train_images: int  # size of the training set (images or tokens)
+    trained_examples: int  # examples actually processed (an epoch can end early): the FLOPs count these
+    diverged: bool
+    stop_reason: str
+    device: str
+    cell: dict
+    curve: list[dict] = field(default_factory=list)
+    cache_hit: bool = False
+    version: int = RECORD_VERSION
+    perplexity: float | None = None  # language-model benchmarks: proxy = best validation; final = test
+    # proxy: the metric of the proxy-trained network on the held-out test split (as NAS-Bench-201 records it);
+    # measured after training and not part of the charged cost
+    test_perf: float | None = None
+    machine: str | None = None  # where it was trained (machine.machine_of); None for records older than the field
+
+    @property
+    def perf(self) -> float | None:
+        """The benchmark's performance metric: accuracy (images) or perplexity (language models)."""
+        return self.perplexity if self.accuracy is None else self.accuracy
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "EvalRecord":
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def summary(self) -> dict[str, Any]:
+        """The record without its learning curve (the CLI's ``--json`` output)."""
+        d = self.to_dict()
+        d.pop("curve")
+        d["edges"] = len(Cell.from_dict(self.cell).active_edges)
+        return d
+
+
+def network_resources(cell: Cell, bench: Benchmark, stage: str = "proxy", data_dir=None) -> tuple[int, int]:
+    """(forward MACs per image or token, parameters) of ``bench``'s ``stage`` network for ``cell``, untrained.
+
+    Example:
+        >>> from search_spaces import complete_cell
+        >>> from nasbench_shrink.benchmarks import DIGITS
+        >>> network_resources(complete_cell("cnn", 5), DIGITS)[0] > 0
+        True
+    """
+    nets = networks_of(bench)
+    return nets.resources(cell, nets.network(bench, bench.stage(stage), data_dir))
+
+
+def check_cell(cell: Cell, bench: Benchmark) -> None:
+    if cell.space != bench.space:
+        raise UserError(f"benchmark {bench.name} searches {bench.space} cells but the cell is a {cell.space} cell")
+
+
+class Evaluator(ABC):
+    """Answers an evaluation of a cell at a benchmark stage with a record (trained live, or looked up)."""
+
+    cacheable = True  # worth storing in the evaluation cache (a lookup is not)
+    instant = False  # answers without training, in microseconds (a table lookup)
+
+    def seed_for(self, run_seed: int, arch_key: str) -> int:
+        """The evaluation seed of architecture ``arch_key`` in a run: the run's seed (a table draws one of its
+        recorded seeds, fixed by run seed and architecture, so a repeat answers with the same record)."""
+        return run_seed
+
+    def describe(self) -> dict[str, Any]:
+        """Facts for ``nasbench-shrink benchmarks`` (a table: the live benchmark, nodes and seeds behind it)."""
+        return {}
+
+    @abstractmethod
+    def run(self, cell: Cell, bench: Benchmark, stage: str, seed: int, data_dir: Any = None,
+            device: str | None = None, threads: int | None = None) -> EvalRecord:
+        """The record of ``cell`` on ``bench``'s ``stage`` at ``seed`` (``score`` at the benchmark's λ)."""
+
+
+class LiveTraining(Evaluator):
+    """Build the task kind's network for the cell and train it with the stage's recipe."""
+
+    def run(self, cell, bench, stage, seed, data_dir=None, device=None, threads=None):
+        import torch  # here, not at the top: a table lookup never needs it (and importing it costs seconds)
+
+        from nasbench_shrink.evaluation.machine import machine_of
+        from nasbench_shrink.evaluation.training import pick_device, set_threads, train
+
+        check_cell(cell, bench)
+        nets, fidelity = networks_of(bench), bench.stage(stage)
+        dev = pick_device(device)
+        if dev.type == "cpu":
+            set_threads(threads or bench.cpu_threads)  # explicit, else the benchmark's, else env / all cores
+        # data loading (once per process) is not part of an evaluation's measured cost
+        network = nets.network(bench, fidelity, data_dir)
+        task = nets.training_task(bench, fidelity, data_dir, dev)
+        t0 = time.perf_counter()
+        torch.manual_seed(seed)
+        model = nets.build(cell, network)
+        macs, params = nets.resources(cell, network)
+        result = train(model, task, recipe=fidelity.recipe, seed=seed)
+        # proxy: the best validation value (Perf); final: the last epoch on the held-out test split
+        perf = result.best_val if fidelity.scored_on == "val" else result.final_val
+        cost = time.perf_counter() - t0
+        test_perf = None
+        if fidelity.scored_on == "val" and not result.diverged:
+            test_perf = nets.held_out_perf(model, bench, fidelity, data_dir, dev)
+        resource = bench.score_resource(cell, macs)
+        return EvalRecord(
+            key=cell.key, benchmark=bench.name, fidelity=bench.fidelity_key(stage), stage=stage, seed=seed,
+            **bench.kind.perf_fields(perf, result.diverged),
+            score=bench.score(perf, resource, diverged=result.diverged), macs=macs, params=params,
+            resource=resource, cost_s=cost, train_flops=3.0 * macs * result.examples, epochs=result.epochs,
+            train_images=task.n_train, trained_examples=result.examples, diverged=result.diverged,
+            stop_reason=result.stop_reason, device=str(dev), cell=cell.to_dict(), curve=result.curve,
+            test_perf=test_perf, machine=machine_of(dev),
+        )
+
+
+LIVE = LiveTraining()
+
+
+def evaluate(
+    cell: Cell,
+    bench: Benchmark,
+    seed: int = 0,
+    cache: EvaluationCache | None = None,
+    data_dir: str | Path | None = None,
+    device: str | None = None,
+    threads: int | None = None,
+    lam: float | None = None,
+    stage: str = "proxy",
+) -> EvalRecord:
+    """Evaluate ``cell`` on ``bench`` (``stage`` = ``proxy`` or ``final``), through ``cache`` when given.
+
+    A cache hit returns the stored record with its original cost; only the score is recomputed (with ``lam``
+    when given), since λ is not part of the fidelity.
+
+    Example:
+        >>> from search_spaces import Cell
+        >>> from nasbench_shrink.benchmarks import DIGITS
+        >>> rec = evaluate(Cell("cnn", 2, [(0, 1)], ["input", "conv1x1"]), DIGITS, seed=0)
+        >>> 0.0 <= rec.accuracy <= 1.0 and rec.train_flops == 3 * rec.macs * rec.trained_examples
+        True
+    """
+    if not isinstance(bench, Benchmark):  # a name: resolved at the public entry, not here
+        raise UserError(f"evaluation.evaluate takes a Benchmark, not {bench!r}; nasbench_shrink.evaluate and "
+                        "nasbench_shrink.get_benchmark take a benchmark's name")
+    check_cell(cell, bench)
+    evaluator = bench.evaluator or LIVE
+    if not evaluator.cacheable:
+        cache = None
+    fidelity = bench.fidelity_key(stage)
+    key = cache_key(cell.key, fidelity, seed)
+    record = None
+    if cache is not None:
+        stored = cache.get(key)
+        if stored is not None:
+            record = EvalRecord.from_dict(stored)
+            record.cache_hit = True
+            record.cell = cell.to_dict()  # the stored cell may be an isomorphic relabelling
+    if record is None:
+        record = evaluator.run(cell, bench, stage, seed, data_dir, device, threads)
+        if cache is not None:
+            cache.put(key, record.key, fidelity, seed, record.to_dict())
+    record.score = bench.score(record.perf, record.resource, lam=lam, diverged=record.diverged)
+    return record

@@ -1,0 +1,99 @@
+"""The Optuna objective: params → ``Cell`` → cached proxy evaluation → score (direction maximize).
+
+Two rules of fairness live here. A repeat of an architecture inside one run is answered from the run's own
+earlier trial (the same record, charged nothing: ``budget.repeat_attrs``), on a table and live alike. And no
+held-out test figure is ever written into a trial: the study is readable by every sampler, so test values stay
+in the cache / table and reach only the final evaluation and the report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+from nasbench_shrink.benchmarks import Benchmark
+from nasbench_shrink.budget import repeat_attrs
+from nasbench_shrink.evaluation.cache import EvaluationCache, open_cache
+from nasbench_shrink.samplers.cell_sampler import PROPOSAL_ATTR, SKIP_ATTR, trial_system_attrs
+from nasbench_shrink.evaluation.evaluator import LIVE, evaluate
+from nasbench_shrink.samplers.params import suggest_cell
+
+
+# the user attrs that hold the evaluation record (a repeat copies these; the proposal's own attrs are its own)
+RECORD_ATTRS = ("score", "macs", "params", "cost_s", "train_flops", "cache_hit", "arch_key", "edges", "cell",
+                "epochs", "diverged", "benchmark", "eval_seed", "accuracy", "perplexity")
+
+
+class CellObjective:
+    """Evaluate the trial's cell on ``benchmark`` and record everything a comparison needs as user attrs."""
+
+    def __init__(self, benchmark: Benchmark, nodes: int | None = None, seed: int = 0,
+                 cache: EvaluationCache | str | None = None, data_dir: str | Path | None = None,
+                 lam: float | None = None, device: str | None = None, threads: int | None = None) -> None:
+        self.bench = benchmark
+        self.nodes = nodes or self.bench.nodes
+        self.seed = seed
+        self._cache = cache
+        self.data_dir = data_dir
+        self.lam = lam
+        self.device = device
+        self.threads = threads
+        self.last_attrs: dict = {}  # the user attrs of the latest evaluation (what the stop rule charges)
+        # per study: (its storage, {architecture key: its first finished trial}, trial numbers already indexed)
+        self._seen: dict[tuple[int, int], tuple[object, dict[str, optuna.trial.FrozenTrial], set[int]]] = {}
+
+    @property
+    def cache(self) -> EvaluationCache | None:
+        if isinstance(self._cache, str):  # opened lazily, in the worker process that uses it
+            self._cache = open_cache(self._cache)
+        return self._cache
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        sys_attrs = trial_system_attrs(trial)
+        if sys_attrs.get(SKIP_ATTR):
+            raise optuna.TrialPruned("the strategy has nothing left to evaluate")
+        cell = suggest_cell(trial, self.bench.space, self.nodes)
+        first = self.first_evaluation(trial.study, cell.key)
+        if first is not None:  # a repeat inside this run: the same record, free
+            record = {k: v for k, v in first.user_attrs.items() if k in RECORD_ATTRS}
+            attrs = repeat_attrs(record, first.number)
+            attrs["cell"] = cell.to_dict()
+            attrs.update({k: v for k, v in sys_attrs.get(PROPOSAL_ATTR, {}).items() if k != "cell"})
+            for k, v in attrs.items():
+                trial.set_user_attr(k, v)
+            self.last_attrs = attrs
+            return float(first.value)
+        seed = (self.bench.evaluator or LIVE).seed_for(self.seed, cell.key)
+        rec = evaluate(cell, self.bench, seed=seed, cache=self.cache, data_dir=self.data_dir,
+                       device=self.device, threads=self.threads, lam=self.lam)
+        attrs = {
+            "score": rec.score, self.bench.metric: rec.perf, "macs": rec.macs, "params": rec.params,
+            "cost_s": rec.cost_s, "train_flops": rec.train_flops, "cache_hit": rec.cache_hit, "arch_key": rec.key,
+            "edges": len(cell.active_edges), "cell": cell.to_dict(), "epochs": rec.epochs,
+            "diverged": rec.diverged, "benchmark": self.bench.name, "eval_seed": seed,
+        }
+        # strategy-specific attrs of the proposal (AutoShrink: step, removed_edge, parent_key, parent)
+        attrs.update({k: v for k, v in sys_attrs.get(PROPOSAL_ATTR, {}).items() if k != "cell"})
+        for k, v in attrs.items():
+            trial.set_user_attr(k, v)
+        self.last_attrs = attrs
+        return rec.score
+
+    def first_evaluation(self, study: optuna.Study, key: str) -> optuna.trial.FrozenTrial | None:
+        """The run's earliest finished trial of architecture ``key``, read from the study's storage (so other
+        workers' trials count) and indexed incrementally (a run re-reads only its new trials)."""
+        storage = study._storage
+        entry = self._seen.get((id(storage), study._study_id))
+        if entry is None or entry[0] is not storage:
+            entry = self._seen[(id(storage), study._study_id)] = (storage, {}, set())
+        _, first, indexed = entry
+        for t in storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.COMPLETE,)):
+            if t.number in indexed:
+                continue
+            indexed.add(t.number)
+            k = t.user_attrs.get("arch_key")
+            if k is not None and (k not in first or first[k].number > t.number):
+                first[k] = t
+        return first.get(key)

@@ -1,0 +1,347 @@
+"""Running a strategy as an Optuna study: storage, budgets, resume, and local worker processes.
+
+A study records its settings in its user attrs, so a rerun with the same study name resumes it (and a rerun with
+different settings is refused instead of mixing runs). What a trial is charged and when a run is spent is
+``nasbench_shrink.budget``'s business; whether a strategy ends by itself is its registry trait.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from nasbench_shrink.benchmarks import Benchmark
+from nasbench_shrink.catalogue import resolve_benchmark
+from nasbench_shrink.budget import COST_KINDS, MAX_REPEATS_IN_A_ROW, REPEAT_ATTR, Budget, charged, cost_of
+from nasbench_shrink.samplers.cell_sampler import CellSampler
+from nasbench_shrink.storage.locks import schema_lock
+from nasbench_shrink.errors import UserError, check_sqlite_url
+from nasbench_shrink.runs.objective import CellObjective
+from nasbench_shrink.strategies.registry import Strategy, resolve, sampler_nodes
+from nasbench_shrink.storage.trials import backend, in_memory_twin, write_study, write_trials
+from nasbench_shrink.work.pool import WorkerPool
+
+SETTINGS_ATTR = "nbs:settings"
+
+
+@dataclass
+class SearchSpec:
+    """One run: a strategy on a benchmark at a seed, its storage, budget and options.
+
+    ``strategy`` and ``benchmark`` may be given as names or as objects: the spec is where a run's entry resolves
+    them, once (``self.plan``, ``self.bench``); both fields then hold the names, which is what a study stores.
+    A spec sent to a worker process travels with its benchmark and is given its strategy again there (a built-in
+    strategy's factory is a closure, which does not pickle).
+    """
+
+    strategy: str | Strategy
+    benchmark: str | Benchmark = "digits"
+    seed: int = 0
+    storage: str = "sqlite:///results/studies.db"
+    study: str | None = None
+    nodes: int | None = None
+    k: int | None = None
+    lam: float | None = None
+    budget_kind: str | None = None  # evals | flops | seconds
+    budget: float | None = None
+    data_dir: str | None = None
+    cache: str | None = "sqlite:///results/cache.db"
+    device: str | None = None
+    heartbeat: float = 5.0
+    options: dict[str, Any] = field(default_factory=dict)
+    bench: Benchmark = field(init=False, repr=False, compare=False)
+    plan: Strategy = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.plan = self.strategy if isinstance(self.strategy, Strategy) else resolve(self.strategy)
+        self.bench = resolve_benchmark(self.benchmark)
+        self.strategy, self.benchmark = self.plan.name, self.bench.name
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("plan", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.plan = resolve(self.strategy)  # a worker process's entry
+
+    @property
+    def study_name(self) -> str:
+        return self.study or f"{self.benchmark}/{self.strategy}/seed{self.seed}"
+
+    @property
+    def limit(self) -> Budget:
+        return Budget(self.budget_kind if self.budget is not None else None, self.budget)
+
+    def settings(self) -> dict[str, Any]:
+        """What must match for a rerun to continue the same study."""
+        return {"strategy": self.strategy, "benchmark": self.benchmark, "seed": self.seed, "nodes": self.nodes,
+                "k": self.k, "lam": self.lam, "options": self.options}
+
+
+class CandidateFailed(Exception):
+    """An evaluation failed for a reason other than bad user input; the trial is marked FAIL and the run goes on."""
+
+
+_OPENED: dict[tuple[str, float | None], optuna.storages.RDBStorage] = {}
+
+
+def _still_there(url: str) -> bool:
+    """Whether a storage opened earlier in this process can be used again (its SQLite file was not removed)."""
+    if url.startswith("sqlite:///") and url not in ("sqlite://", "sqlite:///:memory:"):
+        return os.path.exists(url[len("sqlite:///"):])
+    return True
+
+
+def open_storage(url: str, heartbeat: float | None = 5.0) -> optuna.storages.BaseStorage:
+    """The study storage at ``url``, opened once per process: opening checks the schema version with alembic
+    (about 70 ms), and a comparison's worker opens the same storage for each of its hundreds of runs."""
+    known = _OPENED.get((url, heartbeat))
+    if known is not None and _still_there(url):
+        return known
+    check_sqlite_url(url, "study storage", "--storage URL")
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
+    if heartbeat:
+        kwargs.update(heartbeat_interval=max(1, int(round(heartbeat))), grace_period=max(2, int(3 * heartbeat)))
+    try:
+        with warnings.catch_warnings(), schema_lock(url):  # processes starting together must not race
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            storage = optuna.storages.RDBStorage(url, **kwargs)
+    except Exception as exc:  # SQLAlchemy / driver errors
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise UserError(f"cannot open study storage {url} ({reason}); pass a reachable --storage URL") from None
+    _OPENED[(url, heartbeat)] = storage
+    return storage
+
+
+class _StopRule:
+    """When a run stops, checked as each evaluation returns (inside the objective, where Optuna allows
+    ``study.stop()``; an Optuna callback would deep-copy every trial): its budget is spent, this trial included;
+    its strategy proposed only free repeats for ``MAX_REPEATS_IN_A_ROW`` trials; or (``watch_parent``) the
+    process that started this worker died, e.g. ``kill -9`` of the search command.
+
+    ``exclusive``: this process is the run's only writer (an in-memory study), so the charged total is kept
+    incrementally; otherwise it is read from the storage, where other workers' trials land too."""
+
+    def __init__(self, study: optuna.Study, limit: Budget, exclusive: bool, watch_parent: bool) -> None:
+        self.limit, self.exclusive = limit, exclusive
+        self.parent = os.getppid() if watch_parent else None
+        self.repeats_in_a_row = 0
+        self.total = charged(study.get_trials(deepcopy=False))[limit.kind] if exclusive and not limit.unlimited \
+            else 0.0
+
+    def after(self, study: optuna.Study, attrs: dict[str, Any]) -> None:
+        self.repeats_in_a_row = self.repeats_in_a_row + 1 if attrs.get(REPEAT_ATTR) else 0
+        stop = self.repeats_in_a_row >= MAX_REPEATS_IN_A_ROW or (
+            self.parent is not None and os.getppid() != self.parent)
+        if not self.limit.unlimited:
+            own = cost_of(attrs, self.limit.kind)  # type: ignore[arg-type]
+            if self.exclusive:
+                self.total += own
+                total = self.total
+            else:
+                total = charged(study.get_trials(deepcopy=False))[self.limit.kind] + own  # type: ignore[index]
+            stop = stop or self.limit.reached(total)
+        if stop:
+            study.stop()
+
+
+def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage | None = None
+            ) -> tuple[optuna.Study, CellObjective]:
+    """Create or load the study for ``spec`` (in ``storage``, default: ``spec.storage``) with its sampler and
+    objective."""
+    if spec.lam is not None and spec.lam < 0:
+        raise UserError(f"--lam must be >= 0 (got {spec.lam}); it weighs the resource penalty of the score")
+    if spec.budget_kind is not None and spec.budget_kind not in COST_KINDS:
+        raise UserError(f"unknown budget kind {spec.budget_kind!r}; use one of {COST_KINDS}")
+    bench = spec.bench
+    sampler = spec.plan.sampler(bench, seed=spec.seed, nodes=spec.nodes, k=spec.k, **spec.options)
+    nodes = sampler_nodes(sampler, bench, spec.nodes)
+    storage = storage if storage is not None else open_storage(spec.storage, spec.heartbeat)
+    study = optuna.create_study(storage=storage, study_name=spec.study_name, sampler=sampler,
+                                direction="maximize", load_if_exists=True)
+    if study.direction != optuna.study.StudyDirection.MAXIMIZE:
+        raise UserError(f"study {spec.study_name} is not a maximisation study; pass another --study name")
+    stored = study.user_attrs.get(SETTINGS_ATTR)
+    if stored is None:
+        for k, v in {SETTINGS_ATTR: spec.settings(), "strategy": spec.strategy, "benchmark": spec.benchmark,
+                     "seed": spec.seed, "nodes": nodes, "lam": spec.lam if spec.lam is not None else bench.lam}.items():
+            study.set_user_attr(k, v)
+    elif stored != spec.settings():
+        diff = {k: (stored.get(k), v) for k, v in spec.settings().items() if stored.get(k) != v}
+        raise UserError(f"study {spec.study_name} in {spec.storage} was created with other settings "
+                        f"(stored vs asked: {diff}); pass another --study name or the same settings")
+    # threads reach the objective through NASBENCH_SHRINK_THREADS only, so a benchmark's fixed cpu_threads wins
+    objective = CellObjective(bench, nodes=nodes, seed=spec.seed, cache=spec.cache, data_dir=spec.data_dir,
+                              lam=spec.lam, device=spec.device)
+    return study, objective
+
+
+def _stored_study_id(storage: optuna.storages.BaseStorage, name: str) -> int | None:
+    try:
+        return storage.get_study_id_from_name(name)
+    except KeyError:
+        return None
+
+
+def _guarded(objective: CellObjective, rule: _StopRule) -> Callable[[optuna.Trial], float]:
+    def run(trial: optuna.Trial) -> float:
+        try:
+            value = objective(trial)
+        except (UserError, optuna.TrialPruned, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - one failed candidate must not end the run
+            raise CandidateFailed(f"{type(exc).__name__}: {exc}") from exc
+        rule.after(trial.study, objective.last_attrs)
+        return value
+    return run
+
+
+def run_worker(spec: SearchSpec, threads: int | None = None,
+               callback: Callable[[optuna.Study, FrozenTrial], None] | None = None, watch_parent: bool = False
+               ) -> optuna.Study:
+    """One worker: optimise the study until the strategy finishes or the budget is spent; returns the study (on
+    an instant benchmark, its in-memory twin, whose trials equal the stored ones)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if threads:
+        os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
+    if spec.bench.instant:
+        return _run_in_memory(spec, watch_parent, callback)
+    study, objective = prepare(spec)
+    if not run_ended(study, spec.limit):
+        _optimize(study, objective, spec, watch_parent, callback)
+    return study
+
+
+def _run_in_memory(spec: SearchSpec, watch_parent: bool,
+                   callback: Callable[[optuna.Study, FrozenTrial], None] | None) -> optuna.Study:
+    """Lookups are microseconds and a storage commit is milliseconds: run the study in memory and store it at the
+    end in one transaction (a new study with its attrs and trials, or a stored one's new trials)."""
+    storage = open_storage(spec.storage, spec.heartbeat)
+    if _stored_study_id(backend(storage), spec.study_name) is None:
+        study, objective = prepare(spec, optuna.storages.InMemoryStorage())
+        try:
+            _optimize(study, objective, spec, watch_parent, callback, exclusive=True)
+        except BaseException:  # interrupted: what finished is kept, and a rerun continues it
+            write_study(storage, study)
+            raise
+        if write_study(storage, study) is None:  # another worker stored this very run first: it stands
+            return prepare(spec)[0]
+        return study
+    stored, objective = prepare(spec)
+    if run_ended(stored, spec.limit):
+        return stored
+    study = in_memory_twin(stored)
+    known = len(study.get_trials(deepcopy=False))
+    try:
+        _optimize(study, objective, spec, watch_parent, callback, exclusive=True)
+    finally:
+        write_trials(stored._storage, stored._study_id,
+                     [t for t in study.get_trials(deepcopy=False)[known:] if t.state.is_finished()])
+    return study  # an in-memory twin holds what the storage now holds, and reads faster
+
+
+def _optimize(study: optuna.Study, objective: CellObjective, spec: SearchSpec, watch_parent: bool,
+              callback: Callable[[optuna.Study, FrozenTrial], None] | None, exclusive: bool = False) -> None:
+    rule = _StopRule(study, spec.limit, exclusive, watch_parent)
+    while True:
+        try:
+            study.optimize(_guarded(objective, rule), n_trials=None, callbacks=None if callback is None else [callback],
+                           catch=(CandidateFailed,), gc_after_trial=False)
+            return
+        except (optuna.exceptions.UpdateFinishedTrialError, ValueError) as exc:
+            # another worker failed this worker's trial as stale (e.g. it stalled): the trial is settled, go on
+            if isinstance(exc, ValueError) and not str(exc).startswith("Cannot tell a"):
+                raise
+            if run_ended(study, spec.limit):
+                return
+
+
+def run_ended(study: optuna.Study, limit: Budget) -> bool:
+    """Whether the run is over: its budget is spent, its strategy ended by itself, or its last
+    ``MAX_REPEATS_IN_A_ROW`` finished trials were all free repeats."""
+    trials = study.get_trials(deepcopy=False)
+    if limit.spent(trials) or is_finished(study):
+        return True
+    done = [t for t in trials if t.state == TrialState.COMPLETE][-MAX_REPEATS_IN_A_ROW:]
+    return len(done) == MAX_REPEATS_IN_A_ROW and all(t.user_attrs.get(REPEAT_ATTR) for t in done)
+
+
+def is_finished(study: optuna.Study) -> bool:
+    """Whether a strategy that ends by itself has already ended (its sampler says so from the storage)."""
+    sampler = study.sampler
+    return isinstance(sampler, CellSampler) and sampler.is_finished(study)
+
+
+def search_job(spec: SearchSpec, threads: int | None) -> str:
+    """One worker process's job: run ``spec``'s study until it is done; stops if the parent process dies."""
+    if threads:
+        os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
+    run_worker(spec, threads, watch_parent=True)
+    return spec.study_name
+
+
+def check_budget(spec: SearchSpec) -> None:
+    if spec.budget is None and not spec.plan.ends_by_itself:
+        raise UserError(f"strategy {spec.strategy!r} does not finish by itself; pass --budget-evals, "
+                        "--budget-flops or --budget-seconds")
+    if spec.budget is not None and spec.budget <= 0:
+        raise UserError("the budget must be positive")
+
+
+def run_search(spec: SearchSpec, workers: int = 1,
+               on_progress: Callable[[optuna.Study], None] | None = None) -> optuna.Study:
+    """Run or resume the study of ``spec`` with ``workers`` local processes; returns the study."""
+    check_budget(spec)
+    if spec.bench.instant:
+        workers = 1  # a lookup study takes a second in one process; more workers would only repeat it
+    if workers <= 1:
+        def cb(study: optuna.Study, trial: FrozenTrial) -> None:
+            if on_progress is not None:
+                on_progress(study)
+        return run_worker(spec, threads=None, callback=cb)
+    study, _ = prepare(spec)  # create the study once, before the workers race to
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with WorkerPool(workers) as pool:
+        pool.run([(search_job, (spec, threads))] * workers,
+                 on_tick=None if on_progress is None else lambda: on_progress(study))
+    return study
+
+
+def best_trial(study: optuna.Study) -> FrozenTrial | None:
+    done = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
+    return max(done, key=lambda t: (t.value, -t.number)) if done else None
+
+
+def study_summary(study: optuna.Study) -> dict[str, Any]:
+    trials = study.get_trials(deepcopy=False)
+    best = best_trial(study)
+    cost = charged(trials)
+    out: dict[str, Any] = {
+        "study": study.study_name, "trials": len(trials),
+        "complete": sum(t.state == TrialState.COMPLETE for t in trials),
+        "failed": sum(t.state == TrialState.FAIL for t in trials),
+        "cache_hits": sum(bool(t.user_attrs.get("cache_hit")) for t in trials if t.state == TrialState.COMPLETE),
+        "free_repeats": sum(bool(t.user_attrs.get(REPEAT_ATTR)) for t in trials if t.state == TrialState.COMPLETE),
+        "charged_evaluations": cost["evals"],
+        "charged_seconds": cost["seconds"], "charged_flops": cost["flops"],
+    }
+    if best is not None:
+        out.update(best_trial=best.number, best_score=best.value,
+                   **{k: best.user_attrs.get(k) for k in ("accuracy", "perplexity", "macs", "params", "edges", "arch_key",
+                                                   "cell")})
+    steps = [t for t in trials if "step" in t.user_attrs and t.state == TrialState.COMPLETE]
+    if steps:
+        n = int(study.user_attrs.get("nodes", 0))
+        out["start_edges"] = n * (n - 1) // 2
+        out["steps"] = 1 + max(t.user_attrs["step"] for t in steps)
+        out["end_edges"] = min(t.user_attrs["edges"] for t in steps)
+    return out

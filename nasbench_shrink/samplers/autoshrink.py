@@ -1,0 +1,347 @@
+"""AutoShrink (paper Algorithm 1) as an Optuna sampler whose state lives in the study's storage.
+
+One trial is one candidate evaluation. The trajectory is a pure function of the seed and the finished trials:
+
+- g0 is the complete DAG on N nodes with the space's seeded initial op assignment (official balanced shuffle for CNN
+  cells, uniform draws for RNN cells);
+- the candidates of step t are K distinct one-edge removals of g_t drawn with an RNG seeded by (seed, t, g_t),
+  all of them when fewer than K edges remain, so every process derives the same candidate list;
+- a step is decided when each candidate has a finished score (a candidate that failed ``max_failures`` times
+  counts as worst); g_{t+1} is the best candidate, pruned (ties go to the earlier candidate);
+- the run ends when g_t has no edge; the result is the best candidate over the whole run (Eq. 7). With
+  ``restarts`` (our extension, for fixed-budget comparisons) it starts again from the complete DAG with the op
+  assignment of a fresh seed instead, and never ends by itself: the budget ends it.
+
+Each trial claims ``(step, edge)`` through a trial system attr and one atomic INSERT into a small claims table of
+the study's database (first writer wins); on an in-memory storage (one process), a check-and-set under a lock.
+Other storages (Optuna's journal file, MySQL) are refused with one line: claims there would not be atomic.
+Workers with nothing free in the current step wait (polling, and
+failing stale trials through Optuna's heartbeat) until the step is decided. A restarted process replays the same
+trajectory from the storage, so nothing is lost and, with the evaluation cache, nothing is trained twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import optuna
+import sqlalchemy as sa
+from optuna.study import Study
+from optuna.trial import FrozenTrial, TrialState
+
+from search_spaces import Cell, complete_cell
+from search_spaces.cell import Edge
+from nasbench_shrink.samplers.cell_sampler import PROPOSAL_ATTR, SKIP_ATTR, CellSampler, Proposal, stop_study
+
+CLAIM = "autoshrink:claim"  # [step, i, j] or None when released
+
+_ACTIVE = (TrialState.RUNNING, TrialState.WAITING)
+
+
+@dataclass
+class Candidate:
+    edge: Edge
+    cell: Cell
+    score: float | None = None  # finished score
+    trial: int | None = None  # number of the trial that gave the score
+    running: bool = False
+    failures: int = 0
+
+    def resolved(self, max_failures: int) -> bool:
+        return self.score is not None or (not self.running and self.failures >= max_failures)
+
+    @property
+    def rank_score(self) -> float:
+        return -math.inf if self.score is None else self.score
+
+
+@dataclass
+class Step:
+    index: int
+    cell: Cell
+    candidates: list[Candidate]
+    chosen: Candidate | None = None
+    restart: int = 0  # which shrinking run of a restarting sampler this step belongs to
+
+
+@dataclass
+class Trajectory:
+    steps: list[Step] = field(default_factory=list)
+    done: bool = False
+
+    @property
+    def current(self) -> Step | None:
+        return None if self.done or not self.steps else self.steps[-1]
+
+    def best(self) -> Candidate | None:
+        cands = [c for s in self.steps for c in s.candidates if c.score is not None]
+        return max(cands, key=lambda c: (c.score, -(c.trial or 0))) if cands else None
+
+
+class AutoShrinkSampler(CellSampler):
+    """Edge shrinking from the complete DAG: K random one-edge removals per step, keep the best (Algorithm 1)."""
+
+    strategy_name = "autoshrink"
+
+    def __init__(self, space: str = "cnn", nodes: int = 8, k: int = 10, seed: int = 0, max_failures: int = 2,
+                 poll_interval: float = 0.25, restarts: bool = False) -> None:
+        super().__init__(space, nodes, seed)
+        if k < 1:
+            raise ValueError("k must be >= 1")
+        self.k = k
+        self.restarts = restarts
+        self.max_failures = max_failures
+        self.poll_interval = poll_interval
+        self.initial = complete_cell(space, nodes, seed)
+        # decided steps never change (every candidate resolved, none can be claimed again): remembered per study,
+        # so a trial replays only the current step instead of the whole run. The entry holds its storage, so an
+        # id reused by a later storage object is never mistaken for it.
+        self._decided: dict[tuple[int, int], tuple[object, list[Step]]] = {}
+
+    # -- the trajectory, derived from the storage ------------------------------------------------------------
+    def start(self, restart: int) -> Cell:
+        """The pruned complete DAG that shrinking run ``restart`` starts from (0: the run's seed; then fresh
+        seeds derived from it)."""
+        if restart == 0:
+            return self.initial.pruned()
+        fresh = int(hashlib.sha1(f"autoshrink:{self.seed}:restart{restart}".encode()).hexdigest()[:8], 16)
+        return complete_cell(self.space, self.nodes, fresh).pruned()
+
+    def candidate_edges(self, step: int, cell: Cell) -> list[Edge]:
+        edges = list(cell.pruned().edges)
+        if len(edges) <= self.k:
+            return edges
+        return random.Random(f"autoshrink:{self.seed}:{step}:{cell.key}").sample(edges, self.k)
+
+    def replay(self, trials: list[FrozenTrial], decided: list[Step] | None = None) -> Trajectory:
+        """The trajectory the finished and running ``trials`` define; ``decided``: its known decided steps."""
+        decided = decided or []
+        first = len(decided)
+        by_claim: dict[tuple[int, int, int], list[FrozenTrial]] = {}
+        for t in trials:
+            claim = t.system_attrs.get(CLAIM)
+            if claim and claim[0] >= first:
+                by_claim.setdefault(tuple(claim), []).append(t)
+        traj = Trajectory(steps=list(decided))
+        cell = decided[-1].chosen.cell if decided else self.start(0)  # type: ignore[union-attr]
+        restart = decided[-1].restart if decided else 0
+        step = first
+        while True:
+            if not cell.edges:
+                if not self.restarts:
+                    break
+                restart += 1
+                cell = self.start(restart)
+            cands = []
+            for e in self.candidate_edges(step, cell):
+                c = Candidate(e, cell.without_edge(e).pruned())
+                for t in sorted(by_claim.get((step, *e), []), key=lambda t: t.number):
+                    if t.state == TrialState.COMPLETE and c.score is None:
+                        c.score, c.trial = float(t.value), t.number
+                    elif t.state in _ACTIVE:
+                        c.running = True
+                    elif t.state in (TrialState.FAIL, TrialState.PRUNED):
+                        c.failures += 1
+                cands.append(c)
+            s = Step(step, cell, cands, restart=restart)
+            traj.steps.append(s)
+            if not all(c.resolved(self.max_failures) for c in cands):
+                return traj
+            s.chosen = max(cands, key=lambda c: c.rank_score)  # max() keeps the first of equal scores
+            cell = s.chosen.cell
+            step += 1
+        traj.done = True
+        return traj
+
+    def _known_decided(self, study: Study) -> list[Step] | None:
+        entry = self._decided.get((id(study._storage), study._study_id))
+        return entry[1] if entry is not None and entry[0] is study._storage else None
+
+    def trajectory(self, study: Study) -> Trajectory:
+        traj = self.replay(study._storage.get_all_trials(study._study_id, deepcopy=False), self._known_decided(study))
+        self._decided[(id(study._storage), study._study_id)] = (study._storage,
+                                                                 [s for s in traj.steps if s.chosen is not None])
+        return traj
+
+    # -- proposing a candidate ---------------------------------------------------------------------------------
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        check_claim_storage(study)
+        super().before_trial(study, trial)
+
+    def is_finished(self, study: Study) -> bool:
+        return self.trajectory(study).done
+
+    def propose(self, study: Study, trial: FrozenTrial) -> Proposal | None:
+        storage = study._storage
+        while True:
+            traj = self.trajectory(study)
+            if traj.done:
+                stop_study(study)
+                return None
+            step = traj.current
+            assert step is not None
+            busy = {c.cell.key for c in step.candidates if c.running}
+            free = [c for c in step.candidates
+                    if c.score is None and not c.running and c.failures < self.max_failures]
+            # a candidate isomorphic to one being trained waits for it (then it is a cache hit)
+            free = [c for c in free if c.cell.key not in busy]
+            if free:
+                cand = free[0]
+                _heartbeat(storage, trial._trial_id)  # a claimant that dies from here on goes stale, then FAIL
+                claim = [step.index, *cand.edge]
+                if _engine_of(storage) is None:  # in-memory (one process): check-and-set under a lock
+                    with _MEMORY_CLAIMS:
+                        won = not self._claimed_elsewhere(study, trial, claim)
+                        if won:
+                            storage.set_trial_system_attr(trial._trial_id, CLAIM, claim)
+                else:
+                    storage.set_trial_system_attr(trial._trial_id, CLAIM, claim)
+                    won = bool(atomic_claim(study, trial.number, step.index, cand.edge, cand.failures))
+                if won:
+                    attrs = {"step": step.index, "removed_edge": list(cand.edge), "parent": step.cell.to_dict(),
+                             "parent_key": step.cell.key}
+                    if self.restarts:
+                        attrs["restart"] = step.restart
+                    return Proposal(cand.cell, attrs)
+                storage.set_trial_system_attr(trial._trial_id, CLAIM, None)
+                time.sleep(self.poll_interval / 10)  # lost to another worker: let its claim become visible
+                continue
+            # waiting is not dying: keep this trial's heartbeat fresh so no other worker fails it as stale
+            _heartbeat(storage, trial._trial_id)
+            time.sleep(self.poll_interval)
+            _fail_stale(study)
+
+    def _claimed_elsewhere(self, study: Study, trial: FrozenTrial, claim: list[int]) -> bool:
+        """Whether another running or finished-complete trial holds ``claim`` (in-memory storage)."""
+        return any(t.number != trial.number and t.system_attrs.get(CLAIM) == claim
+                   and t.state in (*_ACTIVE, TrialState.COMPLETE)
+                   for t in study._storage.get_all_trials(study._study_id, deepcopy=False))
+
+    def _may_end_run(self, trial: FrozenTrial) -> bool:
+        """Whether the trial's step has an edgeless candidate (the only way the next cell has no edge)."""
+        claim, parent = trial.system_attrs.get(CLAIM), _claim_parent(trial)
+        if not claim or parent is None:
+            return True
+        return any(not parent.without_edge(e).pruned().edges for e in self.candidate_edges(claim[0], parent))
+
+    def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState, values) -> None:
+        if self.restarts or (not trial.system_attrs.get(CLAIM) and not trial.system_attrs.get(SKIP_ATTR)):
+            return  # a restarting sampler never ends by itself
+        if trial.system_attrs.get(CLAIM) and not self._may_end_run(trial):
+            return  # the run can only end at a step with an edgeless candidate: skip the storage read
+        # the trial's own final state is not stored yet: replay with it
+        trials: list = [t for t in study._storage.get_all_trials(study._study_id, deepcopy=False)
+                        if t.number != trial.number]
+        value = values[0] if values and state == TrialState.COMPLETE else None
+        trials.append(SimpleNamespace(number=trial.number, state=state, value=value,
+                                      system_attrs=trial.system_attrs))
+        if self.replay(trials, self._known_decided(study)).done:
+            stop_study(study)
+
+
+_MEMORY_CLAIMS = threading.RLock()
+SUPPORTED_STORAGES = ("an RDBStorage on SQLite or PostgreSQL (any number of processes) or an InMemoryStorage "
+                      "(one process)")
+
+
+def check_claim_storage(study: Study) -> None:
+    """Refuse, with one line, a storage on which AutoShrink's claims would not be atomic."""
+    from optuna.storages import InMemoryStorage
+
+    from nasbench_shrink.storage.trials import backend
+
+    store = backend(study._storage)
+    if isinstance(store, InMemoryStorage):
+        return
+    engine = getattr(store, "engine", None)
+    if engine is not None and engine.dialect.name in ("sqlite", "postgresql"):
+        return
+    kind = type(store).__name__ + (f" on {engine.dialect.name}" if engine is not None else "")
+    raise ValueError(f"AutoShrinkSampler cannot claim candidates atomically on a {kind}; use {SUPPORTED_STORAGES}")
+
+
+_claims_meta = sa.MetaData()
+claims_table = sa.Table(
+    "nbs_autoshrink_claims", _claims_meta,
+    sa.Column("study_id", sa.Integer, primary_key=True),
+    sa.Column("step", sa.Integer, primary_key=True),
+    sa.Column("src", sa.Integer, primary_key=True),
+    sa.Column("dst", sa.Integer, primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True),  # the candidate's failure count when it was claimed
+    sa.Column("trial_number", sa.Integer, nullable=False),
+)
+_ready_engines: set[int] = set()
+
+
+def _engine_of(storage):
+    engine = getattr(storage, "engine", None)
+    if engine is None:  # optuna wraps RDBStorage in a caching layer
+        engine = getattr(getattr(storage, "_backend", None), "engine", None)
+    return engine
+
+
+def atomic_claim(study: Study, trial_number: int, step: int, edge: Edge, attempt: int) -> bool | None:
+    """Claim ``(step, edge, attempt)`` with one INSERT ... ON CONFLICT DO NOTHING in the study's database: exactly
+    one trial wins, whatever the interleaving. ``None`` when the storage has no SQL engine."""
+    engine = _engine_of(study._storage)
+    if engine is None or engine.dialect.name not in ("sqlite", "postgresql"):
+        return None
+    if id(engine) not in _ready_engines:
+        try:
+            _claims_meta.create_all(engine, checkfirst=True)
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError):
+            _claims_meta.create_all(engine, checkfirst=True)  # another process created it at the same moment
+        _ready_engines.add(id(engine))
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    key = {"study_id": study._study_id, "step": step, "src": edge[0], "dst": edge[1], "attempt": attempt}
+    where = sa.and_(*(claims_table.c[k] == v for k, v in key.items()))
+    for _ in range(2):
+        with engine.begin() as conn:
+            # RETURNING, not rowcount: psycopg 3 reports -1 rows for INSERT ... ON CONFLICT DO NOTHING
+            if conn.execute(insert(claims_table).values(**key, trial_number=trial_number)
+                            .on_conflict_do_nothing().returning(claims_table.c.trial_number)).first() is not None:
+                return True
+            holder = conn.execute(sa.select(claims_table.c.trial_number).where(where)).scalar()
+        # the holder is live if it is another trial of this study carrying the claim; a row naming this very
+        # trial, or a trial without the claim, is stale (e.g. left by a deleted study whose id SQLite reused)
+        if holder is None or (holder != trial_number and _holds(study, holder, [step, *edge])):
+            return False
+        with engine.begin() as conn:
+            conn.execute(sa.delete(claims_table).where(where, claims_table.c.trial_number == holder))
+    return False
+
+
+def _holds(study: Study, number: int, claim: list[int]) -> bool:
+    """Whether trial ``number`` of ``study`` carries ``claim`` (the winner writes its claim before inserting)."""
+    for t in study._storage.get_all_trials(study._study_id, deepcopy=False):
+        if t.number == number:
+            return t.system_attrs.get(CLAIM) == claim
+    return False
+
+
+def _heartbeat(storage, trial_id: int) -> None:
+    from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
+
+    if isinstance(storage, BaseHeartbeat) and is_heartbeat_enabled(storage):
+        storage.record_heartbeat(trial_id)
+
+
+def _fail_stale(study: Study) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
+def _claim_parent(trial) -> Cell | None:
+    raw = trial.system_attrs.get(PROPOSAL_ATTR)
+    return None if not raw or "parent" not in raw else Cell.from_dict(raw["parent"])

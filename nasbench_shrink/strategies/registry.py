@@ -1,0 +1,277 @@
+"""Strategy registry: built-ins, strategies registered in Python, entry points, and ``module.path:factory``.
+
+A strategy factory is called as ``factory(benchmark=Benchmark, seed=int, **options)`` and returns an Optuna
+sampler. Each strategy declares its traits (``Strategy``): whether it ends by itself, whether it sets compare's
+automatic budget, whether it is in the default comparison, which options it takes and their per-benchmark
+defaults; nothing else asks for a name. Names become ``Strategy`` objects in ``resolve``, at a command's entry. Cell
+samplers carry their node count (``sampler.nodes``); for other samplers the benchmark's is used.
+Third-party packages register through the entry-point group ``nasbench_shrink.strategies`` (the entry point
+loads a factory, or a ``Strategy``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass, replace
+from importlib.metadata import entry_points
+from typing import Any, Callable
+
+import optuna
+from optuna.samplers import BaseSampler
+
+from nasbench_shrink.benchmarks import Benchmark
+from nasbench_shrink.errors import UserError
+
+__all__ = ["ENTRY_POINT_GROUP", "Strategy", "default_strategies", "make_sampler", "register_strategy", "resolve",
+           "sampler_nodes", "strategies", "unregister_strategy"]
+
+ENTRY_POINT_GROUP = "nasbench_shrink.strategies"
+Factory = Callable[..., BaseSampler]
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A search strategy and the traits that ``search`` and ``compare`` ask about (never its name).
+
+    Args:
+        name: Registered name.
+        factory: ``factory(benchmark=Benchmark, seed=int, **options) -> optuna.samplers.BaseSampler``.
+        description: One line for ``nasbench-shrink strategies``.
+        source: ``built-in``, ``python``, ``entry point`` or ``path``.
+        ends_by_itself: The strategy stops its study when done, so it needs no budget (AutoShrink, complete DAG).
+        sets_auto_budget: ``compare`` with no budget runs this strategy first and gives every other strategy at
+            seed s what this one spent at seed s (a paired budget).
+        options: The options it takes (``nodes``, ``k``, ``population``...); ``None`` passes every given option.
+        defaults: Per-benchmark defaults of those options, e.g. the random-graph size of a benchmark.
+        paper_row: The row of the paper's Tables 4/5 this strategy reproduces (``Shrink``, ``Complete-DAG``,
+            ``WS``, ``ER``, ``BA``), for the report's side-by-side table; ``None`` for the others.
+        in_default_comparison: ``compare --strategies all`` (its default) runs it.
+
+    Example:
+        >>> from nasbench_shrink.strategies.registry import Strategy
+        >>> s = Strategy("mine", lambda benchmark, seed=0, **kw: None, ends_by_itself=True, options=("nodes",))
+        >>> s.options_for(None, nodes=4, k=3)
+        {'nodes': 4}
+    """
+
+    name: str
+    factory: Factory
+    description: str = ""
+    source: str = "built-in"
+    ends_by_itself: bool = False
+    sets_auto_budget: bool = False
+    options: tuple[str, ...] | None = None
+    defaults: Callable[[Benchmark], dict[str, Any]] | None = None
+    paper_row: str | None = None
+    in_default_comparison: bool = False
+
+    def sampler(self, benchmark: Benchmark, seed: int = 0, **options: Any) -> BaseSampler:
+        """This strategy's sampler for ``benchmark`` and ``seed``; options it does not declare are not passed
+        (``compare --k 3`` reaches only AutoShrink)."""
+        if not isinstance(benchmark, Benchmark):  # a name: resolved at the public entry, not here
+            raise UserError(f"a strategy's sampler takes a Benchmark, not {benchmark!r}; nasbench_shrink.make_sampler "
+                            "takes a benchmark's name")
+        sampler = self.factory(benchmark=benchmark, seed=seed, **self.options_for(benchmark, **options))
+        if not isinstance(sampler, BaseSampler):
+            raise UserError(f"strategy {self.name!r} returned {type(sampler).__name__}, not an optuna BaseSampler")
+        return sampler
+
+    def options_for(self, benchmark: Benchmark | None, **given: Any) -> dict[str, Any]:
+        """The options to build this strategy with: its per-benchmark defaults, then the given options it takes
+        (``None`` values are not given)."""
+        out = dict(self.defaults(benchmark)) if self.defaults is not None and benchmark is not None else {}
+        out.update({k: v for k, v in given.items() if v is not None and (self.options is None or k in self.options)})
+        return out
+
+
+_REGISTRY: dict[str, Strategy] = {}
+
+
+def register_strategy(name: str, factory: Factory, description: str = "", source: str = "python", *,
+                      ends_by_itself: bool = False, sets_auto_budget: bool = False,
+                      options: tuple[str, ...] | None = None,
+                      defaults: Callable[[Benchmark], dict[str, Any]] | None = None,
+                      paper_row: str | None = None, in_default_comparison: bool = False) -> Strategy:
+    """Make ``factory`` available as strategy ``name`` (replaces an earlier registration of that name).
+
+    A plug-in declares its traits here exactly as the built-ins do (see ``Strategy``).
+
+    Example:
+        >>> from baselines import CompleteDAGSampler
+        >>> from nasbench_shrink.strategies.registry import register_strategy, unregister_strategy
+        >>> s = register_strategy("my-complete", lambda benchmark, seed=0, nodes=None, **kw:
+        ...                       CompleteDAGSampler(benchmark.space, nodes or benchmark.nodes, seed),
+        ...                       "the complete DAG once", ends_by_itself=True, options=("nodes",))
+        >>> s.ends_by_itself
+        True
+        >>> unregister_strategy("my-complete")
+    """
+    strategy = Strategy(name, factory, description or (factory.__doc__ or "").strip().split("\n")[0], source,
+                        ends_by_itself, sets_auto_budget, options, defaults, paper_row, in_default_comparison)
+    _REGISTRY[name] = strategy
+    return strategy
+
+
+def unregister_strategy(name: str) -> None:
+    """Forget a strategy registered in Python (tests and notebooks clean up with it)."""
+    _REGISTRY.pop(name, None)
+
+
+def _builtin() -> None:
+    from baselines import CompleteDAGSampler, RandomDAGSampler, RandomWiringSampler, RegularizedEvolutionSampler
+    from nasbench_shrink.samplers.autoshrink import AutoShrinkSampler
+
+    def autoshrink(benchmark: Benchmark, seed: int = 0, nodes: int | None = None, k: int | None = None,
+                   **kw: Any) -> BaseSampler:
+        return AutoShrinkSampler(benchmark.space, nodes or benchmark.nodes, k or benchmark.k, seed, **kw)
+
+    def autoshrink_restarts(benchmark: Benchmark, seed: int = 0, nodes: int | None = None, k: int | None = None,
+                            **kw: Any) -> BaseSampler:
+        return AutoShrinkSampler(benchmark.space, nodes or benchmark.nodes, k or benchmark.k, seed, restarts=True,
+                                 **kw)
+
+    def complete(benchmark: Benchmark, seed: int = 0, nodes: int | None = None, **kw: Any) -> BaseSampler:
+        return CompleteDAGSampler(benchmark.space, nodes or benchmark.nodes, seed)
+
+    def random_dag(benchmark: Benchmark, seed: int = 0, nodes: int | None = None, **kw: Any) -> BaseSampler:
+        return RandomDAGSampler(benchmark.space, nodes or benchmark.nodes, seed)
+
+    def wiring(kind: str) -> Factory:
+        def make(benchmark: Benchmark, seed: int = 0, graph_nodes: int | None = None, **kw: Any) -> BaseSampler:
+            params = {k: v for k, v in kw.items() if k in ("k", "p", "m")}
+            return RandomWiringSampler(kind, benchmark.space, graph_nodes or benchmark.wiring_nodes, seed, **params)
+        return make
+
+    def evolution(benchmark: Benchmark, seed: int = 0, nodes: int | None = None, population: int = 10,
+                  sample: int = 3, **kw: Any) -> BaseSampler:
+        return RegularizedEvolutionSampler(benchmark.space, nodes or benchmark.nodes, seed, population, sample)
+
+    def tpe(benchmark: Benchmark, seed: int = 0, **kw: Any) -> BaseSampler:
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=kw.get("n_startup_trials", 10))
+
+    def optuna_random(benchmark: Benchmark, seed: int = 0, **kw: Any) -> BaseSampler:
+        return optuna.samplers.RandomSampler(seed=seed)
+
+    wiring_traits: dict[str, Any] = dict(options=("graph_nodes", "p", "m"), in_default_comparison=True)
+    default = dict(in_default_comparison=True)
+    for strategy in [
+        Strategy("autoshrink", autoshrink, "AutoShrink edge shrinking from the complete DAG (K candidates per step)",
+                 ends_by_itself=True, sets_auto_budget=True, options=("nodes", "k"), paper_row="Shrink", **default),
+        Strategy("autoshrink-restarts", autoshrink_restarts, "AutoShrink restarted from a fresh seed's complete "
+                 "DAG whenever a shrinking run ends, so it can spend a fixed budget (our extension)",
+                 options=("nodes", "k")),
+        Strategy("complete", complete, "The complete DAG with seeded ops, evaluated once (paper's Complete-DAG row)",
+                 ends_by_itself=True, options=("nodes",), paper_row="Complete-DAG", **default),
+        Strategy("random", random_dag, "Uniform random sub-DAGs of the complete DAG with random ops",
+                 options=("nodes",), **default),
+        Strategy("ws", wiring("ws"), "Random wiring, Watts-Strogatz graphs (K=4, P=0.75), N=15 on cifar10",
+                 paper_row="WS", **wiring_traits),
+        Strategy("er", wiring("er"), "Random wiring, Erdos-Renyi graphs (P=0.2), N=15 on cifar10", paper_row="ER",
+                 **wiring_traits),
+        Strategy("ba", wiring("ba"), "Random wiring, Barabasi-Albert graphs (M=5), N=15 on cifar10",
+                 paper_row="BA", **wiring_traits),
+        Strategy("evolution", evolution, "Regularized (aging) evolution: tournament, one-edge/op mutation",
+                 options=("nodes", "population", "sample"), **default),
+        Strategy("tpe", tpe, "Optuna's TPE sampler over the edge and op parameters",
+                 options=("nodes", "n_startup_trials"), **default),
+        Strategy("optuna-random", optuna_random, "Optuna's RandomSampler over the edge and op parameters",
+                 options=("nodes",), **default),
+    ]:
+        _REGISTRY.setdefault(strategy.name, strategy)
+
+
+_SCANNED: set[tuple[str, ...]] = set()
+
+
+def _entry_points() -> None:
+    """Register the installed plug-ins, once per import path (scanning the installed distributions costs ~10 ms,
+    and a comparison resolves strategies for each of its hundreds of runs; a changed ``sys.path`` scans again)."""
+    path = tuple(sys.path)
+    if path in _SCANNED:
+        return
+    _SCANNED.add(path)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in _REGISTRY and _REGISTRY[ep.name].source != "entry point":
+            continue
+        try:
+            obj = ep.load()
+        except Exception as exc:  # a broken plug-in must not break the tool
+            _REGISTRY[ep.name] = Strategy(ep.name, _broken(ep.name, exc), f"(failed to load: {exc})", "entry point")
+            continue
+        if isinstance(obj, Strategy):
+            _REGISTRY[ep.name] = replace(obj, name=ep.name, source="entry point")
+        else:
+            register_strategy(ep.name, obj, source="entry point")
+
+
+def _broken(name: str, exc: Exception) -> Factory:
+    def factory(**_: Any) -> BaseSampler:
+        raise UserError(f"strategy {name!r} failed to load ({exc}); reinstall the package that provides it")
+    return factory
+
+
+def strategies() -> dict[str, Strategy]:
+    """Every known strategy by name: built-ins, then entry points, then Python registrations."""
+    _builtin()
+    _entry_points()
+    return dict(sorted(_REGISTRY.items()))
+
+
+def default_strategies() -> list[str]:
+    """The strategies ``compare`` runs by default: those that declare ``in_default_comparison``, built-ins first,
+    in the order they were registered."""
+    strategies()
+    return [name for name, s in _REGISTRY.items() if s.in_default_comparison]
+
+
+def _load_path(path: str) -> Factory:
+    """``module.path:factory`` or ``path/to/file.py:factory`` (a plug-in in one file, no package needed)."""
+    module, _, attr = path.rpartition(":")
+    try:
+        if module.endswith(".py"):
+            from importlib import util as import_util
+            from pathlib import Path
+
+            file = Path(module)
+            if not file.is_file():
+                raise ImportError(f"no file {file}")
+            spec = import_util.spec_from_file_location(f"nbs_plugin_{file.stem}", file)
+            obj = import_util.module_from_spec(spec)  # type: ignore[arg-type]
+            spec.loader.exec_module(obj)  # type: ignore[union-attr]
+        else:
+            obj = importlib.import_module(module)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise UserError(f"cannot load strategy {path!r} ({exc}); pass an importable module.path:factory or "
+                        "file.py:factory") from None
+    return obj  # type: ignore[return-value]
+
+
+def resolve(name: str) -> Strategy:
+    if ":" in name:
+        return Strategy(name, _load_path(name), "custom factory", "path")
+    known = strategies()
+    if name not in known:
+        raise UserError(f"unknown strategy {name!r}; choose one of {', '.join(known)} or pass module.path:factory "
+                        "(see 'nasbench-shrink strategies')")
+    return known[name]
+
+
+def make_sampler(name: str, benchmark: Benchmark, seed: int = 0, **options: Any) -> BaseSampler:
+    """Build strategy ``name`` (registered name or ``module.path:factory``) for ``benchmark`` and ``seed``
+    (``nasbench_shrink.make_sampler`` also takes a benchmark's name).
+
+    Example:
+        >>> from nasbench_shrink.benchmarks import DIGITS
+        >>> make_sampler("autoshrink", DIGITS, seed=0, nodes=4, k=2).k
+        2
+    """
+    return resolve(name).sampler(benchmark, seed, **options)
+
+
+def sampler_nodes(sampler: BaseSampler, benchmark: Benchmark, nodes: int | None = None) -> int:
+    """The node count the objective must use with ``sampler``: a cell sampler's own, else ``nodes``, else the
+    benchmark's."""
+    return int(getattr(sampler, "nodes", None) or nodes or benchmark.nodes)

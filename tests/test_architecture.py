@@ -1,0 +1,161 @@
+"""The package's architecture, read from its imports (static, via ``ast``): no import circle, and no layer
+importing a layer above it. Imports inside functions count (a lazy import is still a dependency), and so do the
+module paths named in a face's ``_EXPORTS``."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import networkx as nx
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("search_spaces", "nasbench_shrink", "baselines")
+
+# Bottom to top. A module belongs to the longest prefix that names it; it may import its own layer's modules and
+# the layers below. Within a layer the module graph must still be acyclic.
+LAYERS = (
+    "search_spaces",                # cells as DAGs and the networks built from them
+    "nasbench_shrink.errors",       # the UserError family
+    "nasbench_shrink._version",
+    "nasbench_shrink.budget",       # the cost rule: what a trial is charged, when a run is spent
+    "nasbench_shrink.storage",      # table creation under a lock, studies written and read in one transaction
+    "nasbench_shrink.work",         # units of work claimed under leases, local worker processes
+    "nasbench_shrink.benchmarks",   # presets as data, task kinds, recipes, data loaders, splits
+    "nasbench_shrink.evaluation",   # the one training loop, the kinds' networks, evaluate, the cache
+    "nasbench_shrink.tables",       # table format, lookup, landscape, shipped tables
+    "nasbench_shrink.catalogue",    # every benchmark by name (presets, tables, files, plug-ins)
+    "nasbench_shrink.samplers",     # the cell-sampler base, cell parameters, AutoShrink
+    "baselines",                    # baseline samplers on the cell-sampler base
+    "nasbench_shrink.strategies",   # strategies by name and their traits
+    "nasbench_shrink.analysis",     # statistics, report, figures
+    "nasbench_shrink.runs",         # objective, search, compare, tabulate, random graphs
+    "nasbench_shrink.api",          # the public API's entry (names or objects)
+    "nasbench_shrink.cli",          # the command line
+    "nasbench_shrink",              # the package's face
+)
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for pkg in PACKAGES:
+        for path in (ROOT / pkg).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return out
+
+
+def _imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
+    tree = ast.parse(path.read_text())
+    is_pkg = path.name == "__init__.py"
+    found: set[str] = set()
+
+    def add(target: str) -> None:
+        while target and target not in known:  # ``a.b.c`` where c is a name: its module is ``a.b``
+            target = target.rpartition(".")[0]
+        if target and target != name:
+            found.add(target)
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                add(a.name)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = name.split(".") if is_pkg else name.split(".")[:-1]
+                parts = parts[:len(parts) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            for a in node.names:
+                add(f"{base}.{a.name}" if f"{base}.{a.name}" in known else base)
+        elif isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "_EXPORTS" for t in node.targets):
+            if isinstance(node.value, ast.Dict):
+                for key in node.value.keys:
+                    if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                        add(key.value)
+    return found
+
+
+def _layer(module: str) -> int:
+    best = max((p for p in LAYERS if module == p or module.startswith(p + ".")), key=len)
+    return LAYERS.index(best)
+
+
+def _graph() -> nx.DiGraph:
+    known = _modules()
+    g = nx.DiGraph()
+    g.add_nodes_from(known)
+    for name, path in known.items():
+        g.add_edges_from((name, target) for target in _imports(name, path, known))
+    return g
+
+
+def test_every_module_has_a_layer():
+    unplaced = [m for m in _modules() if not any(m == p or m.startswith(p + ".") for p in LAYERS)]
+    assert unplaced == []
+
+
+def test_no_import_circle():
+    cycles = list(nx.simple_cycles(_graph()))
+    assert cycles == [], f"import circles: {cycles[:5]}"
+
+
+def test_no_layer_imports_a_layer_above_it():
+    upward = [(a, b) for a, b in _graph().edges if _layer(b) > _layer(a)]
+    assert upward == [], f"imports running up the layers: {upward}"
+
+
+def test_the_checks_can_fail(tmp_path):
+    """The walker sees an import inside a function and a face's _EXPORTS: what the layer rule is checked on."""
+    src = tmp_path / "m.py"
+    src.write_text("def f():\n    from nasbench_shrink.cli import app\n"
+                   "_EXPORTS = {'nasbench_shrink.runs.search': ()}\n")
+    known = _modules()
+    assert _imports("nasbench_shrink.benchmarks.fake", src, known) == {"nasbench_shrink.cli",
+                                                                       "nasbench_shrink.runs.search"}
+    assert _layer("nasbench_shrink.cli") > _layer("nasbench_shrink.benchmarks.presets")
+
+
+def test_benchmarks_are_data():
+    """``benchmarks/`` imports neither ``evaluation/`` nor ``tables/`` (nor torch at module level)."""
+    g = _graph()
+    below = {b for a, b in g.edges if a.startswith("nasbench_shrink.benchmarks")}
+    assert not any(b.startswith(("nasbench_shrink.evaluation", "nasbench_shrink.tables")) for b in below)
+
+
+def test_modules_of_the_flat_layout_still_import():
+    """A script written against the flat layout keeps working (with a DeprecationWarning naming the new home)."""
+    import importlib
+    import warnings
+
+    from nasbench_shrink.samplers import CellSampler
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = importlib.import_module("nasbench_shrink.cell_sampler")
+    assert old.CellSampler is CellSampler
+    assert any("nasbench_shrink.samplers.cell_sampler" in str(w.message) for w in caught)
+
+
+def test_names_are_resolved_only_at_entries():
+    """``get_benchmark`` is called only in the catalogue itself, the CLI, the plan units' entries, the specs a run
+    is entered with, and the public API; ``evaluation.evaluate`` refuses a name with one line."""
+    import pytest
+
+    from nasbench_shrink.errors import UserError
+    from nasbench_shrink.evaluation import evaluate
+    from search_spaces import complete_cell
+
+    callers = set()
+    for name, path in _modules().items():
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) in (
+                    "get_benchmark", "resolve_benchmark"):
+                callers.add(name)
+    assert callers <= {"nasbench_shrink.catalogue", "nasbench_shrink.api", "nasbench_shrink.runs.search",
+                       "nasbench_shrink.runs.compare", "nasbench_shrink.runs.tabulate",
+                       "nasbench_shrink.cli.benchmarks", "nasbench_shrink.cli.compare", "nasbench_shrink.cli.search",
+                       "nasbench_shrink.cli.tables"}, callers
+    with pytest.raises(UserError, match="takes a Benchmark"):
+        evaluate(complete_cell("cnn", 3), "digits")
