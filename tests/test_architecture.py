@@ -18,6 +18,7 @@ LAYERS = (
     "search_spaces",                # cells as DAGs and the networks built from them
     "nasbench_shrink.errors",       # the UserError family
     "nasbench_shrink._version",
+    "nasbench_shrink.interrupts",   # Ctrl-C raised at safe points until acknowledged
     "nasbench_shrink.budget",       # the cost rule: what a trial is charged, when a run is spent
     "nasbench_shrink.storage",      # table creation under a lock, studies written and read in one transaction
     "nasbench_shrink.work",         # units of work claimed under leases, local worker processes

@@ -6,6 +6,7 @@ Commands import what they run inside their bodies, so ``nasbench-shrink --help``
 
 from __future__ import annotations
 
+from nasbench_shrink import interrupts
 from nasbench_shrink.cli import benchmarks, compare, search, tables  # noqa: F401  (they register their commands)
 from nasbench_shrink.cli._common import DEFAULT_COMPARE_BENCHMARK, app
 
@@ -13,4 +14,5 @@ __all__ = ["DEFAULT_COMPARE_BENCHMARK", "app", "main"]
 
 
 def main() -> None:
+    interrupts.install()
     app()

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from search_spaces.cell import Cell, CellError
+from nasbench_shrink import interrupts
 from nasbench_shrink.errors import UserError
 
 app = typer.Typer(
@@ -44,6 +45,7 @@ def user_errors(fn: Callable) -> Callable:
         except (UserError, CellError) as exc:
             fail(str(exc))
         except KeyboardInterrupt:
+            interrupts.acknowledge()
             fail("interrupted; finished evaluations are kept in the cache and the study", code=130)
 
     return wrapper

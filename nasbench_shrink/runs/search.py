@@ -7,6 +7,7 @@ different settings is refused instead of mixing runs). What a trial is charged a
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any, Callable
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from nasbench_shrink import interrupts
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.catalogue import resolve_benchmark
 from nasbench_shrink.budget import COST_KINDS, MAX_REPEATS_IN_A_ROW, REPEAT_ATTR, Budget, charged, cost_of
@@ -205,12 +207,35 @@ def _guarded(objective: CellObjective, rule: _StopRule) -> Callable[[optuna.Tria
     return run
 
 
+class _QuietInterrupt(logging.Filter):
+    """Drop Optuna's two warnings about a trial that a Ctrl-C stopped (its traceback and "failed with value
+    None"): the command reports the interrupt in one line, and the trial is only marked failed in the storage."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._after_interrupt = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[0] if record.exc_info else None
+        if exc is not None and issubclass(exc, KeyboardInterrupt):
+            self._after_interrupt = True
+            return False
+        if self._after_interrupt and "failed with value" in record.getMessage():
+            self._after_interrupt = False
+            return False
+        return True
+
+
+_QUIET_INTERRUPT = _QuietInterrupt()
+
+
 def run_worker(spec: SearchSpec, threads: int | None = None,
                callback: Callable[[optuna.Study, FrozenTrial], None] | None = None, watch_parent: bool = False
                ) -> optuna.Study:
     """One worker: optimise the study until the strategy finishes or the budget is spent; returns the study (on
     an instant benchmark, its in-memory twin, whose trials equal the stored ones)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    logging.getLogger("optuna.study._optimize").addFilter(_QUIET_INTERRUPT)  # adding it twice is a no-op
     if threads:
         os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
     if spec.bench.instant:
@@ -230,7 +255,9 @@ def _run_in_memory(spec: SearchSpec, watch_parent: bool,
         study, objective = prepare(spec, optuna.storages.InMemoryStorage())
         try:
             _optimize(study, objective, spec, watch_parent, callback, exclusive=True)
-        except BaseException:  # interrupted: what finished is kept, and a rerun continues it
+        except BaseException as exc:  # interrupted: what finished is kept, and a rerun continues it
+            if isinstance(exc, KeyboardInterrupt):
+                interrupts.acknowledge()  # storing must not itself be interrupted
             write_study(storage, study)
             raise
         if write_study(storage, study) is None:  # another worker stored this very run first: it stands
@@ -243,6 +270,9 @@ def _run_in_memory(spec: SearchSpec, watch_parent: bool,
     known = len(study.get_trials(deepcopy=False))
     try:
         _optimize(study, objective, spec, watch_parent, callback, exclusive=True)
+    except KeyboardInterrupt:
+        interrupts.acknowledge()  # storing must not itself be interrupted
+        raise
     finally:
         write_trials(stored._storage, stored._study_id,
                      [t for t in study.get_trials(deepcopy=False)[known:] if t.state.is_finished()])

@@ -3,13 +3,22 @@
 Workers are spawned (a fresh interpreter each: no inherited torch threads or open database handles) and run
 jobs from a process pool; the parent polls for progress while they run and re-raises the first worker error.
 A worker whose parent dies stops at its next trial (see ``search.run_worker(watch_parent=True)``).
+
+Ctrl-C reaches the whole foreground process group. Workers are spawned with SIGINT blocked (and ignore it once
+started), so only the parent sees it, even while a worker is still starting: it
+terminates the workers at once (what they finished is already stored; a unit they held is taken over by the next
+run) and joins them, so the interrupt ends the command in about a second and leaks no process or semaphore.
 """
 
 from __future__ import annotations
 
+import signal
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from multiprocessing import get_context
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
+
+from nasbench_shrink import interrupts
 
 __all__ = ["WorkerPool"]
 
@@ -31,19 +40,39 @@ class WorkerPool:
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> "WorkerPool":
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
+                                         initializer=_ignore_sigint)
         return self
 
     def __exit__(self, *exc: Any) -> None:
         assert self._pool is not None
-        self._pool.shutdown(wait=exc[0] is None, cancel_futures=exc[0] is not None)
+        if exc[0] is not None:
+            if issubclass(exc[0], KeyboardInterrupt):
+                interrupts.acknowledge()  # stopping the workers must not itself be interrupted
+            self._stop_workers()
+        self._pool.shutdown(wait=True, cancel_futures=exc[0] is not None)
         self._pool = None
+
+    def _stop_workers(self, grace_s: float = 2.0) -> None:
+        """Terminate the worker processes (SIGTERM, then SIGKILL after ``grace_s``) and reap them."""
+        procs = list((getattr(self._pool, "_processes", None) or {}).values())
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(grace_s)
+            if p.is_alive():
+                p.kill()
+                p.join(grace_s)
 
     def run(self, jobs: Sequence[Job], on_tick: Callable[[], None] | None = None, tick_s: float = 1.0) -> list:
         """Run ``jobs`` (``(function, args)`` pairs, picklable) and return their results in order; ``on_tick`` is
         called every ``tick_s`` seconds and once at the end. The first failing job's exception is raised here."""
         assert self._pool is not None, "use WorkerPool as a context manager"
-        futures: list[Future] = [self._pool.submit(fn, *args) for fn, args in jobs]
+        # workers are spawned here: whole (an interrupt waits for the block's end), and with SIGINT blocked, which
+        # they inherit, so a Ctrl-C to the process group never reaches them
+        with interrupts.deferred(), _sigint_blocked():
+            futures: list[Future] = [self._pool.submit(fn, *args) for fn, args in jobs]
         pending = set(futures)
         try:
             while pending:
@@ -57,3 +86,22 @@ class WorkerPool:
                 f.cancel()
             raise
         return [f.result() for f in futures]
+
+
+@contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """Hold SIGINT back in this thread (a Ctrl-C meanwhile is delivered on exit); processes started here inherit
+    the blocked signal."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _ignore_sigint() -> None:
+    """Worker initializer: leave Ctrl-C to the parent, which stops the workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -1,0 +1,71 @@
+"""Ctrl-C as the command line handles it: a KeyboardInterrupt at the next safe point, repeated until handled.
+
+Two things go wrong with Python's default handler in a command that imports torch and runs worker processes:
+an interrupt raised while a native extension initialises (torch's import calls back into Python through pybind11)
+aborts the interpreter ("terminate called after throwing an instance of 'pybind11::error_already_set'"), and one
+raised inside a weakref callback or ``__del__`` is printed as "Exception ignored" and lost, so the command runs
+on. Here an interrupt is pending until the code that catches it calls ``acknowledge()``: while pending, it is
+raised again every 50 ms (SIGALRM), and never inside an import or a ``deferred()`` block (e.g. while worker
+processes are being spawned: a half-started child would print a traceback of its own). Whoever cleans up after a KeyboardInterrupt
+acknowledges it first, so its clean-up is not itself interrupted.
+"""
+
+from __future__ import annotations
+
+import signal
+from contextlib import contextmanager
+from types import FrameType
+from typing import Iterator
+
+__all__ = ["acknowledge", "deferred", "install"]
+
+_RECHECK_S = 0.05
+_pending = False
+_deferring = 0
+
+
+def _in_import(frame: FrameType | None) -> bool:
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    global _pending
+    if signum == signal.SIGINT:
+        _pending = True
+    if not _pending:  # a timer that outlived its interrupt
+        return
+    signal.setitimer(signal.ITIMER_REAL, _RECHECK_S)  # again, until someone acknowledges it
+    if not _deferring and not _in_import(frame):
+        raise KeyboardInterrupt
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """A block that an interrupt does not cut: one arriving meanwhile is raised (within 50 ms) after it."""
+    global _deferring
+    _deferring += 1
+    try:
+        yield
+    finally:
+        _deferring -= 1
+
+
+def acknowledge() -> None:
+    """The KeyboardInterrupt was caught and is being handled: stop raising it."""
+    global _pending
+    _pending = False
+    if hasattr(signal, "setitimer"):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def install() -> None:
+    """Route SIGINT (and the repetition's SIGALRM) through the handler above; a no-op where the platform has no
+    interval timer. Call it from the main thread of a command-line entry point."""
+    if not hasattr(signal, "setitimer"):
+        return
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGALRM, _on_signal)

@@ -1,0 +1,90 @@
+"""Ctrl-C ends a command at once, in one line, with nothing left running and nothing finished lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups from /proc")
+
+CLI = [sys.executable, "-m", "nasbench_shrink.cli"]
+
+
+def _interrupt(args: list[str], started: Path, cwd: Path, after_s: float = 1.0) -> tuple[int, str, float]:
+    """Start the command in its own process group, send SIGINT to the whole group (what a terminal's Ctrl-C does)
+    ``after_s`` seconds after ``started`` exists, and return (exit code, stderr, seconds from SIGINT to exit)."""
+    p = subprocess.Popen(CLI + args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True, env={**os.environ, "COLUMNS": "100"})
+    deadline = time.time() + 60
+    while not started.exists() and time.time() < deadline and p.poll() is None:
+        time.sleep(0.1)
+    time.sleep(after_s)
+    t = time.time()
+    os.killpg(p.pid, signal.SIGINT)
+    try:
+        _, err = p.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        pytest.fail(f"{' '.join(args)} still running 15 s after SIGINT")
+    elapsed = time.time() - t
+    time.sleep(0.5)
+    assert _alive_in_group(p.pid) == [], "a worker process outlived the command"
+    return p.returncode, err, elapsed
+
+
+def _alive_in_group(pgid: int) -> list[int]:
+    """Processes of the group that are still running (a zombie waiting for init to reap it has ended)."""
+    alive = []
+    for d in Path("/proc").iterdir():
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(int(d.name))
+    return alive
+
+
+def _one_line_interrupt(err: str) -> None:
+    assert "Traceback" not in err and "leaked" not in err and "KeyboardInterrupt" not in err, err
+    assert "error: interrupted" in err
+
+
+def test_live_compare_with_two_workers_stops_on_each_of_ten_sigints(tmp_path):
+    out = tmp_path / "run"
+    args = ["compare", "-b", "digits", "--seeds", "0-1", "-w", "2", "--no-final", "--out", str(out)]
+    for i in range(10):
+        # the first SIGINTs land while the workers start or train; later ones after some runs are stored
+        code, err, elapsed = _interrupt(args, out / "studies.db", tmp_path, after_s=0.5 + 0.4 * i)
+        assert code == 130, err
+        _one_line_interrupt(err)
+        assert elapsed < 5.0, f"try {i}: {elapsed:.1f} s from SIGINT to exit"
+    assert (out / "compare.json").is_file()  # the comparison stays, to be continued
+
+
+def test_search_stops_without_optuna_traceback(tmp_path):
+    db = tmp_path / "s.db"
+    args = ["search", "-s", "random", "-b", "digits", "--budget-evals", "30", "--storage", f"sqlite:///{db}",
+            "--cache", f"sqlite:///{tmp_path / 'c.db'}"]
+    code, err, elapsed = _interrupt(args, db, tmp_path, after_s=2.0)
+    assert code == 130
+    _one_line_interrupt(err)
+    assert "failed with" not in err
+    assert elapsed < 5.0
+
+
+def test_table_compare_stops(tmp_path):
+    out = tmp_path / "run"
+    args = ["compare", "--seeds", "0-99", "-w", "2", "--out", str(out)]
+    code, err, elapsed = _interrupt(args, out / "studies.db", tmp_path, after_s=1.0)
+    assert code in (0, 130), err  # a fast machine may finish first
+    if code == 130:
+        _one_line_interrupt(err)
+    assert elapsed < 5.0
