@@ -2,7 +2,7 @@
 
 Compare it with every built-in strategy on the shipped table (lookups, no training):
 
-    nasbench-shrink compare --strategies all,examples/hill_climb.py:factory --seeds 0-9
+    nasbench-shrink compare --strategies all,examples/hill_climb.py:factory
 
 Any ``optuna.samplers.BaseSampler`` works as a strategy; a ``CellSampler`` proposes whole cells and inherits
 storage-derived state, seeded per-trial randomness and a fallback for parameters it does not own.

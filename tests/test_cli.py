@@ -128,3 +128,42 @@ def test_landscape_one_table_and_tables_side_by_side(tmp_path):
     assert bad.exit_code != 0 and "pass one -b" in bad.output and not (tmp_path / "x.png").exists()
     live = runner.invoke(app, ["landscape", "-b", "digits"])
     assert live.exit_code != 0 and "needs a table" in live.output
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["search", "-s", "random", "--seed", "-1"], "--seed"),
+    (["search", "-b", "digits-table"], "--strategy"),
+    (["compare", "--nodes", "1"], "--nodes"),
+    (["compare", "--format"], "--format"),
+    (["no-such-command"], "no-such-command"),
+])
+def test_usage_errors_are_one_line_and_exit_2(args, needle):
+    proc = subprocess.run([sys.executable, "-m", "nasbench_shrink.cli", *args], capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], proc.stderr
+    assert proc.stdout == ""
+
+
+def test_stored_search_with_another_budget_is_refused_or_extended(tmp_path):
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    base = ["search", "-s", "random", "-b", "digits-table", "--storage", db, "--json"]
+    first = runner.invoke(app, [*base, "--budget-evals", "20"])
+    assert first.exit_code == 0 and json.loads(first.stdout)["charged_evaluations"] == 20
+    for budget in ("10", "30"):
+        res = runner.invoke(app, [*base, "--budget-evals", budget])
+        assert res.exit_code == 2 and "budget of 20 evals" in res.stderr
+        assert ("--extend" in res.stderr) == (budget == "30")
+    assert json.loads(runner.invoke(app, [*base, "--budget-evals", "20"]).stdout)["charged_evaluations"] == 20
+    more = runner.invoke(app, [*base, "--budget-evals", "30", "--extend"])
+    assert more.exit_code == 0 and json.loads(more.stdout)["charged_evaluations"] == 30
+
+
+def test_absurd_budget_and_too_many_workers_warn_in_one_line_each(tmp_path, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    res = runner.invoke(app, ["compare", "-b", "digits-table", "--strategies", "complete", "--seeds", "0",
+                              "--budget-evals", "5000000", "-w", "2", "--out", str(tmp_path / "o"), "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    warnings = [ln for ln in res.stderr.splitlines() if ln.startswith("warning:")]
+    assert len(warnings) == 2
+    assert "2553 architectures" in warnings[0] and "--workers 2 exceeds the 1 core here" in warnings[1]

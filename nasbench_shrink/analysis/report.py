@@ -355,7 +355,7 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
               f"- final evaluation: {'yes' if cfg.get('final') else 'no'}",
               f"- storage: `{settings.get('storage')}` (open with `optuna-dashboard` or "
               f"`nasbench-shrink dashboard {out}`)",
-              f"- wall time: {settings.get('wall_s', '?')} s", ""]
+              _wall_line(settings), ""]
     table, columns, target, reference = comparison(summary, kind)
     lines += ["## Final table", "",
               "Each cell: interquartile mean over seeds [bootstrap 95 % interval]. The last column tests the "
@@ -386,6 +386,16 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _wall_line(settings: dict) -> str:
+    """The comparison's wall time: summed over every invocation (a resumed or interrupted one included)."""
+    total, runs = settings.get("wall_s_total", settings.get("wall_s")), int(settings.get("invocations", 1))
+    if total is None:
+        return "- wall time: unknown"
+    if runs <= 1:
+        return f"- wall time: {total} s"
+    return f"- wall time: {total} s over {runs} invocations (the last: {settings.get('wall_s', '?')} s)"
 
 
 def _seed_list(seeds: list[int]) -> str:

@@ -20,6 +20,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help: paragraphs re-wrapped to the terminal, no boxed columns
 )
 console = Console()
 err_console = Console(stderr=True)
@@ -27,6 +28,25 @@ err_console = Console(stderr=True)
 DEFAULT_COMPARE_BENCHMARK = "cifar10-small-table"  # shipped in the package: the README's main command trains nothing
 DataDirOpt = typer.Option(None, "--data-dir", help="Data directory (else $NASBENCH_SHRINK_DATA or the user cache).")
 CacheOpt = typer.Option("sqlite:///results/cache.db", "--cache", help="Evaluation cache: any SQLAlchemy URL.")
+
+
+def warn(message: str) -> None:
+    """One line on stderr for a setting that runs but is likely a mistake."""
+    err_console.print(f"[bold yellow]warning:[/] {' '.join(message.split())}", highlight=False, soft_wrap=True)
+
+
+def check_settings(bench, budget_kind: str | None, budget: float | None, workers: int) -> None:
+    """Warn (and go on) about a budget a table can never spend and about more workers than cores."""
+    import os
+
+    size = bench.evaluator.architectures if bench.evaluator is not None else None
+    if budget_kind == "evals" and budget is not None and size is not None and budget > size:
+        warn(f"--budget-evals {budget:,.0f} exceeds the {size} architectures of {bench.name}: a run pays each "
+             f"architecture once, so it ends when its strategy does or after {size} evaluations")
+    cores = os.cpu_count() or 1
+    if workers > cores:
+        warn(f"--workers {workers} exceeds the {cores} core{'s' if cores != 1 else ''} here: the workers share them and the run is slower; "
+             "leave --workers at 0 for one per core")
 
 
 def fail(message: str, code: int = 2) -> None:

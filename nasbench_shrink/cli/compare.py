@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
-from nasbench_shrink.cli._common import (DEFAULT_COMPARE_BENCHMARK, DataDirOpt, app, budget_of, console, err_console,
-                                         fail, int_list, print_json, user_errors)
+from nasbench_shrink.cli._common import (DEFAULT_COMPARE_BENCHMARK, DataDirOpt, app, budget_of, check_settings,
+                                         console, err_console, fail, int_list, print_json, user_errors)
+from nasbench_shrink.cli.final_table import FORMATS, final_table_text, final_table_views
 from nasbench_shrink.errors import UserError
 
 
@@ -17,8 +18,8 @@ from nasbench_shrink.errors import UserError
 @user_errors
 def compare_cmd(
     benchmark: str = typer.Option(DEFAULT_COMPARE_BENCHMARK, "--benchmark", "-b",
-                                  help="Benchmark preset (default: the shipped cifar10-small table: lookups, no "
-                                  "training)."),
+                                  help="Benchmark: a preset or a table (see 'nasbench-shrink "
+                                  "benchmarks'); the default, a shipped table, trains nothing."),
     strategies: str = typer.Option("all", "--strategies", help="Comma-separated strategy names, 'all' (every "
                                    "built-in), module.path:factory or file.py:factory; e.g. all,my.py:factory."),
     seeds: Optional[str] = typer.Option(None, "--seeds", help="Seeds: 0,1,2 or 0-99 (default: 100 on a table, "
@@ -36,7 +37,9 @@ def compare_cmd(
     final: bool = typer.Option(True, "--final/--no-final", help="Final evaluation of each run's best cell."),
     lease: float = typer.Option(60.0, "--lease", min=1.0, help="Seconds after which the run of a worker that "
                                 "stopped renewing its claim (killed, machine lost) is taken over."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary rows as JSON."),
+    fmt: str = typer.Option("table", "--format", help="How to print the final table: table (fitted to the "
+                            "terminal), md, csv or json (stdout; messages go to stderr)."),
+    as_json: bool = typer.Option(False, "--json", help="Print every run's summary row as JSON instead."),
 ) -> None:
     """Compare strategies x seeds under one budget; write CSVs, figures and report.md.
 
@@ -46,6 +49,9 @@ def compare_cmd(
     at seed s gets what they spent at seed s (paired runs of equal cost); a --budget-* flag fixes one budget for
     all (add autoshrink-restarts to let AutoShrink spend it). A run pays for each architecture once: a repeat is
     free. Rerunning the same command continues unfinished runs and reuses finished ones.
+
+    Progress, per strategy: runs started, evaluations stored, and the median over its runs of each run's best
+    score so far.
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -53,28 +59,33 @@ def compare_cmd(
     from nasbench_shrink.runs.compare import CompareSpec, run_compare
     from nasbench_shrink.strategies import default_strategies
 
+    if fmt not in FORMATS:
+        raise UserError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
     names: list[str] = []
     for x in (x.strip() for x in strategies.split(",")):  # 'all': the default comparison's; plug-ins may follow
         names += [n for n in (default_strategies() if x == "all" else [x] if x else []) if n not in names]
     kind, amount = budget_of(budget_evals, budget_flops, budget_seconds)
     bench = get_benchmark(benchmark)
+    check_settings(bench, kind, amount, workers)
     if seeds is None:
         seeds = f"0-{bench.default_seeds - 1}"
     spec = CompareSpec(benchmark=bench, strategies=names, seeds=int_list(seeds, "--seeds"),
                        budget_kind=kind or "flops", budget=amount, workers=workers,
                        out=str(out) if out else None, storage=storage, cache=cache,
                        data_dir=str(data_dir) if data_dir else None, final=final, nodes=nodes, k=k, lease_s=lease)
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description:<28}"), TextColumn("{task.fields[stats]}"),
-                        TimeElapsedColumn(), console=err_console, disable=as_json)
+    width = max([len(n) for n in names] + [8])
+    progress = Progress(SpinnerColumn(), TextColumn(f"{{task.description:<{width}}}"),
+                        TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=err_console,
+                        disable=as_json or fmt != "table")
     tasks: dict[str, int] = {}
 
     def update(snap: dict[str, dict]) -> None:
         for name, r in snap.items():
             if name not in tasks:
                 tasks[name] = progress.add_task(r["strategy"], stats="")
-            best = "–" if r["best"] is None else f"{r['best']:.4f}"
-            progress.update(tasks[name], stats=f"runs {r['runs']:>3}/{r['seeds']}  trials {r['evals']:>6}  "
-                                               f"best score {best}")
+            best = "–" if r["median_best"] is None else f"{r['median_best']:.4f}"
+            progress.update(tasks[name], stats=f"runs {r['runs']:>{len(str(r['seeds']))}}/{r['seeds']}  evals "
+                                               f"{r['evals']:>5}  median best {best}")
 
     with progress:
         folder = run_compare(spec, on_progress=update)
@@ -84,8 +95,13 @@ def compare_cmd(
     if as_json:
         print_json({"out": str(folder), "runs": summary.drop(columns=["best_cell"]).to_dict(orient="records")})
         return
+    if fmt != "table":
+        err_console.print(f"wrote {folder}/report.md, trials.csv, summary.csv and the figures", highlight=False)
+        sys.stdout.write(final_table_text(summary, spec.budget_kind, fmt))
+        return
     console.print(f"wrote {folder}/report.md, trials.csv, summary.csv and the figures", highlight=False)
-    console.print(final_table_view(summary, spec.budget_kind))
+    for view in final_table_views(summary, spec.budget_kind, console.width):
+        console.print(view)
 
 
 @app.command("worker")
@@ -120,31 +136,6 @@ def worker_cmd(
         with WorkerPool(workers) as pool:
             ran = sum(pool.run([(work, (urls, ctx, run, 1.0, None, wait))] * workers))
     console.print(f"ran {ran} units; nothing left to claim", highlight=False)
-
-
-def final_table_view(summary, kind: str) -> Table:
-    """The report's final table for a terminal (fits 100 columns): IQM [95 % CI] and the test verdict."""
-    from nasbench_shrink.analysis.report import _LABELS, _SCALE, comparison
-
-    table, columns, target, reference = comparison(summary, kind)
-    view = Table(title=f"final table (IQM over {int(table['seeds'].max())} seeds; vs {reference or '–'}: "
-                       "Wilcoxon + Holm)", title_justify="left")
-    view.add_column("strategy", max_width=14, overflow="ellipsis")
-    for c in columns:
-        view.add_column(_LABELS.get(c, c), justify="right", no_wrap=True)
-    view.add_column("vs ref", max_width=20)
-
-    def num(v: float, col: str, digits: int = 4) -> str:
-        return "–" if v is None or v != v else f"{v * _SCALE.get(col, 1.0):.{digits}g}"
-
-    for _, r in table.iterrows():
-        cells = [f"{num(r[target], target, 3)} [{num(r[target + '_lo'], target, 2)}, "
-                 f"{num(r[target + '_hi'], target, 2)}]"
-                 if c == target else num(r.get(c), c) for c in columns]
-        verdict = r["verdict"] if r["verdict"] in ("reference", "not significant", "") else \
-            f"{r['verdict']} p={r['p_holm']:.2g}"
-        view.add_row(r["strategy"], *cells, verdict.replace("not significant", "n.s.") or "–")
-    return view
 
 
 @app.command("report")
@@ -185,4 +176,4 @@ def dashboard_cmd(
 
     url = storage or resolve_storage(out)
     serve(url, port=port, announce=lambda u: console.print(f"optuna-dashboard on {u}  (storage {url}); Ctrl+C "
-                                                           "stops it", highlight=False))
+                                                           "stops it", highlight=False, soft_wrap=True))

@@ -10,8 +10,8 @@ import typer
 from rich.table import Table
 
 from search_spaces.cell import Cell
-from nasbench_shrink.cli._common import (CacheOpt, DataDirOpt, app, budget_of, console, err_console,
-                                         print_json, user_errors)
+from nasbench_shrink.cli._common import (CacheOpt, DataDirOpt, app, budget_of, check_settings, console,
+                                         err_console, print_json, user_errors)
 
 
 @app.command("strategies")
@@ -52,6 +52,8 @@ def search_cmd(
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not use the evaluation cache."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda ... (default: CUDA if present)."),
     heartbeat: float = typer.Option(5.0, "--heartbeat", help="Seconds between trial heartbeats (stale after 3x)."),
+    extend: bool = typer.Option(False, "--extend", help="Continue a stored study to a larger budget of the same "
+                                "kind (any other budget change is refused)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Run (or resume) a strategy as an Optuna study and print the best cell."""
@@ -64,10 +66,12 @@ def search_cmd(
 
     kind, amount = budget_of(budget_evals, budget_flops, budget_seconds)
     plan = resolve(strategy)  # an unknown strategy is the first thing reported
-    spec = SearchSpec(strategy=plan, benchmark=get_benchmark(benchmark), seed=seed, storage=storage, study=study,
+    bench = get_benchmark(benchmark)
+    check_settings(bench, kind, amount, workers)
+    spec = SearchSpec(strategy=plan, benchmark=bench, seed=seed, storage=storage, study=study,
                       nodes=nodes, k=k, lam=lam, budget_kind=kind, budget=amount,
                       data_dir=str(data_dir) if data_dir else None, cache=None if no_cache else cache, device=device,
-                      heartbeat=heartbeat)
+                      heartbeat=heartbeat, extend=extend)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                         TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=err_console,
                         disable=as_json or not err_console.is_terminal)

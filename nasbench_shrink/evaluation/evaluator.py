@@ -109,6 +109,12 @@ class Evaluator(ABC):
         """Facts for ``nasbench-shrink benchmarks`` (a table: the live benchmark, nodes and seeds behind it)."""
         return {}
 
+    @property
+    def architectures(self) -> int | None:
+        """How many distinct architectures it can answer (``None``: unbounded, e.g. live training); a budget of
+        more evaluations can never be spent, since a repeat is free."""
+        return None
+
     @abstractmethod
     def run(self, cell: Cell, bench: Benchmark, stage: str, seed: int, data_dir: Any = None,
             device: str | None = None, threads: int | None = None) -> EvalRecord:

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
@@ -301,8 +302,17 @@ def _run_in(out: Path, spec: CompareSpec, bench: Benchmark, setters: list[str],
     t0 = time.perf_counter()
     tick = None if on_progress is None else (lambda: on_progress(progress_snapshot(spec)))
     ctx = Context(threads=threads, data_dir=spec.data_dir, watch_parent=True)
-    with WorkerPool(workers) as pool:
-        pool.run([(work, ([spec.storage], ctx, run_id))] * workers, on_tick=tick, tick_s=2.0)
+    before = float(state.get("wall_s_total", state.get("wall_s", 0.0)))  # earlier invocations, interrupted or not
+    invocations = int(state.get("invocations", 1 if "wall_s" in state else 0)) + 1
+    try:
+        with WorkerPool(workers) as pool:
+            pool.run([(work, ([spec.storage], ctx, run_id))] * workers, on_tick=tick,
+                     tick_s=0.5 if bench.instant else 2.0)
+    except BaseException:
+        state["wall_s_total"] = round(before + time.perf_counter() - t0, 1)
+        state["invocations"] = invocations
+        (out / SETTINGS_FILE).write_text(json.dumps(state, indent=2))
+        raise
     units = plan.check_done(run_id)
     phases = {"searches_and_finals": round(time.perf_counter() - t0, 2)}
     budget = spec.budget if spec.budget is not None else auto_budget(spec, setters, run_id)
@@ -329,7 +339,9 @@ def _run_in(out: Path, spec: CompareSpec, bench: Benchmark, setters: list[str],
         summary["final_params"] = [finals[k]["params"] for k in keys]
     trials.to_csv(out / "trials.csv", index=False)
     summary.to_csv(out / "summary.csv", index=False)
-    state["wall_s"] = round(time.perf_counter() - t0, 1)
+    state["wall_s"] = round(time.perf_counter() - t0, 1)  # this invocation
+    state["wall_s_total"] = round(before + state["wall_s"], 1)  # every invocation of this comparison
+    state["invocations"] = invocations
     state["phases_s"] = phases
     state["budget_kind"] = spec.budget_kind
     state["benchmark_lam"] = bench.lam
@@ -345,7 +357,8 @@ def study_name(benchmark: str, strategy: str, seed: int) -> str:
 
 
 def progress_snapshot(spec: CompareSpec) -> dict[str, dict]:
-    """Per strategy: runs started, finished evaluations over its runs and the best score, from one grouped query
+    """Per strategy: runs started, finished evaluations over its runs and the median over its runs of each run's
+    best score so far (one noisy seed's best would overstate what the strategy finds), from one grouped query
     (cheap enough to poll while hundreds of studies grow)."""
     counts = finished_counts(open_storage(spec.storage, heartbeat=None))
     snap: dict[str, dict] = {}
@@ -353,7 +366,8 @@ def progress_snapshot(spec: CompareSpec) -> dict[str, dict]:
         found = [counts[n] for n in (study_name(spec.benchmark, strategy, s) for s in spec.seeds) if n in counts]
         bests = [b for _, b in found if b is not None]
         snap[strategy] = {"strategy": strategy, "runs": len(found), "seeds": len(spec.seeds),
-                          "evals": sum(n for n, _ in found), "best": max(bests, default=None)}
+                          "evals": sum(n for n, _ in found),
+                          "median_best": float(np.median(bests)) if bests else None}
     return snap
 
 

@@ -29,6 +29,7 @@ from nasbench_shrink.storage.trials import backend, in_memory_twin, write_study,
 from nasbench_shrink.work.pool import WorkerPool
 
 SETTINGS_ATTR = "nbs:settings"
+BUDGET_ATTR = "nbs:budget"  # {"kind", "amount"}: the budget the study runs to; changed only by an explicit extend
 
 
 @dataclass
@@ -56,6 +57,7 @@ class SearchSpec:
     device: str | None = None
     heartbeat: float = 5.0
     options: dict[str, Any] = field(default_factory=dict)
+    extend: bool = False  # a larger budget than the stored study's continues it (else any change is refused)
     bench: Benchmark = field(init=False, repr=False, compare=False)
     plan: Strategy = field(init=False, repr=False, compare=False)
 
@@ -181,10 +183,36 @@ def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage | None = None
         diff = {k: (stored.get(k), v) for k, v in spec.settings().items() if stored.get(k) != v}
         raise UserError(f"study {spec.study_name} in {spec.storage} was created with other settings "
                         f"(stored vs asked: {diff}); pass another --study name or the same settings")
+    _check_budget_of(study, spec)
     # threads reach the objective through NASBENCH_SHRINK_THREADS only, so a benchmark's fixed cpu_threads wins
     objective = CellObjective(bench, nodes=nodes, seed=spec.seed, cache=spec.cache, data_dir=spec.data_dir,
                               lam=spec.lam, device=spec.device)
     return study, objective
+
+
+def _budget_text(b: dict[str, Any]) -> str:
+    return "no budget" if b["amount"] is None else f"a budget of {b['amount']:g} {b['kind']}"
+
+
+def _check_budget_of(study: optuna.Study, spec: SearchSpec) -> None:
+    """A study keeps the budget it was first run with: a rerun with another one is refused in one line (its
+    stored trials answer the first budget, not the new one), except a larger budget of the same kind with
+    ``extend``, which continues the run and becomes its budget."""
+    asked = {"kind": spec.budget_kind if spec.budget is not None else None, "amount": spec.budget}
+    stored = study.user_attrs.get(BUDGET_ATTR)
+    if stored is None:  # a new study (or one stored before budgets were kept)
+        study.set_user_attr(BUDGET_ATTR, asked)
+        return
+    if stored == asked:
+        return
+    larger = (stored["amount"] is not None and asked["amount"] is not None and stored["kind"] == asked["kind"]
+              and asked["amount"] > stored["amount"])
+    if spec.extend and larger:
+        study.set_user_attr(BUDGET_ATTR, asked)
+        return
+    how = " or --extend to continue it to the larger budget" if larger else ""
+    raise UserError(f"study {spec.study_name} was run with {_budget_text(stored)}, not {_budget_text(asked)}; "
+                    f"pass the same budget to see it, another --study for a new run{how}")
 
 
 def _stored_study_id(storage: optuna.storages.BaseStorage, name: str) -> int | None:

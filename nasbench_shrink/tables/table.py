@@ -296,6 +296,10 @@ class TableLookup(Evaluator):
             self._table = load_table(self.path)
         return self._table
 
+    @property
+    def architectures(self) -> int:
+        return len(self.table.keys)
+
     def __getstate__(self) -> dict[str, Any]:
         return {"path": self.path, "_table": None}  # a worker process loads the file itself, once
 

@@ -1,0 +1,96 @@
+"""The comparison's final table for a terminal that may be 80 columns wide, and as Markdown, CSV or JSON.
+
+The tested column (IQM and bootstrap interval) and the test against the reference (verdict, Holm-corrected p,
+A12) always print in full; the other columns (test metric, MACs, search cost) print with their intervals when the
+width allows, else as IQMs alone, and move to a second table when one would not fit. Nothing is ever cut.
+"""
+
+from __future__ import annotations
+
+import json
+import pandas as pd
+from rich.table import Table
+from rich.text import Text
+
+from nasbench_shrink.analysis.report import _LABELS, _SCALE, comparison, p_text
+
+__all__ = ["FORMATS", "final_table_text", "final_table_views"]
+
+FORMATS = ("table", "md", "csv", "json")
+_VERDICT = {"reference": "reference", "not significant": "n.s.", "better": "better", "worse": "worse"}
+
+
+def _num(v, col: str, digits: int = 4) -> str:
+    if v is None or pd.isna(v):
+        return "–"
+    x = float(v) * _SCALE.get(col, 1.0)
+    return f"{x:.{min(digits, 3)}g}" if abs(x) >= 1e5 else f"{x:.{digits}g}"
+
+
+def _with_ci(r, col: str) -> str:
+    return f"{_num(r[col], col)} [{_num(r[col + '_lo'], col, 3)}, {_num(r[col + '_hi'], col, 3)}]"
+
+
+def _width(header: list[str], rows: list[list[str]]) -> int:
+    """Characters a rich table with a box and one space of padding takes for these cells."""
+    cols = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
+    return sum(cols) + 3 * len(cols) + 1
+
+
+def _test_cells(table: pd.DataFrame, target: str, reference: str | None) -> tuple[list[str], list[list[str]]]:
+    header = ["strategy", f"{_LABELS.get(target, target)} [95% CI]", f"vs {reference or '–'}", "p (Holm)", "A12"]
+    rows = []
+    for _, r in table.iterrows():
+        tested = not (r["verdict"] == "reference" or pd.isna(r["p_holm"]))
+        rows.append([r["strategy"], _with_ci(r, target), _VERDICT.get(r["verdict"], r["verdict"] or "–"),
+                     p_text(r["p_holm"]) if tested else "–", f"{r['a12']:.2f}" if tested else "–"])
+    return header, rows
+
+
+def _other_cells(table: pd.DataFrame, columns: list[str], ci: bool) -> tuple[list[str], list[list[str]]]:
+    header = [_LABELS.get(c, c) for c in columns]
+    rows = [[_with_ci(r, c) if ci else _num(r[c], c) for c in columns] for _, r in table.iterrows()]
+    return header, rows
+
+
+def final_table_views(summary: pd.DataFrame, kind: str, width: int = 80) -> list[Table]:
+    """The final table as one or two rich tables, each at most ``width`` characters wide."""
+    table, columns, target, reference = comparison(summary, kind)
+    others = [c for c in columns if c != target]
+    th, trows = _test_cells(table, target, reference)
+    title = (f"final table: IQM over {int(table['seeds'].max())} seeds [bootstrap 95% CI]; vs {reference or '–'}: "
+             "paired Wilcoxon, Holm-corrected p, A12 (> 0.5: better than it)")
+    layouts: list[list[tuple[list[str], list[list[str]]]]] = []
+    for ci in (True, False):
+        oh, orows = _other_cells(table, others, ci)
+        layouts.append([(th + oh, [a + b for a, b in zip(trows, orows)])])  # one table
+    for ci in (True, False):
+        oh, orows = _other_cells(table, others, ci)
+        layouts.append([(th, trows), (["strategy"] + oh, [[r[0]] + o for r, o in zip(trows, orows)])])
+    chosen = next((lay for lay in layouts if all(_width(h, r) <= width for h, r in lay)), layouts[-1])
+    views = []
+    for i, (header, rows) in enumerate(chosen):
+        view = Table(title=Text(title if i == 0 else "final table, continued: the found cells and the search cost"),
+                     title_justify="left")
+        for j, h in enumerate(header):
+            view.add_column(h, justify="left" if j == 0 else "right", no_wrap=True)
+        for r in rows:
+            view.add_row(*(Text(x) for x in r))  # brackets are intervals, not markup
+        views.append(view)
+    return views
+
+
+def final_table_text(summary: pd.DataFrame, kind: str, fmt: str) -> str:
+    """The final table as Markdown (what report.md holds), CSV or JSON (every number, unrounded)."""
+    table, columns, target, reference = comparison(summary, kind)
+    if fmt == "csv":
+        return table.to_csv(index=False)
+    if fmt == "json":
+        return json.dumps({"tested": target, "reference": reference, "kind": kind,
+                           "rows": json.loads(table.to_json(orient="records"))}, indent=2) + "\n"
+    th, trows = _test_cells(table, target, reference)
+    oh, orows = _other_cells(table, [c for c in columns if c != target], True)
+    lines = ["| " + " | ".join(th + oh) + " |", "|" + "---|" * len(th + oh)]
+    lines += ["| " + " | ".join(a + b) + " |" for a, b in zip(trows, orows)]
+    return "\n".join(lines) + "\n"
+
