@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from search_spaces import Cell
-from nasbench_shrink.analysis import stats
+from nasbench_shrink.analysis import stats, style
 from nasbench_shrink.budget import COST_KINDS, cost_label, cumulative_column
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.errors import UserError
@@ -51,27 +51,10 @@ def metric_of(summary: pd.DataFrame) -> str:
     return "perplexity" if any(c.endswith("_perplexity") for c in summary.columns) else "accuracy"
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    sns.set_theme(style="whitegrid", context="notebook")
-    return plt, sns
-
-
-def _save(fig, ax, path: Path, legend_title: str, x_anchor: float = 1.01) -> None:
-    """Legend outside the data, tight layout, PNG."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    if ax.get_legend() is not None:
-        sns.move_legend(ax, "upper left", bbox_to_anchor=(x_anchor, 1.0), title=legend_title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+def _save(fig, ax, path: Path, legend_title: str) -> None:
+    """Legend outside the data (wrapped into columns past a cap), PNG."""
+    style.legend_outside(ax, legend_title)
+    style.save(fig, path)
 
 
 def load(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -108,57 +91,69 @@ def _fmt(mean: float, std: float, scale: float = 1.0, digits: int = 3) -> str:
 def anytime_y(trials: pd.DataFrame) -> tuple[str, bool, str]:
     """(column, maximize, label) of the anytime curves: simple regret on a table, else the best score."""
     if "regret" in trials.columns and trials["regret"].notna().any():
-        return "regret", False, "simple regret (log scale; 0: optimum found)"
+        return "regret", False, "simple regret of the best so far (symlog)"
     return "score", True, "best proxy score so far"
 
 
 def _curve_inputs(trials: pd.DataFrame):
     """Trials within the budget, the curve's column and direction and label, one colour per strategy."""
-    _, sns = _plt()
     t = trials[trials["within_budget"]]
     y, maximize, label = anytime_y(t)
-    names = list(dict.fromkeys(t["strategy"]))
-    return t.dropna(subset=[y]), y, maximize, label, dict(zip(names, sns.color_palette("tab10", len(names))))
+    return t.dropna(subset=[y]), y, maximize, label, style.palette(t["strategy"])
 
 
-def anytime_figure(trials: pd.DataFrame, kind: str, path: Path) -> None:
-    """IQM over seeds of each strategy's best-so-far on one grid, with a bootstrap 95 % band."""
+def _budget_marks(ax, trials: pd.DataFrame, kind: str, axis: str) -> None:
+    """The budget on the cost axis: a dashed line at the largest run budget, the range of paired per-seed budgets
+    shaded, and the axis ending there (no run may spend past its budget)."""
+    if axis != kind or "budget" not in trials or not trials["budget"].notna().any():
+        return
+    b = trials.groupby("seed")["budget"].first().to_numpy(dtype=float)
+    lo, hi = float(np.nanmin(b)), float(np.nanmax(b))
+    if hi > lo:
+        ax.axvspan(lo, hi, color="0.5", alpha=0.08, lw=0, label="per-seed budgets (paired)")
+    ax.axvline(hi, color="0.25", ls="--", lw=1.2, label="budget" if hi == lo else "largest budget")
+    ax.set_xlim(right=hi * 1.01)
+
+
+def anytime_figure(trials: pd.DataFrame, kind: str, path: Path, budget_kind: str | None = None) -> None:
+    """IQM over seeds of each strategy's best-so-far on one grid, with a bootstrap 95 % band; the budget marked."""
     t, y, maximize, ylabel, palette = _curve_inputs(trials)
     curves = stats.anytime(t, cumulative_column(kind), y, maximize)
-    plt, _ = _plt()
-    fig, ax = plt.subplots(figsize=(8.5, 4.8))
+    fig, ax = style.figure()
     for strategy, g in curves.groupby("strategy", sort=False):
-        ax.step(g["x"], g["iqm"], where="post", color=palette[strategy], label=strategy)
+        ax.step(g["x"], g["iqm"], where="post", color=palette[strategy], label=strategy, lw=1.6)
         ax.fill_between(g["x"], g["lo"], g["hi"], step="post", color=palette[strategy], alpha=0.15, lw=0)
     if not maximize:
-        ax.set_yscale("symlog", linthresh=1e-4)
+        style.regret_axis(ax, np.concatenate([curves["lo"], curves["hi"], curves["iqm"]]))
+    _budget_marks(ax, trials, budget_kind or kind, kind)
+    ax.set_xlim(left=0)
     ax.set_xlabel(cost_label(kind))
     ax.set_ylabel(ylabel)
-    ax.set_title("Anytime performance: IQM over seeds, bootstrap 95% band")
-    ax.legend()
+    seeds = t["seed"].nunique()
+    ax.set_title(f"Anytime performance: IQM over {seeds} seeds, bootstrap 95% band")
     _save(fig, ax, path, "strategy")
 
 
-def rank_figure(trials: pd.DataFrame, kind: str, path: Path) -> None:
+def rank_figure(trials: pd.DataFrame, kind: str, path: Path, budget_kind: str | None = None) -> None:
     """Each strategy's rank among the strategies per seed, averaged over seeds, against charged cost."""
     t, y, maximize, _, palette = _curve_inputs(trials)
     ranks = stats.mean_rank(t, cumulative_column(kind), y, maximize)
-    plt, _ = _plt()
-    fig, ax = plt.subplots(figsize=(8.5, 4.8))
+    fig, ax = style.figure()
     for strategy, g in ranks.groupby("strategy", sort=False):
         ax.step(g["x"], g["mean_rank"], where="post", label=strategy, color=palette[strategy])
     ax.set_xlabel(cost_label(kind))
     ax.set_ylabel("mean rank over seeds (1 = best)")
+    _budget_marks(ax, trials, budget_kind or kind, kind)
+    ax.set_xlim(left=0)
     ax.invert_yaxis()
-    ax.set_title("Mean rank over budget")
-    ax.legend()
+    ax.set_title(f"Mean rank over {t['seed'].nunique()} seeds")
     _save(fig, ax, path, "strategy")
 
 
 def pareto_figure(summary: pd.DataFrame, path: Path) -> None:
-    plt, sns = _plt()
+    import seaborn as sns
     m = metric_of(summary)
-    fig, ax = plt.subplots(figsize=(8.0, 4.8))
+    fig, ax = style.figure()
     final = f"final_test_{m}" in summary.columns
     if m == "accuracy":
         x = summary["final_macs" if final else "best_macs"] / 1e6
@@ -169,7 +164,8 @@ def pareto_figure(summary: pd.DataFrame, path: Path) -> None:
         y = summary[f"final_test_{m}" if final else f"best_{m}"]
         xlabel, ylabel = "parameters (M, log scale)", "perplexity (lower is better)"
     d = summary.assign(x=x, y=y)
-    sns.scatterplot(d, x="x", y="y", hue="strategy", style="strategy", s=80, ax=ax)
+    sns.scatterplot(d, x="x", y="y", hue="strategy", style="strategy", s=80, ax=ax,
+                    palette=style.palette(summary["strategy"]))
     ax.set_xscale("log")
     ax.set_xlabel(("final network " if final else "search network ") + xlabel)
     ax.set_ylabel(("final test " if final else "best proxy ") + ylabel)
@@ -179,8 +175,8 @@ def pareto_figure(summary: pd.DataFrame, path: Path) -> None:
 
 def table_pareto_figure(summary: pd.DataFrame, land, path: Path) -> None:
     """On a table: every architecture, the exact accuracy-vs-MACs front, and each run's best cell over them."""
-    plt, sns = _plt()
-    fig, ax = plt.subplots(figsize=(8.5, 4.8))
+    import seaborn as sns
+    fig, ax = style.figure()
     ax.scatter([land.macs[k] for k in land.keys], [100 * land.mean_perf[k] for k in land.keys], s=5, color="0.75",
                label="all architectures")
     front = land.pareto_front(True)
@@ -188,7 +184,8 @@ def table_pareto_figure(summary: pd.DataFrame, land, path: Path) -> None:
             drawstyle="steps-post", label="Pareto front")
     d = summary.assign(x=[land.macs.get(k, np.nan) for k in summary["best_arch_key"]],
                        y=[100 * land.mean_perf.get(k, np.nan) for k in summary["best_arch_key"]])
-    sns.scatterplot(d, x="x", y="y", hue="strategy", style="strategy", s=70, ax=ax)
+    sns.scatterplot(d, x="x", y="y", hue="strategy", style="strategy", s=70, ax=ax, alpha=0.8,
+                    palette=style.palette(summary["strategy"]))
     ax.set_xscale("log")
     ax.set_xlabel("search-network MACs per image (log scale)")
     ax.set_ylabel("mean proxy validation accuracy (%)")
@@ -212,12 +209,11 @@ def shrink_figure(trials: pd.DataFrame, path: Path) -> bool:
     steps = shrink_steps(trials)
     if steps.empty:
         return False
-    plt, _ = _plt()
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
 
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10.5, 4.0), constrained_layout=True)
+    fig, (a, b) = style.figure(10.5, 4.0, 1, 2)
     for ax, col, label, colour in ((a, "best_score", "best candidate score in the step", "C0"),
                                    (b, "edges", "active edges of the chosen cell", "C1")):
         runs = [g[["step", col]].to_numpy(float) for _, g in steps.groupby("seed", sort=False)]
@@ -232,29 +228,33 @@ def shrink_figure(trials: pd.DataFrame, path: Path) -> bool:
     b.legend([Line2D([], [], color="0.4", alpha=0.5), Line2D([], [], color="0.2", lw=2.5)],
              [f"one seed ({steps['seed'].nunique()} in all)", "median over seeds"], loc="upper right")
     fig.suptitle("AutoShrink: per step, the best candidate and the cell it keeps")
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    style.save(fig, path)
     return True
 
 
 def cells_figure(summary: pd.DataFrame, path: Path) -> None:
-    plt, _ = _plt()
+    """The best cell of each strategy (its best run), drawn at one scale in every panel."""
     from nasbench_shrink.analysis.draw import draw_cell
 
     best = summary.loc[summary.groupby("strategy", sort=False)["best_score"].idxmax()]
     n = len(best)
     cols = min(3, n)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False)
+    fig, axes = style.figure(5.2 * cols, 3.4 * rows, rows, cols, squeeze=False)
     for ax, (_, r) in zip(axes.flat, best.iterrows()):
         cell = Cell.from_json(r["best_cell"])
         draw_cell(cell, ax, title=f"{r['strategy']} (seed {r['seed']}): score {r['best_score']:.3f}, "
                                   f"{len(cell.active_edges)} edges")
+    drawn = list(axes.flat)[:n]
+    width = max(np.ptp(ax.get_xlim()) for ax in drawn)
+    height = max(np.ptp(ax.get_ylim()) for ax in drawn)
+    for ax in drawn:  # one scale: a node is as large in every panel
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        ax.set_xlim((x0 + x1 - width) / 2, (x0 + x1 + width) / 2)
+        ax.set_ylim((y0 + y1 - height) / 2, (y0 + y1 + height) / 2)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    style.save(fig, path, dpi=110)
 
 
 _COST_COLUMN = {"flops": "search_flops", "seconds": "search_cost_s", "evals": "evaluations"}
@@ -337,8 +337,8 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
     axis = x_axis or kind
     if axis not in COST_KINDS:
         raise UserError(f"unknown cost axis {axis!r}; choose one of {', '.join(COST_KINDS)}")
-    anytime_figure(trials, axis, out / "anytime.png")
-    rank_figure(trials, axis, out / "rank.png")
+    anytime_figure(trials, axis, out / "anytime.png", kind)
+    rank_figure(trials, axis, out / "rank.png", kind)
     land = _table_landscape(bench)
     if land is not None:
         table_pareto_figure(summary, land, out / "pareto.png")

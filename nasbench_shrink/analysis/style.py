@@ -1,0 +1,84 @@
+"""One look for every figure: seaborn's theme, constrained layout, one colour per strategy, legends that sit
+outside the data (in columns past a cap), readable log axes, and PNGs saved without clipping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["DPI", "LEGEND_ROWS", "figure", "legend_outside", "palette", "plt", "regret_axis", "save"]
+
+DPI = 130
+LEGEND_ROWS = 12  # a legend longer than this wraps into more columns
+
+
+def plt():
+    """matplotlib's pyplot on the Agg backend, with the project's seaborn theme applied."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as pyplot
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="notebook")
+    return pyplot
+
+
+def figure(width: float = 8.5, height: float = 4.8, nrows: int = 1, ncols: int = 1, **kw):
+    """A figure with constrained layout (labels, titles and outside legends all kept on the canvas)."""
+    return plt().subplots(nrows, ncols, figsize=(width, height), layout="constrained", **kw)
+
+
+def palette(names: Sequence[str]) -> dict[str, tuple]:
+    """The same colour for a strategy in every figure of a report (the order the strategies were given)."""
+    import seaborn as sns
+
+    names = list(dict.fromkeys(names))
+    colours = sns.color_palette("tab10" if len(names) <= 10 else "husl", len(names))
+    return dict(zip(names, colours))
+
+
+def legend_outside(ax, title: str | None = None, handles=None, labels=None) -> None:
+    """The legend to the right of the axes, in as many columns as ``LEGEND_ROWS`` entries need."""
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    ncol = int(np.ceil(len(handles) / LEGEND_ROWS))
+    ax.legend(handles, labels, title=title, loc="upper left", bbox_to_anchor=(1.01, 1.0), ncol=ncol,
+              frameon=True, fontsize="small", title_fontsize="small", borderaxespad=0.0)
+
+
+def regret_axis(ax, values: np.ndarray) -> None:
+    """A symmetric-log y axis for regret that shows 0 (the optimum found) and labels every tick in plain
+    numbers: linear below the smallest positive decade present, logarithmic above, ticks at 1, 2 and 5 × 10^k."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    positive = v[v > 0]
+    lo = 10.0 ** np.floor(np.log10(positive.min())) if positive.size else 1e-3
+    hi = 10.0 ** np.ceil(np.log10(positive.max())) if positive.size else 1.0
+    ax.set_yscale("symlog", linthresh=lo, linscale=0.4)
+    decades = 10.0 ** np.arange(np.log10(lo), np.log10(hi) + 0.5)
+    ticks = [0.0] + sorted({float(f"{m * d:.3g}") for d in decades for m in (1, 2, 5) if m * d <= hi * 1.0001})
+    if len(ticks) > 9:  # many decades: the decades alone
+        ticks = [0.0] + [float(f"{d:.3g}") for d in decades]
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: "0 (optimum)" if y == 0 else f"{y:g}"))
+    top = max(float(v.max()) if v.size else hi, lo) * 1.15
+    ax.set_ylim(-0.05 * lo, top)
+
+
+def save(fig, path: str | Path, dpi: int = DPI) -> Path:
+    """Write the PNG (nothing outside the canvas is cut) and free the figure."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt().close(fig)
+    return path
