@@ -226,7 +226,7 @@ def shrink_figure(trials: pd.DataFrame, path: Path) -> bool:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     b.yaxis.set_major_locator(MaxNLocator(integer=True))
     b.legend([Line2D([], [], color="0.4", alpha=0.5), Line2D([], [], color="0.2", lw=2.5)],
-             [f"one seed ({steps['seed'].nunique()} in all)", "median over seeds"], loc="upper right")
+             [f"one seed ({steps['seed'].nunique()} in all)", "median over the seeds still shrinking"], loc="upper right")
     fig.suptitle("AutoShrink: per step, the best candidate and the cell it keeps")
     style.save(fig, path)
     return True
