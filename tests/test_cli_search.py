@@ -31,8 +31,10 @@ def test_search_with_budget_then_resume_and_bad_inputs(tmp_path):
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["complete"] == 3 and out["cell"]["nodes"] == 4 and "best_score" in out
-    # same command with a larger budget resumes the same study
-    res = runner.invoke(app, args[:-6] + ["--budget-evals", "5", "--storage", store, "--cache", cache, "--json"])
+    # a larger budget is refused unless asked to extend the stored run; then it resumes the same study
+    larger = args[:-6] + ["--budget-evals", "5", "--storage", store, "--cache", cache, "--json"]
+    assert "--extend" in _one_error_line(runner.invoke(app, larger))
+    res = runner.invoke(app, larger + ["--extend"])
     assert json.loads(res.stdout)["complete"] == 5
     # a rerun with other settings is refused and the study is kept
     assert "other settings" in _one_error_line(runner.invoke(app, ["search", "-s", "random", "--nodes", "5",

@@ -49,6 +49,9 @@ def test_summary_formats(table_run):
     assert md.stdout.startswith("| strategy |") and md.stdout.count("\n") == 2 + 9
     bad = runner.invoke(app, ["compare", "-b", "digits-table", "--seeds", "0-2", "--out", str(out), "--format", "xls"])
     assert bad.exit_code == 2 and "--format" in bad.stderr
+    settings = json.loads((out / "compare.json").read_text())
+    assert settings["invocations"] == 4 and settings["wall_s_total"] >= settings["wall_s"]
+    assert f"{settings['wall_s_total']} s over 4 invocations" in (out / "report.md").read_text()
 
 
 def test_shrink_figure_data_is_each_steps_chosen_cell(table_run):
