@@ -32,6 +32,7 @@ LAYERS = (
     "nasbench_shrink.analysis",     # statistics, report, figures
     "nasbench_shrink.runs",         # objective, search, compare, tabulate, random graphs
     "nasbench_shrink.api",          # the public API's entry (names or objects)
+    "nasbench_shrink.hub",          # OptunaHub: a table as a BaseProblem (needs optunahub)
     "nasbench_shrink.cli",          # the command line
     "nasbench_shrink",              # the package's face
 )

@@ -1,0 +1,100 @@
+"""A shipped (or any) table as an OptunaHub problem, answered with the command line's rules.
+
+The search space is the project's cell encoding (``e_<i>_<j>`` ∈ {0, 1} per possible edge, ``op_<k>`` per node),
+so any Optuna sampler works on it and ``AutoShrinkSampler(space=problem.space, nodes=problem.nodes, k=problem.k)``
+agrees with it. ``evaluate`` maps the parameters to a cell; dead edges and isomorphic duplicates fall on the same
+architecture key, as in the CLI. The answer is the proxy record of the seed the table assigns to (run seed,
+architecture), so a repeated architecture answers the same record, never a fresh draw, and no held-out test value
+is ever returned.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import optuna
+import optunahub
+
+from nasbench_shrink.catalogue import get_benchmark
+from nasbench_shrink.errors import UserError
+from nasbench_shrink.evaluation.evaluator import evaluate
+from nasbench_shrink.samplers.cell_sampler import SKIP_ATTR, trial_system_attrs
+from nasbench_shrink.samplers.params import params_to_cell, search_space
+from nasbench_shrink.tables.landscape import landscape_of
+from nasbench_shrink.tables.table import TableLookup
+
+__all__ = ["OBJECTIVES", "TableProblem"]
+
+OBJECTIVES = ("score", "metric,macs")
+MAXIMIZE, MINIMIZE = optuna.study.StudyDirection.MAXIMIZE, optuna.study.StudyDirection.MINIMIZE
+
+
+class TableProblem(optunahub.benchmarks.BaseProblem):
+    """A table benchmark as an OptunaHub problem.
+
+    ``objectives="score"``: one objective, the λ-weighted score (maximise); ``"metric,macs"``: the validation
+    metric (maximise accuracy, minimise perplexity) and the search network's MACs (minimise). ``seed`` is the run
+    seed that picks each architecture's recorded training seed.
+    """
+
+    def __init__(self, benchmark: str = "cifar10-small-table", objectives: str = "score", seed: int = 0) -> None:
+        self.bench = get_benchmark(benchmark)
+        if not isinstance(self.bench.evaluator, TableLookup):
+            raise UserError(f"{benchmark} is not a table; pass a table benchmark, e.g. cifar10-small-table")
+        if objectives not in OBJECTIVES:
+            raise UserError(f"unknown objectives {objectives!r}; choose one of {', '.join(OBJECTIVES)}")
+        self.objectives, self.seed = objectives, seed
+        self.landscape = landscape_of(self.bench.evaluator.table, self.bench)
+        self.space, self.nodes = self.landscape.space, self.landscape.nodes
+        self.k = self.bench.k  # AutoShrink's K on this benchmark
+
+    @property
+    def search_space(self) -> dict[str, optuna.distributions.BaseDistribution]:
+        return search_space(self.space, self.nodes)
+
+    @property
+    def directions(self) -> list[optuna.study.StudyDirection]:
+        if self.objectives == "score":
+            return [MAXIMIZE]
+        return [MAXIMIZE if self.bench.metric == "accuracy" else MINIMIZE, MINIMIZE]
+
+    def __call__(self, trial: optuna.Trial) -> float | Sequence[float]:
+        if trial_system_attrs(trial).get(SKIP_ATTR):  # a cell sampler with nothing to propose (e.g. finished)
+            raise optuna.TrialPruned()
+        return super().__call__(trial)
+
+    def evaluate(self, params: dict[str, Any]) -> float | Sequence[float]:
+        cell = params_to_cell(self.space, self.nodes, params)
+        rec = evaluate(cell, self.bench, seed=self.bench.evaluator.seed_for(self.seed, cell.key))
+        if self.objectives == "score":
+            return float(rec.score)
+        return float(getattr(rec, self.bench.metric)), float(rec.macs)
+
+    def arch_key(self, params: dict[str, Any]) -> str:
+        """The architecture (canonical key) that ``params`` stand for."""
+        return params_to_cell(self.space, self.nodes, params).key
+
+    # -- ground truth -----------------------------------------------------------------------------------------
+    @property
+    def known_optimum(self) -> float:
+        """The best true score (seed-mean) in the table: the single-objective optimum."""
+        return self.landscape.best_score
+
+    def regret(self, params: dict[str, Any]) -> float:
+        """Simple regret of the architecture ``params`` stand for: the optimum's true score minus its own."""
+        return self.landscape.best_score - self.landscape.true_score[self.arch_key(params)]
+
+    @property
+    def pareto_front(self) -> list[tuple[float, float]]:
+        """The exact front of (seed-mean validation metric, MACs) over every architecture of the table."""
+        higher = self.bench.metric == "accuracy"
+        land = self.landscape
+        return [(land.mean_perf[k], float(land.macs[k])) for k in land.pareto_front(higher)]
+
+    @property
+    def reference_point(self) -> tuple[float, float]:
+        """The hypervolume reference point: the worst seed-mean metric and the largest MACs in the table."""
+        land = self.landscape
+        perf = list(land.mean_perf.values())
+        worst = min(perf) if self.bench.metric == "accuracy" else max(perf)
+        return worst, float(max(land.macs.values()))

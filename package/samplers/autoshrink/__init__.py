@@ -1,0 +1,4 @@
+from nasbench_shrink.samplers.autoshrink import AutoShrinkSampler
+
+
+__all__ = ["AutoShrinkSampler"]
