@@ -5,8 +5,10 @@ an interrupt raised while a native extension initialises (torch's import calls b
 aborts the interpreter ("terminate called after throwing an instance of 'pybind11::error_already_set'"), and one
 raised inside a weakref callback or ``__del__`` is printed as "Exception ignored" and lost, so the command runs
 on. Here an interrupt is pending until the code that catches it calls ``acknowledge()``: while pending, it is
-raised again every 50 ms (SIGALRM), and never inside an import or a ``deferred()`` block (e.g. while worker
-processes are being spawned: a half-started child would print a traceback of its own). Whoever cleans up after a KeyboardInterrupt
+raised again every 50 ms (SIGALRM), and never inside an import, in module-level code (the program starting), in
+the frame of a function marked ``@entry`` (a command line's ``main``, so that the interrupt surfaces in a callee,
+inside its ``try``), or in a ``deferred()`` block (e.g. while worker processes are being spawned: a half-started
+child would print a traceback of its own). Whoever cleans up after a KeyboardInterrupt
 acknowledges it first, so its clean-up is not itself interrupted.
 """
 
@@ -15,16 +17,19 @@ from __future__ import annotations
 import signal
 from contextlib import contextmanager
 from types import FrameType
-from typing import Iterator
+from typing import Callable, Iterator
 
-__all__ = ["acknowledge", "deferred", "install"]
+__all__ = ["acknowledge", "deferred", "entry", "install"]
 
 _RECHECK_S = 0.05
 _pending = False
 _deferring = 0
+_ENTRIES: set = set()  # code objects of @entry functions
 
 
 def _in_import(frame: FrameType | None) -> bool:
+    if frame is not None and (frame.f_code.co_name == "<module>" or frame.f_code in _ENTRIES):
+        return True  # starting up, or in an entry point's own frame: raise once we are inside its callee
     while frame is not None:
         if frame.f_code.co_filename.startswith("<frozen importlib"):
             return True
@@ -41,6 +46,13 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     signal.setitimer(signal.ITIMER_REAL, _RECHECK_S)  # again, until someone acknowledges it
     if not _deferring and not _in_import(frame):
         raise KeyboardInterrupt
+
+
+def entry(fn: Callable) -> Callable:
+    """Mark a command line's entry function: an interrupt is never raised in its own frame (where its ``try``
+    may not have begun), only in what it calls."""
+    _ENTRIES.add(fn.__code__)
+    return fn
 
 
 @contextmanager

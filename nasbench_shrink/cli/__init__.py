@@ -6,13 +6,20 @@ Commands import what they run inside their bodies, so ``nasbench-shrink --help``
 
 from __future__ import annotations
 
+import os
 import sys
 
-import typer
-
 from nasbench_shrink import interrupts
-from nasbench_shrink.cli import benchmarks, compare, search, tables  # noqa: F401  (they register their commands)
-from nasbench_shrink.cli._common import DEFAULT_COMPARE_BENCHMARK, app, err_console
+
+if os.path.basename(sys.argv[0]) == "nasbench-shrink" or sys.argv[0] == "-m":
+    # this import is the program starting (the console script, or python -m nasbench_shrink.cli): from here on a
+    # Ctrl-C waits for the command's own handling instead of ending the start-up in a traceback
+    interrupts.install()
+
+import typer  # noqa: E402
+
+from nasbench_shrink.cli import benchmarks, compare, search, tables  # noqa: F401,E402  (they register commands)
+from nasbench_shrink.cli._common import DEFAULT_COMPARE_BENCHMARK, app, err_console  # noqa: E402
 
 __all__ = ["DEFAULT_COMPARE_BENCHMARK", "app", "main"]
 
@@ -22,21 +29,31 @@ __all__ = ["DEFAULT_COMPARE_BENCHMARK", "app", "main"]
 _UsageError = typer.BadParameter.__mro__[1]
 
 
+@interrupts.entry
 def main() -> None:
     """The console script: every usage error (a bad option value, a missing option) is one line and exit 2,
-    like the errors the commands themselves report."""
+    like the errors the commands themselves report; an interrupt before a command took over is one line too."""
+    try:
+        sys.exit(_run())
+    except KeyboardInterrupt:
+        interrupts.acknowledge()
+        err_console.print("[bold red]error:[/] interrupted", highlight=False)
+        sys.exit(130)
+
+
+def _run() -> int:
     interrupts.install()
     try:
         code = app(standalone_mode=False)
     except _UsageError as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # the bare command: its help, as asked for
             sys.stdout.write(exc.format_message() + "\n")
-            sys.exit(0)
+            return 0
         where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
         err_console.print(f"[bold red]error:[/] {' '.join(exc.format_message().split())}{where}", highlight=False,
                           soft_wrap=True)
-        sys.exit(2)
+        return 2
     except typer.Abort:  # Ctrl-C at a prompt
         err_console.print("[bold red]error:[/] interrupted", highlight=False)
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
+        return 130
+    return code if isinstance(code, int) else 0

@@ -8,11 +8,13 @@ width allows, else as IQMs alone, and move to a second table when one would not 
 from __future__ import annotations
 
 import json
-import pandas as pd
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 from rich.text import Text
 
-from nasbench_shrink.analysis.report import _LABELS, _SCALE, comparison, p_text
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["FORMATS", "final_table_text", "final_table_views"]
 
@@ -21,6 +23,10 @@ _VERDICT = {"reference": "reference", "not significant": "n.s.", "better": "bett
 
 
 def _num(v, col: str, digits: int = 4) -> str:
+    import pandas as pd
+
+    from nasbench_shrink.analysis.report import _SCALE
+
     if v is None or pd.isna(v):
         return "–"
     x = float(v) * _SCALE.get(col, 1.0)
@@ -38,6 +44,10 @@ def _width(header: list[str], rows: list[list[str]]) -> int:
 
 
 def _test_cells(table: pd.DataFrame, target: str, reference: str | None) -> tuple[list[str], list[list[str]]]:
+    import pandas as pd
+
+    from nasbench_shrink.analysis.report import _LABELS, p_text
+
     header = ["strategy", f"{_LABELS.get(target, target)} [95% CI]", f"vs {reference or '–'}", "p (Holm)", "A12"]
     rows = []
     for _, r in table.iterrows():
@@ -48,6 +58,8 @@ def _test_cells(table: pd.DataFrame, target: str, reference: str | None) -> tupl
 
 
 def _other_cells(table: pd.DataFrame, columns: list[str], ci: bool) -> tuple[list[str], list[list[str]]]:
+    from nasbench_shrink.analysis.report import _LABELS
+
     header = [_LABELS.get(c, c) for c in columns]
     rows = [[_with_ci(r, c) if ci else _num(r[c], c) for c in columns] for _, r in table.iterrows()]
     return header, rows
@@ -55,6 +67,8 @@ def _other_cells(table: pd.DataFrame, columns: list[str], ci: bool) -> tuple[lis
 
 def final_table_views(summary: pd.DataFrame, kind: str, width: int = 80) -> list[Table]:
     """The final table as one or two rich tables, each at most ``width`` characters wide."""
+    from nasbench_shrink.analysis.report import comparison
+
     table, columns, target, reference = comparison(summary, kind)
     others = [c for c in columns if c != target]
     th, trows = _test_cells(table, target, reference)
@@ -82,6 +96,8 @@ def final_table_views(summary: pd.DataFrame, kind: str, width: int = 80) -> list
 
 def final_table_text(summary: pd.DataFrame, kind: str, fmt: str) -> str:
     """The final table as Markdown (what report.md holds), CSV or JSON (every number, unrounded)."""
+    from nasbench_shrink.analysis.report import comparison
+
     table, columns, target, reference = comparison(summary, kind)
     if fmt == "csv":
         return table.to_csv(index=False)

@@ -23,6 +23,7 @@ from nasbench_shrink.budget import COST_KINDS, MAX_REPEATS_IN_A_ROW, REPEAT_ATTR
 from nasbench_shrink.samplers.cell_sampler import CellSampler
 from nasbench_shrink.storage.locks import schema_lock
 from nasbench_shrink.errors import UserError, check_sqlite_url
+from nasbench_shrink.runs.clock import simulate
 from nasbench_shrink.runs.objective import CellObjective
 from nasbench_shrink.strategies.registry import Strategy, resolve, sampler_nodes
 from nasbench_shrink.storage.trials import backend, in_memory_twin, write_study, write_trials
@@ -58,6 +59,7 @@ class SearchSpec:
     heartbeat: float = 5.0
     options: dict[str, Any] = field(default_factory=dict)
     extend: bool = False  # a larger budget than the stored study's continues it (else any change is refused)
+    workers_sim: int | None = None  # on a table: W workers on a simulated clock (runs.clock)
     bench: Benchmark = field(init=False, repr=False, compare=False)
     plan: Strategy = field(init=False, repr=False, compare=False)
 
@@ -85,8 +87,11 @@ class SearchSpec:
 
     def settings(self) -> dict[str, Any]:
         """What must match for a rerun to continue the same study."""
-        return {"strategy": self.strategy, "benchmark": self.benchmark, "seed": self.seed, "nodes": self.nodes,
-                "k": self.k, "lam": self.lam, "options": self.options}
+        out = {"strategy": self.strategy, "benchmark": self.benchmark, "seed": self.seed, "nodes": self.nodes,
+               "k": self.k, "lam": self.lam, "options": self.options}
+        if self.workers_sim is not None:  # W > 1 changes what asynchronous samplers see, so the run
+            out["workers_sim"] = self.workers_sim
+        return out
 
 
 class CandidateFailed(Exception):
@@ -266,6 +271,8 @@ def run_worker(spec: SearchSpec, threads: int | None = None,
     logging.getLogger("optuna.study._optimize").addFilter(_QUIET_INTERRUPT)  # adding it twice is a no-op
     if threads:
         os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
+    if spec.workers_sim is not None:
+        return _run_simulated(spec)
     if spec.bench.instant:
         return _run_in_memory(spec, watch_parent, callback)
     study, objective = prepare(spec)
@@ -305,6 +312,36 @@ def _run_in_memory(spec: SearchSpec, watch_parent: bool,
         write_trials(stored._storage, stored._study_id,
                      [t for t in study.get_trials(deepcopy=False)[known:] if t.state.is_finished()])
     return study  # an in-memory twin holds what the storage now holds, and reads faster
+
+
+def _run_simulated(spec: SearchSpec) -> optuna.Study:
+    """The run on a simulated clock of ``spec.workers_sim`` workers (in memory, stored in one transaction); a
+    stored run is returned as it is."""
+    if not spec.bench.instant:
+        raise UserError(f"a simulated clock needs a table benchmark, and {spec.benchmark} trains live; pass a table "
+                        "(e.g. -b cifar10-small-table) or drop --workers-sim (live runs record real clock times)")
+    if spec.workers_sim < 1:
+        raise UserError(f"--workers-sim must be >= 1 (got {spec.workers_sim})")
+    storage = open_storage(spec.storage, spec.heartbeat)
+    if _stored_study_id(backend(storage), spec.study_name) is not None:
+        return prepare(spec)[0]
+    study, objective = prepare(spec, optuna.storages.InMemoryStorage())
+
+    def guarded(trial: optuna.Trial) -> float:
+        try:
+            return objective(trial)
+        except (UserError, optuna.TrialPruned, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - one failed candidate must not end the run
+            raise CandidateFailed(f"{type(exc).__name__}: {exc}") from exc
+
+    result = simulate(study, guarded, spec.workers_sim, spec.limit, ended=lambda s: run_ended(s, spec.limit),
+                      last_attrs=lambda: objective.last_attrs, failures=(CandidateFailed,))
+    study.set_user_attr("clock", {"workers": result.workers, "makespan_s": result.makespan, "busy_s": result.busy,
+                                  "idle_s": result.idle, "utilisation": result.utilisation})
+    if write_study(storage, study) is None:  # another worker stored this very run first: it stands
+        return prepare(spec)[0]
+    return study
 
 
 def _optimize(study: optuna.Study, objective: CellObjective, spec: SearchSpec, watch_parent: bool,

@@ -178,6 +178,16 @@ class AutoShrinkSampler(CellSampler):
     def is_finished(self, study: Study) -> bool:
         return self.trajectory(study).done
 
+    def ready(self, study: Study) -> bool:
+        """A step's candidates are proposed at once; the next step waits for all of them (the step barrier)."""
+        traj = self.trajectory(study)
+        if traj.done or traj.current is None:
+            return True
+        step = traj.current
+        busy = {c.cell.key for c in step.candidates if c.running}
+        return any(c.score is None and not c.running and c.failures < self.max_failures and c.cell.key not in busy
+                   for c in step.candidates)
+
     def propose(self, study: Study, trial: FrozenTrial) -> Proposal | None:
         storage = study._storage
         while True:

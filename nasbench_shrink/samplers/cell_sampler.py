@@ -81,6 +81,11 @@ class CellSampler(BaseSampler, ABC):
         """Whether this strategy has ended its run, read from the storage (strategies that end by themselves)."""
         return False
 
+    def ready(self, study: Study) -> bool:
+        """Whether a trial asked now gets its proposal without waiting for a running trial to finish (a
+        synchronous strategy between steps is not ready); the simulated clock leaves a worker idle until then."""
+        return True
+
     # -- helpers --------------------------------------------------------------------------------------------
     def trial_rng(self, trial: FrozenTrial, tag: str = "") -> random.Random:
         return random.Random(f"{self.strategy_name}:{self.seed}:{trial.number}:{tag}")

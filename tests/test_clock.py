@@ -1,0 +1,124 @@
+"""The simulated clock: event order, idle time and end times on hand-made durations, and W = 1 = sequential."""
+
+from __future__ import annotations
+
+import heapq
+
+import optuna
+import pytest
+
+from search_spaces import Cell
+from nasbench_shrink.budget import Budget, charged
+from nasbench_shrink.runs.clock import simulate
+from nasbench_shrink.runs.search import SearchSpec, run_worker
+from nasbench_shrink.samplers import AutoShrinkSampler
+from nasbench_shrink.samplers.cell_sampler import SKIP_ATTR, trial_system_attrs
+from nasbench_shrink.samplers.params import suggest_cell
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def duration(cell: Cell) -> float:
+    """Hand-set seconds of an architecture: 10 per active edge, plus 3 per sep3x3 node, plus 1."""
+    return 10.0 * len(cell.active_edges) + 3.0 * cell.ops.count("sep3x3") + 1.0
+
+
+class TimedObjective:
+    """Scores a cell by a fixed rule and charges ``duration(cell)`` seconds, as a table's record would; an
+    architecture the run has already finished is a free repeat (0 s), as in the project's objective."""
+
+    def __init__(self, nodes: int) -> None:
+        self.nodes, self.last_attrs = nodes, {}
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        if trial_system_attrs(trial).get(SKIP_ATTR):
+            raise optuna.TrialPruned()
+        cell = suggest_cell(trial, "cnn", self.nodes)
+        seen = {t.user_attrs.get("key") for t in trial.study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))}
+        cost = 0.0 if cell.key in seen else duration(cell)
+        self.last_attrs = {"cost_s": cost, "train_flops": 1.0}
+        trial.set_user_attr("cost_s", cost)
+        trial.set_user_attr("key", cell.key)
+        return -len(cell.active_edges) + 0.1 * cell.ops.count("conv1x1")
+
+
+def _run(sampler, workers: int, limit: Budget = Budget(), nodes: int = 4):
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    objective = TimedObjective(nodes)
+    result = simulate(study, objective, workers, limit, last_attrs=lambda: objective.last_attrs)
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    return study, result, done
+
+
+def test_autoshrink_waits_at_each_step_barrier_with_three_workers():
+    """K = 2 candidates per step on 3 workers: both start together when the step opens, the third worker is idle,
+    and the next step opens when the slower candidate ends (a candidate isomorphic to the other waits for it and
+    is then a free repeat). Makespan = Σ_steps (the step's last end − its opening); idle = 3 × makespan −
+    Σ durations."""
+    study, result, done = _run(AutoShrinkSampler(nodes=4, k=2, seed=1), workers=3)
+    steps: dict[int, list] = {}
+    for t in done:
+        steps.setdefault(t.system_attrs["nbs:proposal"]["step"], []).append(t)
+    opened, twins = 0.0, 0
+    for s in sorted(steps):
+        cands = sorted(steps[s], key=lambda t: t.number)
+        first = cands[0]
+        assert first.user_attrs["clock_start"] == opened  # the step opens with its first candidate
+        assert first.user_attrs["clock_end"] == opened + first.user_attrs["cost_s"]
+        if len(cands) == 1:  # one edge left: one candidate
+            opened = first.user_attrs["clock_end"]
+            continue
+        second = cands[1]
+        if second.user_attrs["key"] == first.user_attrs["key"]:  # waits for its twin, then costs nothing
+            twins += 1
+            assert second.user_attrs["clock_start"] == first.user_attrs["clock_end"]
+            assert second.user_attrs["cost_s"] == 0.0
+        else:  # starts beside it on the next worker
+            assert second.user_attrs["clock_start"] == opened
+            assert {first.user_attrs["clock_worker"], second.user_attrs["clock_worker"]} == {0, 1}
+        assert second.user_attrs["clock_end"] == second.user_attrs["clock_start"] + second.user_attrs["cost_s"]
+        assert all(t.user_attrs["clock_worker"] != 2 for t in (first, second))  # worker 2 never works
+        opened = max(t.user_attrs["clock_end"] for t in (first, second))
+    assert twins >= 1  # the case is exercised (seed 1 has one)
+    total = sum(t.user_attrs["cost_s"] for t in done)
+    assert result.makespan == opened and result.busy == total
+    assert result.idle == pytest.approx(3 * opened - total)
+    # events in order of end time (ties: lower worker first)
+    ends = sorted(done, key=lambda t: (t.user_attrs["clock_end"], t.user_attrs["clock_worker"]))
+    assert list(result.order) == [t.number for t in ends]
+
+
+def test_random_keeps_every_worker_busy():
+    """Random search on 3 workers is list scheduling: each trial, in ask order, starts when the earliest worker
+    is free; worked out here with a heap of worker free times."""
+    study, result, done = _run(optuna.samplers.RandomSampler(seed=3), workers=3, limit=Budget("evals", 10))
+    assert len(done) == 10
+    free = [(0.0, w) for w in range(3)]
+    for t in sorted(done, key=lambda t: t.number):
+        at, w = heapq.heappop(free)
+        assert (t.user_attrs["clock_start"], t.user_attrs["clock_worker"]) == (at, w)
+        heapq.heappush(free, (at + t.user_attrs["cost_s"], w))
+    assert result.makespan == max(at for at, _ in free)
+    assert result.idle == pytest.approx(3 * result.makespan - sum(t.user_attrs["cost_s"] for t in done))
+
+
+@pytest.mark.parametrize("strategy, budget", [("autoshrink", None), ("random", 2e11), ("tpe", 2e11),
+                                              ("evolution", 2e11)])
+def test_one_simulated_worker_replays_the_sequential_run(strategy, budget, tmp_path):
+    kw = dict(strategy=strategy, benchmark="digits-table", seed=4, storage=f"sqlite:///{tmp_path / 's.db'}",
+              budget_kind=None if budget is None else "flops", budget=budget)
+    seq = run_worker(SearchSpec(study="seq", **kw))
+    sim = run_worker(SearchSpec(study="sim", workers_sim=1, **kw))
+    keys = [[t.user_attrs["arch_key"] for t in s.trials if t.state.name == "COMPLETE"] for s in (seq, sim)]
+    assert keys[0] == keys[1]
+    assert sim.user_attrs["clock"]["makespan_s"] == pytest.approx(charged(seq.trials)["seconds"])
+    ends = [t.user_attrs["clock_end"] for t in sim.trials if t.state.name == "COMPLETE"]
+    assert ends == sorted(ends)
+
+
+def test_a_live_benchmark_is_refused_in_one_line(tmp_path):
+    from nasbench_shrink.errors import UserError
+
+    with pytest.raises(UserError, match="table benchmark"):
+        run_worker(SearchSpec(strategy="random", benchmark="digits", budget_kind="evals", budget=2,
+                              storage=f"sqlite:///{tmp_path / 's.db'}", workers_sim=2))
