@@ -122,3 +122,34 @@ def test_a_live_benchmark_is_refused_in_one_line(tmp_path):
     with pytest.raises(UserError, match="table benchmark"):
         run_worker(SearchSpec(strategy="random", benchmark="digits", budget_kind="evals", budget=2,
                               storage=f"sqlite:///{tmp_path / 's.db'}", workers_sim=2))
+
+
+def test_compare_on_several_simulated_worker_counts_writes_the_clock_report(tmp_path):
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from nasbench_shrink.cli import app
+
+    out = tmp_path / "clk"
+    res = CliRunner().invoke(app, ["compare", "-b", "digits-table", "--strategies", "autoshrink,random,complete",
+                                   "--seeds", "0-3", "--workers-sim", "1,3", "--out", str(out), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    assert {(r["workers"], r["strategy"]) for r in rows} == {(w, s) for w in (1, 3)
+                                                             for s in ("autoshrink", "random", "complete")}
+    for f in ("clock.md", "clock.csv", "clock.png", "w1/summary.csv", "w3/report.md"):
+        assert (out / f).stat().st_size > 0, f
+    table = pd.read_csv(out / "clock.csv")
+    one = table[table.workers == 1]
+    assert (one["utilisation"] == 1.0).all()  # one worker never waits
+    complete3 = table[(table.workers == 3) & (table.strategy == "complete")].iloc[0]
+    assert complete3["utilisation"] == pytest.approx(1 / 3)  # one evaluation, the other two workers idle
+    s1, s3 = (pd.read_csv(out / f"w{w}" / "summary.csv") for w in (1, 3))
+    a1, a3 = (s[s.strategy == "autoshrink"].set_index("seed") for s in (s1, s3))
+    assert (a1["best_arch_key"] == a3["best_arch_key"]).all()  # synchronous: the same search, only faster
+    assert (a3["makespan_s"] < a1["makespan_s"]).all()
+    assert a1["makespan_s"].to_numpy() == pytest.approx(a1["busy_s"].to_numpy())
+    bad = CliRunner().invoke(app, ["compare", "-b", "digits", "--workers-sim", "4", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "table benchmark" in bad.stderr and not (tmp_path / "x").exists()

@@ -37,6 +37,9 @@ def compare_cmd(
     final: bool = typer.Option(True, "--final/--no-final", help="Final evaluation of each run's best cell."),
     lease: float = typer.Option(60.0, "--lease", min=1.0, help="Seconds after which the run of a worker that "
                                 "stopped renewing its claim (killed, machine lost) is taken over."),
+    workers_sim: Optional[str] = typer.Option(None, "--workers-sim", help="On a table: run every search on a "
+                                              "simulated clock of W asynchronous workers; a list (1,4,16) runs "
+                                              "one comparison per W into <out>/w<W> and writes clock.md."),
     fmt: str = typer.Option("table", "--format", help="How to print the final table: table (fitted to the "
                             "terminal), md, csv or json (stdout; messages go to stderr)."),
     as_json: bool = typer.Option(False, "--json", help="Print every run's summary row as JSON instead."),
@@ -69,26 +72,53 @@ def compare_cmd(
     check_settings(bench, kind, amount, workers)
     if seeds is None:
         seeds = f"0-{bench.default_seeds - 1}"
-    spec = CompareSpec(benchmark=bench, strategies=names, seeds=int_list(seeds, "--seeds"),
-                       budget_kind=kind or "flops", budget=amount, workers=workers,
-                       out=str(out) if out else None, storage=storage, cache=cache,
-                       data_dir=str(data_dir) if data_dir else None, final=final, nodes=nodes, k=k, lease_s=lease)
+    sims = _workers_sim(workers_sim, bench)
+    if len(sims) > 1 and (storage or cache):
+        raise UserError("--storage and --cache name one comparison; with several --workers-sim values each W gets "
+                        "its own folder under --out: drop --storage/--cache")
+    parent = None
+    if len(sims) > 1:
+        from datetime import datetime
+
+        parent = out or Path("results") / f"{bench.name}-clock-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    specs = [CompareSpec(benchmark=bench, strategies=names, seeds=int_list(seeds, "--seeds"),
+                         budget_kind=kind or "flops", budget=amount, workers=workers,
+                         out=str(parent / f"w{w}") if parent is not None else (str(out) if out else None),
+                         storage=storage, cache=cache, data_dir=str(data_dir) if data_dir else None, final=final,
+                         nodes=nodes, k=k, lease_s=lease, workers_sim=w) for w in sims]
+    spec = specs[0]
     width = max([len(n) for n in names] + [8])
     progress = Progress(SpinnerColumn(), TextColumn(f"{{task.description:<{width}}}"),
                         TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=err_console,
                         disable=as_json or fmt != "table")
     tasks: dict[str, int] = {}
 
-    def update(snap: dict[str, dict]) -> None:
+    def update(snap: dict[str, dict], prefix: str = "") -> None:
         for name, r in snap.items():
-            if name not in tasks:
-                tasks[name] = progress.add_task(r["strategy"], stats="")
+            if prefix + name not in tasks:
+                tasks[prefix + name] = progress.add_task(prefix + r["strategy"], stats="")
+            name = prefix + name
             best = "–" if r["median_best"] is None else f"{r['median_best']:.4f}"
             progress.update(tasks[name], stats=f"runs {r['runs']:>{len(str(r['seeds']))}}/{r['seeds']}  evals "
                                                f"{r['evals']:>5}  median best {best}")
 
     with progress:
-        folder = run_compare(spec, on_progress=update)
+        folders = [run_compare(s, on_progress=lambda snap, w=s.workers_sim: update(
+            snap, f"W={w} " if len(specs) > 1 else "")) for s in specs]
+    if parent is not None:
+        from nasbench_shrink.analysis.clock_report import write_clock_report
+
+        table = write_clock_report(parent, folders, bench)
+        if as_json or fmt != "table":
+            err_console.print(f"wrote {parent}/clock.md, clock.csv and clock.png", highlight=False)
+            sys.stdout.write(table.to_json(orient="records", indent=2) + "\n" if as_json or fmt == "json"
+                             else table.to_csv(index=False) if fmt == "csv" else table.to_markdown(index=False))
+            return
+        console.print(f"wrote {parent}/clock.md, clock.csv, clock.png and one comparison per W in {parent}/w<W>",
+                      highlight=False)
+        console.print(clock_view(table))
+        return
+    folder = folders[0]
     import pandas as pd
 
     summary = pd.read_csv(folder / "summary.csv")
@@ -102,6 +132,33 @@ def compare_cmd(
     console.print(f"wrote {folder}/report.md, trials.csv, summary.csv and the figures", highlight=False)
     for view in final_table_views(summary, spec.budget_kind, console.width):
         console.print(view)
+
+
+def _workers_sim(text: str | None, bench) -> list[int | None]:
+    if text is None:
+        return [None]
+    sims = int_list(text, "--workers-sim")
+    if not sims or min(sims) < 1 or len(set(sims)) != len(sims):
+        raise UserError(f"--workers-sim takes distinct worker counts >= 1, e.g. 4 or 1,4,16 (got {text!r})")
+    if not bench.instant:
+        raise UserError(f"--workers-sim needs a table benchmark, and {bench.name} trains live; pass a table (e.g. "
+                        "-b cifar10-small-table): live runs record real start and end times on every trial")
+    return sims
+
+
+def clock_view(table):
+    """The clock report's table for the terminal: per W and strategy, time to a top-1 % cell and utilisation."""
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    view = RichTable(title=Text("simulated clock: median time to a top-1% cell [95% CI] (s), speed-up over W=1, "
+                                "worker utilisation"), title_justify="left")
+    for c in ("W", "strategy", "to top 1%", "reached", "speed-up", "util."):
+        view.add_column(c, justify="left" if c == "strategy" else "right", no_wrap=True)
+    for _, r in table.iterrows():
+        view.add_row(str(r["workers"]), r["strategy"], Text(r["time_to_top1pct"]), f"{r['reached']:.0%}",
+                     "–" if r["speedup"] != r["speedup"] else f"{r['speedup']:.2f}x", f"{r['utilisation']:.0%}")
+    return view
 
 
 @app.command("worker")

@@ -52,6 +52,8 @@ def search_cmd(
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not use the evaluation cache."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda ... (default: CUDA if present)."),
     heartbeat: float = typer.Option(5.0, "--heartbeat", help="Seconds between trial heartbeats (stale after 3x)."),
+    workers_sim: Optional[int] = typer.Option(None, "--workers-sim", min=1, help="On a table: run on a simulated "
+                                              "clock of W asynchronous workers (trials record clock_start/end)."),
     extend: bool = typer.Option(False, "--extend", help="Continue a stored study to a larger budget of the same "
                                 "kind (any other budget change is refused)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
@@ -71,7 +73,7 @@ def search_cmd(
     spec = SearchSpec(strategy=plan, benchmark=bench, seed=seed, storage=storage, study=study,
                       nodes=nodes, k=k, lam=lam, budget_kind=kind, budget=amount,
                       data_dir=str(data_dir) if data_dir else None, cache=None if no_cache else cache, device=device,
-                      heartbeat=heartbeat, extend=extend)
+                      heartbeat=heartbeat, extend=extend, workers_sim=workers_sim)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                         TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=err_console,
                         disable=as_json or not err_console.is_terminal)
@@ -94,6 +96,10 @@ def search_cmd(
     console.print(f"study {summary['study']}: {summary['complete']} trials, {summary['charged_evaluations']:.0f} "
                   f"charged evaluations ({summary['cache_hits']} cache hits, {summary['free_repeats']} free repeats), "
                   f"charged {summary['charged_seconds']:.1f} s / {summary['charged_flops']:.3g} FLOPs", highlight=False)
+    clock = result.user_attrs.get("clock")
+    if clock:
+        console.print(f"simulated clock, {clock['workers']} workers: makespan {clock['makespan_s']:.1f} s, "
+                      f"utilisation {100 * clock['utilisation']:.0f} %", highlight=False)
     if "best_score" in summary:
         metric = "accuracy" if summary.get("accuracy") is not None else "perplexity"
         console.print(f"best trial #{summary['best_trial']}: score {summary['best_score']:.4f}, {metric} "

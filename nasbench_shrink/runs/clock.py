@@ -8,6 +8,9 @@ seconds (a repeat is free, so instantaneous). Only the samplers' own work costs 
 Each trial records ``clock_start``, ``clock_end`` and ``clock_worker`` (user attrs; live runs record the same
 from the real clock), so optuna-dashboard's timeline and the report show them. With one worker the clock replays
 the sequential run exactly: the same trials in the same order, its end equal to the summed charged seconds.
+An architecture proposed while the run is still training it (two workers asking at once) is not paid twice: the
+second trial waits for the first, holding its worker idle, and is a free repeat of its record, as a shared
+evaluation cache would make it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any, Callable
 import optuna
 from optuna.trial import TrialState
 
-from nasbench_shrink.budget import Budget, cost_of
+from nasbench_shrink.budget import REPEAT_ATTR, Budget, cost_of, repeat_attrs
 from nasbench_shrink.samplers.cell_sampler import CellSampler
 
 __all__ = ["CLOCK_ATTRS", "ClockResult", "simulate"]
@@ -67,6 +70,7 @@ def simulate(study: optuna.Study, objective: Callable[[optuna.Trial], float], wo
     clock, busy, committed = 0.0, 0.0, 0.0
     free = list(range(workers))  # idle workers, lowest id first
     running: list[tuple[float, int, int, optuna.Trial, float | None]] = []
+    in_flight: dict[str, tuple[int, float]] = {}  # architecture key → (trial number, end) of its paid evaluation
     order: list[int] = []
     exhausted = False  # the strategy answered a trial with nothing to propose: it has ended
 
@@ -87,17 +91,31 @@ def simulate(study: optuna.Study, objective: Callable[[optuna.Trial], float], wo
                 continue
             except failures:
                 value = None
-            spent = cost_of(attrs_of(), "seconds") if value is not None else 0.0
-            if limit.kind is not None and value is not None:
-                committed += cost_of(attrs_of(), limit.kind)
-            for name, v in zip(CLOCK_ATTRS, (clock, clock + spent, worker)):
+            attrs = dict(attrs_of()) if value is not None else {}
+            key = attrs.get("arch_key")
+            if key is not None and key in in_flight and not attrs.get(REPEAT_ATTR):
+                first, end = in_flight[key]  # wait for the evaluation in flight; its record comes free
+                for name, v in repeat_attrs(attrs, first).items():
+                    trial.set_user_attr(name, v)
+                spent = 0.0
+            else:
+                spent = cost_of(attrs, "seconds") if value is not None else 0.0
+                end = clock + spent
+                if limit.kind is not None and value is not None:
+                    committed += cost_of(attrs, limit.kind)
+                if key is not None and not attrs.get(REPEAT_ATTR):
+                    in_flight[key] = (trial.number, end)
+            for name, v in zip(CLOCK_ATTRS, (clock, end, worker)):
                 trial.set_user_attr(name, v)
             busy += spent
-            heapq.heappush(running, (clock + spent, worker, trial.number, trial, value))
+            heapq.heappush(running, (end, worker, trial.number, trial, value))
         if not running:
             break
         end, worker, number, trial, value = heapq.heappop(running)
         clock = end
+        key = trial.user_attrs.get("arch_key")
+        if key is not None and in_flight.get(key, (None,))[0] == number:
+            del in_flight[key]
         if value is None:
             study.tell(trial, state=TrialState.FAIL)
         else:

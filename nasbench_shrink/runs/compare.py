@@ -32,6 +32,7 @@ from nasbench_shrink.errors import UserError
 from nasbench_shrink.tables.landscape import landscape_of, regret_column
 from nasbench_shrink.strategies.registry import Strategy, default_strategies, resolve
 from nasbench_shrink.work.plan import Abandoned, Context, Unit, open_plan, work
+from nasbench_shrink.runs.clock import CLOCK_ATTRS
 from nasbench_shrink.runs.search import SearchSpec, check_budget, open_storage, run_ended, run_worker
 from nasbench_shrink.storage.trials import finished_counts, trials_by_name
 from nasbench_shrink.work.pool import WorkerPool
@@ -64,6 +65,7 @@ class CompareSpec:
     nodes: int | None = None
     k: int | None = None
     lease_s: float = 60.0  # a unit whose worker stopped renewing for this long is taken over (not a setting)
+    workers_sim: int | None = None  # on a table: every run on a simulated clock of this many workers
     bench: Benchmark = field(init=False, repr=False, compare=False)
     plans: dict[str, Strategy] = field(init=False, repr=False, compare=False)
 
@@ -79,9 +81,12 @@ class CompareSpec:
     def settings(self) -> dict[str, Any]:
         """What must match for a rerun to continue the same comparison (``rules``: the cost rules and plan layout
         it was run under; a folder of earlier rules is never continued)."""
-        return {"benchmark": self.benchmark, "strategies": self.strategies, "seeds": self.seeds,
-                "budget_kind": self.budget_kind, "budget": self.budget, "final": self.final,
-                "nodes": self.nodes, "k": self.k, "rules": COMPARE_RULES}
+        out = {"benchmark": self.benchmark, "strategies": self.strategies, "seeds": self.seeds,
+               "budget_kind": self.budget_kind, "budget": self.budget, "final": self.final,
+               "nodes": self.nodes, "k": self.k, "rules": COMPARE_RULES}
+        if self.workers_sim is not None:
+            out["workers_sim"] = self.workers_sim
+        return out
 
 
 def resolve_out(spec: CompareSpec, results: Path = Path("results")) -> Path:
@@ -106,7 +111,7 @@ def _run_spec(spec: CompareSpec, strategy: str, seed: int, budget: float | None)
     return SearchSpec(strategy=plan, benchmark=spec.bench, seed=seed, storage=spec.storage or "",
                       nodes=takes.get("nodes"), k=takes.get("k"),
                       budget_kind=None if budget is None else spec.budget_kind, budget=budget,
-                      data_dir=spec.data_dir, cache=spec.cache)
+                      data_dir=spec.data_dir, cache=spec.cache, workers_sim=spec.workers_sim)
 
 
 def _final_job(bench: Benchmark, cell_json: str, seed: int, cache: str | None, data_dir: str | None,
@@ -389,10 +394,20 @@ def run_rows(trials: list[FrozenTrial], strategy: str, seed: int, metric: str, l
         regrets = regret_column([r["trial"].user_attrs.get("arch_key") for r in totals],
                                 [r["trial"].value for r in totals], land)
         top = land.top(0.01)
+    clocked = bool(totals) and "clock_end" in totals[0]["trial"].user_attrs
+    if clocked and land is not None:  # regret as known at each end time: the trials ended by then
+        by_end = sorted(range(len(totals)), key=lambda i: (totals[i]["trial"].user_attrs["clock_end"],
+                                                            totals[i]["trial"].number))
+        at_end = regret_column([totals[i]["trial"].user_attrs.get("arch_key") for i in by_end],
+                               [totals[i]["trial"].value for i in by_end], land)
+        regret_by_clock = dict(zip(by_end, at_end))
     rows = []
     for i, r in enumerate(totals):
         t = r["trial"]
         a = t.user_attrs
+        clock = {c: a.get(c) for c in CLOCK_ATTRS} if clocked else {}
+        if clocked and land is not None:
+            clock["regret_by_clock"] = regret_by_clock[i]
         rows.append({
             "strategy": strategy, "seed": seed, "trial": t.number, "eval_index": r["eval_index"],
             "cost_s": a.get("cost_s"), "train_flops": a.get("train_flops"), "cum_cost_s": r["cum_cost_s"],
@@ -401,6 +416,7 @@ def run_rows(trials: list[FrozenTrial], strategy: str, seed: int, metric: str, l
             "cache_hit": a.get("cache_hit"), "repeat": r["repeat"], "arch_key": a.get("arch_key"),
             "step": a.get("step"), "cell": json.dumps(a.get("cell")),
             **({"regret": regrets[i], "top1pct": a.get("arch_key") in top} if land is not None else {}),
+            **clock,
         })
     return rows
 
@@ -428,6 +444,11 @@ def summarize_runs(trials: pd.DataFrame, spec: CompareSpec, metric: str = "accur
             hits = g.loc[g["top1pct"].astype(bool), "eval_index"]
             extra = {"final_regret": g["regret"].iloc[-1],
                      "evals_to_top1pct": float(hits.iloc[0]) if len(hits) else float("nan")}
+        if "clock_end" in g.columns:  # a simulated clock: the run's makespan, work and time to a top-1 % cell
+            hit_times = g.loc[g["top1pct"].astype(bool), "clock_end"] if "top1pct" in g.columns else []
+            t0 = g["clock_start"].min()  # 0 on a simulated clock; the first trial's start on a real one
+            extra.update({"makespan_s": g["clock_end"].max() - t0, "busy_s": g["cost_s"].sum(),
+                          "time_to_top1pct_s": float(min(hit_times)) - t0 if len(hit_times) else float("inf")})
         rows.append({"strategy": strategy, "seed": int(seed), "evaluations": int((~g["repeat"]).sum()),
                      "trials": len(g), "repeats": int(g["repeat"].sum()), "budget": g["budget"].iloc[0],
                      "search_cost_s": g["cost_s"].sum(), "search_flops": g["train_flops"].sum(),

@@ -8,6 +8,7 @@ in the cache / table and reach only the final evaluation and the report.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import optuna
@@ -17,6 +18,7 @@ from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.budget import repeat_attrs
 from nasbench_shrink.evaluation.cache import EvaluationCache, open_cache
 from nasbench_shrink.samplers.cell_sampler import PROPOSAL_ATTR, SKIP_ATTR, trial_system_attrs
+from nasbench_shrink.work.plan import worker_name
 from nasbench_shrink.evaluation.evaluator import LIVE, evaluate
 from nasbench_shrink.samplers.params import suggest_cell
 
@@ -66,6 +68,7 @@ class CellObjective:
             self.last_attrs = attrs
             return float(first.value)
         seed = (self.bench.evaluator or LIVE).seed_for(self.seed, cell.key)
+        started = time.time()
         rec = evaluate(cell, self.bench, seed=seed, cache=self.cache, data_dir=self.data_dir,
                        device=self.device, threads=self.threads, lam=self.lam)
         attrs = {
@@ -76,6 +79,8 @@ class CellObjective:
         }
         # strategy-specific attrs of the proposal (AutoShrink: step, removed_edge, parent_key, parent)
         attrs.update({k: v for k, v in sys_attrs.get(PROPOSAL_ATTR, {}).items() if k != "cell"})
+        if not self.bench.instant:  # live: the real clock, in the attrs a simulated clock writes (runs.clock)
+            attrs.update(clock_start=started, clock_end=time.time(), clock_worker=worker_name())
         for k, v in attrs.items():
             trial.set_user_attr(k, v)
         self.last_attrs = attrs

@@ -429,6 +429,8 @@ def study_summary(study: optuna.Study) -> dict[str, Any]:
         "charged_evaluations": cost["evals"],
         "charged_seconds": cost["seconds"], "charged_flops": cost["flops"],
     }
+    if study.user_attrs.get("clock"):
+        out["clock"] = study.user_attrs["clock"]
     if best is not None:
         out.update(best_trial=best.number, best_score=best.value,
                    **{k: best.user_attrs.get(k) for k in ("accuracy", "perplexity", "macs", "params", "edges", "arch_key",

@@ -1,0 +1,127 @@
+"""The simulated-clock report: search time on W workers, from the per-W comparisons' CSVs.
+
+Per W and strategy: the median simulated time until a run first ends a top-1 % architecture (a run that never
+does is censored at the largest makespan of its comparison, so rank-based statistics stay valid), its bootstrap
+95 % interval, the share of runs that reach one, the speed-up over W = 1 (ratio of medians), the worker
+utilisation (work / (W × makespan); 1 − utilisation is the idle share), and the paired Wilcoxon test with Holm's
+correction and A12 against the reference strategy (AutoShrink) at the same W on the censored times.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nasbench_shrink.analysis import stats, style
+from nasbench_shrink.analysis.report import load, p_text, strategies_by_paper_row
+from nasbench_shrink.benchmarks import Benchmark
+
+__all__ = ["clock_table", "write_clock_report"]
+
+
+def _median_ci(v: np.ndarray, seed: int = 0, resamples: int = 2000) -> tuple[float, float, float]:
+    rng = np.random.default_rng(seed)
+    boots = np.quantile(rng.choice(v, size=(resamples, len(v)), replace=True), 0.5, axis=1, method="inverted_cdf")
+    q = dict(method="inverted_cdf")  # an order statistic: no interpolation between a time and "not reached"
+    return (float(np.quantile(v, 0.5, **q)), float(np.quantile(boots, 0.025, **q)),
+            float(np.quantile(boots, 0.975, **q)))
+
+
+def _fmt(x: float) -> str:
+    return "not reached" if not np.isfinite(x) else f"{x:.4g}"
+
+
+def clock_table(summaries: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    """One row per (W, strategy) from each W's ``summary.csv`` (which holds makespan_s, busy_s and
+    time_to_top1pct_s per run)."""
+    rows = []
+    for w, summary in sorted(summaries.items()):
+        censor = float(summary["makespan_s"].max())
+        s = summary.assign(t=np.where(np.isfinite(summary["time_to_top1pct_s"]), summary["time_to_top1pct_s"],
+                                      np.inf))
+        s["t_censored"] = np.minimum(s["t"], censor)
+        reference = strategies_by_paper_row(list(dict.fromkeys(s["strategy"]))).get("Shrink")
+        tests = stats.final_table(s, {"t_censored": False}, reference, "t_censored")
+        for strategy, g in s.groupby("strategy", sort=False):
+            med, lo, hi = _median_ci(g["t"].to_numpy(float))
+            test = tests[tests.strategy == strategy].iloc[0]
+            rows.append({"workers": w, "strategy": strategy, "runs": len(g), "median_s": med, "lo_s": lo, "hi_s": hi,
+                         "reached": float(np.isfinite(g["t"]).mean()),
+                         "utilisation": float((g["busy_s"] / (w * g["makespan_s"])).mean()),
+                         "makespan_s": float(g["makespan_s"].median()), "p_holm": test["p_holm"],
+                         "a12": test["a12"], "verdict": test["verdict"]})
+    table = pd.DataFrame(rows)
+    base = {r.strategy: r.median_s for r in table[table.workers == table.workers.min()].itertuples()}
+    one = table.workers.min() == 1
+    table["speedup"] = [base[r.strategy] / r.median_s if one and np.isfinite(base[r.strategy])
+                        and np.isfinite(r.median_s) and r.median_s > 0 else np.nan for r in table.itertuples()]
+    table["idle_share"] = 1.0 - table["utilisation"]
+    table["time_to_top1pct"] = [f"{_fmt(r.median_s)} [{_fmt(r.lo_s)}, {_fmt(r.hi_s)}]" for r in table.itertuples()]
+    return table
+
+
+def _figure(trials: dict[int, pd.DataFrame], path: Path) -> None:
+    ws = sorted(trials)
+    fig, axes = style.figure(5.0 * len(ws), 4.4, 1, len(ws), sharey=True, squeeze=False)
+    palette = style.palette(next(iter(trials.values()))["strategy"])
+    values = []
+    for ax, w in zip(axes[0], ws):
+        t = trials[w][trials[w]["within_budget"]].dropna(subset=["regret_by_clock"])
+        curves = stats.anytime(t, "clock_end", "regret_by_clock", maximize=False)
+        for strategy, g in curves.groupby("strategy", sort=False):
+            ax.step(g["x"], g["iqm"], where="post", color=palette[strategy], label=strategy, lw=1.5)
+            ax.fill_between(g["x"], g["lo"], g["hi"], step="post", color=palette[strategy], alpha=0.12, lw=0)
+        values.append(curves[["iqm", "lo", "hi"]].to_numpy().ravel())
+        ax.set_title(f"W = {w} workers")
+        ax.set_xlabel("simulated wall-clock seconds")
+        ax.set_xlim(left=0)
+    style.regret_axis(axes[0][0], np.concatenate(values))
+    axes[0][0].set_ylabel("simple regret (IQM over seeds)")
+    style.legend_outside(axes[0][-1], "strategy")
+    fig.suptitle("Search time on W asynchronous workers (simulated clock): IQM regret, bootstrap 95% band")
+    style.save(fig, path)
+
+
+def write_clock_report(parent: Path, folders: list[Path], bench: Benchmark | None = None) -> pd.DataFrame:
+    """clock.csv, clock.md and clock.png in ``parent`` from the comparisons in ``folders`` (one per W)."""
+    import json
+
+    summaries, trials = {}, {}
+    for f in folders:
+        t, s, settings = load(Path(f))
+        w = int(settings["settings"]["workers_sim"])
+        summaries[w], trials[w] = s, t
+    table = clock_table(summaries)
+    parent = Path(parent)
+    table.to_csv(parent / "clock.csv", index=False)
+    _figure(trials, parent / "clock.png")
+    ref = table.loc[table.verdict == "reference", "strategy"]
+    reference = ref.iloc[0] if len(ref) else None
+    lines = [f"# Search time on a simulated clock: `{bench.name if bench else '?'}`", "",
+             "Each comparison below ran every strategy × seed on a simulated clock of W asynchronous workers (a "
+             "trial takes its architecture's recorded seconds; AutoShrink's workers wait at each step's barrier). "
+             "Time to top 1 %: median over seeds of the simulated seconds until a run first ends a top-1 % "
+             "architecture [bootstrap 95 % interval]; a run that never does counts as not reached (and, in the "
+             f"paired test against {reference or 'the reference'} at the same W, as the comparison's largest "
+             "makespan). Speed-up: the W = 1 median over this W's. Utilisation: work / (W × makespan).", "",
+             "| W | strategy | time to top 1 % (s) | runs reaching it | speed-up | utilisation | vs "
+             f"{reference or '–'} (Holm p, A12) |", "|---|---|---|---|---|---|---|"]
+    for r in table.itertuples():
+        vs = r.verdict if r.verdict in ("reference", "") or pd.isna(r.p_holm) else \
+            f"{r.verdict} (p {p_text(r.p_holm)}, A12 {r.a12:.2f})"
+        lines.append(f"| {r.workers} | {r.strategy} | {r.time_to_top1pct} | {100 * r.reached:.0f} % | "
+                     f"{'–' if pd.isna(r.speedup) else f'{r.speedup:.2f}x'} | {100 * r.utilisation:.0f} % | {vs} |")
+    lines += ["", "![clock](clock.png)", "", "The comparisons: " + ", ".join(f"[W = {w}]({Path(f).name}/report.md)"
+                                                                             for w, f in zip(sorted(summaries), folders)),
+              ""]
+    order = {w: list(g.sort_values("median_s")["strategy"]) for w, g in table.groupby("workers")}
+    ws = sorted(order)
+    for a, b in zip(ws, ws[1:]):
+        same = order[a] == order[b]
+        lines.append(f"Ordering by median time to top 1 %: W = {a}: {', '.join(order[a])}; W = {b}: "
+                     f"{'the same' if same else ', '.join(order[b])}.")
+    (parent / "clock.md").write_text("\n".join(lines) + "\n")
+    (parent / "clock.json").write_text(json.dumps({"workers": ws, "folders": [str(f) for f in folders]}))
+    return table
