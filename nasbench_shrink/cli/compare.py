@@ -153,11 +153,13 @@ def clock_view(table):
 
     view = RichTable(title=Text("simulated clock: median time to a top-1% cell [95% CI] (s), speed-up over W=1, "
                                 "worker utilisation"), title_justify="left")
-    for c in ("W", "strategy", "to top 1%", "reached", "speed-up", "util."):
+    for c in ("W", "strategy", "to top 1%", "reached", "speed-up", "span ×", "util."):
         view.add_column(c, justify="left" if c == "strategy" else "right", no_wrap=True)
     for _, r in table.iterrows():
         view.add_row(str(r["workers"]), r["strategy"], Text(r["time_to_top1pct"]), f"{r['reached']:.0%}",
-                     "–" if r["speedup"] != r["speedup"] else f"{r['speedup']:.2f}x", f"{r['utilisation']:.0%}")
+                     "–" if r["speedup"] != r["speedup"] else f"{r['speedup']:.2f}x",
+                     "–" if r["makespan_speedup"] != r["makespan_speedup"] else f"{r['makespan_speedup']:.2f}x",
+                     f"{r['utilisation']:.0%}")
     return view
 
 
