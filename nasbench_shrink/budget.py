@@ -13,7 +13,9 @@ The cost rule (tables and live alike):
   (``paired_budgets``), so a paired test compares runs of equal cost.
 
 Three cost kinds exist: evaluations, training FLOPs (deterministic: 3 × forward MACs × examples trained) and
-seconds (on a table: the architecture's cost normalised to the table's reference machine).
+seconds (on a table: the architecture's cost normalised to the table's reference machine). A fourth budget kind,
+``wallclock``, limits a run on a simulated clock of W workers (``runs.clock``) by its simulated time: no trial
+starts at or after the limit, and a trial counts only if it ends within it.
 
 Example:
     >>> from nasbench_shrink.budget import Budget
@@ -29,29 +31,32 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["COST_KINDS", "REPEAT_ATTR", "MAX_REPEATS_IN_A_ROW", "Budget", "charged", "cost_of", "running_totals",
+__all__ = ["BUDGET_KINDS", "COST_KINDS", "WALLCLOCK", "REPEAT_ATTR", "MAX_REPEATS_IN_A_ROW", "Budget", "charged", "cost_of", "running_totals",
            "cumulative_column", "cost_label", "paired_budgets", "budget_of_seed", "repeat_attrs", "within_limit"]
 
 COST_KINDS: tuple[str, ...] = ("evals", "flops", "seconds")
+WALLCLOCK = "wallclock"  # simulated time on W workers: a limit, not a charge (no trial is charged "wallclock")
+BUDGET_KINDS: tuple[str, ...] = (*COST_KINDS, WALLCLOCK)
 REPEAT_ATTR = "repeat"  # user attr: this trial repeated an architecture the run had evaluated (free)
 # a run whose last trials were all free repeats has nothing new to buy: it stops after this many in a row
 MAX_REPEATS_IN_A_ROW = 50
 # the trial user attr that records each kind's cost (an evaluation costs 1)
 _ATTR = {"evals": None, "flops": "train_flops", "seconds": "cost_s"}
 # the running-total column of trials.csv for each kind, and its axis label
-_CUMULATIVE = {"evals": "eval_index", "flops": "cum_train_flops", "seconds": "cum_cost_s"}
-_LABEL = {"evals": "evaluations", "flops": "cumulative charged training FLOPs", "seconds": "cumulative charged seconds"}
+_CUMULATIVE = {"evals": "eval_index", "flops": "cum_train_flops", "seconds": "cum_cost_s", WALLCLOCK: "clock_end"}
+_LABEL = {"evals": "evaluations", "flops": "cumulative charged training FLOPs", "seconds": "cumulative charged seconds",
+          WALLCLOCK: "simulated wall-clock seconds"}
 
 
-def _check(kind: str) -> str:
-    if kind not in COST_KINDS:
-        raise ValueError(f"unknown budget kind {kind!r}; use one of {COST_KINDS}")
+def _check(kind: str, kinds: tuple[str, ...] = BUDGET_KINDS) -> str:
+    if kind not in kinds:
+        raise ValueError(f"unknown budget kind {kind!r}; use one of {kinds}")
     return kind
 
 
 def cost_of(attrs: Mapping[str, Any], kind: str) -> float:
     """What one finished trial with user attrs ``attrs`` is charged in ``kind`` (a repeat: nothing)."""
-    attr = _ATTR[_check(kind)]
+    attr = _ATTR[_check(kind, COST_KINDS)]
     if attrs.get(REPEAT_ATTR):
         return 0.0
     return 1.0 if attr is None else float(attrs.get(attr, 0.0) or 0.0)
@@ -112,7 +117,12 @@ class Budget:
 
     def spent(self, trials: Iterable[FrozenTrial]) -> bool:
         """Whether the finished ``trials`` have used the whole budget (or one did not fit): the run must stop."""
-        return not self.unlimited and self.reached(charged(trials)[self.kind])  # type: ignore[index]
+        if self.unlimited:
+            return False
+        if self.kind == WALLCLOCK:  # the simulated clock has reached the limit
+            return self.reached(max((t.user_attrs.get("clock_end", 0.0) for t in trials
+                                     if t.state == TrialState.COMPLETE), default=0.0))
+        return self.reached(charged(trials)[self.kind])  # type: ignore[index]
 
 
 def running_totals(trials: Iterable[FrozenTrial]) -> list[dict[str, Any]]:

@@ -141,7 +141,8 @@ def test_modules_of_the_flat_layout_still_import():
 
 def test_names_are_resolved_only_at_entries():
     """``get_benchmark`` is called only in the catalogue itself, the CLI, the plan units' entries, the specs a run
-    is entered with, and the public API; ``evaluation.evaluate`` refuses a name with one line."""
+    is entered with, and the public APIs (``api``, and the OptunaHub problem); ``evaluation.evaluate`` refuses a
+    name with one line."""
     import pytest
 
     from nasbench_shrink.errors import UserError
@@ -158,6 +159,6 @@ def test_names_are_resolved_only_at_entries():
     assert callers <= {"nasbench_shrink.catalogue", "nasbench_shrink.api", "nasbench_shrink.runs.search",
                        "nasbench_shrink.runs.compare", "nasbench_shrink.runs.tabulate",
                        "nasbench_shrink.cli.benchmarks", "nasbench_shrink.cli.compare", "nasbench_shrink.cli.search",
-                       "nasbench_shrink.cli.tables"}, callers
+                       "nasbench_shrink.cli.tables", "nasbench_shrink.hub.problem"}, callers
     with pytest.raises(UserError, match="takes a Benchmark"):
         evaluate(complete_cell("cnn", 3), "digits")

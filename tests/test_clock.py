@@ -153,3 +153,23 @@ def test_compare_on_several_simulated_worker_counts_writes_the_clock_report(tmp_
     assert a1["makespan_s"].to_numpy() == pytest.approx(a1["busy_s"].to_numpy())
     bad = CliRunner().invoke(app, ["compare", "-b", "digits", "--workers-sim", "4", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "table benchmark" in bad.stderr and not (tmp_path / "x").exists()
+
+
+def test_wallclock_budget_starts_nothing_after_it_and_counts_what_ends_within(tmp_path):
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from nasbench_shrink.cli import app
+
+    out = tmp_path / "wc"
+    res = CliRunner().invoke(app, ["compare", "-b", "digits-table", "--strategies", "autoshrink,random", "--seeds",
+                                   "0-2", "--workers-sim", "4", "--budget-wallclock", "3", "--out", str(out),
+                                   "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    t = pd.read_csv(out / "trials.csv")
+    assert (t["clock_start"] < 3).all()  # no trial starts at or after the limit
+    assert (t.loc[t["within_budget"], "clock_end"] <= 3 * (1 + 1e-9)).all()
+    assert not t.loc[~t["within_budget"], "clock_end"].le(3).any()  # those that end later do not count
+    refused = CliRunner().invoke(app, ["search", "-s", "random", "-b", "digits-table", "--budget-wallclock", "3",
+                                       "--storage", f"sqlite:///{tmp_path / 's.db'}"])
+    assert refused.exit_code == 2 and "--workers-sim" in refused.stderr

@@ -10,7 +10,7 @@ import pandas as pd
 
 from search_spaces import Cell
 from nasbench_shrink.analysis import stats, style
-from nasbench_shrink.budget import COST_KINDS, cost_label, cumulative_column
+from nasbench_shrink.budget import BUDGET_KINDS, cost_label, cumulative_column
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.errors import UserError
 
@@ -88,17 +88,20 @@ def _fmt(mean: float, std: float, scale: float = 1.0, digits: int = 3) -> str:
     return f"{mean / scale:.{digits}f} ± {s}"
 
 
-def anytime_y(trials: pd.DataFrame) -> tuple[str, bool, str]:
-    """(column, maximize, label) of the anytime curves: simple regret on a table, else the best score."""
+def anytime_y(trials: pd.DataFrame, x_col: str = "") -> tuple[str, bool, str]:
+    """(column, maximize, label) of the anytime curves: simple regret on a table (against a simulated clock: as
+    known at each end time), else the best score."""
+    if x_col == "clock_end" and "regret_by_clock" in trials.columns:
+        return "regret_by_clock", False, "simple regret of the best so far (symlog)"
     if "regret" in trials.columns and trials["regret"].notna().any():
         return "regret", False, "simple regret of the best so far (symlog)"
     return "score", True, "best proxy score so far"
 
 
-def _curve_inputs(trials: pd.DataFrame):
+def _curve_inputs(trials: pd.DataFrame, x_col: str = ""):
     """Trials within the budget, the curve's column and direction and label, one colour per strategy."""
     t = trials[trials["within_budget"]]
-    y, maximize, label = anytime_y(t)
+    y, maximize, label = anytime_y(t, x_col)
     return t.dropna(subset=[y]), y, maximize, label, style.palette(t["strategy"])
 
 
@@ -117,7 +120,7 @@ def _budget_marks(ax, trials: pd.DataFrame, kind: str, axis: str) -> None:
 
 def anytime_figure(trials: pd.DataFrame, kind: str, path: Path, budget_kind: str | None = None) -> None:
     """IQM over seeds of each strategy's best-so-far on one grid, with a bootstrap 95 % band; the budget marked."""
-    t, y, maximize, ylabel, palette = _curve_inputs(trials)
+    t, y, maximize, ylabel, palette = _curve_inputs(trials, cumulative_column(kind))
     curves = stats.anytime(t, cumulative_column(kind), y, maximize)
     fig, ax = style.figure()
     for strategy, g in curves.groupby("strategy", sort=False):
@@ -136,7 +139,7 @@ def anytime_figure(trials: pd.DataFrame, kind: str, path: Path, budget_kind: str
 
 def rank_figure(trials: pd.DataFrame, kind: str, path: Path, budget_kind: str | None = None) -> None:
     """Each strategy's rank among the strategies per seed, averaged over seeds, against charged cost."""
-    t, y, maximize, _, palette = _curve_inputs(trials)
+    t, y, maximize, _, palette = _curve_inputs(trials, cumulative_column(kind))
     ranks = stats.mean_rank(t, cumulative_column(kind), y, maximize)
     fig, ax = style.figure()
     for strategy, g in ranks.groupby("strategy", sort=False):
@@ -257,7 +260,8 @@ def cells_figure(summary: pd.DataFrame, path: Path) -> None:
     style.save(fig, path, dpi=110)
 
 
-_COST_COLUMN = {"flops": "search_flops", "seconds": "search_cost_s", "evals": "evaluations"}
+_COST_COLUMN = {"flops": "search_flops", "seconds": "search_cost_s", "evals": "evaluations",
+                "wallclock": "makespan_s"}
 
 
 def comparison(summary: pd.DataFrame, kind: str = "flops") -> tuple[pd.DataFrame, dict[str, bool], str, str | None]:
@@ -335,8 +339,9 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
     cfg = settings.get("settings", {})
     kind = cfg.get("budget_kind", "flops")
     axis = x_axis or kind
-    if axis not in COST_KINDS:
-        raise UserError(f"unknown cost axis {axis!r}; choose one of {', '.join(COST_KINDS)}")
+    if axis not in BUDGET_KINDS or (axis == "wallclock" and "clock_end" not in trials.columns):
+        raise UserError(f"unknown cost axis {axis!r} for this comparison; choose one of evals, flops, seconds "
+                        "(and wallclock for a run on a simulated clock)")
     anytime_figure(trials, axis, out / "anytime.png", kind)
     rank_figure(trials, axis, out / "rank.png", kind)
     land = _table_landscape(bench)

@@ -99,11 +99,12 @@ def print_json(obj) -> None:
 
 
 
-def budget_of(evals: Optional[int], flops: Optional[float], seconds: Optional[float]
-              ) -> tuple[str | None, float | None]:
-    given = [(k, v) for k, v in (("evals", evals), ("flops", flops), ("seconds", seconds)) if v is not None]
+def budget_of(evals: Optional[int], flops: Optional[float], seconds: Optional[float],
+              wallclock: Optional[float] = None) -> tuple[str | None, float | None]:
+    given = [(k, v) for k, v in (("evals", evals), ("flops", flops), ("seconds", seconds), ("wallclock", wallclock))
+             if v is not None]
     if len(given) > 1:
-        raise UserError("pass at most one of --budget-evals, --budget-flops, --budget-seconds")
+        raise UserError("pass at most one of --budget-evals, --budget-flops, --budget-seconds, --budget-wallclock")
     return given[0] if given else (None, None)
 
 

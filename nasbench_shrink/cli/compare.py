@@ -27,6 +27,8 @@ def compare_cmd(
     budget_evals: Optional[int] = typer.Option(None, "--budget-evals", min=1, help="Evaluations per run."),
     budget_flops: Optional[float] = typer.Option(None, "--budget-flops", help="Charged training FLOPs per run."),
     budget_seconds: Optional[float] = typer.Option(None, "--budget-seconds", help="Charged seconds per run."),
+    budget_wallclock: Optional[float] = typer.Option(None, "--budget-wallclock", help="Simulated wall-clock seconds "
+                                                     "per run (with --workers-sim)."),
     workers: int = typer.Option(0, "--workers", "-w", min=0, help="Worker processes (0: number of cores)."),
     storage: Optional[str] = typer.Option(None, "--storage", help="Optuna storage URL (default <out>/studies.db)."),
     cache: Optional[str] = typer.Option(None, "--cache", help="Evaluation cache URL (default <out>/cache.db)."),
@@ -67,7 +69,7 @@ def compare_cmd(
     names: list[str] = []
     for x in (x.strip() for x in strategies.split(",")):  # 'all': the default comparison's; plug-ins may follow
         names += [n for n in (default_strategies() if x == "all" else [x] if x else []) if n not in names]
-    kind, amount = budget_of(budget_evals, budget_flops, budget_seconds)
+    kind, amount = budget_of(budget_evals, budget_flops, budget_seconds, budget_wallclock)
     bench = get_benchmark(benchmark)
     check_settings(bench, kind, amount, workers)
     if seeds is None:

@@ -46,6 +46,8 @@ def search_cmd(
     budget_evals: Optional[int] = typer.Option(None, "--budget-evals", min=1, help="Stop after N evaluations."),
     budget_flops: Optional[float] = typer.Option(None, "--budget-flops", help="Stop after F charged train FLOPs."),
     budget_seconds: Optional[float] = typer.Option(None, "--budget-seconds", help="Stop after S charged seconds."),
+    budget_wallclock: Optional[float] = typer.Option(None, "--budget-wallclock", help="Simulated wall-clock seconds "
+                                                     "per run (with --workers-sim)."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Local worker processes on the same storage."),
     data_dir: Optional[Path] = DataDirOpt,
     cache: str = CacheOpt,
@@ -66,7 +68,7 @@ def search_cmd(
     from nasbench_shrink.runs.search import SearchSpec, run_search, study_summary
     from nasbench_shrink.strategies import resolve
 
-    kind, amount = budget_of(budget_evals, budget_flops, budget_seconds)
+    kind, amount = budget_of(budget_evals, budget_flops, budget_seconds, budget_wallclock)
     plan = resolve(strategy)  # an unknown strategy is the first thing reported
     bench = get_benchmark(benchmark)
     check_settings(bench, kind, amount, workers)

@@ -22,7 +22,7 @@ from typing import Any, Callable
 import optuna
 from optuna.trial import TrialState
 
-from nasbench_shrink.budget import REPEAT_ATTR, Budget, cost_of, repeat_attrs
+from nasbench_shrink.budget import REPEAT_ATTR, WALLCLOCK, Budget, cost_of, repeat_attrs
 from nasbench_shrink.samplers.cell_sampler import CellSampler
 
 __all__ = ["CLOCK_ATTRS", "ClockResult", "simulate"]
@@ -75,6 +75,8 @@ def simulate(study: optuna.Study, objective: Callable[[optuna.Trial], float], wo
     exhausted = False  # the strategy answered a trial with nothing to propose: it has ended
 
     def over() -> bool:
+        if limit.kind == WALLCLOCK:  # no trial starts at or after the limit
+            return exhausted or clock >= limit.limit or (ended is not None and ended(study))
         return exhausted or (ended is not None and ended(study)) or (limit.kind is not None
                                                                      and limit.reached(committed))
 
@@ -101,7 +103,7 @@ def simulate(study: optuna.Study, objective: Callable[[optuna.Trial], float], wo
             else:
                 spent = cost_of(attrs, "seconds") if value is not None else 0.0
                 end = clock + spent
-                if limit.kind is not None and value is not None:
+                if limit.kind not in (None, WALLCLOCK) and value is not None:
                     committed += cost_of(attrs, limit.kind)
                 if key is not None and not attrs.get(REPEAT_ATTR):
                     in_flight[key] = (trial.number, end)

@@ -19,7 +19,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nasbench_shrink import interrupts
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.catalogue import resolve_benchmark
-from nasbench_shrink.budget import COST_KINDS, MAX_REPEATS_IN_A_ROW, REPEAT_ATTR, Budget, charged, cost_of
+from nasbench_shrink.budget import BUDGET_KINDS, WALLCLOCK, MAX_REPEATS_IN_A_ROW, REPEAT_ATTR, Budget, charged, cost_of
 from nasbench_shrink.samplers.cell_sampler import CellSampler
 from nasbench_shrink.storage.locks import schema_lock
 from nasbench_shrink.errors import UserError, check_sqlite_url
@@ -169,8 +169,8 @@ def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage | None = None
     objective."""
     if spec.lam is not None and spec.lam < 0:
         raise UserError(f"--lam must be >= 0 (got {spec.lam}); it weighs the resource penalty of the score")
-    if spec.budget_kind is not None and spec.budget_kind not in COST_KINDS:
-        raise UserError(f"unknown budget kind {spec.budget_kind!r}; use one of {COST_KINDS}")
+    if spec.budget_kind is not None and spec.budget_kind not in BUDGET_KINDS:
+        raise UserError(f"unknown budget kind {spec.budget_kind!r}; use one of {BUDGET_KINDS}")
     bench = spec.bench
     sampler = spec.plan.sampler(bench, seed=spec.seed, nodes=spec.nodes, k=spec.k, **spec.options)
     nodes = sampler_nodes(sampler, bench, spec.nodes)
@@ -390,6 +390,8 @@ def check_budget(spec: SearchSpec) -> None:
                         "--budget-flops or --budget-seconds")
     if spec.budget is not None and spec.budget <= 0:
         raise UserError("the budget must be positive")
+    if spec.budget_kind == WALLCLOCK and spec.budget is not None and spec.workers_sim is None:
+        raise UserError("a wall-clock budget is simulated time: pass --workers-sim W with --budget-wallclock")
 
 
 def run_search(spec: SearchSpec, workers: int = 1,
