@@ -41,6 +41,9 @@ def test_outputs_are_written(reference):
         assert col in trials.columns
     summary = pd.read_csv(reference / "summary.csv")
     assert len(summary) == 6 and summary["final_test_accuracy"].between(0, 1).all()
+    # a live run records the real clock in the attrs a simulated one writes: makespan and work per run
+    assert {"clock_start", "clock_end", "clock_worker"} <= set(trials.columns)
+    assert (summary["makespan_s"] > 0).all() and (summary["busy_s"] > 0).all()
     study = optuna.load_study(study_name="digits/autoshrink/seed1", storage=f"sqlite:///{reference / 'studies.db'}")
     assert study.best_value is not None
 

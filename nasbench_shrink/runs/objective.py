@@ -79,7 +79,8 @@ class CellObjective:
         }
         # strategy-specific attrs of the proposal (AutoShrink: step, removed_edge, parent_key, parent)
         attrs.update({k: v for k, v in sys_attrs.get(PROPOSAL_ATTR, {}).items() if k != "cell"})
-        if not self.bench.instant:  # live: the real clock, in the attrs a simulated clock writes (runs.clock)
+        if (self.bench.evaluator or LIVE).cacheable:  # it trained: the real clock, in the attrs a simulated
+            # clock writes (runs.clock); a lookup's real time says nothing
             attrs.update(clock_start=started, clock_end=time.time(), clock_worker=worker_name())
         for k, v in attrs.items():
             trial.set_user_attr(k, v)
