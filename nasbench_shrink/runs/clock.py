@@ -73,12 +73,13 @@ def simulate(study: optuna.Study, objective: Callable[[optuna.Trial], float], wo
     in_flight: dict[str, tuple[int, float]] = {}  # architecture key → (trial number, end) of its paid evaluation
     order: list[int] = []
     exhausted = False  # the strategy answered a trial with nothing to propose: it has ended
+    # whether the run has ended depends on finished trials only: asked once per finished trial, not per ask
+    has_ended = ended is not None and ended(study)
 
     def over() -> bool:
         if limit.kind == WALLCLOCK:  # no trial starts at or after the limit
-            return exhausted or clock >= limit.limit or (ended is not None and ended(study))
-        return exhausted or (ended is not None and ended(study)) or (limit.kind is not None
-                                                                     and limit.reached(committed))
+            return exhausted or has_ended or clock >= limit.limit
+        return exhausted or has_ended or (limit.kind is not None and limit.reached(committed))
 
     while True:
         while free and not over() and _ready(study):
@@ -123,6 +124,7 @@ def simulate(study: optuna.Study, objective: Callable[[optuna.Trial], float], wo
         else:
             study.tell(trial, value)
         order.append(number)
+        has_ended = ended is not None and ended(study)
         free.append(worker)
         free.sort()
     return ClockResult(workers, clock, busy, tuple(order))
