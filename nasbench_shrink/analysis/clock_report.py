@@ -77,7 +77,7 @@ def _figure(trials: dict[int, pd.DataFrame], path: Path) -> None:
             ax.step(g["x"], g["iqm"], where="post", color=palette[strategy], label=strategy, lw=1.5)
             ax.fill_between(g["x"], g["lo"], g["hi"], step="post", color=palette[strategy], alpha=0.12, lw=0)
         values.append(curves[["iqm", "lo", "hi"]].to_numpy().ravel())
-        ax.set_title(f"W = {w} workers")
+        ax.set_title(f"W = {w} worker{'s' if w > 1 else ''}")
         ax.set_xlabel("simulated wall-clock seconds")
         ax.set_xlim(left=0)
     style.regret_axis(axes[0][0], np.concatenate(values))
