@@ -24,6 +24,7 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from search_spaces import Cell
+from nasbench_shrink import interrupts
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.catalogue import resolve_benchmark
 from nasbench_shrink.budget import (budget_of_seed, charged, cumulative_column, paired_budgets, running_totals,
@@ -125,6 +126,16 @@ def _final_job(bench: Benchmark, cell_json: str, seed: int, cache: str | None, d
     rec = evaluate(cell, bench, seed=seed, cache=open_cache(cache) if cache else None,
                    data_dir=data_dir, stage="final")
     return rec.summary()
+
+
+def _write_settings(out: Path, state: dict[str, Any]) -> None:
+    """Write compare.json whole or not at all: a temporary file renamed over it, with a Ctrl-C held back until
+    the rename is done (a half-written file would make the comparison unreadable to the command that resumes
+    it)."""
+    tmp = out / f".{SETTINGS_FILE}.{os.getpid()}.tmp"
+    with interrupts.deferred():
+        tmp.write_text(json.dumps(state, indent=2))
+        os.replace(tmp, out / SETTINGS_FILE)
 
 
 def _load_settings(out: Path) -> dict | None:
@@ -294,7 +305,7 @@ def _run_in(out: Path, spec: CompareSpec, bench: Benchmark, setters: list[str],
                        "run_id": f"compare:{out.resolve().name}:{time.time_ns()}"}
     spec.storage, spec.cache = state["storage"], state["cache"]
     run_id = state.setdefault("run_id", f"compare:{out.resolve().name}")
-    (out / SETTINGS_FILE).write_text(json.dumps(state, indent=2))
+    _write_settings(out, state)
     open_storage(spec.storage)  # fail early, with one line, on a bad storage URL
     plan = open_plan(spec.storage)
     plan.create_run(run_id, "compare", spec.settings(), plan_units(spec, setters, spec.budget, run_id, bench.instant),
@@ -316,7 +327,7 @@ def _run_in(out: Path, spec: CompareSpec, bench: Benchmark, setters: list[str],
     except BaseException:
         state["wall_s_total"] = round(before + time.perf_counter() - t0, 1)
         state["invocations"] = invocations
-        (out / SETTINGS_FILE).write_text(json.dumps(state, indent=2))
+        _write_settings(out, state)
         raise
     units = plan.check_done(run_id)
     phases = {"searches_and_finals": round(time.perf_counter() - t0, 2)}
@@ -350,7 +361,7 @@ def _run_in(out: Path, spec: CompareSpec, bench: Benchmark, setters: list[str],
     state["phases_s"] = phases
     state["budget_kind"] = spec.budget_kind
     state["benchmark_lam"] = bench.lam
-    (out / SETTINGS_FILE).write_text(json.dumps(state, indent=2))
+    _write_settings(out, state)
     from nasbench_shrink.analysis.report import write_report
 
     write_report(out, bench)
