@@ -173,3 +173,6 @@ def test_wallclock_budget_starts_nothing_after_it_and_counts_what_ends_within(tm
     refused = CliRunner().invoke(app, ["search", "-s", "random", "-b", "digits-table", "--budget-wallclock", "3",
                                        "--storage", f"sqlite:///{tmp_path / 's.db'}"])
     assert refused.exit_code == 2 and "--workers-sim" in refused.stderr
+    no_clock = CliRunner().invoke(app, ["compare", "-b", "digits-table", "--strategies", "random", "--seeds", "0",
+                                        "--budget-wallclock", "3", "--out", str(tmp_path / "none")])
+    assert no_clock.exit_code == 2 and "--workers-sim" in no_clock.stderr and not (tmp_path / "none").exists()

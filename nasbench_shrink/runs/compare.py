@@ -268,8 +268,10 @@ def run_compare(spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None
         raise UserError("no strategy to compare; pass --strategies all or a comma-separated list")
     if len(set(spec.seeds)) != len(spec.seeds) or not spec.seeds:
         raise UserError("--seeds must be distinct integers, e.g. 0,1,2")
-    for s in spec.strategies:
-        check_budget(SearchSpec(strategy=spec.plans[s], benchmark=bench, budget=1.0))
+    for s in spec.strategies:  # every run's settings, refused before any folder is made
+        check_budget(SearchSpec(strategy=spec.plans[s], benchmark=bench, budget=1.0,
+                                budget_kind=spec.budget_kind if spec.budget is not None else None,
+                                workers_sim=spec.workers_sim))
     setters = [s for s in spec.strategies if spec.plans[s].sets_auto_budget]
     if spec.budget is None and not setters:
         raise UserError("an automatic budget needs a strategy that sets it (autoshrink) among the strategies; pass "

@@ -227,7 +227,9 @@ def _stored_study_id(storage: optuna.storages.BaseStorage, name: str) -> int | N
         return None
 
 
-def _guarded(objective: CellObjective, rule: _StopRule) -> Callable[[optuna.Trial], float]:
+def _guarded(objective: CellObjective, rule: _StopRule | None = None) -> Callable[[optuna.Trial], float]:
+    """The objective with one failed candidate turned into ``CandidateFailed`` (the run goes on), and ``rule``
+    told of each finished evaluation (a simulated clock applies the budget itself: no rule)."""
     def run(trial: optuna.Trial) -> float:
         try:
             value = objective(trial)
@@ -235,7 +237,8 @@ def _guarded(objective: CellObjective, rule: _StopRule) -> Callable[[optuna.Tria
             raise
         except Exception as exc:  # noqa: BLE001 - one failed candidate must not end the run
             raise CandidateFailed(f"{type(exc).__name__}: {exc}") from exc
-        rule.after(trial.study, objective.last_attrs)
+        if rule is not None:
+            rule.after(trial.study, objective.last_attrs)
         return value
     return run
 
@@ -317,25 +320,12 @@ def _run_in_memory(spec: SearchSpec, watch_parent: bool,
 def _run_simulated(spec: SearchSpec) -> optuna.Study:
     """The run on a simulated clock of ``spec.workers_sim`` workers (in memory, stored in one transaction); a
     stored run is returned as it is."""
-    if not spec.bench.instant:
-        raise UserError(f"a simulated clock needs a table benchmark, and {spec.benchmark} trains live; pass a table "
-                        "(e.g. -b cifar10-small-table) or drop --workers-sim (live runs record real clock times)")
-    if spec.workers_sim < 1:
-        raise UserError(f"--workers-sim must be >= 1 (got {spec.workers_sim})")
+    check_clock(spec)
     storage = open_storage(spec.storage, spec.heartbeat)
     if _stored_study_id(backend(storage), spec.study_name) is not None:
         return prepare(spec)[0]
     study, objective = prepare(spec, optuna.storages.InMemoryStorage())
-
-    def guarded(trial: optuna.Trial) -> float:
-        try:
-            return objective(trial)
-        except (UserError, optuna.TrialPruned, KeyboardInterrupt):
-            raise
-        except Exception as exc:  # noqa: BLE001 - one failed candidate must not end the run
-            raise CandidateFailed(f"{type(exc).__name__}: {exc}") from exc
-
-    result = simulate(study, guarded, spec.workers_sim, spec.limit, ended=lambda s: run_ended(s, spec.limit),
+    result = simulate(study, _guarded(objective), spec.workers_sim, spec.limit, ended=lambda s: run_ended(s, spec.limit),
                       last_attrs=lambda: objective.last_attrs, failures=(CandidateFailed,))
     study.set_user_attr("clock", {"workers": result.workers, "makespan_s": result.makespan, "busy_s": result.busy,
                                   "idle_s": result.idle, "utilisation": result.utilisation})
@@ -390,8 +380,20 @@ def check_budget(spec: SearchSpec) -> None:
                         "--budget-flops or --budget-seconds")
     if spec.budget is not None and spec.budget <= 0:
         raise UserError("the budget must be positive")
+    check_clock(spec)
+
+
+def check_clock(spec: SearchSpec) -> None:
+    """A simulated clock runs on a table only, with W >= 1; a wall-clock budget needs one."""
     if spec.budget_kind == WALLCLOCK and spec.budget is not None and spec.workers_sim is None:
         raise UserError("a wall-clock budget is simulated time: pass --workers-sim W with --budget-wallclock")
+    if spec.workers_sim is None:
+        return
+    if not spec.bench.instant:
+        raise UserError(f"a simulated clock needs a table benchmark, and {spec.benchmark} trains live; pass a table "
+                        "(e.g. -b cifar10-small-table) or drop --workers-sim (live runs record real clock times)")
+    if spec.workers_sim < 1:
+        raise UserError(f"--workers-sim must be >= 1 (got {spec.workers_sim})")
 
 
 def run_search(spec: SearchSpec, workers: int = 1,
