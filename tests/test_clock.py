@@ -139,6 +139,9 @@ def test_compare_on_several_simulated_worker_counts_writes_the_clock_report(tmp_
     rows = json.loads(res.stdout)
     assert {(r["workers"], r["strategy"]) for r in rows} == {(w, s) for w in (1, 3)
                                                              for s in ("autoshrink", "random", "complete")}
+    md = CliRunner().invoke(app, ["compare", "-b", "digits-table", "--strategies", "autoshrink,random,complete",
+                                  "--seeds", "0-3", "--workers-sim", "1,3", "--out", str(out), "--format", "md"])
+    assert md.exit_code == 0 and md.stdout.startswith("# Search time on a simulated clock"), md.output
     for f in ("clock.md", "clock.csv", "clock.png", "w1/summary.csv", "w3/report.md"):
         assert (out / f).stat().st_size > 0, f
     table = pd.read_csv(out / "clock.csv")

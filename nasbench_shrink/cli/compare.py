@@ -74,7 +74,7 @@ def compare_cmd(
     check_settings(bench, kind, amount, workers)
     if seeds is None:
         seeds = f"0-{bench.default_seeds - 1}"
-    sims = _workers_sim(workers_sim, bench)
+    sims = _workers_sim(workers_sim)
     if len(sims) > 1 and (storage or cache):
         raise UserError("--storage and --cache name one comparison; with several --workers-sim values each W gets "
                         "its own folder under --out: drop --storage/--cache")
@@ -114,7 +114,7 @@ def compare_cmd(
         if as_json or fmt != "table":
             err_console.print(f"wrote {parent}/clock.md, clock.csv and clock.png", highlight=False)
             sys.stdout.write(table.to_json(orient="records", indent=2) + "\n" if as_json or fmt == "json"
-                             else table.to_csv(index=False) if fmt == "csv" else table.to_markdown(index=False))
+                             else table.to_csv(index=False) if fmt == "csv" else (parent / "clock.md").read_text())
             return
         console.print(f"wrote {parent}/clock.md, clock.csv, clock.png and one comparison per W in {parent}/w<W>",
                       highlight=False)
@@ -136,7 +136,7 @@ def compare_cmd(
         console.print(view)
 
 
-def _workers_sim(text: str | None, bench) -> list[int | None]:
+def _workers_sim(text: str | None) -> list[int | None]:
     if text is None:
         return [None]
     sims = int_list(text, "--workers-sim")
