@@ -89,7 +89,7 @@ class SearchSpec:
         """What must match for a rerun to continue the same study."""
         out = {"strategy": self.strategy, "benchmark": self.benchmark, "seed": self.seed, "nodes": self.nodes,
                "k": self.k, "lam": self.lam, "options": self.options}
-        if self.workers_sim is not None:  # W > 1 changes what asynchronous samplers see, so the run
+        if self.workers_sim is not None:  # W > 1 changes what asynchronous samplers see: part of the run
             out["workers_sim"] = self.workers_sim
         return out
 
