@@ -11,6 +11,7 @@ from nasbench_shrink.samplers.cell_sampler import CellSampler, stop_study
 
 class CompleteDAGSampler(CellSampler):
     strategy_name = "complete"
+    supports_multi_objective = True  # it never reads the values
 
     def is_finished(self, study: Study) -> bool:
         return any(self.proposed_cell(t) is not None for t in self.finished(study, states=(TrialState.COMPLETE,)))

@@ -4,11 +4,15 @@ The population is the ``population`` most recent finished trials (by trial numbe
 storage and a restarted process continues it. Until the population is full, trials are random sub-DAGs. Then each
 trial takes a tournament of ``sample`` members, mutates the best one (flip one edge of the complete DAG, or change
 one node's op) and the oldest member leaves the population as the child joins.
+
+In a two-objective study "best" is non-dominated sorting's: the contender that the fewest members of the whole
+population dominate (its Pareto rank in NSGA-II's counting), ties going to the earlier trial as in one objective;
+the rest (the aging population, the tournament, the mutation) is unchanged.
 """
 
 from __future__ import annotations
 
-from optuna.study import Study
+from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial
 
 from search_spaces import SPACE_OPS, Cell, all_edges, random_ops
@@ -20,6 +24,7 @@ MUTATION = "mutation"
 
 class RegularizedEvolutionSampler(CellSampler):
     strategy_name = "evolution"
+    supports_multi_objective = True  # selection by domination count (see the module's note)
 
     def __init__(self, space: str = "cnn", nodes: int = 8, seed: int = 0, population: int = 20,
                  sample: int = 5) -> None:
@@ -57,6 +62,21 @@ class RegularizedEvolutionSampler(CellSampler):
             return Proposal(Cell(self.space, self.nodes, edges, random_ops(self.space, self.nodes, rng)),
                             {MUTATION: "random"})
         contenders = rng.sample(pop, self.sample)
-        parent = max(contenders, key=lambda t: (t.value, -t.number))
+        if study._is_multi_objective():
+            signs = [-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions]
+            parent = min(contenders, key=lambda t: (dominated_by(t, pop, signs), t.number))
+        else:
+            parent = max(contenders, key=lambda t: (t.value, -t.number))
         child, how = self.mutate(self.proposed_cell(parent), rng)
         return Proposal(child, {PARENT: parent.number, MUTATION: how})
+
+
+def dominated_by(trial: FrozenTrial, population: list[FrozenTrial], signs: list[float]) -> int:
+    """How many members of ``population`` dominate ``trial`` (``signs``: -1 for a maximised objective)."""
+    mine = [s * v for s, v in zip(signs, trial.values)]
+    count = 0
+    for other in population:
+        theirs = [s * v for s, v in zip(signs, other.values)]
+        if all(a <= b for a, b in zip(theirs, mine)) and theirs != mine:
+            count += 1
+    return count

@@ -11,6 +11,7 @@ from nasbench_shrink.samplers.cell_sampler import CellSampler
 
 class RandomDAGSampler(CellSampler):
     strategy_name = "random"
+    supports_multi_objective = True  # it never reads the values
 
     def propose(self, study: Study, trial: FrozenTrial) -> Cell:
         rng = self.trial_rng(trial)

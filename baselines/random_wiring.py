@@ -51,6 +51,7 @@ def wiring_cell(kind: str, nodes: int, space: str, rng: random.Random, **params)
 
 
 class RandomWiringSampler(CellSampler):
+    supports_multi_objective = True  # it never reads the values
     """A fresh random graph per trial."""
 
     def __init__(self, kind: str, space: str = "cnn", nodes: int = 16, seed: int = 0, **params) -> None:

@@ -1,4 +1,5 @@
-"""Rewrite the shipped format-1 tables as table format 2 (rows unchanged): every row names its machine, rows
+"""Rewrite the shipped tables in the current table format (rows unchanged). Format 3 (2026-12-03) adds the exact
+accuracy-against-cost fronts to the metadata (``tables.fronts``). Format 2: every row names its machine, rows
 trained before the field with what is known of theirs (marked ``family/model unrecorded``); ``arch_cost_s`` holds
 each architecture's seconds on the table's reference machine; the metadata's λ is the one the shipped benchmark
 applies (the digits table said 0.1, the benchmark uses 0.03). Prints each table's reference machine, factors and

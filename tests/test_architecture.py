@@ -20,6 +20,7 @@ LAYERS = (
     "nasbench_shrink._version",
     "nasbench_shrink.interrupts",   # Ctrl-C raised at safe points until acknowledged
     "nasbench_shrink.budget",       # the cost rule: what a trial is charged, when a run is spent
+    "nasbench_shrink.objectives",   # score or metric against cost; fronts, hypervolume, IGD+
     "nasbench_shrink.storage",      # table creation under a lock, studies written and read in one transaction
     "nasbench_shrink.work",         # units of work claimed under leases, local worker processes
     "nasbench_shrink.benchmarks",   # presets as data, task kinds, recipes, data loaders, splits

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from optuna._hypervolume import compute_hypervolume
 
-from nasbench_shrink.analysis.pareto import hv_regret, hypervolume_2d, igd_plus, non_dominated
+from nasbench_shrink.objectives.pareto import hv_regret, hypervolume_2d, igd_plus, non_dominated
 
 
 def test_worked_example():

@@ -193,9 +193,9 @@ def test_a_missing_row_names_its_cell_and_seed(table, quick, tmp_path):
         evaluate(cell, holey, seed=1)
 
 
-def test_a_format_1_table_is_read_as_format_2(table, tmp_path):
+def test_a_format_1_table_is_read_as_the_current_format(table, tmp_path):
     """Tables written before rows named their machine load with those rows marked and seconds per architecture;
-    ``upgrade_table`` writes the same as a format-2 file."""
+    ``upgrade_table`` writes the same as a current-format file (fronts in the metadata)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -211,13 +211,13 @@ def test_a_format_1_table_is_read_as_format_2(table, tmp_path):
     pq.write_table(pa.table(old).replace_schema_metadata({META_KEY: json.dumps(meta).encode()}),
                    tmp_path / "old.parquet")
     t = load_table(tmp_path / "old.parquet")
-    assert t.meta["format"] == 2 and t.meta["format_read"] == 1
+    assert t.meta["format"] == 3 and t.meta["format_read"] == 1 and t.meta["pareto"]["macs"]["keys"]
     assert set(t.columns["machine"]) == {"Old CPU (family/model unrecorded); torch " + meta["torch_version"]}
     for k, a in zip(t.columns["key"], t.columns["arch_cost_s"]):  # one machine: the mean of its seeds
         assert a == pytest.approx((t.row(k, 0)["cost_s"] + t.row(k, 1)["cost_s"]) / 2)
     new = upgrade_table(tmp_path / "old.parquet", tmp_path / "new.parquet", unrecorded="the calibration VM")
-    assert new["format"] == 2 and load_table(tmp_path / "new.parquet").columns["machine"][0] == "the calibration VM"
-    with pytest.raises(TableError, match="already format 2"):
+    assert new["format"] == 3 and load_table(tmp_path / "new.parquet").columns["machine"][0] == "the calibration VM"
+    with pytest.raises(TableError, match="already format 3"):
         upgrade_table(tmp_path / "new.parquet", tmp_path / "again.parquet")
 
 

@@ -10,9 +10,11 @@ import pandas as pd
 
 from search_spaces import Cell
 from nasbench_shrink.analysis import stats, style
+from nasbench_shrink.analysis.fronts import LIVE_COLUMN, TRUTH_COLUMN
 from nasbench_shrink.budget import BUDGET_KINDS, cost_label, cumulative_column
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.errors import UserError
+from nasbench_shrink.objectives import parse_objectives
 
 # Paper Table 4 (CIFAR-10, full training): accuracy %, MACs (M). Random graphs: mean ± std over 10 runs, N = 15.
 # ``row`` matches a strategy's registry trait ``paper_row``.
@@ -89,8 +91,13 @@ def _fmt(mean: float, std: float, scale: float = 1.0, digits: int = 3) -> str:
 
 
 def anytime_y(trials: pd.DataFrame, x_col: str = "") -> tuple[str, bool, str]:
-    """(column, maximize, label) of the anytime curves: simple regret on a table (against a simulated clock: as
-    known at each end time), else the best score."""
+    """(column, maximize, label) of the anytime curves: with two objectives the believed front's hypervolume
+    regret on a table (its hypervolume live); else simple regret on a table (against a simulated clock: as known
+    at each end time), else the best score."""
+    if TRUTH_COLUMN in trials.columns:
+        return TRUTH_COLUMN, False, "HV regret of the believed front (symlog)"
+    if LIVE_COLUMN in trials.columns:
+        return LIVE_COLUMN, True, "hypervolume of the observed front (normalised axes)"
     if x_col == "clock_end" and "regret_by_clock" in trials.columns:
         return "regret_by_clock", False, "simple regret of the best so far (symlog)"
     if "regret" in trials.columns and trials["regret"].notna().any():
@@ -103,6 +110,12 @@ def _curve_inputs(trials: pd.DataFrame, x_col: str = ""):
     t = trials[trials["within_budget"]]
     y, maximize, label = anytime_y(t, x_col)
     return t.dropna(subset=[y]), y, maximize, label, style.palette(t["strategy"])
+
+
+def _best_so_far(y: str) -> bool:
+    """Whether the curve of column ``y`` is the best value so far (a front's measure is read as it stands: a
+    noisy evaluation can make a search believe in a worse front, and that counts against it)."""
+    return y not in (TRUTH_COLUMN, LIVE_COLUMN)
 
 
 def _budget_marks(ax, trials: pd.DataFrame, kind: str, axis: str) -> None:
@@ -121,8 +134,8 @@ def _budget_marks(ax, trials: pd.DataFrame, kind: str, axis: str) -> None:
 def anytime_figure(trials: pd.DataFrame, kind: str, path: Path, budget_kind: str | None = None) -> None:
     """IQM over seeds of each strategy's best-so-far on one grid, with a bootstrap 95 % band; the budget marked."""
     t, y, maximize, ylabel, palette = _curve_inputs(trials, cumulative_column(kind))
-    curves = stats.anytime(t, cumulative_column(kind), y, maximize)
-    fig, ax = style.figure()
+    curves = stats.anytime(t, cumulative_column(kind), y, maximize, best_so_far=_best_so_far(y))
+    fig, ax = style.figure(width=style.width_for(t["strategy"].nunique() + 2))
     for strategy, g in curves.groupby("strategy", sort=False):
         ax.step(g["x"], g["iqm"], where="post", color=palette[strategy], label=strategy, lw=1.6)
         ax.fill_between(g["x"], g["lo"], g["hi"], step="post", color=palette[strategy], alpha=0.15, lw=0)
@@ -131,6 +144,7 @@ def anytime_figure(trials: pd.DataFrame, kind: str, path: Path, budget_kind: str
     _budget_marks(ax, trials, budget_kind or kind, kind)
     ax.set_xlim(left=0)
     ax.set_xlabel(cost_label(kind))
+    style.engineering_x(ax)
     ax.set_ylabel(ylabel)
     seeds = t["seed"].nunique()
     ax.set_title(f"Anytime performance: IQM over {seeds} seeds, bootstrap 95% band")
@@ -140,11 +154,12 @@ def anytime_figure(trials: pd.DataFrame, kind: str, path: Path, budget_kind: str
 def rank_figure(trials: pd.DataFrame, kind: str, path: Path, budget_kind: str | None = None) -> None:
     """Each strategy's rank among the strategies per seed, averaged over seeds, against charged cost."""
     t, y, maximize, _, palette = _curve_inputs(trials, cumulative_column(kind))
-    ranks = stats.mean_rank(t, cumulative_column(kind), y, maximize)
-    fig, ax = style.figure()
+    ranks = stats.mean_rank(t, cumulative_column(kind), y, maximize, best_so_far=_best_so_far(y))
+    fig, ax = style.figure(width=style.width_for(t["strategy"].nunique() + 2))
     for strategy, g in ranks.groupby("strategy", sort=False):
         ax.step(g["x"], g["mean_rank"], where="post", label=strategy, color=palette[strategy])
     ax.set_xlabel(cost_label(kind))
+    style.engineering_x(ax)
     ax.set_ylabel("mean rank over seeds (1 = best)")
     _budget_marks(ax, trials, budget_kind or kind, kind)
     ax.set_xlim(left=0)
@@ -267,21 +282,47 @@ _COST_COLUMN = {"flops": "search_flops", "seconds": "search_cost_s", "evals": "e
 def comparison(summary: pd.DataFrame, kind: str = "flops") -> tuple[pd.DataFrame, dict[str, bool], str, str | None]:
     """The final table: (table, columns → higher is better, tested column, reference strategy).
 
-    The tested column is the search's own end point — simple regret on a table, else the best proxy score — and
-    the reference is the strategy that reproduces the paper's searched row (AutoShrink)."""
+    The tested column is the search's own end point — simple regret on a table, else the best proxy score; with
+    two objectives the believed front's hypervolume regret on a table, else its hypervolume — and the reference
+    is the strategy that declares itself the reference of that kind of comparison (AutoShrink; its λ sweep)."""
     m = metric_of(summary)
     higher = m == "accuracy"
+    strategies = list(dict.fromkeys(summary["strategy"]))
+    for target, up in (("final_hv_regret", False), ("final_hv", True)):
+        if target in summary.columns:  # two objectives
+            columns = {target: up}
+            if "final_igd_plus" in summary.columns:
+                columns["final_igd_plus"] = False
+            columns["front_size"] = True
+            columns[_COST_COLUMN.get(kind, "search_flops")] = False
+            reference = reference_strategy(strategies, "multi")
+            return stats.final_table(summary, columns, reference, target), columns, target, reference
     target = "final_regret" if "final_regret" in summary.columns else "best_score"
     columns = {target: target == "best_score"}
     if f"final_test_{m}" in summary.columns:
         columns[f"final_test_{m}"] = higher
     columns["final_macs" if "final_macs" in summary.columns else "best_macs"] = False
     columns[_COST_COLUMN.get(kind, "search_flops")] = False
-    reference = strategies_by_paper_row(list(dict.fromkeys(summary["strategy"]))).get("Shrink")
+    reference = reference_strategy(strategies, "single")
     return stats.final_table(summary, columns, reference, target), columns, target, reference
 
 
-_LABELS = {"final_regret": "final regret", "best_score": "best score", "final_test_accuracy": "test acc. (%)",
+def reference_strategy(strategies, kind: str) -> str | None:
+    """The first of ``strategies`` that declares itself the reference of a ``kind`` comparison (registry trait
+    ``reference_for``); for one objective, else the one reproducing the paper's searched row."""
+    from nasbench_shrink.strategies.registry import resolve
+
+    for s in strategies:
+        try:
+            if kind in resolve(s).reference_for:
+                return s
+        except UserError:  # a plug-in that is no longer installed
+            continue
+    return strategies_by_paper_row(strategies).get("Shrink") if kind == "single" else None
+
+
+_LABELS = {"final_hv_regret": "final HV regret", "final_hv": "final HV", "final_igd_plus": "IGD+",
+           "front_size": "front size", "final_regret": "final regret", "best_score": "best score", "final_test_accuracy": "test acc. (%)",
            "final_test_perplexity": "final test perplexity", "final_macs": "MACs (M)", "best_macs": "MACs (M)",
            "search_flops": "search FLOPs", "search_cost_s": "search s", "evaluations": "evaluations"}
 _SCALE = {"final_test_accuracy": 100.0, "final_macs": 1e-6, "best_macs": 1e-6}
@@ -344,6 +385,9 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
                         "(and wallclock for a run on a simulated clock)")
     anytime_figure(trials, axis, out / "anytime.png", kind)
     rank_figure(trials, axis, out / "rank.png", kind)
+    objectives = parse_objectives(cfg.get("objectives"))
+    if objectives.multi:
+        return _write_front_report(out, bench, trials, summary, settings, objectives)
     land = _table_landscape(bench)
     if land is not None:
         table_pareto_figure(summary, land, out / "pareto.png")
@@ -388,6 +432,73 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
     lines += _paper_table(m, {row: (s, means.loc[s]) for row, s in by_row.items()}, pcol, has_final)
     lines += ["", _paper_sentence(cfg.get("benchmark", ""), bench is not None and bench.paper_setting, summary,
                                   has_final, m), ""]
+    path = out / "report.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def _settings_lines(cfg: dict, settings: dict, out: Path, kind: str) -> list[str]:
+    seeds = cfg.get("seeds", [])
+    return ["## Settings", "",
+            f"- strategies: {', '.join(cfg.get('strategies', []))}",
+            f"- objectives: {cfg.get('objectives', 'score')}",
+            f"- seeds: {_seed_list(seeds)} ({len(seeds)}, paired across strategies)",
+            _budget_line(settings.get("resolved_budget"), kind),
+            f"- final evaluation: {'yes' if cfg.get('final') else 'no'}",
+            f"- storage: `{settings.get('storage')}` (open with `optuna-dashboard` or "
+            f"`nasbench-shrink dashboard {out}`)",
+            _wall_line(settings), ""]
+
+
+def _write_front_report(out: Path, bench: Benchmark | None, trials: pd.DataFrame, summary: pd.DataFrame,
+                        settings: dict, objectives) -> Path:
+    """report.md of a two-objective comparison: the true front (table), the final table on the believed
+    fronts' hypervolume regret (or hypervolume), the tests against the reference, and the fronts figure."""
+    from nasbench_shrink.analysis.fronts import fronts_figure
+
+    cfg = settings.get("settings", {})
+    kind = cfg.get("budget_kind", "flops")
+    seeds = cfg.get("seeds", [])
+    m = metric_of(summary)
+    higher = bench.kind.higher_is_better if bench is not None else m == "accuracy"
+    land = _table_landscape(bench)
+    caption = fronts_figure(trials, summary, m, objectives.cost, higher, out / "pareto.png", land)
+    lines = [f"# Comparison on `{cfg.get('benchmark', '?')}`: {m} against {objectives.cost}", ""]
+    lines += _settings_lines(cfg, settings, out, kind)
+    if land is not None:
+        front = land.fronts[objectives.cost]
+        lines += ["## Ground truth", "",
+                  f"The table's true front of (seed-mean validation {m}, {objectives.cost}) has {len(front['keys'])} "
+                  f"of {len(land.keys)} architectures; its hypervolume is {front['hypervolume']:.4f} in the table's "
+                  f"normalised axes (best {m} and smallest {objectives.cost} 0, worst 1; reference point "
+                  f"{tuple(front['reference'])}). A run's front is the set of its evaluations that no other of its "
+                  "evaluations dominates in the values it observed; it is measured at its architectures' seed-mean "
+                  "values: HV regret = the true front's hypervolume minus its own (0: it covers the true front); "
+                  "IGD+ = the mean distance from the true front's points to it, counting only where it is worse.",
+                  ""]
+    else:
+        lines += ["## Measure", "", "A live benchmark has no ground truth: each run's observed front is measured by "
+                  "its hypervolume in axes normalised over every evaluation of this comparison (best 0, worst 1, "
+                  "reference point (1.1, 1.1)), the same axes for every strategy.", ""]
+    table, columns, target, reference = comparison(summary, kind)
+    lines += ["## Final table", "",
+              "Each cell: interquartile mean over seeds [bootstrap 95 % interval]. The last column tests the "
+              f"strategy against {reference or 'the reference'} on {_LABELS.get(target, target)}: paired "
+              "Wilcoxon signed-rank over the same seeds, Holm-corrected across strategies, with the Vargha–Delaney "
+              "A12 effect size (> 0.5: the strategy tends to do better).", ""]
+    head = ["strategy"] + [_LABELS.get(c, c) for c in columns] + [f"vs {reference or '–'}"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in table.iterrows():
+        lines.append("| " + " | ".join([r["strategy"], *(_value(r, c) for c in columns), _versus(r, reference)])
+                     + " |")
+    lines += [""] + comparison_sentences(table, target, reference, len(seeds)) + [""]
+    lines += ["Every number above is computed from `summary.csv` (one row per run), which is computed from "
+              "`trials.csv` (trials within the budget).", ""]
+    # (reaching a top-1 % cell is a question about the score: not asked of a front)
+    lines += fairness_lines(trials, summary.drop(columns=["evals_to_top1pct"], errors="ignore"), kind, target,
+                            len(seeds))
+    lines += ["## Figures", "", "![anytime](anytime.png)", "", "![rank](rank.png)", "", "![pareto](pareto.png)", "",
+              caption, ""]
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path

@@ -44,11 +44,14 @@ def bootstrap_ci(values: Sequence[float], level: float = 0.95, seed: int = 0, re
     return min(float(res.confidence_interval.low), point), max(float(res.confidence_interval.high), point)
 
 
-def step_values(xs: np.ndarray, ys: np.ndarray, grid: np.ndarray, maximize: bool) -> np.ndarray:
-    """A run's best-so-far as a step function of cost, read at ``grid`` (NaN before its first evaluation)."""
+def step_values(xs: np.ndarray, ys: np.ndarray, grid: np.ndarray, maximize: bool, best_so_far: bool = True
+                ) -> np.ndarray:
+    """A run's best-so-far (``best_so_far=False``: its latest value, for a column that already states the run's
+    position, such as its believed front's hypervolume regret) as a step function of cost, read at ``grid`` (NaN
+    before its first evaluation)."""
     order = np.argsort(xs, kind="stable")
     xs, ys = np.asarray(xs, float)[order], np.asarray(ys, float)[order]
-    best = np.maximum.accumulate(ys) if maximize else np.minimum.accumulate(ys)
+    best = ys if not best_so_far else np.maximum.accumulate(ys) if maximize else np.minimum.accumulate(ys)
     idx = np.searchsorted(xs, grid, side="right") - 1
     out = np.where(idx >= 0, best[np.clip(idx, 0, None)], np.nan)
     return out
@@ -63,10 +66,11 @@ def _grid(trials: pd.DataFrame, x_col: str, points: int) -> np.ndarray:
     return np.linspace(start, stop, points)
 
 
-def _per_run(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, grid: np.ndarray) -> pd.DataFrame:
+def _per_run(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, grid: np.ndarray,
+             best_so_far: bool = True) -> pd.DataFrame:
     rows = []
     for (strategy, seed), g in trials.groupby(["strategy", "seed"], sort=False):
-        vals = step_values(g[x_col].to_numpy(), g[y_col].to_numpy(), grid, maximize)
+        vals = step_values(g[x_col].to_numpy(), g[y_col].to_numpy(), grid, maximize, best_so_far)
         rows += [{"strategy": strategy, "seed": seed, "x": x, "value": v} for x, v in zip(grid, vals)]
     return pd.DataFrame(rows)
 
@@ -86,10 +90,12 @@ def bootstrap_bands(matrix: np.ndarray, level: float = 0.95, seed: int = 0, resa
     return np.minimum(lo, point), np.maximum(hi, point)
 
 
-def anytime(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, points: int = 60) -> pd.DataFrame:
-    """Per strategy and grid point: IQM over seeds of the best-so-far, and its bootstrap 95 % band."""
+def anytime(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, points: int = 60,
+            best_so_far: bool = True) -> pd.DataFrame:
+    """Per strategy and grid point: IQM over seeds of the best-so-far (or latest value), and its bootstrap 95 %
+    band."""
     grid = _grid(trials, x_col, points)
-    per = _per_run(trials, x_col, y_col, maximize, grid)
+    per = _per_run(trials, x_col, y_col, maximize, grid, best_so_far)
     out = []
     for strategy, g in per.groupby("strategy", sort=False):
         m = g.pivot(index="x", columns="seed", values="value").reindex(grid)
@@ -105,11 +111,12 @@ def anytime(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, points
     return pd.DataFrame(out)
 
 
-def mean_rank(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, points: int = 60) -> pd.DataFrame:
+def mean_rank(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, points: int = 60,
+              best_so_far: bool = True) -> pd.DataFrame:
     """Per strategy and grid point: the strategy's rank among strategies on each seed (1 = best, ties share
     the mean rank), averaged over seeds."""
     grid = _grid(trials, x_col, points)
-    per = _per_run(trials, x_col, y_col, maximize, grid)
+    per = _per_run(trials, x_col, y_col, maximize, grid, best_so_far)
     per["rank"] = per.groupby(["seed", "x"])["value"].rank(ascending=not maximize, method="average")
     return per.groupby(["strategy", "x"], sort=False)["rank"].mean().reset_index(name="mean_rank")
 

@@ -31,6 +31,19 @@ def figure(width: float = 8.5, height: float = 4.8, nrows: int = 1, ncols: int =
     return plt().subplots(nrows, ncols, figsize=(width, height), layout="constrained", **kw)
 
 
+def width_for(entries: int, base: float = 8.5) -> float:
+    """A figure's width when its outside legend has ``entries``: wider by a column's width for each extra
+    legend column, so the axes keep their size."""
+    return base + 2.0 * (int(np.ceil(entries / LEGEND_ROWS)) - 1)
+
+
+def engineering_x(ax) -> None:
+    """Plain engineering labels on the x axis (10G, 20G; 10k, 100k): no offset text to collide with the label."""
+    from matplotlib.ticker import EngFormatter
+
+    ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+
+
 def palette(names: Sequence[str]) -> dict[str, tuple]:
     """The same colour for a strategy in every figure of a report (the order the strategies were given)."""
     import seaborn as sns

@@ -27,6 +27,8 @@ err_console = Console(stderr=True)
 
 DEFAULT_COMPARE_BENCHMARK = "cifar10-small-table"  # shipped in the package: the README's main command trains nothing
 DataDirOpt = typer.Option(None, "--data-dir", help="Data directory (else $NASBENCH_SHRINK_DATA or the user cache).")
+ObjectivesOpt = typer.Option("score", "--objectives", help="score (the λ-weighted score, one objective), or "
+                             "metric,macs / metric,params (two objectives: the validation metric against a cost).")
 CacheOpt = typer.Option("sqlite:///results/cache.db", "--cache", help="Evaluation cache: any SQLAlchemy URL.")
 
 

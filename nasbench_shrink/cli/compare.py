@@ -8,8 +8,9 @@ from typing import Optional
 
 import typer
 
-from nasbench_shrink.cli._common import (DEFAULT_COMPARE_BENCHMARK, DataDirOpt, app, budget_of, check_settings,
-                                         console, err_console, fail, int_list, print_json, user_errors)
+from nasbench_shrink.cli._common import (DEFAULT_COMPARE_BENCHMARK, DataDirOpt, ObjectivesOpt, app, budget_of,
+                                         check_settings, console, err_console, fail, int_list, print_json,
+                                         user_errors)
 from nasbench_shrink.cli.final_table import FORMATS, final_table_text, final_table_views
 from nasbench_shrink.errors import UserError
 
@@ -21,7 +22,9 @@ def compare_cmd(
                                   help="Benchmark: a preset or a table (see 'nasbench-shrink "
                                   "benchmarks'); the default, a shipped table, trains nothing."),
     strategies: str = typer.Option("all", "--strategies", help="Comma-separated strategy names, 'all' (every "
-                                   "built-in), module.path:factory or file.py:factory; e.g. all,my.py:factory."),
+                                   "built-in that supports the objectives), module.path:factory or "
+                                   "file.py:factory; e.g. all,my.py:factory."),
+    objectives: str = ObjectivesOpt,
     seeds: Optional[str] = typer.Option(None, "--seeds", help="Seeds: 0,1,2 or 0-99 (default: 100 on a table, "
                                         "3 live)."),
     budget_evals: Optional[int] = typer.Option(None, "--budget-evals", min=1, help="Evaluations per run."),
@@ -61,14 +64,17 @@ def compare_cmd(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from nasbench_shrink.catalogue import get_benchmark
+    from nasbench_shrink.objectives import parse_objectives
     from nasbench_shrink.runs.compare import CompareSpec, run_compare
     from nasbench_shrink.strategies import default_strategies
 
     if fmt not in FORMATS:
         raise UserError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    kind_of_study = parse_objectives(objectives).kind
     names: list[str] = []
     for x in (x.strip() for x in strategies.split(",")):  # 'all': the default comparison's; plug-ins may follow
-        names += [n for n in (default_strategies() if x == "all" else [x] if x else []) if n not in names]
+        names += [n for n in (default_strategies(kind_of_study) if x == "all" else [x] if x else [])
+                  if n not in names]
     kind, amount = budget_of(budget_evals, budget_flops, budget_seconds, budget_wallclock)
     bench = get_benchmark(benchmark)
     check_settings(bench, kind, amount, workers)
@@ -87,7 +93,7 @@ def compare_cmd(
                          budget_kind=kind or "flops", budget=amount, workers=workers,
                          out=str(parent / f"w{w}") if parent is not None else (str(out) if out else None),
                          storage=storage, cache=cache, data_dir=str(data_dir) if data_dir else None, final=final,
-                         nodes=nodes, k=k, lease_s=lease, workers_sim=w) for w in sims]
+                         nodes=nodes, k=k, lease_s=lease, workers_sim=w, objectives=objectives) for w in sims]
     spec = specs[0]
     width = max([len(n) for n in names] + [8])
     progress = Progress(SpinnerColumn(), TextColumn(f"{{task.description:<{width}}}"),

@@ -10,8 +10,8 @@ import typer
 from rich.table import Table
 
 from search_spaces.cell import Cell
-from nasbench_shrink.cli._common import (CacheOpt, DataDirOpt, app, budget_of, check_settings, console,
-                                         err_console, print_json, user_errors)
+from nasbench_shrink.cli._common import (CacheOpt, DataDirOpt, ObjectivesOpt, app, budget_of, check_settings,
+                                         console, err_console, print_json, user_errors)
 
 
 @app.command("strategies")
@@ -20,15 +20,16 @@ def strategies_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSO
     """List the search strategies (built-ins, entry points of group nasbench_shrink.strategies)."""
     from nasbench_shrink.strategies.registry import strategies
 
-    rows = [{"name": s.name, "source": s.source, "description": s.description} for s in strategies().values()]
+    rows = [{"name": s.name, "source": s.source, "objectives": list(s.objectives), "description": s.description}
+            for s in strategies().values()]
     if as_json:
         print_json(rows)
         return
     table = Table(title="strategies (also: --strategy module.path:factory)")
-    for col in ("name", "source", "description"):
+    for col in ("name", "source", "objectives", "description"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r["name"], r["source"], r["description"])
+        table.add_row(r["name"], r["source"], ", ".join(r["objectives"]), r["description"])
     console.print(table)
 
 
@@ -56,16 +57,18 @@ def search_cmd(
     heartbeat: float = typer.Option(5.0, "--heartbeat", help="Seconds between trial heartbeats (stale after 3x)."),
     workers_sim: Optional[int] = typer.Option(None, "--workers-sim", min=1, help="On a table: run on a simulated "
                                               "clock of W asynchronous workers (trials record clock_start/end)."),
+    objectives: str = ObjectivesOpt,
     extend: bool = typer.Option(False, "--extend", help="Continue a stored study to a larger budget of the same "
                                 "kind (any other budget change is refused)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Run (or resume) a strategy as an Optuna study and print the best cell."""
+    from optuna.trial import TrialState
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from nasbench_shrink.budget import charged
     from nasbench_shrink.catalogue import get_benchmark
-    from nasbench_shrink.runs.search import SearchSpec, run_search, study_summary
+    from nasbench_shrink.runs.search import SearchSpec, run_search, study_summary, trial_score
     from nasbench_shrink.strategies import resolve
 
     kind, amount = budget_of(budget_evals, budget_flops, budget_seconds, budget_wallclock)
@@ -75,7 +78,7 @@ def search_cmd(
     spec = SearchSpec(strategy=plan, benchmark=bench, seed=seed, storage=storage, study=study,
                       nodes=nodes, k=k, lam=lam, budget_kind=kind, budget=amount,
                       data_dir=str(data_dir) if data_dir else None, cache=None if no_cache else cache, device=device,
-                      heartbeat=heartbeat, extend=extend, workers_sim=workers_sim)
+                      heartbeat=heartbeat, extend=extend, workers_sim=workers_sim, objectives=objectives)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                         TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=err_console,
                         disable=as_json or not err_console.is_terminal)
@@ -85,8 +88,7 @@ def search_cmd(
         def update(st) -> None:
             trials = st.get_trials(deepcopy=False)
             cost = charged(trials)
-            done = [t for t in trials if t.value is not None]
-            best = max((t.value for t in done), default=float("nan"))
+            best = max((trial_score(t) for t in trials if t.state == TrialState.COMPLETE), default=float("nan"))
             progress.update(task, completed=cost[kind] if kind else None,
                             stats=f"evals {int(cost['evals'])}  cost {cost['seconds']:.1f}s  best {best:.4f}")
 

@@ -21,29 +21,31 @@ from nasbench_shrink.evaluation.evaluator import evaluate
 from nasbench_shrink.samplers.cell_sampler import SKIP_ATTR, trial_system_attrs
 from nasbench_shrink.samplers.params import params_to_cell, search_space
 from nasbench_shrink.tables.landscape import landscape_of
+from nasbench_shrink.objectives import OBJECTIVES, parse_objectives
+from nasbench_shrink.objectives.pareto import hv_regret
+from nasbench_shrink.tables.fronts import front_normaliser
 from nasbench_shrink.tables.table import TableLookup
 
 __all__ = ["OBJECTIVES", "TableProblem"]
 
-OBJECTIVES = ("score", "metric,macs")
 MAXIMIZE, MINIMIZE = optuna.study.StudyDirection.MAXIMIZE, optuna.study.StudyDirection.MINIMIZE
 
 
 class TableProblem(optunahub.benchmarks.BaseProblem):
     """A table benchmark as an OptunaHub problem.
 
-    ``objectives="score"``: one objective, the λ-weighted score (maximise); ``"metric,macs"``: the validation
-    metric (maximise accuracy, minimise perplexity) and the search network's MACs (minimise). ``seed`` is the run
-    seed that picks each architecture's recorded training seed.
+    ``objectives="score"``: one objective, the λ-weighted score (maximise); ``"metric,macs"`` or
+    ``"metric,params"``: the validation metric (maximise accuracy, minimise perplexity) and the search network's
+    MACs or parameter count (minimise). ``seed`` is the run seed that picks each architecture's recorded training
+    seed. The ground truth of two objectives is the table's own (its metadata's exact fronts and reference rule).
     """
 
     def __init__(self, benchmark: str = "cifar10-small-table", objectives: str = "score", seed: int = 0) -> None:
         self.bench = get_benchmark(benchmark)
         if not isinstance(self.bench.evaluator, TableLookup):
             raise UserError(f"{benchmark} is not a table; pass a table benchmark, e.g. cifar10-small-table")
-        if objectives not in OBJECTIVES:
-            raise UserError(f"unknown objectives {objectives!r}; choose one of {', '.join(OBJECTIVES)}")
-        self.objectives, self.seed = objectives, seed
+        self.kind = parse_objectives(objectives)
+        self.objectives, self.seed = self.kind.name, seed
         self.landscape = landscape_of(self.bench.evaluator.table, self.bench)
         self.space, self.nodes = self.landscape.space, self.landscape.nodes
         self.k = self.bench.k  # AutoShrink's K on this benchmark
@@ -54,9 +56,8 @@ class TableProblem(optunahub.benchmarks.BaseProblem):
 
     @property
     def directions(self) -> list[optuna.study.StudyDirection]:
-        if self.objectives == "score":
-            return [MAXIMIZE]
-        return [MAXIMIZE if self.bench.metric == "accuracy" else MINIMIZE, MINIMIZE]
+        directions = self.kind.directions(self.bench.kind.higher_is_better)
+        return [MAXIMIZE if d == "maximize" else MINIMIZE for d in directions]
 
     def __call__(self, trial: optuna.Trial) -> float | Sequence[float]:
         if trial_system_attrs(trial).get(SKIP_ATTR):  # a cell sampler with nothing to propose (e.g. finished)
@@ -66,9 +67,7 @@ class TableProblem(optunahub.benchmarks.BaseProblem):
     def evaluate(self, params: dict[str, Any]) -> float | Sequence[float]:
         cell = params_to_cell(self.space, self.nodes, params)
         rec = evaluate(cell, self.bench, seed=self.bench.evaluator.seed_for(self.seed, cell.key))
-        if self.objectives == "score":
-            return float(rec.score)
-        return float(getattr(rec, self.bench.metric)), float(rec.macs)
+        return self.kind.values(rec.score, rec.perf, rec.macs, rec.params, self.bench.kind.higher_is_better)
 
     def arch_key(self, params: dict[str, Any]) -> str:
         """The architecture (canonical key) that ``params`` stand for."""
@@ -85,16 +84,27 @@ class TableProblem(optunahub.benchmarks.BaseProblem):
         return self.landscape.best_score - self.landscape.true_score[self.arch_key(params)]
 
     @property
+    def _front(self) -> dict[str, Any]:
+        return self.bench.evaluator.table.meta["pareto"][self.kind.cost or "macs"]
+
+    @property
     def pareto_front(self) -> list[tuple[float, float]]:
-        """The exact front of (seed-mean validation metric, MACs) over every architecture of the table."""
-        higher = self.bench.metric == "accuracy"
-        land = self.landscape
-        return [(land.mean_perf[k], float(land.macs[k])) for k in land.pareto_front(higher)]
+        """The exact front of (seed-mean validation metric, cost) over every architecture of the table, sorted
+        by cost (the table's metadata; cost: MACs for ``score``)."""
+        return [(m, c) for m, c in self._front["points"]]
 
     @property
     def reference_point(self) -> tuple[float, float]:
-        """The hypervolume reference point: the worst seed-mean metric and the largest MACs in the table."""
-        land = self.landscape
-        perf = list(land.mean_perf.values())
-        worst = min(perf) if self.bench.metric == "accuracy" else max(perf)
-        return worst, float(max(land.macs.values()))
+        """The hypervolume reference point in the objectives' own units: the table's rule (``tables.fronts``),
+        10 % of each range beyond the worst seed-mean metric and the largest cost."""
+        f = self._front
+        (best_m, best_c), (worst_m, worst_c) = f["best"], f["worst"]
+        r = f["reference"]
+        return worst_m + (r[0] - 1.0) * (worst_m - best_m), worst_c + (r[1] - 1.0) * (worst_c - best_c)
+
+    def hypervolume_regret(self, values: Sequence[Sequence[float]]) -> float:
+        """The true front's hypervolume minus that of the points ``values`` (the problem's objective values), in
+        the table's normalised axes."""
+        f = self._front
+        axes = front_normaliser(f, self.bench.kind.higher_is_better)
+        return hv_regret(axes(values), axes(f["points"]), f["reference"])

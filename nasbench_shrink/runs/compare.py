@@ -34,7 +34,9 @@ from nasbench_shrink.tables.landscape import landscape_of, regret_column
 from nasbench_shrink.strategies.registry import Strategy, default_strategies, resolve
 from nasbench_shrink.work.plan import Abandoned, Context, Unit, open_plan, work
 from nasbench_shrink.runs.clock import CLOCK_ATTRS
-from nasbench_shrink.runs.search import SearchSpec, check_budget, open_storage, run_ended, run_worker
+from nasbench_shrink.runs.search import SearchSpec, check_budget, open_storage, run_ended, run_worker, trial_score
+from nasbench_shrink.analysis.fronts import front_columns, front_summary
+from nasbench_shrink.objectives import SCORE, parse_objectives
 from nasbench_shrink.storage.trials import finished_counts, trials_by_name
 from nasbench_shrink.work.pool import WorkerPool
 
@@ -53,7 +55,7 @@ class CompareSpec:
     """
 
     benchmark: str | Benchmark = "digits"
-    strategies: list[str] = field(default_factory=default_strategies)
+    strategies: list[str] | None = None  # None: the default comparison of the objectives' kind
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     budget_kind: str = "flops"
     budget: float | None = None  # None: auto (per seed, what AutoShrink spent at that seed)
@@ -67,12 +69,16 @@ class CompareSpec:
     k: int | None = None
     lease_s: float = 60.0  # a unit whose worker stopped renewing for this long is taken over (not a setting)
     workers_sim: int | None = None  # on a table: every run on a simulated clock of this many workers
+    objectives: str = SCORE  # score | metric,macs | metric,params
     bench: Benchmark = field(init=False, repr=False, compare=False)
     plans: dict[str, Strategy] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.bench = resolve_benchmark(self.benchmark)
         self.benchmark = self.bench.name
+        self.objectives = parse_objectives(self.objectives).name
+        if self.strategies is None:
+            self.strategies = default_strategies(parse_objectives(self.objectives).kind)
         self.plans = {s: resolve(s) for s in self.strategies}  # an unknown strategy is the first thing reported
 
     def payload(self) -> dict[str, Any]:
@@ -87,6 +93,8 @@ class CompareSpec:
                "nodes": self.nodes, "k": self.k, "rules": COMPARE_RULES}
         if self.workers_sim is not None:
             out["workers_sim"] = self.workers_sim
+        if self.objectives != SCORE:
+            out["objectives"] = self.objectives
         return out
 
 
@@ -112,7 +120,8 @@ def _run_spec(spec: CompareSpec, strategy: str, seed: int, budget: float | None)
     return SearchSpec(strategy=plan, benchmark=spec.bench, seed=seed, storage=spec.storage or "",
                       nodes=takes.get("nodes"), k=takes.get("k"),
                       budget_kind=None if budget is None else spec.budget_kind, budget=budget,
-                      data_dir=spec.data_dir, cache=spec.cache, workers_sim=spec.workers_sim)
+                      data_dir=spec.data_dir, cache=spec.cache, workers_sim=spec.workers_sim,
+                      objectives=spec.objectives)
 
 
 def _final_job(bench: Benchmark, cell_json: str, seed: int, cache: str | None, data_dir: str | None,
@@ -271,11 +280,11 @@ def run_compare(spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None
     for s in spec.strategies:  # every run's settings, refused before any folder is made
         check_budget(SearchSpec(strategy=spec.plans[s], benchmark=bench, budget=1.0,
                                 budget_kind=spec.budget_kind if spec.budget is not None else None,
-                                workers_sim=spec.workers_sim))
+                                workers_sim=spec.workers_sim, objectives=spec.objectives))
     setters = [s for s in spec.strategies if spec.plans[s].sets_auto_budget]
     if spec.budget is None and not setters:
-        raise UserError("an automatic budget needs a strategy that sets it (autoshrink) among the strategies; pass "
-                        "--budget-evals, --budget-flops or --budget-seconds")
+        raise UserError("an automatic budget needs a strategy that sets it (autoshrink; autoshrink-sweep with two "
+                        "objectives) among the strategies; pass --budget-evals, --budget-flops or --budget-seconds")
     out = resolve_out(spec, results_dir)
     created = not out.exists()
     try:
@@ -341,6 +350,10 @@ def _run_in(out: Path, spec: CompareSpec, bench: Benchmark, setters: list[str],
             for seed, run in u["result"]["runs"].items()}
     trials = runs_frame({k: rows[k] for k in ((s, seed) for s in spec.strategies for seed in spec.seeds)}, spec,
                         budget)
+    objectives = parse_objectives(spec.objectives)
+    if objectives.multi:  # the believed front's hypervolume (regret) after each evaluation
+        trials = front_columns(trials, bench.metric, objectives.cost, bench.kind.higher_is_better,
+                               _landscape(bench))
     summary = summarize_runs(trials, spec, bench.metric)
     phases["collect"] = round(time.perf_counter() - mark, 2)
     if spec.final:
@@ -405,14 +418,14 @@ def run_rows(trials: list[FrozenTrial], strategy: str, seed: int, metric: str, l
     totals = running_totals(trials)
     if land is not None:  # a table knows the optimum: simple regret after every evaluation
         regrets = regret_column([r["trial"].user_attrs.get("arch_key") for r in totals],
-                                [r["trial"].value for r in totals], land)
+                                [trial_score(r["trial"]) for r in totals], land)
         top = land.top(0.01)
     clocked = bool(totals) and "clock_end" in totals[0]["trial"].user_attrs
     if clocked and land is not None:  # regret as known at each end time: the trials ended by then
         by_end = sorted(range(len(totals)), key=lambda i: (totals[i]["trial"].user_attrs["clock_end"],
                                                             totals[i]["trial"].number))
         at_end = regret_column([totals[i]["trial"].user_attrs.get("arch_key") for i in by_end],
-                               [totals[i]["trial"].value for i in by_end], land)
+                               [trial_score(totals[i]["trial"]) for i in by_end], land)
         regret_by_clock = dict(zip(by_end, at_end))
     rows = []
     for i, r in enumerate(totals):
@@ -424,7 +437,7 @@ def run_rows(trials: list[FrozenTrial], strategy: str, seed: int, metric: str, l
         rows.append({
             "strategy": strategy, "seed": seed, "trial": t.number, "eval_index": r["eval_index"],
             "cost_s": a.get("cost_s"), "train_flops": a.get("train_flops"), "cum_cost_s": r["cum_cost_s"],
-            "cum_train_flops": r["cum_train_flops"], "score": t.value, metric: a.get(metric),
+            "cum_train_flops": r["cum_train_flops"], "score": trial_score(t), metric: a.get(metric),
             "macs": a.get("macs"), "params": a.get("params"), "edges": a.get("edges"),
             "cache_hit": a.get("cache_hit"), "repeat": r["repeat"], "arch_key": a.get("arch_key"),
             "step": a.get("step"), "cell": json.dumps(a.get("cell")),
@@ -449,6 +462,11 @@ def runs_frame(rows: dict[tuple[str, int], list[dict[str, Any]]], spec: CompareS
 
 
 def summarize_runs(trials: pd.DataFrame, spec: CompareSpec, metric: str = "accuracy") -> pd.DataFrame:
+    """One row per run: its cost, its best cell by score, and its end point (final regret on a table; with two
+    objectives, the believed front's hypervolume regret and IGD+, or its hypervolume live)."""
+    objectives = parse_objectives(spec.objectives)
+    fronts = objectives.multi and ("hv_regret" in trials.columns or "hv" in trials.columns)
+    land = _landscape(spec.bench) if fronts else None
     rows = []
     for (strategy, seed), g in trials[trials["within_budget"]].groupby(["strategy", "seed"], sort=False):
         best = g.loc[g["score"].idxmax()]
@@ -462,6 +480,9 @@ def summarize_runs(trials: pd.DataFrame, spec: CompareSpec, metric: str = "accur
             t0 = g["clock_start"].min()  # 0 on a simulated clock; the first trial's start on a real one
             extra.update({"makespan_s": g["clock_end"].max() - t0, "busy_s": g["cost_s"].sum(),
                           "time_to_top1pct_s": float(min(hit_times)) - t0 if len(hit_times) else float("inf")})
+        if fronts:
+            extra.update(front_summary(g, metric, objectives.cost, spec.bench.kind.higher_is_better, land,
+                                       reference=trials))
         rows.append({"strategy": strategy, "seed": int(seed), "evaluations": int((~g["repeat"]).sum()),
                      "trials": len(g), "repeats": int(g["repeat"].sum()), "budget": g["budget"].iloc[0],
                      "search_cost_s": g["cost_s"].sum(), "search_flops": g["train_flops"].sum(),

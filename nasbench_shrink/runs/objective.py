@@ -1,4 +1,5 @@
-"""The Optuna objective: params → ``Cell`` → cached proxy evaluation → score (direction maximize).
+"""The Optuna objective: params → ``Cell`` → cached proxy evaluation → the study's objectives (the score, maximised,
+or the metric and a cost: ``nasbench_shrink.objectives``).
 
 Two rules of fairness live here. A repeat of an architecture inside one run is answered from the run's own
 earlier trial (the same record, charged nothing: ``budget.repeat_attrs``), on a table and live alike. And no
@@ -16,6 +17,7 @@ from optuna.trial import TrialState
 
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.budget import repeat_attrs
+from nasbench_shrink.objectives import Objectives, parse_objectives
 from nasbench_shrink.evaluation.cache import EvaluationCache, open_cache
 from nasbench_shrink.samplers.cell_sampler import PROPOSAL_ATTR, SKIP_ATTR, trial_system_attrs
 from nasbench_shrink.work.plan import worker_name
@@ -24,7 +26,7 @@ from nasbench_shrink.samplers.params import suggest_cell
 
 
 # the user attrs that hold the evaluation record (a repeat copies these; the proposal's own attrs are its own)
-RECORD_ATTRS = ("score", "macs", "params", "cost_s", "train_flops", "cache_hit", "arch_key", "edges", "cell",
+RECORD_ATTRS = ("score", "macs", "params", "resource", "cost_s", "train_flops", "cache_hit", "arch_key", "edges", "cell",
                 "epochs", "diverged", "benchmark", "eval_seed", "accuracy", "perplexity")
 
 
@@ -33,8 +35,10 @@ class CellObjective:
 
     def __init__(self, benchmark: Benchmark, nodes: int | None = None, seed: int = 0,
                  cache: EvaluationCache | str | None = None, data_dir: str | Path | None = None,
-                 lam: float | None = None, device: str | None = None, threads: int | None = None) -> None:
+                 lam: float | None = None, device: str | None = None, threads: int | None = None,
+                 objectives: Objectives | str | None = None) -> None:
         self.bench = benchmark
+        self.objectives = parse_objectives(objectives)
         self.nodes = nodes or self.bench.nodes
         self.seed = seed
         self._cache = cache
@@ -52,7 +56,12 @@ class CellObjective:
             self._cache = open_cache(self._cache)
         return self._cache
 
-    def __call__(self, trial: optuna.Trial) -> float:
+    def values(self, attrs: dict) -> float | tuple[float, float]:
+        """The trial's value(s) from its record's attrs: the score, or (metric, cost)."""
+        return self.objectives.values(attrs["score"], attrs.get(self.bench.metric), attrs["macs"], attrs["params"],
+                                      self.bench.kind.higher_is_better)
+
+    def __call__(self, trial: optuna.Trial) -> float | tuple[float, float]:
         sys_attrs = trial_system_attrs(trial)
         if sys_attrs.get(SKIP_ATTR):
             raise optuna.TrialPruned("the strategy has nothing left to evaluate")
@@ -66,13 +75,14 @@ class CellObjective:
             for k, v in attrs.items():
                 trial.set_user_attr(k, v)
             self.last_attrs = attrs
-            return float(first.value)
+            return self.values(attrs)
         seed = (self.bench.evaluator or LIVE).seed_for(self.seed, cell.key)
         started = time.time()
         rec = evaluate(cell, self.bench, seed=seed, cache=self.cache, data_dir=self.data_dir,
                        device=self.device, threads=self.threads, lam=self.lam)
         attrs = {
             "score": rec.score, self.bench.metric: rec.perf, "macs": rec.macs, "params": rec.params,
+            "resource": rec.resource,
             "cost_s": rec.cost_s, "train_flops": rec.train_flops, "cache_hit": rec.cache_hit, "arch_key": rec.key,
             "edges": len(cell.active_edges), "cell": cell.to_dict(), "epochs": rec.epochs,
             "diverged": rec.diverged, "benchmark": self.bench.name, "eval_seed": seed,
@@ -85,7 +95,7 @@ class CellObjective:
         for k, v in attrs.items():
             trial.set_user_attr(k, v)
         self.last_attrs = attrs
-        return rec.score
+        return self.values(attrs)
 
     def first_evaluation(self, study: optuna.Study, key: str) -> optuna.trial.FrozenTrial | None:
         """The run's earliest finished trial of architecture ``key``, read from the study's storage (so other

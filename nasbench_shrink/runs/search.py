@@ -20,6 +20,7 @@ from nasbench_shrink import interrupts
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.catalogue import resolve_benchmark
 from nasbench_shrink.budget import BUDGET_KINDS, WALLCLOCK, MAX_REPEATS_IN_A_ROW, REPEAT_ATTR, Budget, charged, cost_of
+from nasbench_shrink.objectives import SCORE, parse_objectives
 from nasbench_shrink.samplers.cell_sampler import CellSampler
 from nasbench_shrink.storage.locks import schema_lock
 from nasbench_shrink.errors import UserError, check_sqlite_url
@@ -60,6 +61,7 @@ class SearchSpec:
     options: dict[str, Any] = field(default_factory=dict)
     extend: bool = False  # a larger budget than the stored study's continues it (else any change is refused)
     workers_sim: int | None = None  # on a table: W workers on a simulated clock (runs.clock)
+    objectives: str = SCORE  # score | metric,macs | metric,params (nasbench_shrink.objectives)
     bench: Benchmark = field(init=False, repr=False, compare=False)
     plan: Strategy = field(init=False, repr=False, compare=False)
 
@@ -67,6 +69,7 @@ class SearchSpec:
         self.plan = self.strategy if isinstance(self.strategy, Strategy) else resolve(self.strategy)
         self.bench = resolve_benchmark(self.benchmark)
         self.strategy, self.benchmark = self.plan.name, self.bench.name
+        self.objectives = parse_objectives(self.objectives).name
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -91,6 +94,8 @@ class SearchSpec:
                "k": self.k, "lam": self.lam, "options": self.options}
         if self.workers_sim is not None:  # W > 1 changes what asynchronous samplers see: part of the run
             out["workers_sim"] = self.workers_sim
+        if self.objectives != SCORE:  # (a score study's settings stay what they were before objectives existed)
+            out["objectives"] = self.objectives
         return out
 
 
@@ -175,10 +180,13 @@ def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage | None = None
     sampler = spec.plan.sampler(bench, seed=spec.seed, nodes=spec.nodes, k=spec.k, **spec.options)
     nodes = sampler_nodes(sampler, bench, spec.nodes)
     storage = storage if storage is not None else open_storage(spec.storage, spec.heartbeat)
+    objectives = parse_objectives(spec.objectives)
+    directions = objectives.directions(bench.kind.higher_is_better)
     study = optuna.create_study(storage=storage, study_name=spec.study_name, sampler=sampler,
-                                direction="maximize", load_if_exists=True)
-    if study.direction != optuna.study.StudyDirection.MAXIMIZE:
-        raise UserError(f"study {spec.study_name} is not a maximisation study; pass another --study name")
+                                directions=directions, load_if_exists=True)
+    if [d.name.lower() for d in study.directions] != directions:
+        raise UserError(f"study {spec.study_name} optimises {[d.name.lower() for d in study.directions]}, not "
+                        f"{directions} (--objectives {objectives.name}); pass another --study name")
     stored = study.user_attrs.get(SETTINGS_ATTR)
     if stored is None:
         for k, v in {SETTINGS_ATTR: spec.settings(), "strategy": spec.strategy, "benchmark": spec.benchmark,
@@ -191,7 +199,7 @@ def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage | None = None
     _check_budget_of(study, spec)
     # threads reach the objective through NASBENCH_SHRINK_THREADS only, so a benchmark's fixed cpu_threads wins
     objective = CellObjective(bench, nodes=nodes, seed=spec.seed, cache=spec.cache, data_dir=spec.data_dir,
-                              lam=spec.lam, device=spec.device)
+                              lam=spec.lam, device=spec.device, objectives=objectives)
     return study, objective
 
 
@@ -381,6 +389,16 @@ def check_budget(spec: SearchSpec) -> None:
     if spec.budget is not None and spec.budget <= 0:
         raise UserError("the budget must be positive")
     check_clock(spec)
+    check_objectives(spec)
+
+
+def check_objectives(spec: SearchSpec) -> None:
+    """A strategy runs only on the kind of study it declares it supports (``Strategy.objectives``)."""
+    kind = parse_objectives(spec.objectives).kind
+    if kind not in spec.plan.objectives:
+        other = "--objectives metric,macs or metric,params" if kind == "single" else "--objectives score"
+        raise UserError(f"strategy {spec.strategy!r} supports {' and '.join(spec.plan.objectives)}-objective "
+                        f"studies only, not --objectives {spec.objectives}; drop it or pass {other}")
 
 
 def check_clock(spec: SearchSpec) -> None:
@@ -415,9 +433,17 @@ def run_search(spec: SearchSpec, workers: int = 1,
     return study
 
 
+def trial_score(trial: FrozenTrial) -> float:
+    """A finished trial's λ-weighted score: its value in a score study, its ``score`` attr in any study."""
+    score = trial.user_attrs.get("score")
+    return float(score if score is not None else trial.values[0])
+
+
 def best_trial(study: optuna.Study) -> FrozenTrial | None:
+    """The trial of highest score (the earliest of equal ones); in a two-objective study, the score at the
+    benchmark's λ picks one point of the front."""
     done = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
-    return max(done, key=lambda t: (t.value, -t.number)) if done else None
+    return max(done, key=lambda t: (trial_score(t), -t.number)) if done else None
 
 
 def study_summary(study: optuna.Study) -> dict[str, Any]:
@@ -436,7 +462,7 @@ def study_summary(study: optuna.Study) -> dict[str, Any]:
     if study.user_attrs.get("clock"):
         out["clock"] = study.user_attrs["clock"]
     if best is not None:
-        out.update(best_trial=best.number, best_score=best.value,
+        out.update(best_trial=best.number, best_score=trial_score(best),
                    **{k: best.user_attrs.get(k) for k in ("accuracy", "perplexity", "macs", "params", "edges", "arch_key",
                                                    "cell")})
     steps = [t for t in trials if "step" in t.user_attrs and t.state == TrialState.COMPLETE]

@@ -12,6 +12,16 @@ One trial is one candidate evaluation. The trajectory is a pure function of the 
   ``restarts`` (our extension, for fixed-budget comparisons) it starts again from the complete DAG with the op
   assignment of a fresh seed instead, and never ends by itself: the budget ends it.
 
+Two variants for two-objective studies (metric against cost), both our extensions (``docs/fidelity.md``):
+
+- ``lams`` (a λ sweep, the paper's own way to trade accuracy for cost): one shrinking run per λ, in order, each
+  from the same complete DAG, ranking candidates by the score at its λ (from the trial's metric and resource);
+  the study's front is that of everything evaluated;
+- ``pareto_width`` (Pareto shrinking): a step expands every cell of a set of parents (K one-edge removals each)
+  and keeps the candidates no other candidate of the step dominates in the study's objectives, at most
+  ``pareto_width`` of them, evenly spread along the cost axis, as the next step's parents; it ends when no
+  kept candidate has an edge left.
+
 Each trial claims ``(step, edge)`` through a trial system attr and one atomic INSERT into a small claims table of
 the study's database (first writer wins); on an in-memory storage (one process), a check-and-set under a lock.
 Other storages (Optuna's journal file, MySQL) are refused with one line: claims there would not be atomic.
@@ -30,6 +40,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Callable, Sequence
 
 import optuna
 import sqlalchemy as sa
@@ -49,10 +60,18 @@ _ACTIVE = (TrialState.RUNNING, TrialState.WAITING)
 class Candidate:
     edge: Edge
     cell: Cell
-    score: float | None = None  # finished score
+    score: float | None = None  # finished score (the rank of a candidate within its step)
     trial: int | None = None  # number of the trial that gave the score
     running: bool = False
     failures: int = 0
+    parent: int = 0  # which of the step's parents it removes an edge from (Pareto shrinking)
+    values: tuple[float, ...] | None = None  # the finished trial's values, minimisation form
+
+    @property
+    def claim_edge(self) -> Edge:
+        """The edge as claimed: (i + parent × N, j), so that the removals of several parents never collide and
+        a single parent's claims are the plain edge."""
+        return (self.edge[0] + self.parent * self.cell.nodes, self.edge[1])
 
     def resolved(self, max_failures: int) -> bool:
         return self.score is not None or (not self.running and self.failures >= max_failures)
@@ -68,7 +87,9 @@ class Step:
     cell: Cell
     candidates: list[Candidate]
     chosen: Candidate | None = None
-    restart: int = 0  # which shrinking run of a restarting sampler this step belongs to
+    restart: int = 0  # which shrinking run (restarting sampler, or the λ of a sweep) this step belongs to
+    parents: list[Cell] = field(default_factory=list)  # the cells it shrinks ([cell], or Pareto shrinking's set)
+    kept: list[Candidate] = field(default_factory=list)  # Pareto shrinking: the next step's parents
 
 
 @dataclass
@@ -91,12 +112,25 @@ class AutoShrinkSampler(CellSampler):
     strategy_name = "autoshrink"
 
     def __init__(self, space: str = "cnn", nodes: int = 8, k: int = 10, seed: int = 0, max_failures: int = 2,
-                 poll_interval: float = 0.25, restarts: bool = False) -> None:
+                 poll_interval: float = 0.25, restarts: bool = False, lams: Sequence[float] | None = None,
+                 score: Callable[[float | None, float, float], float] | None = None, metric: str = "accuracy",
+                 pareto_width: int | None = None) -> None:
         super().__init__(space, nodes, seed)
         if k < 1:
             raise ValueError("k must be >= 1")
+        if lams is not None and (not lams or score is None):
+            raise ValueError("a λ sweep needs at least one λ and the benchmark's score(perf, resource, lam)")
+        if pareto_width is not None and pareto_width < 1:
+            raise ValueError("pareto_width must be >= 1")
+        if sum(x is not None and x is not False for x in (lams, pareto_width, restarts or None)) > 1:
+            raise ValueError("restarts, lams and pareto_width are separate variants; pass one of them")
         self.k = k
         self.restarts = restarts
+        self.lams = tuple(lams) if lams is not None else None
+        self.score_at, self.metric = score, metric
+        self.pareto_width = pareto_width
+        self.supports_multi_objective = self.lams is not None or pareto_width is not None
+        self._signs: tuple[float, ...] = (-1.0,)  # the study's directions as signs of a minimisation form
         self.max_failures = max_failures
         self.poll_interval = poll_interval
         self.initial = complete_cell(space, nodes, seed)
@@ -120,6 +154,38 @@ class AutoShrinkSampler(CellSampler):
             return edges
         return random.Random(f"autoshrink:{self.seed}:{step}:{cell.key}").sample(edges, self.k)
 
+    def _rank(self, t: FrozenTrial, restart: int) -> float:
+        """A finished candidate's rank within its step: the trial's value, or in a λ sweep the score at the run's
+        λ from the trial's metric and resource."""
+        if self.lams is None:
+            return float(t.values[0])
+        a = t.user_attrs
+        return float(self.score_at(a.get(self.metric), a["resource"], self.lams[restart]))  # type: ignore[misc]
+
+    def _next_parents(self, s: Step) -> list[Cell]:
+        """The cells the step after the decided step ``s`` shrinks (none with an edge: the run has ended)."""
+        cells = [c.cell for c in s.kept] if self.pareto_width is not None else [s.chosen.cell]  # type: ignore
+        return [c for c in cells if c.edges]
+
+    def _decide(self, s: Step) -> None:
+        """Choose a decided step's outcome: the best candidate; Pareto shrinking also keeps its front."""
+        s.chosen = max(s.candidates, key=lambda c: c.rank_score)  # max() keeps the first of equal scores
+        if self.pareto_width is None:
+            return
+        done, seen = [], set()
+        for c in s.candidates:  # isomorphic candidates of two parents count once
+            if c.values is not None and c.cell.key not in seen:
+                seen.add(c.cell.key)
+                done.append(c)
+        front = [c for c in done if not any(all(a <= b for a, b in zip(o.values, c.values)) and o.values != c.values
+                                            for o in done)]  # type: ignore[arg-type]
+        front.sort(key=lambda c: (c.values[-1], c.values[0], c.cell.key))  # type: ignore[index]
+        if len(front) > self.pareto_width:  # evenly along the cost axis, both ends kept
+            w = self.pareto_width
+            picks = sorted({round(i * (len(front) - 1) / max(w - 1, 1)) for i in range(w)})
+            front = [front[i] for i in picks]
+        s.kept = front
+
     def replay(self, trials: list[FrozenTrial], decided: list[Step] | None = None) -> Trajectory:
         """The trajectory the finished and running ``trials`` define; ``decided``: its known decided steps."""
         decided = decided or []
@@ -130,32 +196,38 @@ class AutoShrinkSampler(CellSampler):
             if claim and claim[0] >= first:
                 by_claim.setdefault(tuple(claim), []).append(t)
         traj = Trajectory(steps=list(decided))
-        cell = decided[-1].chosen.cell if decided else self.start(0)  # type: ignore[union-attr]
+        parents = self._next_parents(decided[-1]) if decided else [self.start(0)]
         restart = decided[-1].restart if decided else 0
         step = first
         while True:
-            if not cell.edges:
-                if not self.restarts:
+            if not parents:
+                if self.restarts:
+                    restart += 1
+                    parents = [self.start(restart)]
+                elif self.lams is not None and restart + 1 < len(self.lams):
+                    restart += 1  # the sweep's next λ, from the same complete DAG
+                    parents = [self.start(0)]
+                else:
                     break
-                restart += 1
-                cell = self.start(restart)
             cands = []
-            for e in self.candidate_edges(step, cell):
-                c = Candidate(e, cell.without_edge(e).pruned())
-                for t in sorted(by_claim.get((step, *e), []), key=lambda t: t.number):
-                    if t.state == TrialState.COMPLETE and c.score is None:
-                        c.score, c.trial = float(t.value), t.number
-                    elif t.state in _ACTIVE:
-                        c.running = True
-                    elif t.state in (TrialState.FAIL, TrialState.PRUNED):
-                        c.failures += 1
-                cands.append(c)
-            s = Step(step, cell, cands, restart=restart)
+            for p, cell in enumerate(parents):
+                for e in self.candidate_edges(step, cell):
+                    c = Candidate(e, cell.without_edge(e).pruned(), parent=p)
+                    for t in sorted(by_claim.get((step, *c.claim_edge), []), key=lambda t: t.number):
+                        if t.state == TrialState.COMPLETE and c.score is None:
+                            c.score, c.trial = self._rank(t, restart), t.number
+                            c.values = tuple(s * v for s, v in zip(self._signs, t.values))
+                        elif t.state in _ACTIVE:
+                            c.running = True
+                        elif t.state in (TrialState.FAIL, TrialState.PRUNED):
+                            c.failures += 1
+                    cands.append(c)
+            s = Step(step, parents[0], cands, restart=restart, parents=parents)
             traj.steps.append(s)
             if not all(c.resolved(self.max_failures) for c in cands):
                 return traj
-            s.chosen = max(cands, key=lambda c: c.rank_score)  # max() keeps the first of equal scores
-            cell = s.chosen.cell
+            self._decide(s)
+            parents = self._next_parents(s)
             step += 1
         traj.done = True
         return traj
@@ -164,7 +236,11 @@ class AutoShrinkSampler(CellSampler):
         entry = self._decided.get((id(study._storage), study._study_id))
         return entry[1] if entry is not None and entry[0] is study._storage else None
 
+    def _directions_of(self, study: Study) -> None:
+        self._signs = tuple(-1.0 if d == optuna.study.StudyDirection.MAXIMIZE else 1.0 for d in study.directions)
+
     def trajectory(self, study: Study) -> Trajectory:
+        self._directions_of(study)
         traj = self.replay(study._storage.get_all_trials(study._study_id, deepcopy=False), self._known_decided(study))
         self._decided[(id(study._storage), study._study_id)] = (study._storage,
                                                                  [s for s in traj.steps if s.chosen is not None])
@@ -173,6 +249,9 @@ class AutoShrinkSampler(CellSampler):
     # -- proposing a candidate ---------------------------------------------------------------------------------
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         check_claim_storage(study)
+        if self.pareto_width is not None and not study._is_multi_objective():
+            raise ValueError("Pareto shrinking keeps the non-dominated candidates of two objectives; create the "
+                             "study with two directions")
         super().before_trial(study, trial)
 
     def is_finished(self, study: Study) -> bool:
@@ -205,7 +284,7 @@ class AutoShrinkSampler(CellSampler):
             if free:
                 cand = free[0]
                 _heartbeat(storage, trial._trial_id)  # a claimant that dies from here on goes stale, then FAIL
-                claim = [step.index, *cand.edge]
+                claim = [step.index, *cand.claim_edge]
                 if _engine_of(storage) is None:  # in-memory (one process): check-and-set under a lock
                     with _MEMORY_CLAIMS:
                         won = not self._claimed_elsewhere(study, trial, claim)
@@ -213,12 +292,15 @@ class AutoShrinkSampler(CellSampler):
                             storage.set_trial_system_attr(trial._trial_id, CLAIM, claim)
                 else:
                     storage.set_trial_system_attr(trial._trial_id, CLAIM, claim)
-                    won = bool(atomic_claim(study, trial.number, step.index, cand.edge, cand.failures))
+                    won = bool(atomic_claim(study, trial.number, step.index, cand.claim_edge, cand.failures))
                 if won:
-                    attrs = {"step": step.index, "removed_edge": list(cand.edge), "parent": step.cell.to_dict(),
-                             "parent_key": step.cell.key}
+                    parent = step.parents[cand.parent] if step.parents else step.cell
+                    attrs = {"step": step.index, "removed_edge": list(cand.edge), "parent": parent.to_dict(),
+                             "parent_key": parent.key}
                     if self.restarts:
                         attrs["restart"] = step.restart
+                    if self.lams is not None:
+                        attrs.update(restart=step.restart, lam=self.lams[step.restart])
                     return Proposal(cand.cell, attrs)
                 storage.set_trial_system_attr(trial._trial_id, CLAIM, None)
                 time.sleep(self.poll_interval / 10)  # lost to another worker: let its claim become visible
@@ -237,8 +319,8 @@ class AutoShrinkSampler(CellSampler):
     def _may_end_run(self, trial: FrozenTrial) -> bool:
         """Whether the trial's step has an edgeless candidate (the only way the next cell has no edge)."""
         claim, parent = trial.system_attrs.get(CLAIM), _claim_parent(trial)
-        if not claim or parent is None:
-            return True
+        if not claim or parent is None or self.lams is not None or self.pareto_width is not None:
+            return True  # (a sweep or Pareto shrinking: checked every time)
         return any(not parent.without_edge(e).pruned().edges for e in self.candidate_edges(claim[0], parent))
 
     def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState, values) -> None:
@@ -249,9 +331,10 @@ class AutoShrinkSampler(CellSampler):
         # the trial's own final state is not stored yet: replay with it
         trials: list = [t for t in study._storage.get_all_trials(study._study_id, deepcopy=False)
                         if t.number != trial.number]
-        value = values[0] if values and state == TrialState.COMPLETE else None
-        trials.append(SimpleNamespace(number=trial.number, state=state, value=value,
+        trials.append(SimpleNamespace(number=trial.number, state=state, user_attrs=trial.user_attrs,
+                                      values=list(values) if values and state == TrialState.COMPLETE else None,
                                       system_attrs=trial.system_attrs))
+        self._directions_of(study)
         if self.replay(trials, self._known_decided(study)).done:
             stop_study(study)
 

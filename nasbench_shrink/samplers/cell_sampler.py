@@ -63,6 +63,9 @@ class CellSampler(BaseSampler, ABC):
     """
 
     strategy_name = "cell"
+    # whether it can run in a two-objective study (a strategy that never reads the values can; one that ranks
+    # by them must say how it compares two of them)
+    supports_multi_objective = False
 
     def __init__(self, space: str = "cnn", nodes: int = 8, seed: int = 0) -> None:
         self.space = space
@@ -104,7 +107,7 @@ class CellSampler(BaseSampler, ABC):
         self._fallback.reseed_rng()
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        if study._is_multi_objective():
+        if study._is_multi_objective() and not self.supports_multi_objective:
             raise ValueError(f"{type(self).__name__} supports single-objective studies only (the score of Eq. 5); "
                              "create the study with one direction")
         if PROPOSAL_ATTR in trial.system_attrs or SKIP_ATTR in trial.system_attrs:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
 from typing import Any, Callable
@@ -27,6 +28,14 @@ __all__ = ["ENTRY_POINT_GROUP", "Strategy", "default_strategies", "make_sampler"
            "sampler_nodes", "strategies", "unregister_strategy"]
 
 ENTRY_POINT_GROUP = "nasbench_shrink.strategies"
+NSGA_POPULATION = 20  # Optuna's default is 50; paired budgets on the tables are ~100-200 evaluations
+PARETO_WIDTH = 3  # Pareto shrinking keeps at most this many cells per step
+
+
+def sweep_lams(benchmark: Benchmark) -> tuple[float, ...]:
+    """The λ values of AutoShrink's sweep on ``benchmark``: 0 (accuracy alone), the benchmark's λ, and 3× and 10×
+    it (the cheap end of the front)."""
+    return tuple(float(f * benchmark.lam) for f in (0.0, 1.0, 3.0, 10.0))
 Factory = Callable[..., BaseSampler]
 
 
@@ -46,7 +55,12 @@ class Strategy:
         defaults: Per-benchmark defaults of those options, e.g. the random-graph size of a benchmark.
         paper_row: The row of the paper's Tables 4/5 this strategy reproduces (``Shrink``, ``Complete-DAG``,
             ``WS``, ``ER``, ``BA``), for the report's side-by-side table; ``None`` for the others.
-        in_default_comparison: ``compare --strategies all`` (its default) runs it.
+        in_default_comparison: ``compare --strategies all`` (its default) runs it, in every kind of study it
+            supports.
+        objectives: The kinds of study it runs in: ``single`` (the score), ``multi`` (metric against cost); a
+            comparison refuses it in any other.
+        reference_for: The kinds of comparison whose report tests every strategy against this one (AutoShrink
+            for the score, its λ sweep for two objectives).
 
     Example:
         >>> from nasbench_shrink.strategies.registry import Strategy
@@ -65,6 +79,8 @@ class Strategy:
     defaults: Callable[[Benchmark], dict[str, Any]] | None = None
     paper_row: str | None = None
     in_default_comparison: bool = False
+    objectives: tuple[str, ...] = ("single",)
+    reference_for: tuple[str, ...] = ()
 
     def sampler(self, benchmark: Benchmark, seed: int = 0, **options: Any) -> BaseSampler:
         """This strategy's sampler for ``benchmark`` and ``seed``; options it does not declare are not passed
@@ -92,7 +108,8 @@ def register_strategy(name: str, factory: Factory, description: str = "", source
                       ends_by_itself: bool = False, sets_auto_budget: bool = False,
                       options: tuple[str, ...] | None = None,
                       defaults: Callable[[Benchmark], dict[str, Any]] | None = None,
-                      paper_row: str | None = None, in_default_comparison: bool = False) -> Strategy:
+                      paper_row: str | None = None, in_default_comparison: bool = False,
+                      objectives: tuple[str, ...] = ("single",), reference_for: tuple[str, ...] = ()) -> Strategy:
     """Make ``factory`` available as strategy ``name`` (replaces an earlier registration of that name).
 
     A plug-in declares its traits here exactly as the built-ins do (see ``Strategy``).
@@ -108,7 +125,8 @@ def register_strategy(name: str, factory: Factory, description: str = "", source
         >>> unregister_strategy("my-complete")
     """
     strategy = Strategy(name, factory, description or (factory.__doc__ or "").strip().split("\n")[0], source,
-                        ends_by_itself, sets_auto_budget, options, defaults, paper_row, in_default_comparison)
+                        ends_by_itself, sets_auto_budget, options, defaults, paper_row, in_default_comparison,
+                        tuple(objectives), tuple(reference_for))
     _REGISTRY[name] = strategy
     return strategy
 
@@ -130,6 +148,19 @@ def _builtin() -> None:
                             **kw: Any) -> BaseSampler:
         return AutoShrinkSampler(benchmark.space, nodes or benchmark.nodes, k or benchmark.k, seed, restarts=True,
                                  **kw)
+
+    def autoshrink_sweep(benchmark: Benchmark, seed: int = 0, nodes: int | None = None, k: int | None = None,
+                         lams: Any = None, **kw: Any) -> BaseSampler:
+        return AutoShrinkSampler(benchmark.space, nodes or benchmark.nodes, k or benchmark.k, seed,
+                                 lams=tuple(lams) if lams is not None else sweep_lams(benchmark),
+                                 score=lambda perf, resource, lam: benchmark.score(perf, resource, lam=lam,
+                                                                                   diverged=perf is None),
+                                 metric=benchmark.metric)
+
+    def autoshrink_pareto(benchmark: Benchmark, seed: int = 0, nodes: int | None = None, k: int | None = None,
+                          width: int | None = None, **kw: Any) -> BaseSampler:
+        return AutoShrinkSampler(benchmark.space, nodes or benchmark.nodes, k or benchmark.k, seed,
+                                 pareto_width=width or PARETO_WIDTH)
 
     def complete(benchmark: Benchmark, seed: int = 0, nodes: int | None = None, **kw: Any) -> BaseSampler:
         return CompleteDAGSampler(benchmark.space, nodes or benchmark.nodes, seed)
@@ -153,30 +184,52 @@ def _builtin() -> None:
     def optuna_random(benchmark: Benchmark, seed: int = 0, **kw: Any) -> BaseSampler:
         return optuna.samplers.RandomSampler(seed=seed)
 
-    wiring_traits: dict[str, Any] = dict(options=("graph_nodes", "p", "m"), in_default_comparison=True)
+    def nsga2(benchmark: Benchmark, seed: int = 0, population: int = NSGA_POPULATION, **kw: Any) -> BaseSampler:
+        return optuna.samplers.NSGAIISampler(population_size=population, seed=seed)
+
+    def nsga3(benchmark: Benchmark, seed: int = 0, population: int = NSGA_POPULATION, **kw: Any) -> BaseSampler:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.NSGAIIISampler(population_size=population, seed=seed)
+
+    both = ("single", "multi")  # strategies that never read the values, and Optuna's that handle both
+    wiring_traits: dict[str, Any] = dict(options=("graph_nodes", "p", "m"), in_default_comparison=True,
+                                         objectives=both)
     default = dict(in_default_comparison=True)
     for strategy in [
         Strategy("autoshrink", autoshrink, "AutoShrink edge shrinking from the complete DAG (K candidates per step)",
-                 ends_by_itself=True, sets_auto_budget=True, options=("nodes", "k"), paper_row="Shrink", **default),
+                 ends_by_itself=True, sets_auto_budget=True, options=("nodes", "k"), paper_row="Shrink",
+                 reference_for=("single",), **default),
+        Strategy("autoshrink-sweep", autoshrink_sweep, "AutoShrink once per λ of a sweep (two objectives: the "
+                 "front of everything evaluated; our extension)", ends_by_itself=True, sets_auto_budget=True,
+                 options=("nodes", "k", "lams"), objectives=("multi",), reference_for=("multi",), **default),
+        Strategy("autoshrink-pareto", autoshrink_pareto, "Pareto shrinking: each step keeps its non-dominated "
+                 "candidates as the next parents (two objectives; our extension)", ends_by_itself=True,
+                 options=("nodes", "k", "width"), objectives=("multi",), **default),
         Strategy("autoshrink-restarts", autoshrink_restarts, "AutoShrink restarted from a fresh seed's complete "
                  "DAG whenever a shrinking run ends, so it can spend a fixed budget (our extension)",
                  options=("nodes", "k")),
         Strategy("complete", complete, "The complete DAG with seeded ops, evaluated once (paper's Complete-DAG row)",
-                 ends_by_itself=True, options=("nodes",), paper_row="Complete-DAG", **default),
+                 ends_by_itself=True, options=("nodes",), paper_row="Complete-DAG", objectives=both, **default),
         Strategy("random", random_dag, "Uniform random sub-DAGs of the complete DAG with random ops",
-                 options=("nodes",), **default),
+                 options=("nodes",), objectives=both, **default),
         Strategy("ws", wiring("ws"), "Random wiring, Watts-Strogatz graphs (K=4, P=0.75), N=15 on cifar10",
                  paper_row="WS", **wiring_traits),
         Strategy("er", wiring("er"), "Random wiring, Erdos-Renyi graphs (P=0.2), N=15 on cifar10", paper_row="ER",
                  **wiring_traits),
         Strategy("ba", wiring("ba"), "Random wiring, Barabasi-Albert graphs (M=5), N=15 on cifar10",
                  paper_row="BA", **wiring_traits),
-        Strategy("evolution", evolution, "Regularized (aging) evolution: tournament, one-edge/op mutation",
-                 options=("nodes", "population", "sample"), **default),
-        Strategy("tpe", tpe, "Optuna's TPE sampler over the edge and op parameters",
-                 options=("nodes", "n_startup_trials"), **default),
+        Strategy("evolution", evolution, "Regularized (aging) evolution: tournament, one-edge/op mutation "
+                 "(two objectives: the tournament picks by domination count)",
+                 options=("nodes", "population", "sample"), objectives=both, **default),
+        Strategy("tpe", tpe, "Optuna's TPE sampler over the edge and op parameters (MOTPE on two objectives)",
+                 options=("nodes", "n_startup_trials"), objectives=both, **default),
         Strategy("optuna-random", optuna_random, "Optuna's RandomSampler over the edge and op parameters",
-                 options=("nodes",), **default),
+                 options=("nodes",), objectives=both, **default),
+        Strategy("nsga2", nsga2, "Optuna's NSGAIISampler over the edge and op parameters",
+                 options=("nodes", "population"), objectives=("multi",), **default),
+        Strategy("nsga3", nsga3, "Optuna's NSGAIIISampler over the edge and op parameters",
+                 options=("nodes", "population"), objectives=("multi",), **default),
     ]:
         _REGISTRY.setdefault(strategy.name, strategy)
 
@@ -218,11 +271,11 @@ def strategies() -> dict[str, Strategy]:
     return dict(sorted(_REGISTRY.items()))
 
 
-def default_strategies() -> list[str]:
-    """The strategies ``compare`` runs by default: those that declare ``in_default_comparison``, built-ins first,
-    in the order they were registered."""
+def default_strategies(kind: str = "single") -> list[str]:
+    """The strategies ``compare`` runs by default in a ``kind`` (``single`` or ``multi``) objective comparison:
+    those that declare ``in_default_comparison`` and support ``kind``, built-ins first, in registration order."""
     strategies()
-    return [name for name, s in _REGISTRY.items() if s.in_default_comparison]
+    return [name for name, s in _REGISTRY.items() if s.in_default_comparison and kind in s.objectives]
 
 
 def _load_path(path: str) -> Factory:
@@ -250,8 +303,8 @@ def _load_path(path: str) -> Factory:
 
 
 def resolve(name: str) -> Strategy:
-    if ":" in name:
-        return Strategy(name, _load_path(name), "custom factory", "path")
+    if ":" in name:  # a bare factory declares nothing: it may run in either kind of study (Optuna decides)
+        return Strategy(name, _load_path(name), "custom factory", "path", objectives=("single", "multi"))
     known = strategies()
     if name not in known:
         raise UserError(f"unknown strategy {name!r}; choose one of {', '.join(known)} or pass module.path:factory "

@@ -40,6 +40,8 @@ class Landscape:
     lam: float
     space: str = "cnn"
     nodes: int = 5
+    params: dict[str, int] = field(default_factory=dict)
+    fronts: dict[str, Any] = field(default_factory=dict)  # the table's true fronts (``tables.fronts``)
     _top: dict = field(default_factory=dict, repr=False)  # derived figures, computed once
 
     @property
@@ -88,7 +90,7 @@ def landscape_of(table: Table, bench: Benchmark, lam: float | None = None) -> La
 def _landscape(table: Table, bench: Benchmark, lam: float) -> Landscape:
     perf: dict[str, list[float]] = {}
     test: dict[str, list[float]] = {}
-    cells, macs, resource = {}, {}, {}
+    cells, macs, resource, params = {}, {}, {}, {}
     c = table.columns
     for i, key in enumerate(c["key"]):
         if c["diverged"][i] or c["perf"][i] is None:
@@ -98,11 +100,11 @@ def _landscape(table: Table, bench: Benchmark, lam: float) -> Landscape:
             test.setdefault(key, []).append(c["test_perf"][i])
         if key not in cells:
             cells[key] = Cell.from_dict(json.loads(c["cell"][i]))
-            macs[key], resource[key] = c["macs"][i], c["resource"][i]
+            macs[key], resource[key], params[key] = c["macs"][i], c["resource"][i], c["params"][i]
     keys = sorted(perf)
     mean_perf = {k: statistics.fmean(perf[k]) for k in keys}
     return Landscape(keys=keys, cells=cells, lam=lam, macs=macs, mean_perf=mean_perf, space=table.meta["space"],
-                     nodes=table.meta["nodes"],
+                     nodes=table.meta["nodes"], params=params, fronts=table.meta.get("pareto", {}),
                      mean_test={k: statistics.fmean(test[k]) if k in test else None for k in keys},
                      true_score={k: bench.score(mean_perf[k], resource[k], lam=lam) for k in keys})
 

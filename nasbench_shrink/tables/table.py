@@ -35,13 +35,16 @@ from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.evaluation.evaluator import EvalRecord, Evaluator
 from nasbench_shrink.evaluation.machine import cpu_model
+from nasbench_shrink.benchmarks.tasks import task_kind
+from nasbench_shrink.tables.fronts import true_fronts
 
 __all__ = ["TableLookup", "Table", "load_table", "write_table", "table_benchmark", "table_seed",
            "TableError", "normalised_costs", "upgrade_table"]
 
 # 2: every row names its machine; ``arch_cost_s``, the architecture's seconds on the reference machine
-FORMAT = 2
-READS_FORMATS = (1, 2)  # a format-1 table is upgraded in memory on loading (``upgrade_columns``)
+# 3: the metadata holds the exact accuracy-against-cost fronts (``tables.fronts``), covered by the sha256
+FORMAT = 3
+READS_FORMATS = (1, 2, 3)  # an older table is upgraded in memory on loading (``upgrade_columns``)
 META_KEY = b"nasbench_shrink"
 FORMAT1_COLUMNS = ("key", "seed", "cell", "edges", "macs", "params", "resource", "perf", "test_perf", "cost_s",
                    "train_flops", "epochs", "trained_examples", "train_images", "stop_reason", "diverged", "curve")
@@ -80,9 +83,17 @@ def _present(columns: dict[str, list], format: int = FORMAT) -> tuple[str, ...]:
     return FORMAT1_COLUMNS + tuple(c for c in OPTIONAL_COLUMNS if c in columns)
 
 
-def _digest(columns: dict[str, list], format: int = FORMAT) -> str:
-    return hashlib.sha256(json.dumps({c: columns[c] for c in _present(columns, format)}, sort_keys=True)
-                          .encode()).hexdigest()
+def _digest(columns: dict[str, list], format: int = FORMAT, pareto: dict[str, Any] | None = None) -> str:
+    """The sha256 loading checks: of the rows, and from format 3 of the fronts the metadata states."""
+    content: dict[str, Any] = {c: columns[c] for c in _present(columns, format)}
+    if format >= 3:
+        content["pareto"] = pareto
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _fronts(columns: dict[str, list], higher_is_better: bool) -> dict[str, Any]:
+    return true_fronts(columns["key"], columns["perf"], columns["diverged"], columns["macs"], columns["params"],
+                       higher_is_better)
 
 
 def unrecorded_machine(meta: dict[str, Any]) -> str:
@@ -124,15 +135,18 @@ def normalised_costs(keys: list[str], seeds: list[int], cost_s: list[float], mac
 
 def upgrade_columns(columns: dict[str, list], meta: dict[str, Any], unrecorded: str | None = None
                     ) -> tuple[dict[str, list], dict[str, Any]]:
-    """A format-1 table's columns and metadata as format 2: rows without a machine get ``unrecorded`` (default:
-    ``unrecorded_machine(meta)``), ``arch_cost_s`` is computed; the digest is the format-2 one of the same rows."""
+    """An older table's columns and metadata as the current format: rows without a machine get ``unrecorded``
+    (default: ``unrecorded_machine(meta)``) and ``arch_cost_s`` is computed (format 1), the fronts are computed
+    (formats 1, 2); the digest is the current format's of the same rows."""
     columns = dict(columns)
-    label = unrecorded or unrecorded_machine(meta)
-    columns["machine"] = [m or label for m in columns.get("machine") or [None] * len(columns["key"])]
-    columns["arch_cost_s"], cost = normalised_costs(columns["key"], columns["seed"], columns["cost_s"],
-                                                    columns["machine"])
-    meta = {**meta, "format": FORMAT, "machines": sorted(set(columns["machine"])), "cost_reference": cost,
-            "sha256": _digest(columns)}
+    if meta.get("format", 1) < 2:
+        label = unrecorded or unrecorded_machine(meta)
+        columns["machine"] = [m or label for m in columns.get("machine") or [None] * len(columns["key"])]
+        columns["arch_cost_s"], cost = normalised_costs(columns["key"], columns["seed"], columns["cost_s"],
+                                                        columns["machine"])
+        meta = {**meta, "machines": sorted(set(columns["machine"])), "cost_reference": cost}
+    pareto = _fronts(columns, task_kind(meta["task"]).higher_is_better)
+    meta = {**meta, "format": FORMAT, "pareto": pareto, "sha256": _digest(columns, FORMAT, pareto)}
     return columns, meta
 
 
@@ -169,8 +183,9 @@ def write_table(path: str | Path, records: Iterable[EvalRecord], live: Benchmark
         "machines": sorted(set(columns["machine"])), "cost_reference": cost,
         "threads": threads or live.cpu_threads, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "commit": _commit(), "rows": len(rows), "architectures_done": len(keys), "architectures": architectures,
-        "complete": len(rows) == architectures * len(seeds), "sha256": _digest(columns),
+        "complete": len(rows) == architectures * len(seeds), "pareto": _fronts(columns, live.kind.higher_is_better),
     }
+    meta["sha256"] = _digest(columns, FORMAT, meta["pareto"])
     _write(path, columns, meta)
     return meta
 
@@ -189,8 +204,8 @@ def _write(path: str | Path, columns: dict[str, list], meta: dict[str, Any]) -> 
 
 def upgrade_table(path: str | Path, out: str | Path, unrecorded: str | None = None, **meta_updates: Any
                   ) -> dict[str, Any]:
-    """Rewrite the format-1 table at ``path`` as format 2 at ``out`` (``upgrade_columns``; rows unchanged, the
-    metadata updated by ``meta_updates``); returns the metadata written."""
+    """Rewrite the older table at ``path`` in the current format at ``out`` (``upgrade_columns``; rows unchanged,
+    the metadata updated by ``meta_updates``); returns the metadata written."""
     import pyarrow.parquet as pq
 
     t = load_table(path)  # checks the file and its digest
@@ -199,7 +214,7 @@ def upgrade_table(path: str | Path, out: str | Path, unrecorded: str | None = No
     raw = pq.read_table(path)
     columns, meta = upgrade_columns(raw.to_pydict(), json.loads(raw.schema.metadata[META_KEY]), unrecorded)
     meta = {**meta, **meta_updates}
-    meta["sha256"] = _digest(columns)
+    meta["sha256"] = _digest(columns, FORMAT, meta["pareto"])
     _write(out, columns, meta)
     return meta
 
@@ -260,7 +275,7 @@ def _load(path: str, mtime: float) -> Table:
     if fmt not in READS_FORMATS or set(_present(columns, fmt if fmt in READS_FORMATS else FORMAT)) - set(columns):
         raise TableError(f"table {p} has format {fmt} (columns {sorted(columns)}), this version reads formats "
                          f"{list(READS_FORMATS)}; regenerate it with 'nasbench-shrink tabulate'")
-    if _digest(columns, fmt) != meta.get("sha256"):
+    if _digest(columns, fmt, meta.get("pareto")) != meta.get("sha256"):
         raise TableError(f"table {p} fails its sha256 check (changed since it was written); restore or regenerate it")
     if fmt < FORMAT:
         columns, meta = upgrade_columns(columns, meta)

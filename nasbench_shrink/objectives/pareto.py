@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["hv_regret", "hypervolume_2d", "igd_plus", "non_dominated"]
+__all__ = ["Normaliser", "RunningFront", "hv_regret", "hypervolume_2d", "igd_plus", "non_dominated"]
 
 
 def non_dominated(points: np.ndarray) -> np.ndarray:
@@ -52,3 +52,46 @@ def igd_plus(found: np.ndarray, true_front: np.ndarray) -> float:
         return float("inf")
     worse = np.maximum(f[None, :, :] - z[:, None, :], 0.0)  # (front point, found point, objective)
     return float(np.mean(np.min(np.sqrt(np.sum(worse ** 2, axis=2)), axis=1)))
+
+
+class Normaliser:
+    """Objectives in minimisation form scaled to [0, 1] over a fixed range: ``best`` ↦ 0, ``worst`` ↦ 1 on each
+    axis. The same normaliser for every strategy of a comparison makes their hypervolumes comparable.
+
+    Example:
+        >>> n = Normaliser(best=(1.0, 0.0), worst=(0.0, 10.0))  # accuracy up to 1 (best), cost 0..10
+        >>> n((0.5, 5.0)).tolist()
+        [0.5, 0.5]
+    """
+
+    def __init__(self, best: tuple[float, float], worst: tuple[float, float]) -> None:
+        self.best, self.worst = np.asarray(best, dtype=float), np.asarray(worst, dtype=float)
+        span = self.worst - self.best
+        self.span = np.where(span == 0, 1.0, span)
+
+    def __call__(self, points) -> np.ndarray:
+        return (np.asarray(points, dtype=float) - self.best) / self.span
+
+
+class RunningFront:
+    """The non-dominated set of the points seen so far (minimisation), kept as points arrive: what a search
+    believes is its front after each evaluation. ``add`` returns whether the set changed.
+
+    Example:
+        >>> f = RunningFront()
+        >>> f.add((1.0, 2.0), "a"), f.add((2.0, 3.0), "b"), f.add((0.5, 2.5), "c"), sorted(f.labels)
+        (True, False, True, ['a', 'c'])
+    """
+
+    def __init__(self) -> None:
+        self.points: list[tuple[float, float]] = []
+        self.labels: list[object] = []
+
+    def add(self, point, label: object = None) -> bool:
+        x, y = float(point[0]), float(point[1])
+        if any(px <= x and py <= y for px, py in self.points):  # weakly dominated (an equal point included)
+            return False
+        keep = [i for i, (px, py) in enumerate(self.points) if not (x <= px and y <= py)]
+        self.points = [self.points[i] for i in keep] + [(x, y)]
+        self.labels = [self.labels[i] for i in keep] + [label]
+        return True
