@@ -71,3 +71,41 @@ def install_fake_distribution(root, module: str, source: str, group: str, entry:
     dist.mkdir()
     (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text(f"[{group}]\n{entry}\n")
+
+
+def dashboard_api(out, path: str = "/api/studies") -> tuple[object, str]:
+    """Start ``nasbench-shrink dashboard <out>`` on a free port and wait until its HTTP API answers ``path``:
+    (the server process, its base URL). The caller terminates the process."""
+    import json
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    proc = subprocess.Popen([sys.executable, "-m", "nasbench_shrink.cli", "dashboard", str(out), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(120):  # a loaded machine starts the server slowly
+        time.sleep(0.5)
+        try:
+            with urllib.request.urlopen(base + path, timeout=2) as r:
+                json.loads(r.read())
+            return proc, base
+        except OSError:
+            continue
+    proc.terminate()
+    proc.wait(10)
+    raise AssertionError("dashboard did not answer")
+
+
+def get_json(url: str):
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return json.loads(r.read())

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nasbench_shrink.cli import app
+from helpers import dashboard_api, get_json
 
 runner = CliRunner()
 pytestmark = pytest.mark.slow  # every test here shares a two-worker compare run
@@ -153,28 +154,13 @@ def test_refused_inputs_exit_2_without_a_traceback_and_leave_no_folder(tmp_path)
 
 
 def test_dashboard_serves_the_studies(reference):
-    port_sock = socket.socket()
-    port_sock.bind(("127.0.0.1", 0))
-    port = port_sock.getsockname()[1]
-    port_sock.close()
-    proc = subprocess.Popen([sys.executable, "-m", "nasbench_shrink.cli", "dashboard", str(reference), "--port",
-                             str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc, base = dashboard_api(reference)
     try:
-        data = None
-        for _ in range(120):  # a loaded machine starts the server slowly
-            time.sleep(0.5)
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=2) as r:
-                    data = json.loads(r.read())
-                break
-            except OSError:
-                continue
-        assert data is not None, "dashboard did not answer"
+        data = get_json(f"{base}/api/studies")
         names = {s["study_name"] for s in data["study_summaries"]}
         assert {"digits/autoshrink/seed0", "digits/complete/seed1", "digits/random/seed0"} <= names
         sid = next(s["study_id"] for s in data["study_summaries"] if s["study_name"] == "digits/autoshrink/seed0")
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies/{sid}", timeout=5) as r:
-            detail = json.loads(r.read())
+        detail = get_json(f"{base}/api/studies/{sid}")
         attrs = {a["key"] for t in detail["trials"] for a in t["user_attrs"]}
         assert {"score", "accuracy", "macs", "cache_hit", "arch_key", "step"} <= attrs
     finally:

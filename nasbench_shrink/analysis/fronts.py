@@ -112,8 +112,8 @@ def front_columns(trials: pd.DataFrame, metric: str, cost: str, higher_is_better
 def front_summary(g: pd.DataFrame, metric: str, cost: str, higher_is_better: bool, land=None,
                   reference: pd.DataFrame | None = None) -> dict[str, Any]:
     """One run's end (``g``: its trials within the budget, in order): the believed front's size and keys, its
-    final hypervolume regret and IGD+ (table), or its hypervolume (live; axes from ``reference``, the whole
-    comparison's trials)."""
+    final hypervolume regret, IGD+ and the share of the true front's architectures in it (table), or its
+    hypervolume (live; axes from ``reference``, the whole comparison's trials)."""
     axes = _Axes(reference if reference is not None else g, metric, cost, higher_is_better, land)
     run = axes.believed(g["arch_key"], axes.observed(g))
     out: dict[str, Any] = {"front_size": len(run.labels), "front_keys": " ".join(map(str, run.labels))}
@@ -121,6 +121,8 @@ def front_summary(g: pd.DataFrame, metric: str, cost: str, higher_is_better: boo
         truth = axes.truth_of(run.labels)
         out["final_hv_regret"] = axes.true_hv - hypervolume_2d(truth, axes.ref)
         out["final_igd_plus"] = igd_plus(truth, axes.front)
+        true_keys = set(land.fronts[cost]["keys"])
+        out["true_front_found"] = len(true_keys & set(run.labels)) / len(true_keys)
     else:
         out["final_hv"] = hypervolume_2d(np.array(run.points), axes.ref)
     return out
@@ -145,7 +147,7 @@ def fronts_figure(trials: pd.DataFrame, summary: pd.DataFrame, metric: str, cost
     """One panel per strategy: every architecture and the true front (table), each run's believed front at its
     end (thin), and the median run's (bold: the run whose final measure is the median over seeds). Returns a
     sentence saying which run each panel's bold front is."""
-    from matplotlib.ticker import EngFormatter, NullFormatter
+    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
     from nasbench_shrink.analysis import style
 
@@ -182,7 +184,8 @@ def fronts_figure(trials: pd.DataFrame, summary: pd.DataFrame, metric: str, cost
             ax.set_title(f"{s}\nmedian {'HV regret' if target == 'final_hv_regret' else 'HV'} "
                          f"{median[target]:.3g} (seed {int(median['seed'])})", fontsize="small")
         ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 10k, 100k, 1M
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))  # a decade or two: label 2 and 5
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 10k, 20k, 50k, 100k
         ax.xaxis.set_minor_formatter(NullFormatter())
     for ax in axes[-1]:
         ax.set_xlabel(f"{cost} (log)")

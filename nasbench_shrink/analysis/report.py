@@ -395,30 +395,10 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
         pareto_figure(summary, out / "pareto.png")
     has_shrink = shrink_figure(trials, out / "shrink.png")
     cells_figure(summary, out / "cells.png")
-    lines = [f"# Comparison on `{cfg.get('benchmark', '?')}`", ""]
-    lines += ["## Settings", ""]
     seeds = cfg.get("seeds", [])
-    lines += [f"- strategies: {', '.join(cfg.get('strategies', []))}",
-              f"- seeds: {_seed_list(seeds)} ({len(seeds)}, paired across strategies)",
-              _budget_line(settings.get("resolved_budget"), kind),
-              f"- final evaluation: {'yes' if cfg.get('final') else 'no'}",
-              f"- storage: `{settings.get('storage')}` (open with `optuna-dashboard` or "
-              f"`nasbench-shrink dashboard {out}`)",
-              _wall_line(settings), ""]
+    lines = [f"# Comparison on `{cfg.get('benchmark', '?')}`", ""] + _settings_lines(cfg, settings, out, kind)
     table, columns, target, reference = comparison(summary, kind)
-    lines += ["## Final table", "",
-              "Each cell: interquartile mean over seeds [bootstrap 95 % interval]. The last column tests the "
-              f"strategy against {reference or 'the reference'} on {_LABELS.get(target, target)}: paired "
-              "Wilcoxon signed-rank over the same seeds, Holm-corrected across strategies, with the Vargha–Delaney "
-              "A12 effect size (> 0.5: the strategy tends to do better).", ""]
-    head = ["strategy"] + [_LABELS.get(c, c) for c in columns] + [f"vs {reference or '–'}"]
-    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for _, r in table.iterrows():
-        lines.append("| " + " | ".join([r["strategy"], *(_value(r, c) for c in columns), _versus(r, reference)])
-                     + " |")
-    lines += [""] + comparison_sentences(table, target, reference, len(seeds)) + [""]
-    lines += ["Every number above is computed from `summary.csv` (one row per run), which is computed from "
-              "`trials.csv` (trials within the budget).", ""]
+    lines += _final_table_lines(table, columns, target, reference, len(seeds))
     lines += fairness_lines(trials, summary, kind, target, len(seeds))
     lines += ["## Figures", "", "![anytime](anytime.png)", "", "![rank](rank.png)", "", "![pareto](pareto.png)", ""]
     if has_shrink:
@@ -435,6 +415,24 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _final_table_lines(table: pd.DataFrame, columns: dict[str, bool], target: str, reference: str | None,
+                       seeds: int) -> list[str]:
+    """The report's final table (markdown) and the sentences computed from it."""
+    lines = ["## Final table", "",
+             "Each cell: interquartile mean over seeds [bootstrap 95 % interval]. The last column tests the "
+             f"strategy against {reference or 'the reference'} on {_LABELS.get(target, target)}: paired "
+             "Wilcoxon signed-rank over the same seeds, Holm-corrected across strategies, with the Vargha–Delaney "
+             "A12 effect size (> 0.5: the strategy tends to do better).", ""]
+    head = ["strategy"] + [_LABELS.get(c, c) for c in columns] + [f"vs {reference or '–'}"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in table.iterrows():
+        lines.append("| " + " | ".join([r["strategy"], *(_value(r, c) for c in columns), _versus(r, reference)])
+                     + " |")
+    lines += [""] + comparison_sentences(table, target, reference, seeds) + [""]
+    return lines + ["Every number above is computed from `summary.csv` (one row per run), which is computed "
+                    "from `trials.csv` (trials within the budget).", ""]
 
 
 def _settings_lines(cfg: dict, settings: dict, out: Path, kind: str) -> list[str]:
@@ -481,19 +479,13 @@ def _write_front_report(out: Path, bench: Benchmark | None, trials: pd.DataFrame
                   "its hypervolume in axes normalised over every evaluation of this comparison (best 0, worst 1, "
                   "reference point (1.1, 1.1)), the same axes for every strategy.", ""]
     table, columns, target, reference = comparison(summary, kind)
-    lines += ["## Final table", "",
-              "Each cell: interquartile mean over seeds [bootstrap 95 % interval]. The last column tests the "
-              f"strategy against {reference or 'the reference'} on {_LABELS.get(target, target)}: paired "
-              "Wilcoxon signed-rank over the same seeds, Holm-corrected across strategies, with the Vargha–Delaney "
-              "A12 effect size (> 0.5: the strategy tends to do better).", ""]
-    head = ["strategy"] + [_LABELS.get(c, c) for c in columns] + [f"vs {reference or '–'}"]
-    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for _, r in table.iterrows():
-        lines.append("| " + " | ".join([r["strategy"], *(_value(r, c) for c in columns), _versus(r, reference)])
-                     + " |")
-    lines += [""] + comparison_sentences(table, target, reference, len(seeds)) + [""]
-    lines += ["Every number above is computed from `summary.csv` (one row per run), which is computed from "
-              "`trials.csv` (trials within the budget).", ""]
+    lines += _final_table_lines(table, columns, target, reference, len(seeds))
+    if "true_front_found" in summary.columns:
+        shares = summary.groupby("strategy", sort=False)["true_front_found"].median()
+        best = [s for s, v in shares.items() if v == shares.max()]
+        lines += [f"Median share of the true front's {len(land.fronts[objectives.cost]['keys'])} architectures in a "
+                  "run's front: " + ", ".join(f"{s} {100 * v:.0f} %" for s, v in shares.items())
+                  + f" (highest: {', '.join(best)}).", ""]
     # (reaching a top-1 % cell is a question about the score: not asked of a front)
     lines += fairness_lines(trials, summary.drop(columns=["evals_to_top1pct"], errors="ignore"), kind, target,
                             len(seeds))

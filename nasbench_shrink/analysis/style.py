@@ -11,6 +11,8 @@ import numpy as np
 __all__ = ["DPI", "LEGEND_ROWS", "figure", "legend_outside", "palette", "plt", "regret_axis", "save"]
 
 DPI = 130
+TAB10_AND_TWO = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+                 "#17becf", "#000000", "#000080"]
 LEGEND_ROWS = 12  # a legend longer than this wraps into more columns
 
 
@@ -49,7 +51,10 @@ def palette(names: Sequence[str]) -> dict[str, tuple]:
     import seaborn as sns
 
     names = list(dict.fromkeys(names))
-    colours = sns.color_palette("tab10" if len(names) <= 10 else "husl", len(names))
+    if len(names) <= len(TAB10_AND_TWO):  # tab10's ten, then black and navy (husl's neighbours look alike)
+        colours = [sns.color_palette(TAB10_AND_TWO)[i] for i in range(len(names))]
+    else:
+        colours = sns.color_palette("husl", len(names))
     return dict(zip(names, colours))
 
 

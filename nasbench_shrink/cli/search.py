@@ -104,6 +104,11 @@ def search_cmd(
     if clock:
         console.print(f"simulated clock, {clock['workers']} workers: makespan {clock['makespan_s']:.1f} s, "
                       f"utilisation {100 * clock['utilisation']:.0f} %", highlight=False)
+    if summary.get("front"):
+        front = summary["front"]
+        console.print(f"two objectives: the study's front (Optuna's best_trials) has {len(front)} architectures, from "
+                      f"{front[0]['values'][1]:.4g} to {front[-1]['values'][1]:.4g} in cost; the best by the score "
+                      "at the benchmark's λ:", highlight=False)
     if "best_score" in summary:
         metric = "accuracy" if summary.get("accuracy") is not None else "perplexity"
         console.print(f"best trial #{summary['best_trial']}: score {summary['best_score']:.4f}, {metric} "

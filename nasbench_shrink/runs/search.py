@@ -461,6 +461,11 @@ def study_summary(study: optuna.Study) -> dict[str, Any]:
     }
     if study.user_attrs.get("clock"):
         out["clock"] = study.user_attrs["clock"]
+    if len(study.directions) > 1 and out["complete"]:  # two objectives: the front, cheapest first
+        front: dict[str, FrozenTrial] = {}  # one trial per architecture (a free repeat has the same values)
+        for t in sorted(study.best_trials, key=lambda t: (t.values[1], t.number)):
+            front.setdefault(t.user_attrs.get("arch_key") or str(t.number), t)
+        out["front"] = [{"trial": t.number, "values": list(t.values), "arch_key": k} for k, t in front.items()]
     if best is not None:
         out.update(best_trial=best.number, best_score=trial_score(best),
                    **{k: best.user_attrs.get(k) for k in ("accuracy", "perplexity", "macs", "params", "edges", "arch_key",
