@@ -13,7 +13,10 @@ The cost rule (tables and live alike):
   (``paired_budgets``), so a paired test compares runs of equal cost.
 
 Three cost kinds exist: evaluations, training FLOPs (deterministic: 3 × forward MACs × examples trained) and
-seconds (on a table: the architecture's cost normalised to the table's reference machine). A fourth budget kind,
+seconds (on a table: the architecture's cost normalised to the table's reference machine). A strategy that scores
+cells with a zero-cost proxy before it trains any pays for that too: its proposals carry ``proxy_cost_s`` and
+``proxy_flops`` (3 × MACs × the proxy's minibatch per scored cell, a training step's FLOPs), charged in seconds and
+FLOPs even on a trial that repeats an architecture (the proxy work was done); a proxy is not an evaluation. A fourth budget kind,
 ``wallclock``, limits a run on a simulated clock of W workers (``runs.clock``) by its simulated time: no trial
 starts at or after the limit, and a trial counts only if it ends within it.
 
@@ -42,6 +45,8 @@ REPEAT_ATTR = "repeat"  # user attr: this trial repeated an architecture the run
 MAX_REPEATS_IN_A_ROW = 50
 # the trial user attr that records each kind's cost (an evaluation costs 1)
 _ATTR = {"evals": None, "flops": "train_flops", "seconds": "cost_s"}
+# the proposal's own cost in each kind: zero-cost proxies a strategy computed to choose it
+PROXY_ATTR = {"evals": None, "flops": "proxy_flops", "seconds": "proxy_cost_s"}
 # the running-total column of trials.csv for each kind, and its axis label
 _CUMULATIVE = {"evals": "eval_index", "flops": "cum_train_flops", "seconds": "cum_cost_s", WALLCLOCK: "clock_end"}
 _LABEL = {"evals": "evaluations", "flops": "cumulative charged training FLOPs", "seconds": "cumulative charged seconds",
@@ -56,10 +61,11 @@ def _check(kind: str, kinds: tuple[str, ...] = BUDGET_KINDS) -> str:
 
 def cost_of(attrs: Mapping[str, Any], kind: str) -> float:
     """What one finished trial with user attrs ``attrs`` is charged in ``kind`` (a repeat: nothing)."""
-    attr = _ATTR[_check(kind, COST_KINDS)]
+    attr, proxy = _ATTR[_check(kind, COST_KINDS)], PROXY_ATTR[kind]
+    screening = float(attrs.get(proxy, 0.0) or 0.0) if proxy is not None else 0.0
     if attrs.get(REPEAT_ATTR):
-        return 0.0
-    return 1.0 if attr is None else float(attrs.get(attr, 0.0) or 0.0)
+        return screening
+    return 1.0 if attr is None else float(attrs.get(attr, 0.0) or 0.0) + screening
 
 
 def repeat_attrs(first: Mapping[str, Any], first_number: int) -> dict[str, Any]:

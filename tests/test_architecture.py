@@ -25,6 +25,7 @@ LAYERS = (
     "nasbench_shrink.work",         # units of work claimed under leases, local worker processes
     "nasbench_shrink.benchmarks",   # presets as data, task kinds, recipes, data loaders, splits
     "nasbench_shrink.evaluation",   # the one training loop, the kinds' networks, evaluate, the cache
+    "nasbench_shrink.proxies",      # zero-cost proxies of an untrained network
     "nasbench_shrink.tables",       # table format, lookup, landscape, shipped tables
     "nasbench_shrink.catalogue",    # every benchmark by name (presets, tables, files, plug-ins)
     "nasbench_shrink.samplers",     # the cell-sampler base, cell parameters, AutoShrink

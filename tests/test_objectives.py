@@ -58,7 +58,7 @@ def _hand_table(path):
 def test_the_stored_front_of_a_hand_built_table(tmp_path):
     truth = _hand_table(tmp_path / "t.parquet")
     meta = load_table(tmp_path / "t.parquet").meta
-    assert meta["format"] == 3
+    assert meta["format"] >= 3
     for axis, cost in (("macs", 1), ("params", 2)):
         # worked out here: an architecture is on the front unless another has accuracy >= and cost <=, one strictly
         front = sorted((k for k, v in truth.items()

@@ -102,7 +102,7 @@ def test_every_row_names_its_machine_and_seconds_belong_to_the_architecture(ship
     _, bench = shipped
     table = bench.evaluator.table
     c = table.columns
-    assert table.meta["format"] == 3 and all(c["machine"])
+    assert table.meta["format"] == 4 and all(c["machine"])
     assert set(c["machine"]) == set(table.meta["machines"])
     assert bench.lam == table.meta["lam"]  # the metadata names the λ the shipped benchmark applies
     ref = table.meta["cost_reference"]

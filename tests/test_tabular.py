@@ -199,7 +199,7 @@ def test_a_format_1_table_is_read_as_the_current_format(table, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from nasbench_shrink.tables.table import FORMAT1_COLUMNS, META_KEY, _digest, upgrade_table
+    from nasbench_shrink.tables.table import FORMAT, FORMAT1_COLUMNS, META_KEY, _digest, upgrade_table
 
     d, _ = table
     arrow = pq.read_table(d / "t.parquet")
@@ -211,13 +211,13 @@ def test_a_format_1_table_is_read_as_the_current_format(table, tmp_path):
     pq.write_table(pa.table(old).replace_schema_metadata({META_KEY: json.dumps(meta).encode()}),
                    tmp_path / "old.parquet")
     t = load_table(tmp_path / "old.parquet")
-    assert t.meta["format"] == 3 and t.meta["format_read"] == 1 and t.meta["pareto"]["macs"]["keys"]
+    assert t.meta["format"] == FORMAT and t.meta["format_read"] == 1 and t.meta["pareto"]["macs"]["keys"]
     assert set(t.columns["machine"]) == {"Old CPU (family/model unrecorded); torch " + meta["torch_version"]}
     for k, a in zip(t.columns["key"], t.columns["arch_cost_s"]):  # one machine: the mean of its seeds
         assert a == pytest.approx((t.row(k, 0)["cost_s"] + t.row(k, 1)["cost_s"]) / 2)
     new = upgrade_table(tmp_path / "old.parquet", tmp_path / "new.parquet", unrecorded="the calibration VM")
-    assert new["format"] == 3 and load_table(tmp_path / "new.parquet").columns["machine"][0] == "the calibration VM"
-    with pytest.raises(TableError, match="already format 3"):
+    assert new["format"] == FORMAT and load_table(tmp_path / "new.parquet").columns["machine"][0] == "the calibration VM"
+    with pytest.raises(TableError, match=f"already format {FORMAT}"):
         upgrade_table(tmp_path / "new.parquet", tmp_path / "again.parquet")
 
 

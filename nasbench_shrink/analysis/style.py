@@ -12,7 +12,7 @@ __all__ = ["DPI", "LEGEND_ROWS", "figure", "legend_outside", "palette", "plt", "
 
 DPI = 130
 TAB10_AND_TWO = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-                 "#17becf", "#000000", "#000080"]
+                 "#17becf", "#7b4173", "#000080"]
 LEGEND_ROWS = 12  # a legend longer than this wraps into more columns
 
 
@@ -51,7 +51,7 @@ def palette(names: Sequence[str]) -> dict[str, tuple]:
     import seaborn as sns
 
     names = list(dict.fromkeys(names))
-    if len(names) <= len(TAB10_AND_TWO):  # tab10's ten, then black and navy (husl's neighbours look alike)
+    if len(names) <= len(TAB10_AND_TWO):  # tab10's ten, then plum and navy (husl's neighbours look alike)
         colours = [sns.color_palette(TAB10_AND_TWO)[i] for i in range(len(names))]
     else:
         colours = sns.color_palette("husl", len(names))

@@ -1,4 +1,4 @@
-"""Commands about tables: ``tabulate``, ``landscape``."""
+"""Commands about tables: ``tabulate``, ``landscape``, ``proxies``."""
 
 from __future__ import annotations
 
@@ -166,3 +166,98 @@ def _landscape_side_by_side(infos: list[tuple[str, dict]]) -> Table:
     for label, cell in rows:
         view.add_row(label, *(cell(m, info) for m, info in infos))
     return view
+
+
+@app.command("proxies")
+@user_errors
+def proxies_cmd(
+    benchmark: str = typer.Option(..., "--benchmark", "-b", help="A table benchmark or table file."),
+    correlate: bool = typer.Option(False, "--correlate", help="Print the proxies' rank correlations with the "
+                                   "seed-mean metric and the score (overall and per edge count) instead."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the table with proxy columns here (default: "
+                                       "replace the table file, rows unchanged)."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Local worker processes."),
+    figure: Optional[Path] = typer.Option(None, "--figure", help="With --correlate: the figure's file "
+                                          "(default proxies-<table>.png)."),
+    resamples: int = typer.Option(200, "--resamples", min=20, help="With --correlate: bootstrap resamples."),
+    fmt: str = typer.Option("table", "--format", help="With --correlate: table, md, csv or json."),
+    data_dir: Optional[Path] = DataDirOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Score every architecture of a table with the zero-cost proxies (resumable) and store them in it; or, with
+    --correlate, how well each proxy ranks the table's architectures."""
+    from nasbench_shrink.catalogue import get_benchmark
+
+    bench = get_benchmark(benchmark)
+    if correlate:
+        _correlate(bench, figure, resamples, "json" if as_json else fmt)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+
+    from nasbench_shrink.runs.proxies import tabulate_proxies
+
+    progress = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, disable=as_json)
+    with progress:
+        task = progress.add_task(f"proxies of {bench.name}", total=None)
+        summary = tabulate_proxies(bench, out, workers, str(data_dir) if data_dir else None,
+                                   on_progress=lambda done, total: progress.update(task, completed=done,
+                                                                                   total=total))
+    if as_json:
+        print_json(summary)
+        return
+    console.print(f"{summary['architectures']} architectures scored ({summary['scored_now']} now, "
+                  f"{summary['seconds']:.0f} s); wrote {summary['table']} with {len(summary['proxies'])} proxies",
+                  highlight=False)
+
+
+def _correlate(bench, figure: Optional[Path], resamples: int, fmt: str) -> None:
+    import sys
+
+    from nasbench_shrink.analysis.proxies import correlation_figure, correlation_table, proxy_frame
+    from nasbench_shrink.tables.landscape import landscape_of
+    from nasbench_shrink.tables.table import TableLookup
+
+    if fmt not in ("table", "md", "csv", "json"):
+        raise UserError(f"unknown --format {fmt!r}; choose one of table, md, csv, json")
+    if not isinstance(bench.evaluator, TableLookup):
+        raise UserError(f"{bench.name} is not a table; pass a table benchmark (e.g. -b digits-table)")
+    table = bench.evaluator.table
+    if not table.meta.get("proxies"):
+        raise UserError(f"table {bench.name} holds no proxies; add them with 'nasbench-shrink proxies -b "
+                        f"{bench.name}'")
+    frame = proxy_frame(table, landscape_of(table, bench), bench.kind.higher_is_better)
+    names = table.meta["proxies"]["names"]
+    corr = correlation_table(frame, names, resamples=resamples)
+    path = figure or Path(f"proxies-{bench.name}.png")
+    correlation_figure(corr, path, f"Zero-cost proxies on {bench.name} ({len(frame)} architectures)")
+    seconds = {n: float(frame[f"{n}_s"].median()) for n in names}
+    if fmt in ("json", "csv"):
+        err_console.print(f"wrote {path}", highlight=False)
+        sys.stdout.write(corr.to_json(orient="records", indent=2) + "\n" if fmt == "json" else corr.to_csv(index=False))
+        return
+    overall = corr[corr.stratum == "all"]
+    lines = ["| proxy | ρ metric [95% CI] | τ metric [95% CI] | ρ score [95% CI] | top-1 % | top-5 % | "
+             "median s/arch |", "|---|---|---|---|---|---|---|"]
+    for n in names:
+        m = overall[(overall.proxy == n) & (overall.target == "metric")].iloc[0]
+        s = overall[(overall.proxy == n) & (overall.target == "score")].iloc[0]
+        lines.append(f"| {n} | {m.spearman:.3f} [{m.spearman_lo:.3f}, {m.spearman_hi:.3f}] | {m.kendall:.3f} "
+                     f"[{m.kendall_lo:.3f}, {m.kendall_hi:.3f}] | {s.spearman:.3f} [{s.spearman_lo:.3f}, "
+                     f"{s.spearman_hi:.3f}] | {100 * m.top1pct:.0f} % | {100 * m.top5pct:.0f} % | "
+                     f"{seconds[n]:.3g} |")
+    strata = corr[(corr.stratum != "all") & (corr.target == "metric")]
+    head = sorted(strata["stratum"].unique(), key=lambda c: int(c.split()[0]))
+    lines += ["", "Spearman ρ with the seed-mean metric within each edge-count stratum [95 % CI]:", "",
+              "| proxy | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
+    for n in names:
+        g = strata[strata.proxy == n].set_index("stratum")
+        lines.append(f"| {n} | " + " | ".join(f"{g.at[h, 'spearman']:.2f} [{g.at[h, 'spearman_lo']:.2f}, "
+                                              f"{g.at[h, 'spearman_hi']:.2f}]" for h in head) + " |")
+    text = "\n".join(lines) + "\n"
+    if fmt == "md":
+        err_console.print(f"wrote {path}", highlight=False)
+        sys.stdout.write(text)
+        return
+    console.print(text, highlight=False, soft_wrap=True)
+    console.print(f"wrote {path}", highlight=False)

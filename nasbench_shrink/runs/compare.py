@@ -27,8 +27,8 @@ from search_spaces import Cell
 from nasbench_shrink import interrupts
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.catalogue import resolve_benchmark
-from nasbench_shrink.budget import (budget_of_seed, charged, cumulative_column, paired_budgets, running_totals,
-                                    within_limit)
+from nasbench_shrink.budget import (budget_of_seed, charged, cost_of, cumulative_column, paired_budgets,
+                                    running_totals, within_limit)
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.tables.landscape import landscape_of, regret_column
 from nasbench_shrink.strategies.registry import Strategy, default_strategies, resolve
@@ -436,7 +436,7 @@ def run_rows(trials: list[FrozenTrial], strategy: str, seed: int, metric: str, l
             clock["regret_by_clock"] = regret_by_clock[i]
         rows.append({
             "strategy": strategy, "seed": seed, "trial": t.number, "eval_index": r["eval_index"],
-            "cost_s": a.get("cost_s"), "train_flops": a.get("train_flops"), "cum_cost_s": r["cum_cost_s"],
+            "cost_s": cost_of(a, "seconds"), "train_flops": cost_of(a, "flops"),  # as charged (proxies included) "cum_cost_s": r["cum_cost_s"],
             "cum_train_flops": r["cum_train_flops"], "score": trial_score(t), metric: a.get(metric),
             "macs": a.get("macs"), "params": a.get("params"), "edges": a.get("edges"),
             "cache_hit": a.get("cache_hit"), "repeat": r["repeat"], "arch_key": a.get("arch_key"),

@@ -22,6 +22,11 @@ Two variants for two-objective studies (metric against cost), both our extension
   ``pareto_width`` of them, evenly spread along the cost axis, as the next step's parents; it ends when no
   kept candidate has an edge left.
 
+And one that spends less on training (also ours): ``screen`` (a zero-cost proxy, cell -> (value, seconds, FLOPs))
+with ``screen_m`` = M > K draws M one-edge removals per step, scores their cells with the proxy and trains the K
+of highest proxy value; the step's scoring cost is split evenly over its K candidates (``proxy_cost_s``,
+``proxy_flops``), so the budget charges it.
+
 Each trial claims ``(step, edge)`` through a trial system attr and one atomic INSERT into a small claims table of
 the study's database (first writer wins); on an in-memory storage (one process), a check-and-set under a lock.
 Other storages (Optuna's journal file, MySQL) are refused with one line: claims there would not be atomic.
@@ -114,7 +119,9 @@ class AutoShrinkSampler(CellSampler):
     def __init__(self, space: str = "cnn", nodes: int = 8, k: int = 10, seed: int = 0, max_failures: int = 2,
                  poll_interval: float = 0.25, restarts: bool = False, lams: Sequence[float] | None = None,
                  score: Callable[[float | None, float, float], float] | None = None, metric: str = "accuracy",
-                 pareto_width: int | None = None) -> None:
+                 pareto_width: int | None = None,
+                 screen: Callable[[Cell], tuple[float, float, float]] | None = None, screen_m: int | None = None
+                 ) -> None:
         super().__init__(space, nodes, seed)
         if k < 1:
             raise ValueError("k must be >= 1")
@@ -129,6 +136,10 @@ class AutoShrinkSampler(CellSampler):
         self.lams = tuple(lams) if lams is not None else None
         self.score_at, self.metric = score, metric
         self.pareto_width = pareto_width
+        self.screen, self.screen_m = screen, screen_m
+        if screen is not None and (screen_m is None or screen_m <= k):
+            raise ValueError("proxy screening draws M > K removals per step: pass screen_m > k")
+        self._screened: dict[tuple[int, str], tuple[list[Edge], float, float]] = {}
         self.supports_multi_objective = self.lams is not None or pareto_width is not None
         self._signs: tuple[float, ...] = (-1.0,)  # the study's directions as signs of a minimisation form
         self.max_failures = max_failures
@@ -150,6 +161,8 @@ class AutoShrinkSampler(CellSampler):
 
     def candidate_edges(self, step: int, cell: Cell) -> list[Edge]:
         edges = list(cell.pruned().edges)
+        if self.screen is not None:
+            return self._screen(step, cell, edges)[0]
         if len(edges) <= self.k:
             return edges
         return random.Random(f"autoshrink:{self.seed}:{step}:{cell.key}").sample(edges, self.k)
@@ -185,6 +198,19 @@ class AutoShrinkSampler(CellSampler):
             picks = sorted({round(i * (len(front) - 1) / max(w - 1, 1)) for i in range(w)})
             front = [front[i] for i in picks]
         s.kept = front
+
+    def _screen(self, step: int, cell: Cell, edges: list[Edge]) -> tuple[list[Edge], float, float]:
+        """Proxy screening of a step: (the K removals of highest proxy value among M drawn, the step's scoring
+        seconds and FLOPs); the same for every process, computed once per step."""
+        known = self._screened.get((step, cell.key))
+        if known is None:
+            drawn = edges if len(edges) <= self.screen_m else \
+                random.Random(f"autoshrink-screen:{self.seed}:{step}:{cell.key}").sample(edges, self.screen_m)
+            scored = [self.screen(cell.without_edge(e).pruned()) for e in drawn]  # type: ignore[misc]
+            order = sorted(range(len(drawn)), key=lambda i: -scored[i][0])  # stable: ties in draw order
+            known = ([drawn[i] for i in order[:self.k]], sum(s[1] for s in scored), sum(s[2] for s in scored))
+            self._screened[(step, cell.key)] = known
+        return known
 
     def replay(self, trials: list[FrozenTrial], decided: list[Step] | None = None) -> Trajectory:
         """The trajectory the finished and running ``trials`` define; ``decided``: its known decided steps."""
@@ -301,6 +327,10 @@ class AutoShrinkSampler(CellSampler):
                         attrs["restart"] = step.restart
                     if self.lams is not None:
                         attrs.update(restart=step.restart, lam=self.lams[step.restart])
+                    if self.screen is not None:  # the step's proxy scoring, split over its candidates
+                        _, cost_s, flops = self._screen(step.index, step.cell, list(step.cell.pruned().edges))
+                        n = len(step.candidates)
+                        attrs.update(proxy_cost_s=cost_s / n, proxy_flops=flops / n)
                     return Proposal(cand.cell, attrs)
                 storage.set_trial_system_attr(trial._trial_id, CLAIM, None)
                 time.sleep(self.poll_interval / 10)  # lost to another worker: let its claim become visible

@@ -43,8 +43,9 @@ __all__ = ["TableLookup", "Table", "load_table", "write_table", "table_benchmark
 
 # 2: every row names its machine; ``arch_cost_s``, the architecture's seconds on the reference machine
 # 3: the metadata holds the exact accuracy-against-cost fronts (``tables.fronts``), covered by the sha256
-FORMAT = 3
-READS_FORMATS = (1, 2, 3)  # an older table is upgraded in memory on loading (``upgrade_columns``)
+# 4: may hold zero-cost proxy columns (``zc_<proxy>`` and its seconds ``zc_<proxy>_s``), named in the metadata
+FORMAT = 4
+READS_FORMATS = (1, 2, 3, 4)  # an older table is upgraded in memory on loading (``upgrade_columns``)
 META_KEY = b"nasbench_shrink"
 FORMAT1_COLUMNS = ("key", "seed", "cell", "edges", "macs", "params", "resource", "perf", "test_perf", "cost_s",
                    "train_flops", "epochs", "trained_examples", "train_images", "stop_reason", "diverged", "curve")
@@ -77,17 +78,29 @@ def _row_of(rec: EvalRecord) -> dict[str, Any]:
             "machine": rec.machine}
 
 
-def _present(columns: dict[str, list], format: int = FORMAT) -> tuple[str, ...]:
+def proxy_columns(names) -> tuple[str, ...]:
+    """The columns that hold proxies ``names``: each value, then each one's seconds."""
+    return tuple(f"zc_{n}" for n in names) + tuple(f"zc_{n}_s" for n in names)
+
+
+def _present(columns: dict[str, list], format: int = FORMAT, proxies: dict[str, Any] | None = None
+             ) -> tuple[str, ...]:
+    if format >= 4 and proxies:
+        return COLUMNS + proxy_columns(proxies["names"])
     if format >= 2:
         return COLUMNS
     return FORMAT1_COLUMNS + tuple(c for c in OPTIONAL_COLUMNS if c in columns)
 
 
-def _digest(columns: dict[str, list], format: int = FORMAT, pareto: dict[str, Any] | None = None) -> str:
-    """The sha256 loading checks: of the rows, and from format 3 of the fronts the metadata states."""
-    content: dict[str, Any] = {c: columns[c] for c in _present(columns, format)}
+def _digest(columns: dict[str, list], format: int = FORMAT, pareto: dict[str, Any] | None = None,
+            proxies: dict[str, Any] | None = None) -> str:
+    """The sha256 loading checks: of the rows, from format 3 of the fronts the metadata states, and from format
+    4 of the proxy columns and how they were computed."""
+    content: dict[str, Any] = {c: columns[c] for c in _present(columns, format, proxies)}
     if format >= 3:
         content["pareto"] = pareto
+    if format >= 4 and proxies:
+        content["proxies"] = proxies
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
@@ -194,7 +207,8 @@ def _write(path: str | Path, columns: dict[str, list], meta: dict[str, Any]) -> 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.table({c: columns[c] for c in COLUMNS}).replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
+    names = _present(columns, FORMAT, meta.get("proxies"))
+    table = pa.table({c: columns[c] for c in names}).replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -219,6 +233,27 @@ def upgrade_table(path: str | Path, out: str | Path, unrecorded: str | None = No
     return meta
 
 
+def write_proxies(path: str | Path, out: str | Path, values: dict[str, dict[str, dict[str, float]]],
+                  info: dict[str, Any]) -> dict[str, Any]:
+    """Write the table at ``path`` to ``out`` with proxy columns: ``values[key][proxy] = {"value", "seconds"}``
+    for every architecture of the table (each of its rows gets its architecture's), ``info`` (the proxies'
+    names, batch, seed, rule) in the metadata; returns the metadata written."""
+    t = load_table(path)
+    columns = {c: list(t.columns[c]) for c in COLUMNS}
+    missing = [k for k in t.keys if k not in values]
+    if missing:
+        raise TableError(f"proxies of {len(missing)} of {len(t.keys)} architectures are missing (e.g. "
+                         f"{missing[0]}); finish 'nasbench-shrink proxies' first")
+    for name in info["names"]:
+        columns[f"zc_{name}"] = [float(values[k][name]["value"]) for k in columns["key"]]
+        columns[f"zc_{name}_s"] = [float(values[k][name]["seconds"]) for k in columns["key"]]
+    meta = {k: v for k, v in t.meta.items() if k != "format_read"}
+    meta.update(format=FORMAT, proxies=info)
+    meta["sha256"] = _digest(columns, FORMAT, meta["pareto"], info)
+    _write(out, columns, meta)
+    return meta
+
+
 class Table:
     """A loaded table: rows by (architecture key, seed), its metadata, and per-architecture aggregates."""
 
@@ -227,7 +262,8 @@ class Table:
         self.seeds: tuple[int, ...] = tuple(meta["seeds"])
         self._rows = {(k, s): i for i, (k, s) in enumerate(zip(columns["key"], columns["seed"]))}
         self.columns = columns
-        self._names = _present(columns)  # the columns a row carries, fixed once: rows are read on every query
+        # the columns a row carries, fixed once: rows are read on every query
+        self._names = _present(columns, FORMAT, meta.get("proxies"))
         self._parsed: dict[int, dict[str, Any]] = {}
 
     def __len__(self) -> int:
@@ -272,10 +308,14 @@ def _load(path: str, mtime: float) -> Table:
         raise TableError(f"{p} is a Parquet file but not a nasbench-shrink table; pass a table that "
                          "'nasbench-shrink tabulate' wrote")
     fmt = meta.get("format")
-    if fmt not in READS_FORMATS or set(_present(columns, fmt if fmt in READS_FORMATS else FORMAT)) - set(columns):
+    missing = set(_present(columns, fmt if fmt in READS_FORMATS else FORMAT, meta.get("proxies"))) - set(columns)
+    if fmt in READS_FORMATS and fmt >= 4 and meta.get("proxies") and missing:
+        raise TableError(f"table {p}'s metadata lists proxy columns it does not hold ({sorted(missing)[0]} ...); "
+                         "restore the file or add them again with 'nasbench-shrink proxies'")
+    if fmt not in READS_FORMATS or missing:
         raise TableError(f"table {p} has format {fmt} (columns {sorted(columns)}), this version reads formats "
                          f"{list(READS_FORMATS)}; regenerate it with 'nasbench-shrink tabulate'")
-    if _digest(columns, fmt, meta.get("pareto")) != meta.get("sha256"):
+    if _digest(columns, fmt, meta.get("pareto"), meta.get("proxies")) != meta.get("sha256"):
         raise TableError(f"table {p} fails its sha256 check (changed since it was written); restore or regenerate it")
     if fmt < FORMAT:
         columns, meta = upgrade_columns(columns, meta)
