@@ -436,7 +436,8 @@ def run_rows(trials: list[FrozenTrial], strategy: str, seed: int, metric: str, l
             clock["regret_by_clock"] = regret_by_clock[i]
         rows.append({
             "strategy": strategy, "seed": seed, "trial": t.number, "eval_index": r["eval_index"],
-            "cost_s": cost_of(a, "seconds"), "train_flops": cost_of(a, "flops"),  # as charged (proxies included) "cum_cost_s": r["cum_cost_s"],
+            # the cost as charged (a strategy's proxy scoring included)
+            "cost_s": cost_of(a, "seconds"), "train_flops": cost_of(a, "flops"), "cum_cost_s": r["cum_cost_s"],
             "cum_train_flops": r["cum_train_flops"], "score": trial_score(t), metric: a.get(metric),
             "macs": a.get("macs"), "params": a.get("params"), "edges": a.get("edges"),
             "cache_hit": a.get("cache_hit"), "repeat": r["repeat"], "arch_key": a.get("arch_key"),
