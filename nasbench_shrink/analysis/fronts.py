@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasbench_shrink.objectives.pareto import Normaliser, RunningFront, hypervolume_2d, igd_plus
-from nasbench_shrink.tables.fronts import REFERENCE, front_normaliser
+from nasbench_shrink.objectives.pareto import RunningFront, hypervolume_2d, igd_plus
+from nasbench_shrink.tables.fronts import REFERENCE, FrontAxes, front_normaliser
 
 __all__ = ["front_columns", "front_summary", "fronts_figure", "run_front_points", "TRUTH_COLUMN", "LIVE_COLUMN"]
 
@@ -47,8 +47,8 @@ class _Axes:
         else:  # the comparison's own range, the same for every strategy
             m = self._metric(trials[metric]).to_numpy(float)
             c = trials[cost].to_numpy(float)
-            mins = np.column_stack([self.sign * m, c])
-            self.norm = _Oriented(Normaliser(tuple(mins.min(axis=0)), tuple(mins.max(axis=0))), self.sign)
+            best, worst = (m.max(), m.min()) if higher_is_better else (m.min(), m.max())
+            self.norm = FrontAxes((float(best), float(c.min())), (float(worst), float(c.max())), higher_is_better)
         self._true: dict[str, np.ndarray | None] = {}
 
     def _metric(self, col: pd.Series) -> pd.Series:
@@ -78,15 +78,6 @@ class _Axes:
     def truth_of(self, labels) -> np.ndarray:
         pts = [p for p in (self.true_point(k) for k in labels) if p is not None]
         return np.array(pts, dtype=float).reshape(-1, 2)
-
-
-class _Oriented:
-    def __init__(self, norm: Normaliser, sign: float) -> None:
-        self.n, self.sign = norm, sign
-
-    def __call__(self, points) -> np.ndarray:
-        p = np.asarray(points, dtype=float).reshape(-1, 2)
-        return self.n(np.column_stack([self.sign * p[:, 0], p[:, 1]]))
 
 
 def front_columns(trials: pd.DataFrame, metric: str, cost: str, higher_is_better: bool, land=None) -> pd.DataFrame:

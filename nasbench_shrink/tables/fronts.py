@@ -27,7 +27,7 @@ import numpy as np
 from nasbench_shrink.objectives import COSTS
 from nasbench_shrink.objectives.pareto import Normaliser, hypervolume_2d
 
-__all__ = ["FRONT_RULE", "REFERENCE", "front_normaliser", "true_fronts"]
+__all__ = ["FRONT_RULE", "REFERENCE", "FrontAxes", "front_normaliser", "true_fronts"]
 
 REFERENCE = (1.1, 1.1)
 FRONT_RULE = ("front: architectures not dominated in (seed-mean validation metric over non-diverged rows, cost); "
