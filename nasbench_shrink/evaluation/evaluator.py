@@ -20,7 +20,7 @@ from nasbench_shrink.evaluation.cache import EvaluationCache, cache_key
 from nasbench_shrink.evaluation.networks import networks_of
 from nasbench_shrink.errors import UserError
 
-__all__ = ["EvalRecord", "Evaluator", "LiveTraining", "evaluate", "network_resources", "check_cell"]
+__all__ = ["EvalRecord", "Evaluator", "LiveTraining", "evaluate", "network_resources", "check_cell", "record_rungs"]
 
 RECORD_VERSION = 2  # 2: the official search network and estimator, score resource, trained examples
 
@@ -54,6 +54,9 @@ class EvalRecord:
     # measured after training and not part of the charged cost
     test_perf: float | None = None
     machine: str | None = None  # where it was trained (machine.machine_of); None for records older than the field
+    # validation points inside epochs ({"epoch": 0.25, metric, "val_loss"}), recorded when the evaluator was asked
+    # for rungs (LiveTraining.rungs_per_epoch); their time is not in cost_s
+    rungs: list[dict] = field(default_factory=list)
 
     @property
     def perf(self) -> float | None:
@@ -72,6 +75,7 @@ class EvalRecord:
         """The record without its learning curve (the CLI's ``--json`` output)."""
         d = self.to_dict()
         d.pop("curve")
+        d.pop("rungs")
         d["edges"] = len(Cell.from_dict(self.cell).active_edges)
         return d
 
@@ -122,7 +126,13 @@ class Evaluator(ABC):
 
 
 class LiveTraining(Evaluator):
-    """Build the task kind's network for the cell and train it with the stage's recipe."""
+    """Build the task kind's network for the cell and train it with the stage's recipe.
+
+    ``rungs_per_epoch`` > 1 also records the validation metric at every 1/R epoch (rungs for pruners), outside
+    the measured cost and without changing the trained network (the training loop's guarantee)."""
+
+    def __init__(self, rungs_per_epoch: int = 1) -> None:
+        self.rungs_per_epoch = rungs_per_epoch
 
     def run(self, cell, bench, stage, seed, data_dir=None, device=None, threads=None):
         import torch  # here, not at the top: a table lookup never needs it (and importing it costs seconds)
@@ -142,10 +152,10 @@ class LiveTraining(Evaluator):
         torch.manual_seed(seed)
         model = nets.build(cell, network)
         macs, params = nets.resources(cell, network)
-        result = train(model, task, recipe=fidelity.recipe, seed=seed)
+        result = train(model, task, recipe=fidelity.recipe, seed=seed, rungs_per_epoch=self.rungs_per_epoch)
         # proxy: the best validation value (Perf); final: the last epoch on the held-out test split
         perf = result.best_val if fidelity.scored_on == "val" else result.final_val
-        cost = time.perf_counter() - t0
+        cost = time.perf_counter() - t0 - result.rung_seconds
         test_perf = None
         if fidelity.scored_on == "val" and not result.diverged:
             test_perf = nets.held_out_perf(model, bench, fidelity, data_dir, dev)
@@ -157,11 +167,19 @@ class LiveTraining(Evaluator):
             resource=resource, cost_s=cost, train_flops=3.0 * macs * result.examples, epochs=result.epochs,
             train_images=task.n_train, trained_examples=result.examples, diverged=result.diverged,
             stop_reason=result.stop_reason, device=str(dev), cell=cell.to_dict(), curve=result.curve,
-            test_perf=test_perf, machine=machine_of(dev),
+            test_perf=test_perf, machine=machine_of(dev), rungs=result.rungs,
         )
 
 
 LIVE = LiveTraining()
+
+
+def record_rungs(rungs_per_epoch: int) -> None:
+    """Make this process's live evaluations record ``rungs_per_epoch`` validation points per epoch (data
+    collection for pruners); the default, 1, records the epochs' own points only."""
+    if rungs_per_epoch < 1:
+        raise UserError(f"rungs per epoch must be >= 1 (got {rungs_per_epoch})")
+    LIVE.rungs_per_epoch = rungs_per_epoch
 
 
 def evaluate(

@@ -33,6 +33,10 @@ class TrainResult:
     seconds: float
     curve: list[dict] = field(default_factory=list)
     examples: int = 0  # training examples (images, tokens) actually processed: epochs can end early
+    # validation inside epochs (``rungs_per_epoch``): [{"epoch": 0.25, "val_acc": ..., "val_loss": ...}, ...]; the
+    # end of each epoch is the curve's own point. Measured outside ``seconds`` (it is not part of the charged cost)
+    rungs: list[dict] = field(default_factory=list)
+    rung_seconds: float = 0.0
 
 
 def mixed_precision(device: torch.device):
@@ -202,6 +206,7 @@ def train(
     val_data: DeviceData | None = None,
     recipe: TrainRecipe = TrainRecipe(),
     seed: int = 0,
+    rungs_per_epoch: int = 1,
 ) -> TrainResult:
     """Train ``model`` with ``recipe`` on a task (``ImageTask`` or any object with the same methods; a
     ``DeviceData`` pair is wrapped in an ``ImageTask``). Early-stopping rules read the validation metric each epoch.
@@ -212,7 +217,7 @@ def train(
     ``ema_momentum`` is set). An epoch ends early once the moving training accuracy passes ``epoch_stop_acc``.
     A non-finite training or validation loss ends the run with ``diverged=True`` instead of raising.
     """
-    steps = training_steps(model, train_data, val_data, recipe, seed)
+    steps = training_steps(model, train_data, val_data, recipe, seed, rungs_per_epoch)
     while True:
         try:
             next(steps)
@@ -226,11 +231,16 @@ def training_steps(
     val_data: DeviceData | None = None,
     recipe: TrainRecipe = TrainRecipe(),
     seed: int = 0,
+    rungs_per_epoch: int = 1,
 ) -> Generator[None, None, TrainResult]:
     """``train`` one optimizer step at a time: yields after every step and returns the ``TrainResult``.
 
     ``train`` runs it to the end; the performance harness steps it in lockstep with a bare loop in one thread, so
-    that machine drift falls on both loops alike."""
+    that machine drift falls on both loops alike.
+
+    ``rungs_per_epoch`` = R > 1 also validates after every 1/R of an epoch's steps (pruners' rungs): evaluation
+    mode, no gradient, no random draw, so the trained network is the one trained without them (a test pins it);
+    its time is kept out of ``seconds`` and reported as ``rung_seconds``."""
     task = train_data if hasattr(train_data, "epoch") else ImageTask(train_data, val_data, recipe)
     device = task.device
     higher = task.higher_is_better
@@ -251,6 +261,11 @@ def training_steps(
     average: IterateAverage | None = None
     curve: list[dict] = []
     stop_reason, diverged, epoch, examples = "max_epochs", False, 0, 0
+    rungs: list[dict] = []
+    rung_seconds = 0.0
+    per_epoch = task.steps_per_epoch()
+    rung_steps = {math.ceil(r * per_epoch / rungs_per_epoch): r for r in range(1, max(rungs_per_epoch, 1))}
+    rung_steps.pop(per_epoch, None)  # the end of the epoch is validated anyway
     for epoch in range(1, recipe.max_epochs + 1):
         loss_sum = torch.zeros((), device=device)
         ema_loss = torch.zeros((), device=device)
@@ -277,6 +292,14 @@ def training_steps(
                     ema_acc = torch.where(ema_acc == 0, acc, ema_m * ema_acc + (1 - ema_m) * acc)
                     if recipe.epoch_stop_acc is not None and ema_acc.item() > recipe.epoch_stop_acc:
                         break
+            if steps in rung_steps:
+                t_rung = time.perf_counter()
+                with average.swapped() if average is not None else contextlib.nullcontext():
+                    rung_val = task.validate(model)
+                if rung_val is not None:
+                    rungs.append({"epoch": epoch - 1 + rung_steps[steps] / rungs_per_epoch,
+                                  task.metric_name: rung_val[0], "val_loss": rung_val[1]})
+                rung_seconds += time.perf_counter() - t_rung
             yield
         examples += seen
         train_loss = (loss_sum / max(seen, 1)).item()
@@ -329,5 +352,5 @@ def training_steps(
     if not math.isfinite(last):
         last = best
     return TrainResult(best_val=best, final_val=last, epochs=epoch, diverged=diverged,
-                       stop_reason=stop_reason, seconds=time.perf_counter() - start, curve=curve,
-                       examples=examples)
+                       stop_reason=stop_reason, seconds=time.perf_counter() - start - rung_seconds, curve=curve,
+                       examples=examples, rungs=rungs, rung_seconds=rung_seconds)
