@@ -131,8 +131,9 @@ class LiveTraining(Evaluator):
     ``rungs_per_epoch`` > 1 also records the validation metric at every 1/R epoch (rungs for pruners), outside
     the measured cost and without changing the trained network (the training loop's guarantee)."""
 
-    def __init__(self, rungs_per_epoch: int = 1) -> None:
+    def __init__(self, rungs_per_epoch: int = 1, bf16: bool = True) -> None:
         self.rungs_per_epoch = rungs_per_epoch
+        self.bf16 = bf16  # on CUDA: bf16 autocast (the fast path) or fp32 throughout
 
     def run(self, cell, bench, stage, seed, data_dir=None, device=None, threads=None):
         import torch  # here, not at the top: a table lookup never needs it (and importing it costs seconds)
@@ -148,6 +149,9 @@ class LiveTraining(Evaluator):
         # data loading (once per process) is not part of an evaluation's measured cost
         network = nets.network(bench, fidelity, data_dir)
         task = nets.training_task(bench, fidelity, data_dir, dev)
+        for data in (getattr(task, "train_data", None), getattr(task, "val_data", None)):
+            if data is not None and hasattr(data, "bf16"):
+                data.bf16 = self.bf16
         t0 = time.perf_counter()
         torch.manual_seed(seed)
         model = nets.build(cell, network)

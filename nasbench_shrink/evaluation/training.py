@@ -39,9 +39,9 @@ class TrainResult:
     rung_seconds: float = 0.0
 
 
-def mixed_precision(device: torch.device):
-    """bf16 autocast on CUDA (BatchNorm and the loss stay fp32); nothing at all on CPU."""
-    if device.type == "cuda":
+def mixed_precision(device: torch.device, enabled: bool = True):
+    """bf16 autocast on CUDA (BatchNorm and the loss stay fp32) unless ``enabled`` is False; nothing on CPU."""
+    if device.type == "cuda" and enabled:
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
@@ -72,6 +72,7 @@ class DeviceData:
         self.scale = (1.0 / (255.0 * std)).view(1, -1, 1, 1).to(device)
         self.shift = (mean / std).view(1, -1, 1, 1).to(device)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.bf16 = True  # bf16 autocast on CUDA; False trains and evaluates in fp32 (the agreement check)
 
     def batch(self, idx: torch.Tensor, augment: bool = False, flip: bool = True,
               gen: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -159,7 +160,7 @@ def evaluate_model(model: nn.Module, data: DeviceData, batch_size: int = 1024) -
     for start in range(0, data.n, batch_size):
         idx = torch.arange(start, min(start + batch_size, data.n), device=data.device)
         x, y = data.batch(idx)
-        with mixed_precision(data.device):
+        with mixed_precision(data.device, data.bf16):
             out = model(x)
         out = out.float()
         loss += F.cross_entropy(out, y, reduction="sum")
@@ -190,7 +191,7 @@ class ImageTask:
         for s in range(self.steps_per_epoch()):
             idx = perm[s * bs:(s + 1) * bs]
             x, y = self.train_data.batch(idx, self.recipe.augment, self.recipe.flip, gen)
-            with mixed_precision(self.device):
+            with mixed_precision(self.device, self.train_data.bf16):
                 out = model(x)
             out = out.float()
             correct = (out.detach().argmax(1) == y).sum()
