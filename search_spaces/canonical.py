@@ -10,6 +10,13 @@ node order or a dead edge changes nothing in the network). The key is an exact c
 3. the lexicographically smallest adjacency encoding over those orderings, hashed.
 
 The WL hash alone could collide for non-isomorphic graphs; step 2–3 makes the key exact.
+
+When three WL rounds leave too many orderings (a chain, a star, a large random graph of Table 4), the cell takes
+a second exact route, chosen by an isomorphism-invariant test so that isomorphic cells always take the same one:
+colour refinement to a fixed point, then individualisation–refinement (branch on one member of the first
+non-singleton class, refine again), with twins (same op, same in- and out-neighbours: swapping them is an
+automorphism) tried once per class. The smallest encoding over the leaves is the form. Keys of every cell that
+the first route handles are unchanged, so stored tables and caches keep their keys.
 """
 
 from __future__ import annotations
@@ -86,14 +93,54 @@ def _canonical_form_cached(space: str, edges: tuple, ops: tuple, nodes: int) -> 
         classes.setdefault(colour[n], []).append(n)
     ordered = [classes[c] for c in sorted(classes)]
     n_orders = prod(factorial(len(c)) for c in ordered)
-    if n_orders > _MAX_ORDERINGS:  # pragma: no cover - needs > 8 interchangeable nodes
-        raise ValueError(f"cell too symmetric for an exact canonical key ({n_orders} orderings)")
+    if n_orders > _MAX_ORDERINGS:  # > 8 nodes that three WL rounds cannot tell apart: the second route
+        return f"{space}:{_refined_form(g)}"
     best = None
     for perms in itertools.product(*(itertools.permutations(c) for c in ordered)):
         code = _encode(g, tuple(itertools.chain.from_iterable(perms)))
         if best is None or code < best:
             best = code
     return f"{space}:{best}"
+
+
+def _refine(g: nx.DiGraph, colour: dict[int, str]) -> dict[int, str]:
+    """Colour refinement to a fixed point: a node's new colour is its colour with the sorted colours of its in-
+    and out-neighbours, hashed (isomorphism-invariant), until the number of classes stops growing."""
+    while True:
+        new = {n: hashlib.sha1("|".join((colour[n], ",".join(sorted(colour[u] for u in g.predecessors(n))),
+                                         ",".join(sorted(colour[v] for v in g.successors(n))))).encode()
+                               ).hexdigest()[:16] for n in g}
+        if len(set(new.values())) == len(set(colour.values())):
+            return colour
+        colour = new
+
+
+def _refined_form(g: nx.DiGraph) -> str:
+    """The smallest encoding over an individualisation–refinement search (see the module docstring)."""
+    twins = {n: (g.nodes[n]["op"], frozenset(g.predecessors(n)), frozenset(g.successors(n))) for n in g}
+    best: list[str] = []
+
+    def search(colour: dict[int, str], depth: int) -> None:
+        colour = _refine(g, colour)
+        classes: dict[str, list[int]] = {}
+        for n in g:
+            classes.setdefault(colour[n], []).append(n)
+        open_classes = [c for c in sorted(classes) if len(classes[c]) > 1]
+        if not open_classes:
+            code = _encode(g, tuple(sorted(g, key=lambda n: colour[n])))
+            if not best or code < best[0]:
+                best[:] = [code]
+            return
+        members = classes[open_classes[0]]
+        tried: set = set()
+        for n in sorted(members):
+            if twins[n] in tried:  # a twin of a node tried already: the same leaves up to an automorphism
+                continue
+            tried.add(twins[n])
+            search({**colour, n: f"*{depth}|{colour[n]}"}, depth + 1)
+
+    search({n: g.nodes[n]["op"] for n in g}, 0)
+    return best[0]
 
 
 def arch_key(cell: "CellLike") -> str:

@@ -1,6 +1,8 @@
 import itertools
 import random
 
+import pytest
+
 from search_spaces import Cell, all_edges, same_architecture
 from search_spaces.space import random_ops
 
@@ -62,3 +64,64 @@ def test_symmetric_cell_gets_a_stable_key():
     c = Cell("cnn", 6, [(0, k) for k in range(1, 5)] + [(k, 5) for k in range(1, 5)], ops)
     rng = random.Random(0)
     assert {relabel(c, rng).key for _ in range(10)} == {c.key}
+
+
+def _topological_relabel(cell, rng):
+    """An isomorphic copy of ``cell`` with its nodes renumbered along a random topological order."""
+    from search_spaces import Cell
+
+    order, rest = [0], set(range(1, cell.nodes))
+    while rest:
+        n = rng.choice(sorted(x for x in rest if all(u in order for u, v in cell.edges if v == x)))
+        order.append(n)
+        rest.remove(n)
+    pos = {n: i for i, n in enumerate(order)}
+    return Cell(cell.space, cell.nodes, [(pos[u], pos[v]) for u, v in cell.edges],
+                [cell.ops[order[i]] for i in range(cell.nodes)])
+
+
+@pytest.mark.parametrize("nodes", [9, 12, 16, 20])
+def test_chains_stars_and_complete_dags_get_exact_keys_up_to_20_nodes(nodes):
+    import random
+
+    from search_spaces import Cell
+    from search_spaces.canonical import arch_key, same_architecture
+
+    rng = random.Random(nodes)
+    same = ["input"] + ["conv1x1"] * (nodes - 1)
+    cells = {
+        "chain": Cell("cnn", nodes, [(i, i + 1) for i in range(nodes - 1)], same),
+        "star": Cell("cnn", nodes, [(0, i) for i in range(1, nodes)], same),
+        "complete": Cell("cnn", nodes, [(i, j) for i in range(nodes) for j in range(i + 1, nodes)], same),
+        "diamond": Cell("cnn", nodes, [(0, i) for i in range(1, nodes - 1)] + [(i, nodes - 1)
+                                                                              for i in range(1, nodes - 1)], same),
+    }
+    keys = {name: arch_key(c) for name, c in cells.items()}
+    assert len(set(keys.values())) == len(keys)  # different architectures, different keys
+    for name, c in cells.items():
+        for _ in range(3):
+            twin = _topological_relabel(c, rng)
+            assert same_architecture(twin, c) and arch_key(twin) == keys[name], name
+
+
+def test_random_graphs_of_table_4_size_key_exactly():
+    """Random N = 16 DAGs (Table 4's 15 generator nodes + the input): relabellings share a key, and two cells
+    share a key only if they are isomorphic."""
+    import random
+
+    from search_spaces import Cell, random_ops
+    from search_spaces.canonical import arch_key, same_architecture
+
+    rng = random.Random(7)
+    seen = {}
+    for _ in range(40):
+        n = 16
+        p = rng.choice([0.1, 0.2, 0.5])
+        edges = [(i, j) for i in range(n) for j in range(i + 1, n) if rng.random() < p]
+        ops = random_ops("cnn", n, rng) if rng.random() < 0.5 else ("input",) + ("sep3x3",) * (n - 1)
+        c = Cell("cnn", n, edges, ops)
+        k = arch_key(c)
+        assert arch_key(_topological_relabel(c, rng)) == k
+        if k in seen:
+            assert same_architecture(seen[k], c)
+        seen[k] = c

@@ -16,7 +16,7 @@ import numpy as np
 
 from search_spaces import Cell, to_graph
 
-__all__ = ["NODE_RADIUS", "OP_COLOURS", "cell_layout", "draw_cell", "save_cell_png"]
+__all__ = ["NODE_RADIUS", "OP_COLOURS", "cell_layout", "draw_cell", "op_legend", "save_cell_png"]
 
 OP_COLOURS = {"input": "#d9d9d9", "conv1x1": "#8ecae6", "sep3x3": "#ffb703", "relu": "#90be6d",
               "sigmoid": "#f94144", "tanh": "#577590", "identity": "#f9c74f"}
@@ -109,7 +109,7 @@ def draw_cell(cell: Cell, ax=None, title: str | None = None) -> None:
         ax.add_patch(Circle(pos[n], NODE_RADIUS, facecolor=OP_COLOURS.get(g.nodes[n]["op"], "#cccccc"),
                             edgecolor="black" if n in leaves else "#666666", lw=2.4 if n in leaves else 1.0,
                             zorder=2))
-        ax.text(*pos[n], f"{n}\n{g.nodes[n]['op']}", ha="center", va="center", fontsize=6, zorder=3)
+        ax.text(*pos[n], str(n), ha="center", va="center", fontsize=10, fontweight="bold", zorder=3)
     every = np.vstack([*paths.values(), *pos.values()]) if paths else np.vstack(list(pos.values()))
     pad = NODE_RADIUS + 0.1
     ax.set_xlim(every[:, 0].min() - pad, every[:, 0].max() + pad)
@@ -119,9 +119,21 @@ def draw_cell(cell: Cell, ax=None, title: str | None = None) -> None:
     ax.axis("off")
 
 
+def op_legend(fig, ops) -> None:
+    """One legend for the figure: which colour is which op (node labels carry only the node's number, so they
+    stay legible at any cell size)."""
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor=OP_COLOURS.get(op, "#cccccc"), edgecolor="#666666", label=op)
+               for op in sorted(set(ops) | {"input"}, key=lambda o: (o != "input", o))]
+    handles.append(Patch(facecolor="white", edgecolor="black", lw=2.4, label="cell output"))
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=9, frameon=False)
+
+
 def save_cell_png(cell: Cell, path: str | Path, title: str | None = None) -> Path:
     from nasbench_shrink.analysis import style
 
-    fig, ax = style.figure(max(4.0, 1.3 * cell.nodes), 3.6)
+    fig, ax = style.figure(max(4.0, 1.3 * cell.nodes), 3.9)
     draw_cell(cell, ax, title)
+    op_legend(fig, cell.ops[1:])
     return style.save(fig, path, dpi=120)

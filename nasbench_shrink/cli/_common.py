@@ -107,11 +107,16 @@ def budget_of(evals: Optional[int], flops: Optional[float], seconds: Optional[fl
              if v is not None]
     if len(given) > 1:
         raise UserError("pass at most one of --budget-evals, --budget-flops, --budget-seconds, --budget-wallclock")
+    for kind, value in given:  # refused here, before any folder, study or worker exists
+        if not (value > 0 and value < float("inf")):
+            raise UserError(f"--budget-{kind} must be a positive number (got {value:g}); e.g. --budget-{kind} "
+                            f"{ {'evals': '50', 'flops': '3e11', 'seconds': '600', 'wallclock': '3600'}[kind] }")
     return given[0] if given else (None, None)
 
 
 
 MAX_SEED = 2**32 - 1  # what numpy's and Optuna's seeded generators accept
+MAX_SEEDS = 100_000  # a list longer than this is a typo, not a plan (and would not fit in memory as runs)
 
 
 def int_list(text: str, what: str) -> list[int]:
@@ -124,7 +129,11 @@ def int_list(text: str, what: str) -> list[int]:
             lo, sep, hi = part.partition("-")
             if sep and lo:
                 if int(hi) < int(lo):
-                    raise ValueError(part)
+                    raise UserError(f"{what}: the range {part!r} is reversed; write it low-high, e.g. "
+                                    f"{int(hi)}-{int(lo)}")
+                if int(hi) - int(lo) + 1 + len(out) > MAX_SEEDS:
+                    raise UserError(f"{what}: {part!r} asks for {int(hi) - int(lo) + 1:,} values; at most "
+                                    f"{MAX_SEEDS:,} are accepted, e.g. 0-999")
                 out.extend(range(int(lo), int(hi) + 1))
             else:
                 out.append(int(part))

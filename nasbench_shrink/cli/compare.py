@@ -153,19 +153,14 @@ def _workers_sim(text: str | None) -> list[int | None]:
 
 def clock_view(table):
     """The clock report's table for the terminal: per W and strategy, time to a top-1 % cell and utilisation."""
-    from rich.table import Table as RichTable
-    from rich.text import Text
+    from nasbench_shrink.cli.final_table import fitted_table
 
-    view = RichTable(title=Text("simulated clock: median time to a top-1% cell [95% CI] (s), speed-up over W=1, "
-                                "worker utilisation"), title_justify="left")
-    for c in ("W", "strategy", "to top 1%", "reached", "speed-up", "span ×", "util."):
-        view.add_column(c, justify="left" if c == "strategy" else "right", no_wrap=True)
-    for _, r in table.iterrows():
-        view.add_row(str(r["workers"]), r["strategy"], Text(r["time_to_top1pct"]), f"{r['reached']:.0%}",
-                     "–" if r["speedup"] != r["speedup"] else f"{r['speedup']:.2f}x",
-                     "–" if r["makespan_speedup"] != r["makespan_speedup"] else f"{r['makespan_speedup']:.2f}x",
-                     f"{r['utilisation']:.0%}")
-    return view
+    rows = [[r["strategy"], str(r["workers"]), r["time_to_top1pct"], f"{r['reached']:.0%}",
+             "–" if r["speedup"] != r["speedup"] else f"{r['speedup']:.2f}x",
+             "–" if r["makespan_speedup"] != r["makespan_speedup"] else f"{r['makespan_speedup']:.2f}x",
+             f"{r['utilisation']:.0%}"] for _, r in table.iterrows()]
+    return fitted_table("simulated clock: median time to a top-1% cell [95% CI] (s), speed-up over W=1, worker "
+                        "utilisation", ["strategy", "W", "to top 1%", "reached", "speed-up", "span ×", "util."], rows)
 
 
 @app.command("worker")

@@ -16,7 +16,7 @@ from rich.text import Text
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FORMATS", "final_table_text", "final_table_views"]
+__all__ = ["FORMATS", "final_table_text", "final_table_views", "fitted_table"]
 
 FORMATS = ("table", "md", "csv", "json")
 _VERDICT = {"reference": "reference", "not significant": "n.s.", "better": "better", "worse": "worse"}
@@ -37,9 +37,26 @@ def _with_ci(r, col: str) -> str:
     return f"{_num(r[col], col)} [{_num(r[col + '_lo'], col, 3)}, {_num(r[col + '_hi'], col, 3)}]"
 
 
+def fitted_table(title: str, header: list[str], rows: list[list[str]], name_column: int = 0) -> Table:
+    """A rich table in which every column but the name column keeps its full width (``min_width``): a table too
+    wide for the terminal folds long strategy names onto more lines instead of cutting numbers to '…'."""
+    view = Table(title=Text(title), title_justify="left")
+    for j, h in enumerate(header):
+        if j == name_column:
+            view.add_column(h, justify="left", overflow="fold", min_width=min(12, max(len(h), 4)))
+        else:
+            full = max([len(h)] + [len(r[j]) for r in rows])
+            view.add_column(h, justify="right", no_wrap=True, min_width=full)
+    for r in rows:
+        view.add_row(*(Text(x) for x in r))  # brackets are intervals, not markup
+    return view
+
+
 def _width(header: list[str], rows: list[list[str]]) -> int:
-    """Characters a rich table with a box and one space of padding takes for these cells."""
+    """Characters a rich table with a box and one space of padding takes for these cells (the name column
+    counted at most 12 wide: it folds)."""
     cols = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
+    cols[0] = min(cols[0], 12)
     return sum(cols) + 3 * len(cols) + 1
 
 
@@ -48,7 +65,7 @@ def _test_cells(table: pd.DataFrame, target: str, reference: str | None) -> tupl
 
     from nasbench_shrink.analysis.report import _LABELS, p_text
 
-    header = ["strategy", f"{_LABELS.get(target, target)} [95% CI]", f"vs {reference or '–'}", "p (Holm)", "A12"]
+    header = ["strategy", f"{_LABELS.get(target, target)} [95% CI]", "vs ref.", "p (Holm)", "A12"]
     rows = []
     for _, r in table.iterrows():
         tested = not (r["verdict"] == "reference" or pd.isna(r["p_holm"]))
@@ -72,8 +89,8 @@ def final_table_views(summary: pd.DataFrame, kind: str, width: int = 80) -> list
     table, columns, target, reference = comparison(summary, kind)
     others = [c for c in columns if c != target]
     th, trows = _test_cells(table, target, reference)
-    title = (f"final table: IQM over {int(table['seeds'].max())} seeds [bootstrap 95% CI]; vs {reference or '–'}: "
-             "paired Wilcoxon, Holm-corrected p, A12 (> 0.5: better than it)")
+    title = (f"final table: IQM over {int(table['seeds'].max())} seeds [bootstrap 95% CI]; vs ref. = against "
+             f"{reference or '–'}: paired Wilcoxon, Holm-corrected p, A12 (> 0.5: better than it)")
     layouts: list[list[tuple[list[str], list[list[str]]]]] = []
     for ci in (True, False):
         oh, orows = _other_cells(table, others, ci)
@@ -82,16 +99,8 @@ def final_table_views(summary: pd.DataFrame, kind: str, width: int = 80) -> list
         oh, orows = _other_cells(table, others, ci)
         layouts.append([(th, trows), (["strategy"] + oh, [[r[0]] + o for r, o in zip(trows, orows)])])
     chosen = next((lay for lay in layouts if all(_width(h, r) <= width for h, r in lay)), layouts[-1])
-    views = []
-    for i, (header, rows) in enumerate(chosen):
-        view = Table(title=Text(title if i == 0 else "final table, continued: the found cells and the search cost"),
-                     title_justify="left")
-        for j, h in enumerate(header):
-            view.add_column(h, justify="left" if j == 0 else "right", no_wrap=True)
-        for r in rows:
-            view.add_row(*(Text(x) for x in r))  # brackets are intervals, not markup
-        views.append(view)
-    return views
+    return [fitted_table(title if i == 0 else "final table, continued: the found cells and the search cost",
+                         header, rows) for i, (header, rows) in enumerate(chosen)]
 
 
 def final_table_text(summary: pd.DataFrame, kind: str, fmt: str) -> str:
