@@ -301,6 +301,7 @@ def work(urls: Sequence[str], context: Context, run_id: str | None = None, poll_
     plans = [open_plan(u) for u in dict.fromkeys(urls)]
     done = 0
     deadline = time.monotonic() + wait_s
+    waiting_since: float | None = None
     while True:
         waiting = False
         for plan in plans:
@@ -328,7 +329,28 @@ def work(urls: Sequence[str], context: Context, run_id: str | None = None, poll_
         else:
             if not waiting and (done or time.monotonic() >= deadline):
                 return done
+            if waiting and waiting_since is None:
+                waiting_since = time.monotonic()
+            elif waiting and time.monotonic() - waiting_since > 5.0:
+                _say_waiting(plans, run_id)
+                waiting_since = time.monotonic() + 25.0  # say it again in about half a minute
             time.sleep(poll_s)
+
+
+def _say_waiting(plans: Sequence[Plan], run_id: str | None) -> None:
+    """One line on stderr: what this worker waits for (units another worker holds, and when their leases end)."""
+    import sys
+
+    held = []
+    for plan in plans:
+        for rid in [run_id] if run_id else plan.open_runs():
+            held += [u for u in plan.units(rid) if u["state"] == "running"]
+    if held:
+        until = max((u.get("lease_until") or 0.0) for u in held) - time.time()
+        sys.stderr.write(f"waiting: {len(held)} unit(s) held by other workers "
+                         f"({', '.join(sorted({str(u.get('holder')) for u in held})[:3])}); a holder that stopped "
+                         f"is replaced when its lease ends (in at most {max(until, 0):.0f} s)\n")
+        sys.stderr.flush()
 
 
 def _lease_of(plan: Plan, run_id: str) -> float:

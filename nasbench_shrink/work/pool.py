@@ -6,8 +6,8 @@ A worker whose parent dies stops at its next trial (see ``search.run_worker(watc
 
 Ctrl-C reaches the whole foreground process group. Workers are spawned with SIGINT blocked (and ignore it once
 started), so only the parent sees it, even while a worker is still starting: it
-terminates the workers at once (what they finished is already stored; a unit they held is taken over by the next
-run) and joins them, so the interrupt ends the command in about a second and leaks no process or semaphore.
+terminates the workers at once (what they finished is already stored; a unit they held is released on SIGTERM,
+so the next run claims it at once) and joins them, so the interrupt ends the command in about a second and leaks no process or semaphore.
 """
 
 from __future__ import annotations
@@ -103,5 +103,13 @@ def _sigint_blocked() -> Iterator[None]:
 
 
 def _ignore_sigint() -> None:
-    """Worker initializer: leave Ctrl-C to the parent, which stops the workers itself."""
+    """Worker initializer: leave Ctrl-C to the parent, which stops the workers itself; the parent's SIGTERM
+    becomes an exception, so a worker hands back the unit it holds (``work.plan.work``) before it ends, and a
+    rerun started at once claims it instead of waiting for the lease to lapse."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
+
+
+def _stop_worker(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process plainly
+    raise SystemExit(128 + signum)
