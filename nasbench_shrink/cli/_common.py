@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import json
 import sys
 from pathlib import Path
@@ -29,7 +30,34 @@ DEFAULT_COMPARE_BENCHMARK = "cifar10-small-table"  # shipped in the package: the
 DataDirOpt = typer.Option(None, "--data-dir", help="Data directory (else $NASBENCH_SHRINK_DATA or the user cache).")
 ObjectivesOpt = typer.Option("score", "--objectives", help="score (the λ-weighted score, one objective), or "
                              "metric,macs / metric,params (two objectives: the validation metric against a cost).")
-CacheOpt = typer.Option("sqlite:///results/cache.db", "--cache", help="Evaluation cache: any SQLAlchemy URL.")
+def default_cache_url(value: Optional[str]) -> str:
+    """``--cache`` when given; else the evaluation cache in the user cache folder ($NASBENCH_SHRINK_CACHE or
+    ~/.cache/nasbench-shrink), shared by every command run anywhere, so nothing is trained twice and nothing is
+    written into the current folder unasked."""
+    if value:
+        return value
+    from nasbench_shrink.benchmarks.datasets import user_cache_dir
+
+    folder = user_cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'cache.db'}"
+
+
+CacheOpt = typer.Option(None, "--cache", callback=default_cache_url, show_default=False,
+                        help="Evaluation cache: any SQLAlchemy URL (default: cache.db in the user cache folder, "
+                             "$NASBENCH_SHRINK_CACHE or ~/.cache/nasbench-shrink).")
+
+
+def writable(path: Optional[Path], option: str) -> Optional[Path]:
+    """Refuse, before any work, an output path whose folder does not exist or cannot be written."""
+    if path is None:
+        return None
+    folder = Path(path).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise UserError(f"{option} {path}: the folder {folder} does not exist; create it or pass another path")
+    if not os.access(folder, os.W_OK) or (Path(path).exists() and not os.access(path, os.W_OK)):
+        raise UserError(f"{option} {path}: cannot write there (permission denied); pass a writable path")
+    return Path(path)
 
 
 def warn(message: str) -> None:
@@ -68,7 +96,7 @@ def user_errors(fn: Callable) -> Callable:
             fail(str(exc))
         except KeyboardInterrupt:
             interrupts.acknowledge()
-            fail("interrupted; finished evaluations are kept in the cache and the study", code=130)
+            fail("interrupted; what was finished is kept (rerun the same command to continue)", code=130)
 
     return wrapper
 

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from nasbench_shrink.cli._common import (CacheOpt, DataDirOpt, app, console, err_console, print_json,
+from nasbench_shrink.cli._common import (CacheOpt, DataDirOpt, app, console, err_console, print_json, writable,
                                          read_cell, user_errors)
 from nasbench_shrink.errors import UserError
 
@@ -49,6 +49,7 @@ def show_cmd(
     from nasbench_shrink.evaluation.networks import networks_of
 
     bench = get_benchmark(benchmark)
+    writable(png, "--png")
     cell = read_cell(cell_file, bench.space)
     check_cell(cell, bench)
     macs, params = network_resources(cell, bench, "proxy", data_dir)

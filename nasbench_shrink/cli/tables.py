@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from nasbench_shrink.cli._common import (DataDirOpt, app, console, err_console, int_list, print_json,
+from nasbench_shrink.cli._common import (DataDirOpt, app, console, err_console, int_list, print_json, writable,
                                          user_errors)
 from nasbench_shrink.errors import UserError
 
@@ -76,6 +76,7 @@ def landscape_cmd(
         raise UserError(f"--lam must be >= 0 (got {lam})")
     if png is not None and len(benchmark) > 1:
         raise UserError(f"--png draws one table's landscape; pass one -b (got {len(benchmark)})")
+    writable(png, "--png")
     infos = []
     for name in benchmark:
         bench = get_benchmark(name)
@@ -177,8 +178,8 @@ def proxies_cmd(
     out: Optional[Path] = typer.Option(None, "--out", help="Write the table with proxy columns here (default: "
                                        "replace the table file, rows unchanged)."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Local worker processes."),
-    figure: Optional[Path] = typer.Option(None, "--figure", help="With --correlate: the figure's file "
-                                          "(default proxies-<table>.png)."),
+    figure: Optional[Path] = typer.Option(None, "--figure", help="With --correlate: also draw the correlations "
+                                          "to this PNG."),
     resamples: int = typer.Option(200, "--resamples", min=20, help="With --correlate: bootstrap resamples."),
     fmt: str = typer.Option("table", "--format", help="With --correlate: table, md, csv or json."),
     data_dir: Optional[Path] = DataDirOpt,
@@ -189,6 +190,8 @@ def proxies_cmd(
     from nasbench_shrink.catalogue import get_benchmark
 
     bench = get_benchmark(benchmark)
+    writable(out, "--out")
+    writable(figure, "--figure")
     if correlate:
         _correlate(bench, figure, resamples, "json" if as_json else fmt)
         return
@@ -229,11 +232,13 @@ def _correlate(bench, figure: Optional[Path], resamples: int, fmt: str) -> None:
     frame = proxy_frame(table, landscape_of(table, bench), bench.kind.higher_is_better)
     names = table.meta["proxies"]["names"]
     corr = correlation_table(frame, names, resamples=resamples)
-    path = figure or Path(f"proxies-{bench.name}.png")
-    correlation_figure(corr, path, f"Zero-cost proxies on {bench.name} ({len(frame)} architectures)")
+    path = figure
+    if path is not None:
+        correlation_figure(corr, path, f"Zero-cost proxies on {bench.name} ({len(frame)} architectures)")
     seconds = {n: float(frame[f"{n}_s"].median()) for n in names}
     if fmt in ("json", "csv"):
-        err_console.print(f"wrote {path}", highlight=False)
+        if path is not None:
+            err_console.print(f"wrote {path}", highlight=False)
         sys.stdout.write(corr.to_json(orient="records", indent=2) + "\n" if fmt == "json" else corr.to_csv(index=False))
         return
     overall = corr[corr.stratum == "all"]
@@ -256,7 +261,8 @@ def _correlate(bench, figure: Optional[Path], resamples: int, fmt: str) -> None:
                                               f"{g.at[h, 'spearman_hi']:.2f}]" for h in head) + " |")
     text = "\n".join(lines) + "\n"
     if fmt == "md":
-        err_console.print(f"wrote {path}", highlight=False)
+        if path is not None:
+            err_console.print(f"wrote {path}", highlight=False)
         sys.stdout.write(text)
         return
     console.print(text, highlight=False, soft_wrap=True)

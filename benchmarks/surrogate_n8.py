@@ -1,0 +1,83 @@
+"""Export the N = 8 collection (``benchmarks/collect_n8.py``) as the surrogate's data set, then validate the
+candidate models on it and write the figures.
+
+    python benchmarks/surrogate_n8.py --dir /path/to/collection          # export + validate
+    python benchmarks/surrogate_n8.py                                    # validate the shipped data set
+
+Writes ``nasbench_shrink/surrogates/cifar10-small-n8-data.parquet`` (with ``--dir``) and
+``benchmarks/results/surrogate-n8/validation.json``; prints the table of measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "nasbench_shrink" / "surrogates" / "cifar10-small-n8-data.parquet"
+OUT = ROOT / "benchmarks" / "results" / "surrogate-n8"
+
+
+def export(collection: Path) -> dict:
+    import sqlalchemy as sa
+
+    from nasbench_shrink.catalogue import get_benchmark
+    from nasbench_shrink.surrogates.dataset import export_dataset
+
+    fid = get_benchmark("cifar10-small").fidelity_key("proxy")
+    engine = sa.create_engine(f"sqlite:///{collection / 'cache.db'}")
+    with engine.connect() as conn:
+        records = [json.loads(r) for r in conn.execute(sa.text(
+            "select record from nbs_evaluations where fidelity = :f"), {"f": fid}).scalars()]
+    manifest = []
+    for path in sorted(collection.glob("manifest-*.jsonl")):
+        manifest += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    meta = {"benchmark": "cifar10-small", "nodes": 8, "fidelity": fid,
+            "command": "python benchmarks/collect_n8.py --dir DIR --role designs|strategies; "
+                       "python benchmarks/surrogate_n8.py --dir DIR",
+            "exported": time.strftime("%Y-%m-%d %H:%M:%S")}
+    return export_dataset(records, manifest, DATA, meta)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dir", type=Path, default=None, help="collection folder to export first")
+    args = ap.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from nasbench_shrink.surrogates.dataset import load_dataset, seed_means
+    from nasbench_shrink.surrogates.validation import validate
+
+    if args.dir is not None:
+        info = export(args.dir)
+        print(f"exported {info['rows']} rows, {info['architectures']} architectures to {DATA}")
+    rows, info = load_dataset(DATA)
+    means = seed_means(rows)
+    t0 = time.perf_counter()
+    result = validate(rows, means)
+    result["data"] = {k: info[k] for k in ("rows", "architectures", "sha256", "exported")}
+    result["data"]["by_design"] = rows.groupby("design").size().to_dict()
+    result["data"]["train_hours"] = round(float(rows["cost_s"].sum()) / 3600, 2)
+    result["seconds"] = round(time.perf_counter() - t0, 1)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "validation.json").write_text(json.dumps(result, indent=1))
+    print(json.dumps(result["data"]))
+    for part in ("held_out_random", "leave_one_optimizer_out"):
+        block = result[part]
+        groups = block.items() if part == "leave_one_optimizer_out" else [("random+dense", block)]
+        for name, g in groups:
+            for model, s in g.items():
+                if model == "baselines":
+                    for b, bs in s.items():
+                        print(f"{part:26s} {name:12s} {'size: ' + b:16s} n={bs['n']:4d} tau={bs['kendall']:.3f} "
+                              f"rho={bs['spearman']:.3f}")
+                else:
+                    print(f"{part:26s} {name:12s} {model:16s} n={s['n']:4d} tau={s['kendall']:.3f} "
+                          f"rho={s['spearman']:.3f} R2={s['r2']:.3f}")
+    print(json.dumps(result["noise"], indent=None))
+
+
+if __name__ == "__main__":
+    main()

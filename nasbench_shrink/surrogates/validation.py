@@ -1,0 +1,142 @@
+"""Fitting and validating a surrogate of the seed-mean validation accuracy.
+
+Models (scikit-learn, deterministic with fixed seeds, one thread): gradient-boosted trees on the invariant
+features (``gbt``), a random forest (``rf``) and their mean (``ensemble``). The measures, each against the
+figures a surrogate must beat:
+
+- held-out random cells: K-fold over the cells of the ``random`` and ``dense`` designs (each fit sees every other
+  cell, the optimizers' included), Kendall τ, Spearman ρ and R² against the observed values;
+- leave one optimizer out: fit without every cell an optimizer's runs trained (AutoShrink's, evolution's, TPE's)
+  and test on those cells, the check that a surrogate extrapolates to where a search goes;
+- the noise ceiling: τ between two seeds of the same cells (how well one more seed predicts another), beside the
+  surrogate's τ against each seed when those cells were held out;
+- the size baselines: params, MACs and active edges alone as predictors.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from scipy import stats as st
+
+from search_spaces import Cell
+from nasbench_shrink.surrogates.features import cell_features
+
+__all__ = ["MODELS", "feature_matrix", "fit_model", "rank_scores", "validate"]
+
+
+def _gbt():
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    return HistGradientBoostingRegressor(max_iter=300, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=5,
+                                         l2_regularization=1.0, early_stopping=False, random_state=0)
+
+
+def _rf():
+    from sklearn.ensemble import RandomForestRegressor
+
+    return RandomForestRegressor(n_estimators=300, min_samples_leaf=2, max_features=0.5, random_state=0, n_jobs=1)
+
+
+class _Mean:
+    """The mean of several regressors' predictions."""
+
+    def __init__(self, makers: list[Callable[[], Any]]) -> None:
+        self.models = [m() for m in makers]
+
+    def fit(self, x, y):
+        for m in self.models:
+            m.fit(x, y)
+        return self
+
+    def predict(self, x):
+        return np.mean([m.predict(x) for m in self.models], axis=0)
+
+
+MODELS: dict[str, Callable[[], Any]] = {"gbt": _gbt, "rf": _rf, "ensemble": lambda: _Mean([_gbt, _rf])}
+
+
+def feature_matrix(frame: pd.DataFrame) -> np.ndarray:
+    return np.vstack([cell_features(Cell.from_json(c), m, p)
+                      for c, m, p in zip(frame["cell"], frame["macs"], frame["params"])])
+
+
+def fit_model(name: str, x: np.ndarray, y: np.ndarray):
+    return MODELS[name]().fit(x, y)
+
+
+def rank_scores(pred: np.ndarray, obs: np.ndarray) -> dict[str, float]:
+    """Kendall τ, Spearman ρ and R² of predictions against observations."""
+    pred, obs = np.asarray(pred, float), np.asarray(obs, float)
+    ss = float(((obs - obs.mean()) ** 2).sum())
+    return {"n": int(len(obs)), "kendall": float(st.kendalltau(pred, obs).statistic),
+            "spearman": float(st.spearmanr(pred, obs).statistic),
+            "r2": float(1 - ((obs - pred) ** 2).sum() / ss) if ss > 0 else float("nan")}
+
+
+def _baselines(frame: pd.DataFrame, obs: np.ndarray) -> dict[str, dict[str, float]]:
+    return {b: rank_scores(np.log10(frame[b].to_numpy(float)) if b != "edges" else frame[b].to_numpy(float), obs)
+            for b in ("params", "macs", "edges")}
+
+
+def validate(rows: pd.DataFrame, means: pd.DataFrame, folds: int = 5) -> dict[str, Any]:
+    """Every measure of the module docstring, for every model in ``MODELS``."""
+    x = feature_matrix(means)
+    y = means["accuracy"].to_numpy(float)
+    designs = means["designs"].str.split(",")
+    out: dict[str, Any] = {"architectures": len(means), "rows": len(rows)}
+    # (a) held-out random and dense cells, K-fold
+    pool = np.flatnonzero(designs.map(lambda d: bool({"random", "dense"} & set(d))).to_numpy())
+    rng = np.random.default_rng(0)
+    fold_of = np.full(len(means), -1)
+    fold_of[pool] = rng.permutation(len(pool)) % folds
+    held: dict[str, Any] = {}
+    preds = {name: np.full(len(means), np.nan) for name in MODELS}
+    for name in MODELS:
+        for f in range(folds):
+            test = fold_of == f
+            model = fit_model(name, x[~test], y[~test])
+            preds[name][test] = model.predict(x[test])
+        held[name] = rank_scores(preds[name][pool], y[pool])
+    held["baselines"] = _baselines(means.iloc[pool], y[pool])
+    out["held_out_random"] = held
+    # (b) leave one optimizer out
+    loo: dict[str, Any] = {}
+    for opt in ("autoshrink", "evolution", "tpe"):
+        mask = designs.map(lambda d: opt in d).to_numpy()
+        if mask.sum() < 10 or (~mask).sum() < 20:
+            continue
+        loo[opt] = {name: rank_scores(fit_model(name, x[~mask], y[~mask]).predict(x[mask]), y[mask])
+                    for name in MODELS}
+        loo[opt]["baselines"] = _baselines(means[mask], y[mask])
+    out["leave_one_optimizer_out"] = loo
+    # (c) the noise ceiling, and the surrogate against single seeds of the same (held-out) cells
+    out["noise"] = noise_ceiling(rows, means, preds)
+    return out
+
+
+def noise_ceiling(rows: pd.DataFrame, means: pd.DataFrame, preds: dict[str, np.ndarray]) -> dict[str, Any]:
+    """τ between a cell's first two seeds, on the cells with ≥ 2 seeds; and, for held-out predictions, τ of the
+    prediction against each of those seeds (does the surrogate predict an unseen seed as well as a seed does?)."""
+    ok = rows[~rows["diverged"]].sort_values(["key", "seed"])
+    multi = ok.groupby("key").filter(lambda g: len(g) >= 2).groupby("key")
+    a = multi["accuracy"].nth(0)
+    b = multi["accuracy"].nth(1)
+    keys = ok.loc[a.index, "key"].to_numpy()
+    a, b = a.to_numpy(float), b.to_numpy(float)
+    out: dict[str, Any] = {"cells": int(len(keys))}
+    if len(keys) < 5:
+        return out
+    out["seed_vs_seed"] = rank_scores(a, b)
+    deviations = ok[ok["key"].isin(keys)].groupby("key")["accuracy"].transform(lambda v: v - v.mean())
+    out["seed_sd"] = float(np.sqrt((deviations ** 2).sum() / max(1, len(deviations) - len(keys))))
+    index = {k: i for i, k in enumerate(means["key"])}
+    rows_i = np.array([index[k] for k in keys])
+    for name, p in preds.items():
+        have = ~np.isnan(p[rows_i])
+        if have.sum() >= 5:
+            out[f"{name}_vs_seed_a"] = rank_scores(p[rows_i][have], a[have])
+            out[f"{name}_vs_seed_b"] = rank_scores(p[rows_i][have], b[have])
+    return out
