@@ -27,6 +27,7 @@ LAYERS = (
     "nasbench_shrink.evaluation",   # the one training loop, the kinds' networks, evaluate, the cache
     "nasbench_shrink.proxies",      # zero-cost proxies of an untrained network
     "nasbench_shrink.tables",       # table format, lookup, landscape, shipped tables
+    "nasbench_shrink.surrogates",   # surrogate benchmarks: invariant features, data set, validation
     "nasbench_shrink.catalogue",    # every benchmark by name (presets, tables, files, plug-ins)
     "nasbench_shrink.samplers",     # the cell-sampler base, cell parameters, AutoShrink
     "baselines",                    # baseline samplers on the cell-sampler base

@@ -55,3 +55,26 @@ def test_search_prints_the_best_cell(tmp_path):
                               f"sqlite:///{tmp_path / 's.db'}", "--cache", f"sqlite:///{tmp_path / 'c.db'}"])
     assert res.exit_code == 0, res.output
     assert "best trial #0" in res.stdout and '"nodes": 4' in res.stdout
+
+
+def test_search_on_a_table_prints_its_regret_and_names_the_objective(tmp_path):
+    import json
+
+    import optuna
+    from typer.testing import CliRunner
+
+    from nasbench_shrink.analysis.report import _table_landscape
+    from nasbench_shrink.catalogue import get_benchmark
+    from nasbench_shrink.cli import app
+    from search_spaces import Cell
+
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    res = CliRunner().invoke(app, ["search", "-s", "random", "-b", "digits-table", "--budget-evals", "15",
+                                   "--storage", db, "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    land = _table_landscape(get_benchmark("digits-table"))
+    key = Cell.from_dict(summary["cell"]).key
+    assert summary["regret"] == land.best_score - land.true_score[key] >= 0
+    study = optuna.load_study(study_name="digits-table/random/seed0", storage=db)
+    assert study.metric_names == ["score (λ = 0.03)"]

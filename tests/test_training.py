@@ -83,3 +83,29 @@ def test_training_steps_yields_once_per_optimizer_step_and_returns_what_train_re
             break
     assert yielded == 3 * 4 == sum(p["steps"] for p in stepped.curve)  # 256 images / batch 64, 3 epochs
     assert stepped.curve == [{**p} for p in whole.curve] and stepped.best_val == whole.best_val
+
+
+def test_quarter_epoch_rungs_leave_the_trained_network_unchanged():
+    """Validation inside epochs (rungs for pruners) draws nothing random and trains nothing: the network and its
+    curve are bit-identical to a run without rungs, and the rungs are recorded at every quarter epoch."""
+    import torch
+
+    from nasbench_shrink.benchmarks import DIGITS
+    from nasbench_shrink.evaluation.networks import networks_of
+    from nasbench_shrink.evaluation.training import train
+    from search_spaces import complete_cell
+
+    nets, fidelity = networks_of(DIGITS), DIGITS.stage("proxy")
+    network = nets.network(DIGITS, fidelity)
+    results, states = [], []
+    for rungs in (1, 4):
+        task = nets.training_task(DIGITS, fidelity, None, torch.device("cpu"))
+        torch.manual_seed(0)
+        model = nets.build(complete_cell("cnn", 5), network)
+        results.append(train(model, task, recipe=fidelity.recipe, seed=0, rungs_per_epoch=rungs))
+        states.append({k: v.clone() for k, v in model.state_dict().items()})
+    plain, rung = results
+    assert plain.curve == rung.curve and plain.rungs == []
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    assert [r["epoch"] for r in rung.rungs][:3] == [0.25, 0.5, 0.75]
+    assert len(rung.rungs) == 3 * rung.epochs and rung.rung_seconds > 0

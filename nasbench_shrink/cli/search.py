@@ -94,6 +94,7 @@ def search_cmd(
 
         result = run_search(spec, workers=workers, on_progress=update)
     summary = study_summary(result)
+    _add_regret(summary, bench, lam)
     if as_json:
         print_json(summary)
         return
@@ -114,5 +115,26 @@ def search_cmd(
         console.print(f"best trial #{summary['best_trial']}: score {summary['best_score']:.4f}, {metric} "
                       f"{summary[metric]:.4f}, {summary['macs'] / 1e6:.3f} M MACs, {summary['params']} params, "
                       f"{summary['edges']} edges", highlight=False)
+        if "regret" in summary:
+            console.print(f"on the table: true (seed-mean) score {summary['true_score']:.4f}, regret "
+                          f"{summary['regret']:.4f} against the table's optimum ({summary['optimum_score']:.4f})",
+                          highlight=False)
         console.print(str(Cell.from_dict(summary["cell"])), highlight=False)
         console.print(json.dumps(summary["cell"]), highlight=False, soft_wrap=True)
+
+
+def _add_regret(summary: dict, bench, lam) -> None:
+    """On a table, the best trial's true (seed-mean) score and its regret against the table's optimum: what a
+    table knows and a live run cannot."""
+    from nasbench_shrink.analysis.report import _table_landscape
+
+    key = (summary.get("cell") or {}) and Cell.from_dict(summary["cell"]).key
+    land = _table_landscape(bench) if key else None
+    if land is None or key not in land.true_score:
+        return
+    if lam is not None and lam != land.lam:
+        from nasbench_shrink.tables.landscape import landscape_of
+
+        land = landscape_of(bench.evaluator.table, bench, lam)
+    summary.update(true_score=land.true_score[key], optimum_score=land.best_score,
+                   regret=land.best_score - land.true_score[key])

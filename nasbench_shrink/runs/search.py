@@ -189,6 +189,8 @@ def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage | None = None
                         f"{directions} (--objectives {objectives.name}); pass another --study name")
     stored = study.user_attrs.get(SETTINGS_ATTR)
     if stored is None:
+        _name_objectives(study, [f"score (λ = {spec.lam if spec.lam is not None else bench.lam:g})"]
+                         if not objectives.multi else [f"validation {bench.kind.metric}", objectives.cost])
         for k, v in {SETTINGS_ATTR: spec.settings(), "strategy": spec.strategy, "benchmark": spec.benchmark,
                      "seed": spec.seed, "nodes": nodes, "lam": spec.lam if spec.lam is not None else bench.lam}.items():
             study.set_user_attr(k, v)
@@ -201,6 +203,14 @@ def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage | None = None
     objective = CellObjective(bench, nodes=nodes, seed=spec.seed, cache=spec.cache, data_dir=spec.data_dir,
                               lam=spec.lam, device=spec.device, objectives=objectives)
     return study, objective
+
+
+def _name_objectives(study: optuna.Study, names: list[str]) -> None:
+    """The objectives' names, so optuna-dashboard labels its axes with them instead of "Objective 0"
+    (``Study.set_metric_names`` is public but marked experimental: its warning says nothing to a user here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(names)
 
 
 def _budget_text(b: dict[str, Any]) -> str:
