@@ -89,7 +89,7 @@ def device_facts(device: str) -> dict:
                      memory_gib=round(p.total_memory / 2**30, 1), multiprocessors=p.multi_processor_count,
                      cuda=torch.version.cuda)
         try:
-            facts["nvidia_smi"] = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True,
+            facts["nvidia_smi"] = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, check=False,
                                                  timeout=20).stdout.strip()
         except (OSError, subprocess.SubprocessError) as exc:
             facts["nvidia_smi"] = f"unavailable: {exc}"

@@ -7,14 +7,13 @@ import json
 import random
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from search_spaces import Cell, all_edges, random_ops
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.surrogates.dataset import export_dataset, load_dataset, seed_means
 from nasbench_shrink.surrogates.features import cell_features, feature_names
 from nasbench_shrink.surrogates.validation import rank_scores, validate
+from search_spaces import Cell, all_edges, random_ops
 
 
 def _random_cell(rng: random.Random, nodes: int = 8) -> Cell:

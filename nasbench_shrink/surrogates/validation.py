@@ -15,14 +15,15 @@ figures a surrogate must beat:
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats as st
 
-from search_spaces import Cell
 from nasbench_shrink.surrogates.features import cell_features
+from search_spaces import Cell
 
 __all__ = ["MODELS", "feature_matrix", "fit_model", "rank_scores", "validate"]
 
@@ -71,7 +72,7 @@ def rank_scores(pred: np.ndarray, obs: np.ndarray) -> dict[str, float]:
     """Kendall τ, Spearman ρ and R² of predictions against observations."""
     pred, obs = np.asarray(pred, float), np.asarray(obs, float)
     ss = float(((obs - obs.mean()) ** 2).sum())
-    return {"n": int(len(obs)), "kendall": float(st.kendalltau(pred, obs).statistic),
+    return {"n": len(obs), "kendall": float(st.kendalltau(pred, obs).statistic),
             "spearman": float(st.spearmanr(pred, obs).statistic),
             "r2": float(1 - ((obs - pred) ** 2).sum() / ss) if ss > 0 else float("nan")}
 
@@ -105,7 +106,7 @@ def validate(rows: pd.DataFrame, means: pd.DataFrame, folds: int = 5) -> dict[st
     # (b) leave one optimizer out
     loo: dict[str, Any] = {}
     for opt in ("autoshrink", "evolution", "tpe"):
-        mask = designs.map(lambda d: opt in d).to_numpy()
+        mask = designs.map(lambda d, o=opt: o in d).to_numpy()
         if mask.sum() < 10 or (~mask).sum() < 20:
             continue
         loo[opt] = {name: rank_scores(fit_model(name, x[~mask], y[~mask]).predict(x[mask]), y[mask])
@@ -126,7 +127,7 @@ def noise_ceiling(rows: pd.DataFrame, means: pd.DataFrame, preds: dict[str, np.n
     b = multi["accuracy"].nth(1)
     keys = ok.loc[a.index, "key"].to_numpy()
     a, b = a.to_numpy(float), b.to_numpy(float)
-    out: dict[str, Any] = {"cells": int(len(keys))}
+    out: dict[str, Any] = {"cells": len(keys)}
     if len(keys) < 5:
         return out
     out["seed_vs_seed"] = rank_scores(a, b)
