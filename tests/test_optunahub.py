@@ -114,8 +114,22 @@ def test_example_scripts_run(name, monkeypatch, capsys):
     """The examples call optunahub.load_module (the registry); here it loads the local package instead."""
     monkeypatch.setattr(optunahub, "load_module", lambda package, **kw: _load(package))
     code = (REGISTRY / name / "example.py").read_text()
-    exec(compile(code, str(REGISTRY / name / "example.py"), "exec"), {"__name__": "__main__"})
+    exec(compile(code, str(REGISTRY / name / "example.py"), "exec"),
+         {"__name__": "__main__", "__file__": str(REGISTRY / name / "example.py")})
     assert "regret" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_example_scripts_fall_back_to_the_clone_without_the_registry(name, monkeypatch, capsys):
+    """From a clone with no network the registry load fails; the examples then load this clone's packages."""
+    def unreachable(package, **kw):
+        raise OSError("registry unreachable")
+
+    monkeypatch.setattr(optunahub, "load_module", unreachable)
+    path = REGISTRY / name / "example.py"
+    exec(compile(path.read_text(), str(path), "exec"), {"__name__": "__main__", "__file__": str(path)})
+    out = capsys.readouterr().out
+    assert "loading" in out and "from this clone" in out and "regret" in out
 
 
 class TestAutoShrinkOnOptunasSamplerSuite(BasicSamplerTestCase):
