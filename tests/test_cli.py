@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -167,3 +168,52 @@ def test_absurd_budget_and_too_many_workers_warn_in_one_line_each(tmp_path, monk
     warnings = [ln for ln in res.stderr.splitlines() if ln.startswith("warning:")]
     assert len(warnings) == 2
     assert "2553 architectures" in warnings[0] and "--workers 2 exceeds the 1 core here" in warnings[1]
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--budget-wallclock", "-5", "--workers-sim", "2"], "--budget-wallclock must be a positive number"),
+    (["--budget-seconds", "-5"], "--budget-seconds must be a positive number"),
+    (["--budget-flops", "0"], "--budget-flops must be a positive number"),
+    (["--seeds", "0-99999999999"], "at most 100,000"),
+    (["--seeds", "5-1"], "reversed"),
+])
+def test_bad_compare_inputs_end_in_one_line_before_any_folder(tmp_path, args, says):
+    from typer.testing import CliRunner
+
+    from nasbench_shrink.cli import app
+
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, ["compare", *args, "--out", str(out)])
+    assert res.exit_code == 2 and says in res.output and "Traceback" not in res.output
+    assert len([line for line in res.output.splitlines() if line.startswith("error:")]) == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("argv", [["landscape", "-b", "digits-table", "--png", "{missing}/x.png"],
+                                  ["proxies", "-b", "digits-table", "--out", "{missing}/t.parquet"],
+                                  ["show", "complete:5", "--png", "{missing}/c.png"]])
+def test_unwritable_outputs_are_refused_before_the_work(tmp_path, argv):
+    from typer.testing import CliRunner
+
+    from nasbench_shrink.cli import app
+
+    missing = tmp_path / "no" / "such"
+    res = CliRunner().invoke(app, [a.format(missing=missing) for a in argv])
+    assert res.exit_code == 2 and "does not exist" in res.output and "Traceback" not in res.output
+
+
+def test_a_plug_in_is_shown_under_the_name_it_declares(tmp_path):
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from nasbench_shrink.cli import app
+    from nasbench_shrink.strategies import resolve
+
+    plug = str(Path(__file__).resolve().parents[1] / "examples" / "hill_climb.py") + ":factory"
+    assert resolve(plug).display_name == "hill-climb"
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, ["compare", "-b", "digits-table", "--strategies", f"autoshrink,{plug}",
+                                   "--seeds", "0-1", "--no-final", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert set(pd.read_csv(out / "summary.csv")["strategy"]) == {"autoshrink", "hill-climb"}
+    assert "hill-climb" in res.output and "hill_climb.py" not in res.output

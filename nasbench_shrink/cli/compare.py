@@ -95,7 +95,8 @@ def compare_cmd(
                          storage=storage, cache=cache, data_dir=str(data_dir) if data_dir else None, final=final,
                          nodes=nodes, k=k, lease_s=lease, workers_sim=w, objectives=objectives) for w in sims]
     spec = specs[0]
-    width = max([len(n) for n in names] + [8])
+    shown = {n: p.display_name for n, p in spec.plans.items()}
+    width = max([len(v) for v in shown.values()] + [8])
     progress = Progress(SpinnerColumn(), TextColumn(f"{{task.description:<{width}}}"),
                         TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=err_console,
                         disable=as_json or fmt != "table")
@@ -104,7 +105,8 @@ def compare_cmd(
     def update(snap: dict[str, dict], prefix: str = "") -> None:
         for name, r in snap.items():
             if prefix + name not in tasks:
-                tasks[prefix + name] = progress.add_task(prefix + r["strategy"], stats="")
+                tasks[prefix + name] = progress.add_task(prefix + shown.get(r["strategy"], r["strategy"]),
+                                                         stats="")
             name = prefix + name
             best = "–" if r["median_best"] is None else f"{r['median_best']:.4f}"
             progress.update(tasks[name], stats=f"runs {r['runs']:>{len(str(r['seeds']))}}/{r['seeds']}  evals "

@@ -368,6 +368,7 @@ def _run_in(out: Path, spec: CompareSpec, bench: Benchmark, setters: list[str],
         summary[f"final_test_{bench.metric}"] = [finals[k][bench.metric] for k in keys]
         summary["final_macs"] = [finals[k]["macs"] for k in keys]
         summary["final_params"] = [finals[k]["params"] for k in keys]
+    trials, summary = _with_display_names(trials, spec), _with_display_names(summary, spec)
     trials.to_csv(out / "trials.csv", index=False)
     summary.to_csv(out / "summary.csv", index=False)
     state["wall_s"] = round(time.perf_counter() - t0, 1)  # this invocation
@@ -446,6 +447,18 @@ def run_rows(trials: list[FrozenTrial], strategy: str, seed: int, metric: str, l
             **clock,
         })
     return rows
+
+
+def _with_display_names(frame: pd.DataFrame, spec: "CompareSpec") -> pd.DataFrame:
+    """Plug-ins under the names they declare (``hill-climb``, not ``examples/hill_climb.py:factory``), unless two
+    strategies would then share a name; the plan and the studies keep the names they were asked by."""
+    labels = {name: plan.display_name for name, plan in spec.plans.items() if plan.display_name != name}
+    shown = [labels.get(n, n) for n in spec.strategies]
+    if not labels or len(set(shown)) < len(shown) or frame.empty:
+        return frame
+    frame = frame.copy()
+    frame["strategy"] = frame["strategy"].replace(labels)
+    return frame
 
 
 def runs_frame(rows: dict[tuple[str, int], list[dict[str, Any]]], spec: CompareSpec,

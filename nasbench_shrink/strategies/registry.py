@@ -84,6 +84,12 @@ class Strategy:
     in_default_comparison: bool = False
     objectives: tuple[str, ...] = ("single",)
     reference_for: tuple[str, ...] = ()
+    label: str | None = None  # the name a plug-in declares (its sampler's ``strategy_name``), shown in results
+
+    @property
+    def display_name(self) -> str:
+        """What tables, figures and reports call it: a plug-in's declared name, else its name."""
+        return self.label or self.name
 
     def sampler(self, benchmark: Benchmark, seed: int = 0, **options: Any) -> BaseSampler:
         """This strategy's sampler for ``benchmark`` and ``seed``; options it does not declare are not passed
@@ -323,9 +329,29 @@ def _load_path(path: str) -> Factory:
     return obj  # type: ignore[return-value]
 
 
+def _declared_name(factory: Factory) -> str | None:
+    """The name a plug-in declares: the factory's ``strategy_name``, else that of the one sampler class its module
+    defines with one (``class HillClimbSampler(CellSampler): strategy_name = "hill-climb"``)."""
+    import sys
+
+    own = getattr(factory, "strategy_name", None)
+    if isinstance(own, str) and own:
+        return own
+    # a file plug-in's module is not in sys.modules: a function's own globals are its module's namespace
+    module = sys.modules.get(getattr(factory, "__module__", "") or "")
+    namespace = getattr(factory, "__globals__", None) or (vars(module) if module is not None else {})
+    home = getattr(factory, "__module__", None)
+    declared = {v.__dict__["strategy_name"] for v in list(namespace.values())
+                if isinstance(v, type) and issubclass(v, BaseSampler) and v.__module__ == home
+                and isinstance(v.__dict__.get("strategy_name"), str)}
+    return declared.pop() if len(declared) == 1 else None
+
+
 def resolve(name: str) -> Strategy:
     if ":" in name:  # a bare factory declares nothing: it may run in either kind of study (Optuna decides)
-        return Strategy(name, _load_path(name), "custom factory", "path", objectives=("single", "multi"))
+        factory = _load_path(name)
+        return Strategy(name, factory, "custom factory", "path", objectives=("single", "multi"),
+                        label=_declared_name(factory))
     known = strategies()
     if name not in known:
         raise UserError(f"unknown strategy {name!r}; choose one of {', '.join(known)} or pass module.path:factory "
