@@ -109,3 +109,17 @@ def get_json(url: str):
 
     with urllib.request.urlopen(url, timeout=5) as r:
         return json.loads(r.read())
+
+
+def topological_relabel(cell, rng):
+    """An isomorphic copy of ``cell`` with its nodes renumbered along a random topological order."""
+    from search_spaces import Cell
+
+    order, rest = [0], set(range(1, cell.nodes))
+    while rest:
+        n = rng.choice(sorted(x for x in rest if all(u in order for u, v in cell.edges if v == x)))
+        order.append(n)
+        rest.remove(n)
+    pos = {n: i for i, n in enumerate(order)}
+    return Cell(cell.space, cell.nodes, [(pos[u], pos[v]) for u, v in cell.edges],
+                [cell.ops[order[i]] for i in range(cell.nodes)])

@@ -2,6 +2,7 @@ import itertools
 import random
 
 import pytest
+from helpers import topological_relabel
 
 from search_spaces import Cell, all_edges, same_architecture
 from search_spaces.space import random_ops
@@ -66,20 +67,6 @@ def test_symmetric_cell_gets_a_stable_key():
     assert {relabel(c, rng).key for _ in range(10)} == {c.key}
 
 
-def _topological_relabel(cell, rng):
-    """An isomorphic copy of ``cell`` with its nodes renumbered along a random topological order."""
-    from search_spaces import Cell
-
-    order, rest = [0], set(range(1, cell.nodes))
-    while rest:
-        n = rng.choice(sorted(x for x in rest if all(u in order for u, v in cell.edges if v == x)))
-        order.append(n)
-        rest.remove(n)
-    pos = {n: i for i, n in enumerate(order)}
-    return Cell(cell.space, cell.nodes, [(pos[u], pos[v]) for u, v in cell.edges],
-                [cell.ops[order[i]] for i in range(cell.nodes)])
-
-
 @pytest.mark.parametrize("nodes", [9, 12, 16, 20])
 def test_chains_stars_and_complete_dags_get_exact_keys_up_to_20_nodes(nodes):
     import random
@@ -100,7 +87,7 @@ def test_chains_stars_and_complete_dags_get_exact_keys_up_to_20_nodes(nodes):
     assert len(set(keys.values())) == len(keys)  # different architectures, different keys
     for name, c in cells.items():
         for _ in range(3):
-            twin = _topological_relabel(c, rng)
+            twin = topological_relabel(c, rng)
             assert same_architecture(twin, c) and arch_key(twin) == keys[name], name
 
 
@@ -121,7 +108,7 @@ def test_random_graphs_of_table_4_size_key_exactly():
         ops = random_ops("cnn", n, rng) if rng.random() < 0.5 else ("input",) + ("sep3x3",) * (n - 1)
         c = Cell("cnn", n, edges, ops)
         k = arch_key(c)
-        assert arch_key(_topological_relabel(c, rng)) == k
+        assert arch_key(topological_relabel(c, rng)) == k
         if k in seen:
             assert same_architecture(seen[k], c)
         seen[k] = c

@@ -8,6 +8,7 @@ import random
 
 import numpy as np
 import pytest
+from helpers import topological_relabel
 
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.surrogates.dataset import export_dataset, load_dataset, seed_means
@@ -21,22 +22,11 @@ def _random_cell(rng: random.Random, nodes: int = 8) -> Cell:
                 random_ops("cnn", nodes, rng))
 
 
-def _relabel(cell: Cell, rng: random.Random) -> Cell:
-    order, rest = [0], set(range(1, cell.nodes))
-    while rest:
-        n = rng.choice(sorted(x for x in rest if all(u in order for u, v in cell.edges if v == x)))
-        order.append(n)
-        rest.remove(n)
-    pos = {n: i for i, n in enumerate(order)}
-    return Cell(cell.space, cell.nodes, [(pos[u], pos[v]) for u, v in cell.edges],
-                [cell.ops[order[i]] for i in range(cell.nodes)])
-
-
 def test_isomorphic_cells_get_identical_features():
     rng = random.Random(3)
     for _ in range(30):
         c = _random_cell(rng)
-        twin = _relabel(c, rng)
+        twin = topological_relabel(c, rng)
         assert twin.key == c.key
         assert np.array_equal(cell_features(c, 10**6, 10**4), cell_features(twin, 10**6, 10**4))
     assert len(cell_features(c, 1, 1)) == len(feature_names())
