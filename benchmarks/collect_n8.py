@@ -17,6 +17,10 @@ charged cost, and the trained network is the same: ``tests/evaluation/test_rungs
     python benchmarks/collect_n8.py --dir results/n8 --role designs &
     python benchmarks/collect_n8.py --dir results/n8 --role strategies &
     python benchmarks/collect_n8.py --dir results/n8 --status
+
+On a machine without the collection folder, ``--import nasbench_shrink/surrogates/cifar10-small-n8-data.parquet``
+loads the shipped data set into a new folder's cache and manifests first; the roles then continue where it ended
+(a strategy run replays its finished evaluations from the cache, free).
 """
 
 from __future__ import annotations
@@ -139,6 +143,44 @@ def run_strategies(args, bench, cache) -> None:
                 log(f"strategies: {name} seed {seed} step {step}: {len(steps[step])} candidates at 2 more seeds")
 
 
+def import_dataset(args) -> None:
+    """Seed a collection folder from an exported data set: its rows into the cache, its designs into manifests."""
+    import pandas as pd
+
+    from nasbench_shrink.catalogue import get_benchmark
+    from nasbench_shrink.evaluation.cache import cache_key, open_cache
+    from nasbench_shrink.evaluation.evaluator import EvalRecord
+    from nasbench_shrink.surrogates.dataset import load_dataset
+
+    rows, info = load_dataset(args.import_path)
+    bench = get_benchmark(BENCH)
+    fid = bench.fidelity_key("proxy")
+    if info.get("fidelity") not in (None, fid):
+        sys.exit(f"collect_n8: {args.import_path} was trained under {info['fidelity']}, not {fid}")
+    cache = open_cache(f"sqlite:///{args.dir / 'cache.db'}")
+    manifests = {role: Manifest(args.dir / f"manifest-{role}.jsonl") for role in ("designs", "strategies")}
+    added = 0
+    for r in rows.itertuples():
+        cell = json.loads(r.cell)
+        rec = EvalRecord(key=r.key, benchmark=BENCH, fidelity=fid, stage="proxy", seed=int(r.seed),
+                         accuracy=None if r.diverged else float(r.accuracy), score=0.0, macs=int(r.macs),
+                         params=int(r.params), resource=int(r.macs), cost_s=float(r.cost_s),
+                         train_flops=float(r.train_flops), epochs=int(r.epochs), train_images=4500,
+                         trained_examples=round(r.train_flops / (3 * r.macs)), diverged=bool(r.diverged),
+                         stop_reason=r.stop_reason, device="cpu", cell=cell, curve=json.loads(r.curve),
+                         test_perf=None if pd.isna(r.test_accuracy) else float(r.test_accuracy),
+                         machine=r.machine, rungs=json.loads(r.rungs))
+        added += cache.put(cache_key(r.key, fid, int(r.seed)), r.key, fid, int(r.seed), rec.to_dict())
+        role = "designs" if r.design in ("random", "dense") else "strategies"
+        run = None if pd.isna(r.run) else int(r.run)
+        step = None if pd.isna(r.step) else int(r.step)
+        manifests[role].add(r.design, run, r.key, int(r.seed), cell, step=step, cost_s=float(r.cost_s))
+        for other in set(r.designs.split(",")) - {r.design}:  # the same architecture drawn by another design too
+            role = "designs" if other in ("random", "dense") else "strategies"
+            manifests[role].add(other, None, r.key, int(r.seed), cell, cost_s=float(r.cost_s))
+    log(f"imported {added} of {len(rows)} rows from {args.import_path}")
+
+
 def status(args) -> None:
     rows = []
     for path in sorted(args.dir.glob("manifest-*.jsonl")):
@@ -161,6 +203,8 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, required=True, help="collection folder (cache.db, studies.db, manifests)")
     ap.add_argument("--role", choices=["designs", "strategies"])
     ap.add_argument("--status", action="store_true", help="print what has been collected and exit")
+    ap.add_argument("--import", dest="import_path", type=Path, default=None,
+                    help="load an exported data set into the folder first (then continue with --role)")
     ap.add_argument("--data-dir", default=None, help="data directory (else $NASBENCH_SHRINK_DATA or the user cache)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rungs", type=int, default=4, help="validation points per epoch (1: the epochs' own)")
@@ -171,6 +215,11 @@ def main() -> None:
     if args.status:
         status(args)
         return
+    if args.import_path is not None:
+        args.dir.mkdir(parents=True, exist_ok=True)
+        import_dataset(args)
+        if args.role is None:
+            return
     if args.role is None:
         sys.exit("collect_n8: pass --role designs|strategies (or --status)")
     args.dir.mkdir(parents=True, exist_ok=True)
