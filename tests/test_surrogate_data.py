@@ -77,7 +77,7 @@ def test_validation_measures_on_a_fixture(tmp_path):
     means = seed_means(rows)
     result = validate(rows, means, folds=4)
     held = result["held_out_random"]
-    assert set(held) == {"gbt", "rf", "ensemble", "baselines"}
+    assert set(held) == {"gbt", "rf", "ensemble", "gin", "baselines"}
     # accuracy is a function of edges plus noise: the edge-count baseline ranks it well, and so do the models
     assert held["baselines"]["edges"]["kendall"] > 0.5 and held["gbt"]["spearman"] > 0.5
     assert "autoshrink" in result["leave_one_optimizer_out"]
@@ -85,3 +85,20 @@ def test_validation_measures_on_a_fixture(tmp_path):
     assert noise["cells"] == 16 and 0.005 < noise["seed_sd"] < 0.02
     s = rank_scores(np.arange(10.0), np.arange(10.0))
     assert s["kendall"] == pytest.approx(1.0) and s["r2"] == pytest.approx(1.0)
+
+
+def test_isomorphic_cells_get_identical_graph_encodings_and_gin_predictions():
+    from nasbench_shrink.surrogates.features import graph_encoding
+    from nasbench_shrink.surrogates.validation import fit_model
+
+    rng = random.Random(5)
+    cells = [_random_cell(rng) for _ in range(40)]
+    x = np.vstack([np.concatenate([cell_features(c, 10**5 * (1 + len(c.active_edges)), 1000), graph_encoding(c)])
+                   for c in cells])
+    y = np.array([0.3 + 0.01 * len(c.active_edges) for c in cells])
+    model = fit_model("gin", x, y)
+    twins = [topological_relabel(c, rng) for c in cells[:10]]
+    xt = np.vstack([np.concatenate([cell_features(c, 10**5 * (1 + len(c.active_edges)), 1000), graph_encoding(c)])
+                    for c in twins])
+    assert np.array_equal(xt, x[:10])
+    assert np.array_equal(model.predict(xt), model.predict(x[:10]))

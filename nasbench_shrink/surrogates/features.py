@@ -14,10 +14,12 @@ import numpy as np
 from search_spaces import Cell
 from search_spaces.canonical import to_graph
 
-__all__ = ["cell_features", "feature_names"]
+__all__ = ["GRAPH_NODES", "cell_features", "feature_names", "graph_encoding"]
 
 _OPS = ("conv1x1", "sep3x3")
 _MAX_DEPTH = 8
+GRAPH_NODES = 8  # graph encodings are padded to this many nodes (the N = 8 space)
+_NODE_OPS = ("input", *_OPS)
 
 
 def feature_names() -> list[str]:
@@ -57,3 +59,22 @@ def cell_features(cell: Cell, macs: int, params: int) -> np.ndarray:
         for b in _OPS:
             f.append(sum(ops[u] == a and ops[v] == b for u, v in g.edges))
     return np.asarray(f, dtype=float)
+
+
+def graph_encoding(cell: Cell, nodes: int = GRAPH_NODES) -> np.ndarray:
+    """The pruned cell as a padded adjacency matrix and op one-hots, nodes in the order of its canonical form, so
+    isomorphic cells get the same array to the bit (a graph network's sums then run in the same order too).
+    Flattened: ``nodes²`` adjacency entries (row = source), then ``nodes × 3`` op one-hots."""
+    from search_spaces.canonical import canonical_form
+
+    body = canonical_form(cell).split(":", 1)[1]
+    ops_text, _, edges_text = body.partition(";")
+    ops = ops_text.split(",") if ops_text else ["input"]
+    adj = np.zeros((nodes, nodes))
+    for pair in filter(None, edges_text.split(",")):
+        u, v = (int(x) for x in pair.split("-"))
+        adj[u, v] = 1.0
+    onehot = np.zeros((nodes, len(_NODE_OPS)))
+    for i, op in enumerate(ops):
+        onehot[i, _NODE_OPS.index(op)] = 1.0
+    return np.concatenate([adj.ravel(), onehot.ravel()])
