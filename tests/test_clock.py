@@ -179,3 +179,41 @@ def test_wallclock_budget_starts_nothing_after_it_and_counts_what_ends_within(tm
     no_clock = CliRunner().invoke(app, ["compare", "-b", "digits-table", "--strategies", "random", "--seeds", "0",
                                         "--budget-wallclock", "3", "--out", str(tmp_path / "none")])
     assert no_clock.exit_code == 2 and "--workers-sim" in no_clock.stderr and not (tmp_path / "none").exists()
+
+
+def test_the_studys_clock_attr_agrees_with_the_summary(tmp_path):
+    """The clock attr (what optuna-dashboard shows) counts the trials summary.csv counts: not the started trial
+    that did not fit the budget."""
+    import optuna
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from nasbench_shrink.cli import app
+
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, ["compare", "-b", "digits-table", "--strategies", "random,evolution",
+                                   "--seeds", "0-3", "--workers-sim", "3", "--budget-seconds", "30", "--no-final",
+                                   "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    summary = pd.read_csv(out / "summary.csv")
+    storage = f"sqlite:///{out / 'studies.db'}"
+    checked = 0
+    for s in optuna.get_all_study_summaries(storage):
+        study = optuna.load_study(study_name=s.study_name, storage=storage)
+        clock = study.user_attrs.get("clock")
+        if not clock:
+            continue
+        row = summary[(summary.strategy == study.user_attrs["strategy"]) & (summary.seed == study.user_attrs["seed"])]
+        assert clock["makespan_s"] == pytest.approx(float(row["makespan_s"].iloc[0]))
+        assert clock["busy_s"] == pytest.approx(float(row["busy_s"].iloc[0]))
+        checked += 1
+    assert checked == 8
+
+
+def test_one_median_convention_for_times_to_the_top():
+    import numpy as np
+
+    from nasbench_shrink.analysis.clock_report import _median_ci
+
+    assert _median_ci(np.array([1.0, 2.0, 3.0, 4.0]))[0] == np.median([1.0, 2.0, 3.0, 4.0]) == 2.5
+    assert _median_ci(np.array([1.0, 2.0, np.inf, np.inf]))[0] == np.inf  # half never reached: not reached

@@ -22,7 +22,8 @@ from typing import Any, Callable
 import optuna
 from optuna.trial import TrialState
 
-from nasbench_shrink.budget import REPEAT_ATTR, WALLCLOCK, Budget, cost_of, repeat_attrs
+from nasbench_shrink.budget import (REPEAT_ATTR, WALLCLOCK, Budget, cost_of, cumulative_column, repeat_attrs,
+                                    running_totals, within_limit)
 from nasbench_shrink.samplers.cell_sampler import CellSampler
 
 __all__ = ["CLOCK_ATTRS", "ClockResult", "simulate"]
@@ -128,3 +129,23 @@ def simulate(study: optuna.Study, objective: Callable[[optuna.Trial], float], wo
         free.append(worker)
         free.sort()
     return ClockResult(workers, clock, busy, tuple(order))
+
+
+def counted_clock(study: optuna.Study, limit: Budget, workers: int) -> dict[str, float]:
+    """The study's ``clock`` attr over the trials that count under ``limit`` (the rule of ``summary.csv``: the
+    running total including a trial stays within the limit), so the dashboard and the summary agree: makespan =
+    the last counted trial's end, busy = their charged seconds."""
+    rows = [r for r in running_totals(study.get_trials(deepcopy=False)) if "clock_end" in r["trial"].user_attrs]
+    if not rows:
+        return {"workers": workers, "makespan_s": 0.0, "busy_s": 0.0, "idle_s": 0.0, "utilisation": 1.0}
+    if limit.kind is not None:
+        col = cumulative_column(limit.kind)
+        cum = [r["trial"].user_attrs["clock_end"] if col == "clock_end" else r[col] for r in rows]
+        keep = within_limit(cum, limit.limit)
+        rows = [r for r, k in zip(rows, keep) if k]
+    ends = [r["trial"].user_attrs["clock_end"] for r in rows]
+    starts = [r["trial"].user_attrs["clock_start"] for r in rows]
+    makespan = (max(ends) - min(starts)) if rows else 0.0
+    busy = sum(cost_of(r["trial"].user_attrs, "seconds") for r in rows)
+    return {"workers": workers, "makespan_s": makespan, "busy_s": busy, "idle_s": workers * makespan - busy,
+            "utilisation": busy / (workers * makespan) if makespan > 0 else 1.0}

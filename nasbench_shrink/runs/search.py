@@ -24,7 +24,7 @@ from nasbench_shrink.objectives import SCORE, parse_objectives
 from nasbench_shrink.samplers.cell_sampler import CellSampler
 from nasbench_shrink.storage.locks import schema_lock
 from nasbench_shrink.errors import UserError, check_sqlite_url
-from nasbench_shrink.runs.clock import simulate
+from nasbench_shrink.runs.clock import counted_clock, simulate
 from nasbench_shrink.runs.objective import CellObjective
 from nasbench_shrink.strategies.registry import Strategy, resolve, sampler_nodes
 from nasbench_shrink.storage.trials import backend, in_memory_twin, write_study, write_trials
@@ -345,8 +345,8 @@ def _run_simulated(spec: SearchSpec) -> optuna.Study:
     study, objective = prepare(spec, optuna.storages.InMemoryStorage())
     result = simulate(study, _guarded(objective), spec.workers_sim, spec.limit, ended=lambda s: run_ended(s, spec.limit),
                       last_attrs=lambda: objective.last_attrs, failures=(CandidateFailed,))
-    study.set_user_attr("clock", {"workers": result.workers, "makespan_s": result.makespan, "busy_s": result.busy,
-                                  "idle_s": result.idle, "utilisation": result.utilisation})
+    # what summary.csv counts: the trials within the budget (a started trial that did not fit is not the run's)
+    study.set_user_attr("clock", counted_clock(study, spec.limit, result.workers))
     if write_study(storage, study) is None:  # another worker stored this very run first: it stands
         return prepare(spec)[0]
     return study
