@@ -69,6 +69,11 @@ def main() -> None:
         groups = block.items() if part == "leave_one_optimizer_out" else [("random+dense", block)]
         for name, g in groups:
             for model, s in g.items():
+                if model == "tau_gain_over_params":
+                    for m, gain in s.items():
+                        print(f"{part:26s} {name:12s} {m + ' - params':16s} tau gain {gain['gain']:+.3f} "
+                              f"[{gain['lo']:+.3f}, {gain['hi']:+.3f}]")
+                    continue
                 if model == "baselines":
                     for b, bs in s.items():
                         print(f"{part:26s} {name:12s} {'size: ' + b:16s} n={bs['n']:4d} tau={bs['kendall']:.3f} "

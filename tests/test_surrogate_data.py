@@ -77,7 +77,9 @@ def test_validation_measures_on_a_fixture(tmp_path):
     means = seed_means(rows)
     result = validate(rows, means, folds=4)
     held = result["held_out_random"]
-    assert set(held) == {"gbt", "rf", "ensemble", "gin", "baselines"}
+    assert set(held) == {"gbt", "rf", "ensemble", "gin", "baselines", "tau_gain_over_params"}
+    gain = held["tau_gain_over_params"]["gbt"]
+    assert gain["lo"] <= gain["gain"] <= gain["hi"]
     # accuracy is a function of edges plus noise: the edge-count baseline ranks it well, and so do the models
     assert held["baselines"]["edges"]["kendall"] > 0.5 and held["gbt"]["spearman"] > 0.5
     assert "autoshrink" in result["leave_one_optimizer_out"]
