@@ -35,11 +35,33 @@ def export(collection: Path) -> dict:
     manifest = []
     for path in sorted(collection.glob("manifest-*.jsonl")):
         manifest += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    manifest += _study_manifest(collection / "studies.db")
     meta = {"benchmark": "cifar10-small", "nodes": 8, "fidelity": fid,
             "command": "python benchmarks/collect_n8.py --dir DIR --role designs|strategies; "
                        "python benchmarks/surrogate_n8.py --dir DIR",
             "exported": time.strftime("%Y-%m-%d %H:%M:%S")}
     return export_dataset(records, manifest, DATA, meta)
+
+
+def _study_manifest(path: Path) -> list[dict]:
+    """Manifest lines of the strategy runs in the collection's studies, finished or not (a run's lines reach
+    ``manifest-strategies.jsonl`` only when it ends; a run stopped midway still says where its cells came from)."""
+    if not path.exists():
+        return []
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = f"sqlite:///{path}"
+    out = []
+    for summary in optuna.get_all_study_summaries(storage):
+        study = optuna.load_study(study_name=summary.study_name, storage=storage)
+        name, seed = study.user_attrs.get("strategy"), study.user_attrs.get("seed")
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+            a = t.user_attrs
+            if "arch_key" in a:
+                out.append({"design": name, "run": seed, "step": a.get("step"), "key": a["arch_key"],
+                            "seed": a.get("eval_seed", seed)})
+    return out
 
 
 def main() -> None:
