@@ -108,4 +108,6 @@ def test_quarter_epoch_rungs_leave_the_trained_network_unchanged():
     assert plain.curve == rung.curve and plain.rungs == []
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
     assert [r["epoch"] for r in rung.rungs][:3] == [0.25, 0.5, 0.75]
-    assert len(rung.rungs) == 3 * rung.epochs and rung.rung_seconds > 0
+    epochs = [r["epoch"] for r in rung.rungs]  # an epoch the moving accuracy ends early has fewer rungs
+    assert epochs == sorted(set(epochs)) and all(e % 1 in (0.25, 0.5, 0.75) and e < rung.epochs for e in epochs)
+    assert rung.rung_seconds > 0
