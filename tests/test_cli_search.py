@@ -63,7 +63,7 @@ def test_search_on_a_table_prints_its_regret_and_names_the_objective(tmp_path):
     import optuna
     from typer.testing import CliRunner
 
-    from nasbench_shrink.analysis.report import _table_landscape
+    from nasbench_shrink.analysis.report import table_landscape
     from nasbench_shrink.catalogue import get_benchmark
     from nasbench_shrink.cli import app
     from search_spaces import Cell
@@ -73,7 +73,7 @@ def test_search_on_a_table_prints_its_regret_and_names_the_objective(tmp_path):
                                    "--storage", db, "--json"])
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
-    land = _table_landscape(get_benchmark("digits-table"))
+    land = table_landscape(get_benchmark("digits-table"))
     key = Cell.from_dict(summary["cell"]).key
     assert summary["regret"] == land.best_score - land.true_score[key] >= 0
     study = optuna.load_study(study_name="digits-table/random/seed0", storage=db)

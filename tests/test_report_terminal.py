@@ -99,7 +99,7 @@ def test_cells_figure_picks_each_strategys_best_by_true_score(table_run, monkeyp
 
     out, _ = table_run
     summary = pd.read_csv(out / "summary.csv")
-    land = report._table_landscape(get_benchmark("digits-table"))
+    land = report.table_landscape(get_benchmark("digits-table"))
     drawn = []
     monkeypatch.setattr("nasbench_shrink.analysis.draw.draw_cell",
                         lambda cell, ax, title=None: (drawn.append(title), ax.set_xlim(0, 1), ax.set_ylim(0, 1)))

@@ -410,7 +410,7 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
     objectives = parse_objectives(cfg.get("objectives"))
     if objectives.multi:
         return _write_front_report(out, bench, trials, summary, settings, objectives)
-    land = _table_landscape(bench)
+    land = table_landscape(bench)
     if land is not None:
         table_pareto_figure(summary, land, out / "pareto.png")
     else:
@@ -481,7 +481,7 @@ def _write_front_report(out: Path, bench: Benchmark | None, trials: pd.DataFrame
     seeds = cfg.get("seeds", [])
     m = metric_of(summary)
     higher = bench.kind.higher_is_better if bench is not None else m == "accuracy"
-    land = _table_landscape(bench)
+    land = table_landscape(bench)
     caption = fronts_figure(trials, summary, m, objectives.cost, higher, out / "pareto.png", land)
     lines = [f"# Comparison on `{cfg.get('benchmark', '?')}`: {m} against {objectives.cost}", ""]
     lines += _settings_lines(cfg, settings, out, kind)
@@ -627,7 +627,7 @@ def _a12(v: float) -> str:
     return "–" if not np.isfinite(v) else f"{v:.2f}"
 
 
-def _table_landscape(bench: Benchmark | None):
+def table_landscape(bench: Benchmark | None):
     from nasbench_shrink.tables.landscape import landscape_of
     from nasbench_shrink.tables.table import TableLookup
 

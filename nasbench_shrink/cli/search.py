@@ -126,10 +126,10 @@ def search_cmd(
 def _add_regret(summary: dict, bench, lam) -> None:
     """On a table, the best trial's true (seed-mean) score and its regret against the table's optimum: what a
     table knows and a live run cannot."""
-    from nasbench_shrink.analysis.report import _table_landscape
+    from nasbench_shrink.analysis.report import table_landscape
 
     key = (summary.get("cell") or {}) and Cell.from_dict(summary["cell"]).key
-    land = _table_landscape(bench) if key else None
+    land = table_landscape(bench) if key else None
     if land is None or key not in land.true_score:
         return
     if lam is not None and lam != land.lam:
