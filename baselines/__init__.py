@@ -7,5 +7,11 @@ from baselines.random_dag import RandomDAGSampler
 from baselines.random_wiring import RandomWiringSampler, wiring_cell
 from baselines.zc_rank import ZeroCostRankSampler
 
-__all__ = ["CompleteDAGSampler", "RandomDAGSampler", "RandomWiringSampler", "RegularizedEvolutionSampler", "ZeroCostRankSampler",
-           "wiring_cell"]
+__all__ = [
+    "CompleteDAGSampler",
+    "RandomDAGSampler",
+    "RandomWiringSampler",
+    "RegularizedEvolutionSampler",
+    "ZeroCostRankSampler",
+    "wiring_cell",
+]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-from search_spaces import Cell, complete_cell
 from nasbench_shrink.samplers.cell_sampler import CellSampler, stop_study
+from search_spaces import Cell, complete_cell
 
 
 class CompleteDAGSampler(CellSampler):

@@ -15,8 +15,8 @@ from __future__ import annotations
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial
 
-from search_spaces import SPACE_OPS, Cell, all_edges, random_ops
 from nasbench_shrink.samplers.cell_sampler import CellSampler, Proposal
+from search_spaces import SPACE_OPS, Cell, all_edges, random_ops
 
 PARENT = "parent_trial"
 MUTATION = "mutation"
@@ -26,8 +26,9 @@ class RegularizedEvolutionSampler(CellSampler):
     strategy_name = "evolution"
     supports_multi_objective = True  # selection by domination count (see the module's note)
 
-    def __init__(self, space: str = "cnn", nodes: int = 8, seed: int = 0, population: int = 20,
-                 sample: int = 5) -> None:
+    def __init__(
+        self, space: str = "cnn", nodes: int = 8, seed: int = 0, population: int = 20, sample: int = 5
+    ) -> None:
         super().__init__(space, nodes, seed)
         if not 1 <= sample <= population:
             raise ValueError("need 1 <= sample <= population")
@@ -35,9 +36,12 @@ class RegularizedEvolutionSampler(CellSampler):
         self.sample = sample
 
     def current_population(self, study: Study, before: int | None = None) -> list[FrozenTrial]:
-        done = [t for t in self.finished(study) if self.proposed_cell(t) is not None
-                and (before is None or t.number < before)]
-        return sorted(done, key=lambda t: t.number)[-self.population:]
+        done = [
+            t
+            for t in self.finished(study)
+            if self.proposed_cell(t) is not None and (before is None or t.number < before)
+        ]
+        return sorted(done, key=lambda t: t.number)[-self.population :]
 
     def mutate(self, cell: Cell, rng) -> tuple[Cell, str]:
         for _ in range(50):  # re-draw mutations that leave the architecture unchanged (dead edges)
@@ -59,8 +63,9 @@ class RegularizedEvolutionSampler(CellSampler):
         pop = self.current_population(study, before=trial.number)
         if len(pop) < self.population:
             edges = [e for e in all_edges(self.nodes) if rng.random() < 0.5]
-            return Proposal(Cell(self.space, self.nodes, edges, random_ops(self.space, self.nodes, rng)),
-                            {MUTATION: "random"})
+            return Proposal(
+                Cell(self.space, self.nodes, edges, random_ops(self.space, self.nodes, rng)), {MUTATION: "random"}
+            )
         contenders = rng.sample(pop, self.sample)
         if study._is_multi_objective():
             signs = [-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from optuna.study import Study
 from optuna.trial import FrozenTrial
 
-from search_spaces import Cell, all_edges, random_ops
 from nasbench_shrink.samplers.cell_sampler import CellSampler
+from search_spaces import Cell, all_edges, random_ops
 
 
 class RandomDAGSampler(CellSampler):

@@ -14,8 +14,8 @@ import networkx as nx
 from optuna.study import Study
 from optuna.trial import FrozenTrial
 
-from search_spaces import Cell, random_ops
 from nasbench_shrink.samplers.cell_sampler import CellSampler
+from search_spaces import Cell, random_ops
 
 # networkx generator and RandWire's default parameters, per generator
 _GENERATORS = {

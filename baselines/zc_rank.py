@@ -9,13 +9,13 @@ run had not scored before (``proxy_cost_s``, ``proxy_flops``: charged by ``nasbe
 from __future__ import annotations
 
 import random
-from typing import Callable
+from collections.abc import Callable
 
 from optuna.study import Study
 from optuna.trial import FrozenTrial
 
-from search_spaces import Cell, all_edges, random_ops
 from nasbench_shrink.samplers.cell_sampler import CellSampler, Proposal
+from search_spaces import Cell, all_edges, random_ops
 
 # cell -> (proxy value, seconds, FLOPs) of scoring it
 Oracle = Callable[[Cell], tuple[float, float, float]]
@@ -25,8 +25,15 @@ class ZeroCostRankSampler(CellSampler):
     strategy_name = "zc-rank"
     supports_multi_objective = True  # it never reads the values
 
-    def __init__(self, space: str = "cnn", nodes: int = 5, seed: int = 0, oracle: Oracle | None = None,
-                 pool: int = 100, proxy: str = "proxy") -> None:
+    def __init__(
+        self,
+        space: str = "cnn",
+        nodes: int = 5,
+        seed: int = 0,
+        oracle: Oracle | None = None,
+        pool: int = 100,
+        proxy: str = "proxy",
+    ) -> None:
         super().__init__(space, nodes, seed)
         if oracle is None or pool < 1:
             raise ValueError("zero-cost ranking needs a proxy oracle and a pool of at least one cell")

@@ -44,20 +44,36 @@ def main() -> None:
     rows = []
     for _ in range(a.cells):
         p = rng.choice([0.2, 0.4, 0.6, 0.8])
-        cell = Cell(bench.space, nodes, [e for e in all_edges(nodes) if rng.random() < p],
-                    random_ops(bench.space, nodes, rng))
+        cell = Cell(
+            bench.space, nodes, [e for e in all_edges(nodes) if rng.random() < p], random_ops(bench.space, nodes, rng)
+        )
         r = evaluate(cell, bench, seed=0, threads=a.threads, data_dir=a.data_dir)
-        rows.append({"edges": len(cell.active_edges), metric: r.perf,
-                     f"log10_{resource}": math.log10(max(r.resource, 1)), "score": r.score, "seconds": r.cost_s})
+        rows.append(
+            {
+                "edges": len(cell.active_edges),
+                metric: r.perf,
+                f"log10_{resource}": math.log10(max(r.resource, 1)),
+                "score": r.score,
+                "seconds": r.cost_s,
+            }
+        )
     perf = [r[metric] for r in rows]
     res = [r[f"log10_{resource}"] for r in rows]
     sc = [r["score"] for r in rows]
     sign = 1 if metric == "accuracy" else -1  # "better" direction of the metric
     out = {
-        "benchmark": bench.name, "lam": bench.lam, "threads": a.threads, "nodes": nodes,
-        f"complete_n{nodes}_seconds": round(complete_s, 2), f"complete_n{nodes}_{metric}": full.perf,
-        "cells": a.cells, f"{metric}_mean": statistics.mean(perf), f"{metric}_std": statistics.stdev(perf),
-        f"{metric}_min": min(perf), f"{metric}_max": max(perf), f"log10_{resource}_std": statistics.stdev(res),
+        "benchmark": bench.name,
+        "lam": bench.lam,
+        "threads": a.threads,
+        "nodes": nodes,
+        f"complete_n{nodes}_seconds": round(complete_s, 2),
+        f"complete_n{nodes}_{metric}": full.perf,
+        "cells": a.cells,
+        f"{metric}_mean": statistics.mean(perf),
+        f"{metric}_std": statistics.stdev(perf),
+        f"{metric}_min": min(perf),
+        f"{metric}_max": max(perf),
+        f"log10_{resource}_std": statistics.stdev(res),
         f"spearman_score_vs_{metric}": float(spearmanr(sc, [sign * x for x in perf]).statistic),
         f"spearman_score_vs_neg_{resource}": float(spearmanr(sc, [-x for x in res]).statistic),
         "mean_candidate_seconds": statistics.mean(r["seconds"] for r in rows),
@@ -65,9 +81,11 @@ def main() -> None:
     # how much each part alone decides the score, for a grid of weights
     out["lam_grid"] = {}
     for lam in (0.02, 0.03, 0.05, 0.1, 0.15, 0.2, 0.3, 1.0):
-        s = [bench.score(x, 10 ** m, lam=lam) for x, m in zip(perf, res)]
-        out["lam_grid"][lam] = {f"spearman_vs_{metric}": round(float(spearmanr(s, [sign * x for x in perf]).statistic), 3),
-                                f"spearman_vs_neg_{resource}": round(float(spearmanr(s, [-x for x in res]).statistic), 3)}
+        s = [bench.score(x, 10**m, lam=lam) for x, m in zip(perf, res)]
+        out["lam_grid"][lam] = {
+            f"spearman_vs_{metric}": round(float(spearmanr(s, [sign * x for x in perf]).statistic), 3),
+            f"spearman_vs_neg_{resource}": round(float(spearmanr(s, [-x for x in res]).statistic), 3),
+        }
     for k, v in out.items():
         print(f"{k:>28}: {v:.4f}" if isinstance(v, float) else f"{k:>28}: {v}")
     if a.json:

@@ -21,11 +21,10 @@ import json
 import random
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from scipy.stats import spearmanr
-
-from dataclasses import replace
 
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.catalogue import get_benchmark
@@ -58,8 +57,15 @@ def _evaluate(bench: str, shape: dict, cell: dict, seed: int, data_dir: str | No
     from search_spaces import Cell
 
     rec = evaluate(Cell.from_dict(cell), shaped(bench, shape), seed=seed, data_dir=data_dir, threads=1)
-    return {"seconds": rec.cost_s, "accuracy": rec.accuracy, "epochs": rec.epochs, "stop": rec.stop_reason,
-            "macs": rec.macs, "test": rec.test_perf, "edges": len(Cell.from_dict(cell).active_edges)}
+    return {
+        "seconds": rec.cost_s,
+        "accuracy": rec.accuracy,
+        "epochs": rec.epochs,
+        "stop": rec.stop_reason,
+        "macs": rec.macs,
+        "test": rec.test_perf,
+        "edges": len(Cell.from_dict(cell).active_edges),
+    }
 
 
 def main() -> None:
@@ -79,12 +85,15 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=None)
     ap.add_argument("--epochs", type=int, default=None, help="maximum proxy epochs")
     a = ap.parse_args()
-    shape = {k: getattr(a, k) for k in ("size", "train_per_class", "stem", "widths", "cells_per_stage", "batch",
-                                        "epochs")}
+    shape = {
+        k: getattr(a, k) for k in ("size", "train_per_class", "stem", "widths", "cells_per_stage", "batch", "epochs")
+    }
     cells = random.Random(a.seed).sample(enumerate_cells("cnn", a.nodes), a.cells)
     t0 = time.perf_counter()
     with WorkerPool(a.workers) as pool:
-        pool.run([(_evaluate, (a.benchmark, shape, cells[0].to_dict(), 0, a.data_dir))] * a.workers)  # load data once each
+        pool.run(
+            [(_evaluate, (a.benchmark, shape, cells[0].to_dict(), 0, a.data_dir))] * a.workers
+        )  # load data once each
         t0 = time.perf_counter()
         runs = pool.run([(_evaluate, (a.benchmark, shape, c.to_dict(), s, a.data_dir)) for c in cells for s in (0, 1)])
     wall = time.perf_counter() - t0
@@ -95,21 +104,37 @@ def main() -> None:
     within = statistics.mean(abs(x - y) for x, y in zip(acc0, acc1))
     between = statistics.mean(abs(x - y) for i, x in enumerate(acc0) for j, y in enumerate(acc1) if i != j)
     out = {
-        "benchmark": a.benchmark, "shape": {k: v for k, v in shape.items() if v is not None},
-        "nodes": a.nodes, "cells": a.cells, "evaluations": len(runs), "threads": 1,
-        "workers": a.workers, "wall_s": round(wall, 1),
-        "seconds_median": round(statistics.median(secs), 2), "seconds_p10": round(secs[len(secs) // 10], 2),
-        "seconds_p90": round(secs[(9 * len(secs)) // 10], 2), "seconds_max": round(secs[-1], 2),
-        "accuracy_mean": round(statistics.mean(acc0 + acc1), 4), "accuracy_std_over_cells": round(
-            statistics.stdev([(x + y) / 2 for x, y in zip(acc0, acc1)]), 4),
+        "benchmark": a.benchmark,
+        "shape": {k: v for k, v in shape.items() if v is not None},
+        "nodes": a.nodes,
+        "cells": a.cells,
+        "evaluations": len(runs),
+        "threads": 1,
+        "workers": a.workers,
+        "wall_s": round(wall, 1),
+        "seconds_median": round(statistics.median(secs), 2),
+        "seconds_p10": round(secs[len(secs) // 10], 2),
+        "seconds_p90": round(secs[(9 * len(secs)) // 10], 2),
+        "seconds_max": round(secs[-1], 2),
+        "accuracy_mean": round(statistics.mean(acc0 + acc1), 4),
+        "accuracy_std_over_cells": round(statistics.stdev([(x + y) / 2 for x, y in zip(acc0, acc1)]), 4),
         "accuracy_std_seed0": round(statistics.stdev(acc0), 4),
         "spearman_seed0_vs_seed1_same_cell": round(float(spearmanr(acc0, acc1)[0]), 3),
         "spearman_seed0_vs_seed1_other_cell": round(float(spearmanr(acc0, shifted)[0]), 3),
-        "mean_abs_diff_within_cell": round(within, 4), "mean_abs_diff_between_cells": round(between, 4),
+        "mean_abs_diff_within_cell": round(within, 4),
+        "mean_abs_diff_between_cells": round(between, 4),
         "stop_reasons": {k: sum(r["stop"] == k for r in runs) for k in sorted({r["stop"] for r in runs})},
-        "per_cell": [{"cell": c.to_dict(), "edges": r0["edges"], "macs": r0["macs"], "acc_seed0": r0["accuracy"],
-                      "acc_seed1": r1["accuracy"], "seconds": [round(r0["seconds"], 2), round(r1["seconds"], 2)]}
-                     for c, r0, r1 in zip(cells, s0, s1)],
+        "per_cell": [
+            {
+                "cell": c.to_dict(),
+                "edges": r0["edges"],
+                "macs": r0["macs"],
+                "acc_seed0": r0["accuracy"],
+                "acc_seed1": r1["accuracy"],
+                "seconds": [round(r0["seconds"], 2), round(r1["seconds"], 2)],
+            }
+            for c, r0, r1 in zip(cells, s0, s1)
+        ],
     }
     for k, v in out.items():
         if k != "per_cell":

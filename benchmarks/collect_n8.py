@@ -65,14 +65,35 @@ class Manifest:
                     d = json.loads(line)
                     self.seen.add((d["design"], d["run"], d["key"], d["seed"]))
 
-    def add(self, design: str, run: int, key: str, seed: int, cell: dict, step: int | None = None,
-            cost_s: float | None = None) -> None:
+    def add(
+        self,
+        design: str,
+        run: int,
+        key: str,
+        seed: int,
+        cell: dict,
+        step: int | None = None,
+        cost_s: float | None = None,
+    ) -> None:
         if (design, run, key, seed) in self.seen:
             return
         self.seen.add((design, run, key, seed))
         with self.path.open("a") as f:
-            f.write(json.dumps({"design": design, "run": run, "step": step, "key": key, "seed": seed, "cell": cell,
-                                "cost_s": cost_s, "t": round(time.time(), 1)}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "design": design,
+                        "run": run,
+                        "step": step,
+                        "key": key,
+                        "seed": seed,
+                        "cell": cell,
+                        "cost_s": cost_s,
+                        "t": round(time.time(), 1),
+                    }
+                )
+                + "\n"
+            )
 
 
 def log(msg: str) -> None:
@@ -93,8 +114,10 @@ def run_designs(args, bench, cache) -> None:
             done += 0 if rec.cache_hit else 1
         if index % 10 == 0:
             rate = done / max(time.time() - t0, 1e-9) * 3600
-            log(f"designs: cell {index} ({design}, {len(cell.active_edges)} edges) acc {rec.accuracy:.3f}; "
-                f"{done} trained this session, {rate:.0f}/h")
+            log(
+                f"designs: cell {index} ({design}, {len(cell.active_edges)} edges) acc {rec.accuracy:.3f}; "
+                f"{done} trained this session, {rate:.0f}/h"
+            )
 
 
 def _strategy_runs(max_seeds: int):
@@ -118,16 +141,32 @@ def run_strategies(args, bench, cache) -> None:
     for name, seed in _strategy_runs(args.max_seeds):
         t0 = time.time()
         budget = {} if name == "autoshrink" else {"budget_kind": "evals", "budget": float(STRATEGY_EVALS)}
-        spec = SearchSpec(name, BENCH, seed=seed, storage=storage, nodes=NODES, k=K if name == "autoshrink" else None,
-                          data_dir=args.data_dir, cache=cache_url, **budget)
+        spec = SearchSpec(
+            name,
+            BENCH,
+            seed=seed,
+            storage=storage,
+            nodes=NODES,
+            k=K if name == "autoshrink" else None,
+            data_dir=args.data_dir,
+            cache=cache_url,
+            **budget,
+        )
         study = run_search(spec)
         steps: dict[int, list] = {}
         for t in study.trials:
             if t.state != optuna.trial.TrialState.COMPLETE or "arch_key" not in t.user_attrs:
                 continue
             step = t.user_attrs.get("step")
-            manifest.add(name, seed, t.user_attrs["arch_key"], t.user_attrs.get("eval_seed", seed), t.user_attrs["cell"],
-                         step=step, cost_s=t.user_attrs.get("cost_s"))
+            manifest.add(
+                name,
+                seed,
+                t.user_attrs["arch_key"],
+                t.user_attrs.get("eval_seed", seed),
+                t.user_attrs["cell"],
+                step=step,
+                cost_s=t.user_attrs.get("cost_s"),
+            )
             if step is not None:
                 steps.setdefault(step, []).append(t.user_attrs["cell"])
         log(f"strategies: {name} seed {seed}: {len(study.trials)} trials in {time.time() - t0:.0f} s")
@@ -136,8 +175,9 @@ def run_strategies(args, bench, cache) -> None:
                 cell = Cell.from_dict(raw)
                 for s in NOISE_SEEDS:
                     noise_seed = seed + 100 * s  # other seeds than the run's own
-                    rec = evaluate(cell, bench, seed=noise_seed, cache=cache, data_dir=args.data_dir,
-                                   threads=args.threads)
+                    rec = evaluate(
+                        cell, bench, seed=noise_seed, cache=cache, data_dir=args.data_dir, threads=args.threads
+                    )
                     manifest.add(f"{name}-step-noise", seed, rec.key, noise_seed, raw, step=step, cost_s=rec.cost_s)
             if steps.get(step):
                 log(f"strategies: {name} seed {seed} step {step}: {len(steps[step])} candidates at 2 more seeds")
@@ -162,14 +202,31 @@ def import_dataset(args) -> None:
     added = 0
     for r in rows.itertuples():
         cell = json.loads(r.cell)
-        rec = EvalRecord(key=r.key, benchmark=BENCH, fidelity=fid, stage="proxy", seed=int(r.seed),
-                         accuracy=None if r.diverged else float(r.accuracy), score=0.0, macs=int(r.macs),
-                         params=int(r.params), resource=int(r.macs), cost_s=float(r.cost_s),
-                         train_flops=float(r.train_flops), epochs=int(r.epochs), train_images=4500,
-                         trained_examples=round(r.train_flops / (3 * r.macs)), diverged=bool(r.diverged),
-                         stop_reason=r.stop_reason, device="cpu", cell=cell, curve=json.loads(r.curve),
-                         test_perf=None if pd.isna(r.test_accuracy) else float(r.test_accuracy),
-                         machine=r.machine, rungs=json.loads(r.rungs))
+        rec = EvalRecord(
+            key=r.key,
+            benchmark=BENCH,
+            fidelity=fid,
+            stage="proxy",
+            seed=int(r.seed),
+            accuracy=None if r.diverged else float(r.accuracy),
+            score=0.0,
+            macs=int(r.macs),
+            params=int(r.params),
+            resource=int(r.macs),
+            cost_s=float(r.cost_s),
+            train_flops=float(r.train_flops),
+            epochs=int(r.epochs),
+            train_images=4500,
+            trained_examples=round(r.train_flops / (3 * r.macs)),
+            diverged=bool(r.diverged),
+            stop_reason=r.stop_reason,
+            device="cpu",
+            cell=cell,
+            curve=json.loads(r.curve),
+            test_perf=None if pd.isna(r.test_accuracy) else float(r.test_accuracy),
+            machine=r.machine,
+            rungs=json.loads(r.rungs),
+        )
         added += cache.put(cache_key(r.key, fid, int(r.seed)), r.key, fid, int(r.seed), rec.to_dict())
         role = "designs" if r.design in ("random", "dense") else "strategies"
         run = None if pd.isna(r.run) else int(r.run)
@@ -192,10 +249,18 @@ def status(args) -> None:
     seeds_per_key: dict[str, set] = {}
     for r in rows:
         seeds_per_key.setdefault(r["key"], set()).add(r["seed"])
-    print(json.dumps({"evaluations": len(rows), "distinct_architectures": len(keys),
-                      "architectures_with_3plus_seeds": sum(len(s) >= 3 for s in seeds_per_key.values()),
-                      "by_design": by_design,
-                      "train_seconds": round(sum(r["cost_s"] or 0 for r in rows), 1)}, indent=1))
+    print(
+        json.dumps(
+            {
+                "evaluations": len(rows),
+                "distinct_architectures": len(keys),
+                "architectures_with_3plus_seeds": sum(len(s) >= 3 for s in seeds_per_key.values()),
+                "by_design": by_design,
+                "train_seconds": round(sum(r["cost_s"] or 0 for r in rows), 1),
+            },
+            indent=1,
+        )
+    )
 
 
 def main() -> None:
@@ -203,8 +268,13 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, required=True, help="collection folder (cache.db, studies.db, manifests)")
     ap.add_argument("--role", choices=["designs", "strategies"])
     ap.add_argument("--status", action="store_true", help="print what has been collected and exit")
-    ap.add_argument("--import", dest="import_path", type=Path, default=None,
-                    help="load an exported data set into the folder first (then continue with --role)")
+    ap.add_argument(
+        "--import",
+        dest="import_path",
+        type=Path,
+        default=None,
+        help="load an exported data set into the folder first (then continue with --role)",
+    )
     ap.add_argument("--data-dir", default=None, help="data directory (else $NASBENCH_SHRINK_DATA or the user cache)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rungs", type=int, default=4, help="validation points per epoch (1: the epochs' own)")

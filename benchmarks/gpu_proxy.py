@@ -55,8 +55,9 @@ def _train(cell_dict: dict, seed: int, bf16: bool) -> dict:
     from search_spaces import Cell
 
     t0 = time.time()
-    rec = LiveTraining(bf16=bf16).run(Cell.from_dict(cell_dict), _WORKER["bench"], "proxy", seed,
-                                      _WORKER["data_dir"], _WORKER["device"], 1)
+    rec = LiveTraining(bf16=bf16).run(
+        Cell.from_dict(cell_dict), _WORKER["bench"], "proxy", seed, _WORKER["data_dir"], _WORKER["device"], 1
+    )
     out = rec.to_dict()
     out.update(precision="bf16" if bf16 else "fp32", wall_s=time.time() - t0, pid=os.getpid(), t_end=time.time())
     return out
@@ -85,12 +86,17 @@ def device_facts(device: str) -> dict:
     facts = {"torch": torch.__version__, "python": sys.version.split()[0], "device": device}
     if device.startswith("cuda"):
         p = torch.cuda.get_device_properties(0)
-        facts.update(gpu=torch.cuda.get_device_name(0), capability=f"{p.major}.{p.minor}",
-                     memory_gib=round(p.total_memory / 2**30, 1), multiprocessors=p.multi_processor_count,
-                     cuda=torch.version.cuda)
+        facts.update(
+            gpu=torch.cuda.get_device_name(0),
+            capability=f"{p.major}.{p.minor}",
+            memory_gib=round(p.total_memory / 2**30, 1),
+            multiprocessors=p.multi_processor_count,
+            cuda=torch.version.cuda,
+        )
         try:
-            facts["nvidia_smi"] = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, check=False,
-                                                 timeout=20).stdout.strip()
+            facts["nvidia_smi"] = subprocess.run(
+                ["nvidia-smi", "-L"], capture_output=True, text=True, check=False, timeout=20
+            ).stdout.strip()
         except (OSError, subprocess.SubprocessError) as exc:
             facts["nvidia_smi"] = f"unavailable: {exc}"
     return facts
@@ -104,8 +110,9 @@ def shuffled_space() -> list:
     return cells
 
 
-def run_pool(pool: ProcessPoolExecutor, jobs: list[tuple], deadline: float, sink, log: Log, workers: int,
-             label: str) -> int:
+def run_pool(
+    pool: ProcessPoolExecutor, jobs: list[tuple], deadline: float, sink, log: Log, workers: int, label: str
+) -> int:
     """Run ``jobs`` (cell dict, seed, bf16) with at most ``workers`` in flight until done or the deadline; each
     result goes to ``sink`` as it finishes. Returns how many finished."""
     pending, it, done = set(), iter(jobs), 0
@@ -118,8 +125,9 @@ def run_pool(pool: ProcessPoolExecutor, jobs: list[tuple], deadline: float, sink
             pending.add(pool.submit(_train, *job))
         if not pending:
             return done
-        finished, pending = wait(pending, timeout=max(0.1, min(5.0, deadline - time.time())),
-                                 return_when=FIRST_COMPLETED)
+        finished, pending = wait(
+            pending, timeout=max(0.1, min(5.0, deadline - time.time())), return_when=FIRST_COMPLETED
+        )
         for fut in finished:
             sink(fut.result())
             done += 1
@@ -161,15 +169,25 @@ def main() -> None:
     from nasbench_shrink.evaluation.networks import benchmark_splits
 
     t0 = time.time()
-    benchmark_splits(get_benchmark(args.benchmark), args.data_dir)  # decode once here; the workers read the cached arrays
+    benchmark_splits(
+        get_benchmark(args.benchmark), args.data_dir
+    )  # decode once here; the workers read the cached arrays
     log(f"data decoded in {time.time() - t0:.1f} s")
     cells = shuffled_space()
     seeds = [int(s) for s in args.seeds.split(",")]
-    facts.update(workers=args.workers, cuda_graphs=False, batch_size=get_benchmark(args.benchmark).proxy.recipe.batch_size, benchmark=args.benchmark,
-                 space_size=len(cells), seeds=seeds, shuffle_seed=SHUFFLE_SEED)
+    facts.update(
+        workers=args.workers,
+        cuda_graphs=False,
+        batch_size=get_benchmark(args.benchmark).proxy.recipe.batch_size,
+        benchmark=args.benchmark,
+        space_size=len(cells),
+        seeds=seeds,
+        shuffle_seed=SHUFFLE_SEED,
+    )
     ctx = __import__("multiprocessing").get_context("spawn")
-    with ProcessPoolExecutor(args.workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(args.benchmark, args.data_dir, args.device)) as pool:
+    with ProcessPoolExecutor(
+        args.workers, mp_context=ctx, initializer=_init_worker, initargs=(args.benchmark, args.data_dir, args.device)
+    ) as pool:
         # 1. fp32 against bf16 on the first cells of the shuffle
         agree_rows: list[dict] = []
         agree_file = (args.out / "agreement.jsonl").open("a")
@@ -179,20 +197,23 @@ def main() -> None:
             agree_file.write(json.dumps(r) + "\n")
             agree_file.flush()
 
-        jobs = [(c.to_dict(), 0, bf16) for c in cells[:args.agreement_cells] for bf16 in (False, True)]
+        jobs = [(c.to_dict(), 0, bf16) for c in cells[: args.agreement_cells] for bf16 in (False, True)]
         t0 = time.time()
         run_pool(pool, jobs, deadline, agree_sink, log, args.workers, "agreement")
         by = {(r["key"], r["precision"]): r["accuracy"] for r in agree_rows}
-        keys = [c.key for c in cells[:args.agreement_cells] if (c.key, "fp32") in by and (c.key, "bf16") in by]
+        keys = [c.key for c in cells[: args.agreement_cells] if (c.key, "fp32") in by and (c.key, "bf16") in by]
         if len(keys) >= 3:
             a, b = [by[(k, "fp32")] for k in keys], [by[(k, "bf16")] for k in keys]
-            facts["agreement"] = {"cells": len(keys), "spearman": spearman(a, b),
-                                  "mean_abs_diff": sum(abs(x - y) for x, y in zip(a, b)) / len(keys),
-                                  "fp32_mean_wall_s": sum(r["wall_s"] for r in agree_rows
-                                                          if r["precision"] == "fp32") / max(1, len(keys)),
-                                  "bf16_mean_wall_s": sum(r["wall_s"] for r in agree_rows
-                                                          if r["precision"] == "bf16") / max(1, len(keys)),
-                                  "seconds": time.time() - t0}
+            facts["agreement"] = {
+                "cells": len(keys),
+                "spearman": spearman(a, b),
+                "mean_abs_diff": sum(abs(x - y) for x, y in zip(a, b)) / len(keys),
+                "fp32_mean_wall_s": sum(r["wall_s"] for r in agree_rows if r["precision"] == "fp32")
+                / max(1, len(keys)),
+                "bf16_mean_wall_s": sum(r["wall_s"] for r in agree_rows if r["precision"] == "bf16")
+                / max(1, len(keys)),
+                "seconds": time.time() - t0,
+            }
             log(f"agreement: {json.dumps(facts['agreement'])}")
         # 2. the shuffled space, two seeds each, until the deadline
         done_keys: set = set()
@@ -201,7 +222,7 @@ def main() -> None:
                 if line.strip():
                     r = json.loads(line)
                     done_keys.add((r["key"], r["seed"]))
-        order = cells[:args.max_archs] if args.max_archs else cells
+        order = cells[: args.max_archs] if args.max_archs else cells
         jobs = [(c.to_dict(), s, True) for c in order for s in seeds if (c.key, s) not in done_keys]
         table_file = (args.out / "proxy-n5.jsonl").open("a")
         walls: list[float] = []
@@ -214,8 +235,12 @@ def main() -> None:
         t0 = time.time()
         n = run_pool(pool, jobs, deadline, table_sink, log, args.workers, "table")
         minutes = (time.time() - t0) / 60
-        facts["table"] = {"evaluations": n, "minutes": minutes, "per_gpu_minute": n / max(minutes, 1e-9),
-                          "median_wall_s": sorted(walls)[len(walls) // 2] if walls else None}
+        facts["table"] = {
+            "evaluations": n,
+            "minutes": minutes,
+            "per_gpu_minute": n / max(minutes, 1e-9),
+            "median_wall_s": sorted(walls)[len(walls) // 2] if walls else None,
+        }
         log(f"table: {json.dumps(facts['table'])}")
         (args.out / "gpu.json").write_text(json.dumps(facts, indent=1))
         for proc in list(pool._processes.values()):  # candidates dropped at the deadline: stop them now

@@ -15,8 +15,8 @@ import argparse
 import json
 
 from nasbench_shrink.catalogue import get_benchmark
-from nasbench_shrink.runs.random_graphs import final_benchmark, graph_cells, random_graph_rows, summarize_rows
 from nasbench_shrink.evaluation.evaluator import network_resources
+from nasbench_shrink.runs.random_graphs import final_benchmark, graph_cells, random_graph_rows, summarize_rows
 from search_spaces import complete_cell
 
 PAPER = {"ws": (16.04, 2.71), "er": (34.40, 16.43), "ba": (32.61, 5.96)}
@@ -31,8 +31,11 @@ def main() -> None:
     a = ap.parse_args()
     base = get_benchmark(a.benchmark)
     out = {"paper": PAPER, "grid": []}
-    print(f"{'T':>2} {'aggregation':>11} | " + " | ".join(f"{g.upper():>2} ours (paper)" for g in PAPER)
-          + " | complete N=8, 4 sep3x3 (paper 105.61)")
+    print(
+        f"{'T':>2} {'aggregation':>11} | "
+        + " | ".join(f"{g.upper():>2} ours (paper)" for g in PAPER)
+        + " | complete N=8, 4 sep3x3 (paper 105.61)"
+    )
     for t in (1, 2, 3, 4):
         for agg in ("concat", "sum"):
             bench = final_benchmark(base, cells_per_stage=t, aggregation=agg)
@@ -41,24 +44,31 @@ def main() -> None:
             for kind, (pm, ps) in PAPER.items():
                 s = summarize_rows(random_graph_rows(bench, graph_cells(kind, 15, a.graphs), train=False), "")
                 m, sd = s["macs_mean"] / 1e6, s["macs_std"] / 1e6
-                row[kind] = {"macs_mean_m": round(m, 2), "macs_std_m": round(sd, 2),
-                             "z_vs_paper_mean": round((m - pm) / ps, 2)}
+                row[kind] = {
+                    "macs_mean_m": round(m, 2),
+                    "macs_std_m": round(sd, 2),
+                    "z_vs_paper_mean": round((m - pm) / ps, 2),
+                }
                 cols.append(f"{m:6.2f} ± {sd:5.2f} ({pm:.2f} ± {ps:.2f})")
             # 4 sep3x3 + 3 conv1x1 in the order that gives the paper's count at T = 4
             ops = ("input", "conv1x1", "sep3x3", "sep3x3", "sep3x3", "conv1x1", "sep3x3", "conv1x1")
-            row["complete_n8_m"] = round(network_resources(complete_cell("cnn", 8, ops=ops), bench, "final")[0]
-                                         / 1e6, 3)
+            row["complete_n8_m"] = round(
+                network_resources(complete_cell("cnn", 8, ops=ops), bench, "final")[0] / 1e6, 3
+            )
             cols.append(f"{row['complete_n8_m']:.3f}")
             out["grid"].append(row)
             print(f"{t:>2} {agg:>11} | " + " | ".join(cols), flush=True)
     best = {k: min(out["grid"], key=lambda r: abs(r[k]["z_vs_paper_mean"])) for k in PAPER}
-    out["closest"] = {k: {"cells_per_stage": r["cells_per_stage"], "aggregation": r["aggregation"], **r[k]}
-                      for k, r in best.items()}
+    out["closest"] = {
+        k: {"cells_per_stage": r["cells_per_stage"], "aggregation": r["aggregation"], **r[k]} for k, r in best.items()
+    }
     same = {(r["cells_per_stage"], r["aggregation"]) for r in best.values()}
     print("closest per generator:", json.dumps(out["closest"]))
-    print("one construction matches all three within a paper std:",
-          any(all(abs(r[k]["z_vs_paper_mean"]) <= 1 for k in PAPER) for r in out["grid"]),
-          f"(closest configurations: {sorted(same)})")
+    print(
+        "one construction matches all three within a paper std:",
+        any(all(abs(r[k]["z_vs_paper_mean"]) <= 1 for k in PAPER) for r in out["grid"]),
+        f"(closest configurations: {sorted(same)})",
+    )
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=2)

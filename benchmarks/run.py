@@ -35,15 +35,24 @@ sys.path.insert(0, str(ROOT))
 
 from nasbench_shrink.benchmarks.datasets import ImageSet  # noqa: E402
 from nasbench_shrink.evaluation.training import (  # noqa: E402
-    DeviceData, ImageTask, TrainRecipe, pick_device, train, training_steps)
+    DeviceData,
+    ImageTask,
+    TrainRecipe,
+    pick_device,
+    train,
+    training_steps,
+)
 from search_spaces import MacroConfig, build_cnn, complete_cell  # noqa: E402
 
 
 # ------------------------------------------------------------------------------------------ loop vs bare loop
 def _data(n: int, size: int, seed: int = 0) -> ImageSet:
     g = torch.Generator().manual_seed(seed)
-    return ImageSet(torch.randint(0, 256, (n, 3, size, size), generator=g, dtype=torch.uint8),
-                    torch.randint(0, 10, (n,), generator=g), tuple(str(i) for i in range(10)))
+    return ImageSet(
+        torch.randint(0, 256, (n, 3, size, size), generator=g, dtype=torch.uint8),
+        torch.randint(0, 10, (n,), generator=g),
+        tuple(str(i) for i in range(10)),
+    )
 
 
 def _project_run(cell, cfg, data, recipe, device, channels_last) -> float:
@@ -66,7 +75,7 @@ def _bare_steps(model, data, recipe, device, fmt):
     for _ in range(recipe.max_epochs):
         perm = torch.randperm(len(data), generator=g).to(device)
         for s in range(0, len(data), recipe.batch_size):
-            idx = perm[s:s + recipe.batch_size]
+            idx = perm[s : s + recipe.batch_size]
             x = ((x_all[idx].float() / 255.0 - mean) / std).contiguous(memory_format=fmt)
             loss = F.cross_entropy(model(x), y_all[idx])
             opt.zero_grad(set_to_none=True)
@@ -95,18 +104,19 @@ def ratio_vs_bare_loop(quick: bool, threads: int) -> dict:
     more than the 5 % it must resolve on a shared VM."""
     torch.set_num_threads(threads)
     device = pick_device()
-    nodes, size, n, epochs, warm = (4, 16, 512, 3, 2) if quick else (8, 32, 1024, 8, 4)
+    nodes, size, n, epochs, warm = (3, 16, 256, 2, 1) if quick else (8, 32, 1024, 8, 4)
     cell = complete_cell("cnn", nodes, seed=0)
     cfg = MacroConfig(input_size=size)
     data = _data(n, size)
-    recipe = TrainRecipe(max_epochs=epochs, patience=None, min_acc_epoch=None, overfit_ratio=None,
-                         epoch_stop_acc=None)
+    recipe = TrainRecipe(max_epochs=epochs, patience=None, min_acc_epoch=None, overfit_ratio=None, epoch_stop_acc=None)
     fmt = torch.channels_last
     torch.manual_seed(0)
     ours_model, bare_model = build_cnn(cell, cfg), build_cnn(cell, cfg).to(device=device, memory_format=fmt)
     task = ImageTask(DeviceData(data, device, torch.tensor([0.5] * 3), torch.tensor([0.25] * 3), True), None, recipe)
-    loops = {"ours": training_steps(ours_model, task, recipe=recipe, seed=0),
-             "bare": _bare_steps(bare_model, data, recipe, device, fmt)}
+    loops = {
+        "ours": training_steps(ours_model, task, recipe=recipe, seed=0),
+        "bare": _bare_steps(bare_model, data, recipe, device, fmt),
+    }
     times: dict[str, list[float]] = {"ours": [], "bare": []}
     for i in range(epochs * task.steps_per_epoch()):
         for name in ("ours", "bare") if i % 2 == 0 else ("bare", "ours"):
@@ -116,12 +126,23 @@ def ratio_vs_bare_loop(quick: bool, threads: int) -> dict:
                 torch.cuda.synchronize()
             times[name].append(time.perf_counter() - t0)
     ours, bare = times["ours"][warm:], times["bare"][warm:]
-    return {"ratio_vs_bare_loop": sum(bare) / sum(ours),
-            "ratio_median_step": statistics.median(b / o for o, b in zip(ours, bare)),
-            "ratio_ms_per_step": {"ours": round(1000 * statistics.median(ours), 2),
-                                     "bare": round(1000 * statistics.median(bare), 2)},
-            "ratio_settings": {"nodes": nodes, "input_size": size, "images": n, "epochs": epochs,
-                               "steps_timed": len(ours), "batch_size": recipe.batch_size, "threads": threads}}
+    return {
+        "ratio_vs_bare_loop": sum(bare) / sum(ours),
+        "ratio_median_step": statistics.median(b / o for o, b in zip(ours, bare)),
+        "ratio_ms_per_step": {
+            "ours": round(1000 * statistics.median(ours), 2),
+            "bare": round(1000 * statistics.median(bare), 2),
+        },
+        "ratio_settings": {
+            "nodes": nodes,
+            "input_size": size,
+            "images": n,
+            "epochs": epochs,
+            "steps_timed": len(ours),
+            "batch_size": recipe.batch_size,
+            "threads": threads,
+        },
+    }
 
 
 def whole_run_ratio(quick: bool, threads: int) -> dict:
@@ -130,7 +151,7 @@ def whole_run_ratio(quick: bool, threads: int) -> dict:
     cancels the drift that a ratio of two medians keeps."""
     torch.set_num_threads(threads)
     device = pick_device()
-    nodes, size, n, repeats = (4, 16, 256, 3) if quick else (8, 32, 1024, 11)
+    nodes, size, n, repeats = (3, 16, 128, 2) if quick else (8, 32, 1024, 11)
     cell = complete_cell("cnn", nodes, seed=0)
     cfg = MacroConfig(input_size=size)
     data = _data(n, size)
@@ -143,14 +164,24 @@ def whole_run_ratio(quick: bool, threads: int) -> dict:
         pair = [("ours", _project_run), ("bare", _bare_run)]
         for name, fn in pair if i % 2 == 0 else pair[::-1]:
             (ours if name == "ours" else bare).append(fn(cell, cfg, data, recipe, device, channels_last))
-    return {"whole_run_ratio": statistics.median(o / b for o, b in zip(ours, bare)),
-            "ratio_of_medians": statistics.median(ours) / statistics.median(bare),
-            "project_images_per_s": statistics.median(ours), "bare_images_per_s": statistics.median(bare),
-            "project_runs": [round(v, 1) for v in ours], "bare_runs": [round(v, 1) for v in bare],
-            **loop_overhead(threads),
-            "whole_run_settings": {"nodes": nodes, "input_size": size, "images": n, "repeats": repeats,
-                                   "batch_size": recipe.batch_size, "threads": threads,
-                                   "channels_last": channels_last}}
+    return {
+        "whole_run_ratio": statistics.median(o / b for o, b in zip(ours, bare)),
+        "ratio_of_medians": statistics.median(ours) / statistics.median(bare),
+        "project_images_per_s": statistics.median(ours),
+        "bare_images_per_s": statistics.median(bare),
+        "project_runs": [round(v, 1) for v in ours],
+        "bare_runs": [round(v, 1) for v in bare],
+        **loop_overhead(threads),
+        "whole_run_settings": {
+            "nodes": nodes,
+            "input_size": size,
+            "images": n,
+            "repeats": repeats,
+            "batch_size": recipe.batch_size,
+            "threads": threads,
+            "channels_last": channels_last,
+        },
+    }
 
 
 def loop_overhead(threads: int, steps: int = 400) -> dict:
@@ -159,8 +190,9 @@ def loop_overhead(threads: int, steps: int = 400) -> dict:
     torch.set_num_threads(threads)
     device = torch.device("cpu")
     data = _data(steps * 32, 8)
-    recipe = TrainRecipe(max_epochs=1, batch_size=32, patience=None, min_acc_epoch=None, overfit_ratio=None,
-                         epoch_stop_acc=None)
+    recipe = TrainRecipe(
+        max_epochs=1, batch_size=32, patience=None, min_acc_epoch=None, overfit_ratio=None, epoch_stop_acc=None
+    )
 
     class Tiny(torch.nn.Module):
         def __init__(self) -> None:
@@ -181,7 +213,7 @@ def loop_overhead(threads: int, steps: int = 400) -> dict:
         t0 = time.perf_counter()
         perm = torch.randperm(len(data), generator=g)
         for s in range(steps):
-            idx = perm[s * 32:(s + 1) * 32]
+            idx = perm[s * 32 : (s + 1) * 32]
             loss = F.cross_entropy(model((data.x[idx].float() / 255.0 - 0.5) / 0.25), data.y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -211,9 +243,11 @@ def two_worker_speedup(quick: bool) -> dict:
     from search_spaces import Cell, all_edges, random_ops
 
     rng = random.Random(0)
-    n_cells = 4 if quick else 16
-    cells = [Cell("cnn", 6, [e for e in all_edges(6) if rng.random() < 0.6], random_ops("cnn", 6, rng)).to_json()
-             for _ in range(n_cells)]
+    n_cells = 2 if quick else 16
+    cells = [
+        Cell("cnn", 6, [e for e in all_edges(6) if rng.random() < 0.6], random_ops("cnn", 6, rng)).to_json()
+        for _ in range(n_cells)
+    ]
     cores = os.cpu_count() or 1
     ctx = get_context("spawn")
     rates = {}
@@ -224,9 +258,12 @@ def two_worker_speedup(quick: bool) -> dict:
             t0 = time.perf_counter()
             done = sum(pool.map(_evaluate_cells, [(cells[i::workers], threads) for i in range(workers)]))
             rates[workers] = done / (time.perf_counter() - t0) * 3600
-    return {"two_worker_speedup": rates[2] / rates[1], "candidates_per_hour_1_worker": rates[1],
-            "candidates_per_hour_2_workers": rates[2], "scaling_settings": {"candidates": n_cells, "cores": cores,
-                                                                             "benchmark": "digits", "nodes": 6}}
+    return {
+        "two_worker_speedup": rates[2] / rates[1],
+        "candidates_per_hour_1_worker": rates[1],
+        "candidates_per_hour_2_workers": rates[2],
+        "scaling_settings": {"candidates": n_cells, "cores": cores, "benchmark": "digits", "nodes": 6},
+    }
 
 
 # ------------------------------------------------------------------------------------------ cache and sampler
@@ -252,9 +289,9 @@ def sampler_overhead_pct(quick: bool) -> dict:
     import optuna
 
     from nasbench_shrink import EvaluationCache
-    from nasbench_shrink.samplers.autoshrink import AutoShrinkSampler
     from nasbench_shrink.catalogue import get_benchmark
     from nasbench_shrink.runs.objective import CellObjective
+    from nasbench_shrink.samplers.autoshrink import AutoShrinkSampler
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spent = {"sampler": 0.0, "objective": 0.0}
@@ -276,10 +313,11 @@ def sampler_overhead_pct(quick: bool) -> dict:
             super().after_trial(study, trial, state, values)
             spent["sampler"] += time.perf_counter() - t0
 
-    nodes, k = (4, 2) if quick else (5, 3)
+    nodes, k = (3, 2) if quick else (5, 3)
     with tempfile.TemporaryDirectory() as d:
-        objective = CellObjective(get_benchmark("digits"), nodes=nodes, seed=0,
-                                  cache=EvaluationCache(f"sqlite:///{d}/c.db"))
+        objective = CellObjective(
+            get_benchmark("digits"), nodes=nodes, seed=0, cache=EvaluationCache(f"sqlite:///{d}/c.db")
+        )
 
         def timed_objective(trial):
             t0 = time.perf_counter()
@@ -288,13 +326,16 @@ def sampler_overhead_pct(quick: bool) -> dict:
             finally:
                 spent["objective"] += time.perf_counter() - t0
 
-        study = optuna.create_study(direction="maximize", storage=f"sqlite:///{d}/s.db",
-                                    sampler=Timed("cnn", nodes=nodes, k=k, seed=0))
+        study = optuna.create_study(
+            direction="maximize", storage=f"sqlite:///{d}/s.db", sampler=Timed("cnn", nodes=nodes, k=k, seed=0)
+        )
         study.optimize(timed_objective, n_trials=200)
         trials = len(study.trials)
-    return {"sampler_overhead_pct": 100 * spent["sampler"] / spent["objective"],
-            "sampler_ms_per_trial": 1000 * spent["sampler"] / trials,
-            "sampler_settings": {"nodes": nodes, "k": k, "trials": trials, "storage": "sqlite"}}
+    return {
+        "sampler_overhead_pct": 100 * spent["sampler"] / spent["objective"],
+        "sampler_ms_per_trial": 1000 * spent["sampler"] / trials,
+        "sampler_settings": {"nodes": nodes, "k": k, "trials": trials, "storage": "sqlite"},
+    }
 
 
 # ------------------------------------------------------------------------------------------ main
@@ -307,21 +348,32 @@ def main() -> None:
     a = ap.parse_args()
     only = set(a.only.split(",")) if a.only else None
     dev = pick_device()
-    out = {"device": torch.cuda.get_device_name() if dev.type == "cuda" else f"cpu ({platform.processor() or platform.machine()}, "
-           f"{os.cpu_count()} cores)", "torch": torch.__version__, "python": platform.python_version(),
-           "quick": a.quick}
-    for name, fn in [("ratio", lambda: ratio_vs_bare_loop(a.quick, a.threads)),
-                     ("wholerun", lambda: whole_run_ratio(a.quick, a.threads)),
-                     ("scaling", lambda: two_worker_speedup(a.quick)),
-                     ("cache", lambda: cache_hit_ms(a.quick)),
-                     ("sampler", lambda: sampler_overhead_pct(a.quick))]:
+    out = {
+        "device": torch.cuda.get_device_name()
+        if dev.type == "cuda"
+        else f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)",
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "quick": a.quick,
+    }
+    for name, fn in [
+        ("ratio", lambda: ratio_vs_bare_loop(a.quick, a.threads)),
+        ("wholerun", lambda: whole_run_ratio(a.quick, a.threads)),
+        ("scaling", lambda: two_worker_speedup(a.quick)),
+        ("cache", lambda: cache_hit_ms(a.quick)),
+        ("sampler", lambda: sampler_overhead_pct(a.quick)),
+    ]:
         if only is not None and name not in only:
             continue
         t0 = time.perf_counter()
         out.update(fn())
         print(f"[{name} measured in {time.perf_counter() - t0:.1f} s]", file=sys.stderr)
-    targets = {"ratio_vs_bare_loop": (">=", 0.95), "two_worker_speedup": (">=", 1.7), "cache_hit_ms": ("<=", 5.0),
-               "sampler_overhead_pct": ("<=", 2.0)}
+    targets = {
+        "ratio_vs_bare_loop": (">=", 0.95),
+        "two_worker_speedup": (">=", 1.7),
+        "cache_hit_ms": ("<=", 5.0),
+        "sampler_overhead_pct": ("<=", 2.0),
+    }
     print(f"{'figure':<24}{'value':>12}  target")
     for key, (op, target) in targets.items():
         if key not in out:

@@ -48,11 +48,21 @@ def main() -> None:
     t0 = time.perf_counter()
     study.optimize(objective, callbacks=[tick])
     total = time.perf_counter() - t0
-    bins = [{"trials": f"{i + 1}-{min(i + a.bin, len(times))}",
-             "ms_per_trial": round(statistics.median(times[i:i + a.bin]) * 1e3, 3)}
-            for i in range(0, len(times), a.bin)]
-    out = {"nodes": a.nodes, "k": a.k, "trials": len(times), "total_s": round(total, 2),
-           "ms_per_trial_median": round(statistics.median(times) * 1e3, 3), "by_trial_count": bins}
+    bins = [
+        {
+            "trials": f"{i + 1}-{min(i + a.bin, len(times))}",
+            "ms_per_trial": round(statistics.median(times[i : i + a.bin]) * 1e3, 3),
+        }
+        for i in range(0, len(times), a.bin)
+    ]
+    out = {
+        "nodes": a.nodes,
+        "k": a.k,
+        "trials": len(times),
+        "total_s": round(total, 2),
+        "ms_per_trial_median": round(statistics.median(times) * 1e3, 3),
+        "by_trial_count": bins,
+    }
     print(json.dumps(out, indent=2))
     if a.json:
         Path(a.json).write_text(json.dumps(out, indent=2))

@@ -19,8 +19,12 @@ import pandas as pd
 
 def run(args: list[str]) -> float:
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "nasbench_shrink.cli", *args, "--format", "csv"], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "nasbench_shrink.cli", *args, "--format", "csv"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - t
 
 
@@ -38,10 +42,17 @@ def main() -> None:
         sim_s = run([*base, "--workers-sim", str(a.workers_sim), "--out", str(sim)])
         trials = len(pd.read_csv(sim / "trials.csv"))
         search_s = json.loads((sim / "compare.json").read_text())["phases_s"]["searches_and_finals"]
-    out = {"benchmark": a.benchmark, "seeds": a.seeds, "workers_sim": a.workers_sim, "simulated_trials": trials,
-           "sequential_command_s": round(seq_s, 1), "simulated_command_s": round(sim_s, 1),
-           "search_phase_s": search_s, "simulated_trials_per_s_of_search_phase": round(trials / search_s, 1),
-           "simulated_trials_per_s_of_command": round(trials / sim_s, 1)}
+    out = {
+        "benchmark": a.benchmark,
+        "seeds": a.seeds,
+        "workers_sim": a.workers_sim,
+        "simulated_trials": trials,
+        "sequential_command_s": round(seq_s, 1),
+        "simulated_command_s": round(sim_s, 1),
+        "search_phase_s": search_s,
+        "simulated_trials_per_s_of_search_phase": round(trials / search_s, 1),
+        "simulated_trials_per_s_of_command": round(trials / sim_s, 1),
+    }
     print(json.dumps(out, indent=2))
     if a.json:
         a.json.write_text(json.dumps(out, indent=2) + "\n")

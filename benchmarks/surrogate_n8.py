@@ -30,16 +30,24 @@ def export(collection: Path) -> dict:
     fid = get_benchmark("cifar10-small").fidelity_key("proxy")
     engine = sa.create_engine(f"sqlite:///{collection / 'cache.db'}")
     with engine.connect() as conn:
-        records = [json.loads(r) for r in conn.execute(sa.text(
-            "select record from nbs_evaluations where fidelity = :f"), {"f": fid}).scalars()]
+        records = [
+            json.loads(r)
+            for r in conn.execute(
+                sa.text("select record from nbs_evaluations where fidelity = :f"), {"f": fid}
+            ).scalars()
+        ]
     manifest = []
     for path in sorted(collection.glob("manifest-*.jsonl")):
         manifest += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     manifest += _study_manifest(collection / "studies.db")
-    meta = {"benchmark": "cifar10-small", "nodes": 8, "fidelity": fid,
-            "command": "python benchmarks/collect_n8.py --dir DIR --role designs|strategies; "
-                       "python benchmarks/surrogate_n8.py --dir DIR",
-            "exported": time.strftime("%Y-%m-%d %H:%M:%S")}
+    meta = {
+        "benchmark": "cifar10-small",
+        "nodes": 8,
+        "fidelity": fid,
+        "command": "python benchmarks/collect_n8.py --dir DIR --role designs|strategies; "
+        "python benchmarks/surrogate_n8.py --dir DIR",
+        "exported": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
     return export_dataset(records, manifest, DATA, meta)
 
 
@@ -59,14 +67,22 @@ def _study_manifest(path: Path) -> list[dict]:
         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
             a = t.user_attrs
             if "arch_key" in a:
-                out.append({"design": name, "run": seed, "step": a.get("step"), "key": a["arch_key"],
-                            "seed": a.get("eval_seed", seed)})
+                out.append(
+                    {
+                        "design": name,
+                        "run": seed,
+                        "step": a.get("step"),
+                        "key": a["arch_key"],
+                        "seed": a.get("eval_seed", seed),
+                    }
+                )
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dir", type=Path, default=None, help="collection folder to export first")
+    ap.add_argument("--no-best", action="store_true", help="skip the best-known search (regret's reference)")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     from nasbench_shrink.surrogates.dataset import load_dataset, seed_means
@@ -93,17 +109,42 @@ def main() -> None:
             for model, s in g.items():
                 if model == "tau_gain_over_params":
                     for m, gain in s.items():
-                        print(f"{part:26s} {name:12s} {m + ' - params':16s} tau gain {gain['gain']:+.3f} "
-                              f"[{gain['lo']:+.3f}, {gain['hi']:+.3f}]")
+                        print(
+                            f"{part:26s} {name:12s} {m + ' - params':16s} tau gain {gain['gain']:+.3f} "
+                            f"[{gain['lo']:+.3f}, {gain['hi']:+.3f}]"
+                        )
                     continue
                 if model == "baselines":
                     for b, bs in s.items():
-                        print(f"{part:26s} {name:12s} {'size: ' + b:16s} n={bs['n']:4d} tau={bs['kendall']:.3f} "
-                              f"rho={bs['spearman']:.3f}")
+                        print(
+                            f"{part:26s} {name:12s} {'size: ' + b:16s} n={bs['n']:4d} tau={bs['kendall']:.3f} "
+                            f"rho={bs['spearman']:.3f}"
+                        )
                 else:
-                    print(f"{part:26s} {name:12s} {model:16s} n={s['n']:4d} tau={s['kendall']:.3f} "
-                          f"rho={s['spearman']:.3f} R2={s['r2']:.3f}")
+                    print(
+                        f"{part:26s} {name:12s} {model:16s} n={s['n']:4d} tau={s['kendall']:.3f} "
+                        f"rho={s['spearman']:.3f} R2={s['r2']:.3f}"
+                    )
     print(json.dumps(result["noise"], indent=None))
+    if not args.no_best:
+        write_best_known()
+
+
+def write_best_known() -> None:
+    """The best known cell and the top-1 % threshold of the benchmark ``cifar10-small-n8`` (its regret's
+    reference), beside the data set: rerun after every export."""
+    from nasbench_shrink.catalogue import get_benchmark
+    from nasbench_shrink.surrogates.landscape import BEST_SUFFIX, best_known
+
+    t0 = time.perf_counter()
+    best = best_known(get_benchmark("cifar10-small-n8"))
+    best["seconds"] = round(time.perf_counter() - t0, 1)
+    path = DATA.with_name(DATA.name.replace("-data.parquet", BEST_SUFFIX))
+    path.write_text(json.dumps(best, indent=1) + "\n")
+    print(
+        f"best known: score {best['best_score']:.4f} ({best['cells_scored']} cells scored in {best['seconds']} s); "
+        f"top-1 % threshold {best['top1pct_threshold']:.4f}; wrote {path}"
+    )
 
 
 if __name__ == "__main__":

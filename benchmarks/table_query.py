@@ -1,6 +1,6 @@
 """How fast a table answers: loading, one raw lookup, and one full ``evaluate()`` through a table benchmark.
 
-    python benchmarks/table_query.py [--benchmark digits-table] [--json benchmarks/results/table_query.json]
+python benchmarks/table_query.py [--benchmark digits-table] [--json benchmarks/results/table_query.json]
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import statistics
 import time
 from pathlib import Path
 
-from nasbench_shrink.catalogue import get_benchmark
 from nasbench_shrink import evaluate
+from nasbench_shrink.catalogue import get_benchmark
 from nasbench_shrink.tables.table import _load, load_table
 from search_spaces.cell import Cell
 
@@ -41,15 +41,21 @@ def main() -> None:
         table.row(k, s)
     raw_us = (time.perf_counter() - t) / len(picks) * 1e6
     for c in cells:  # canonical keys are cached per cell after the first query, as in a search
-        c.key
+        _ = c.key
     qs = [(rng.choice(cells), rng.choice(table.seeds)) for _ in range(a.queries)]
     t = time.perf_counter()
     for c, s in qs:
         evaluate(c, bench, seed=s)
     eval_us = (time.perf_counter() - t) / len(qs) * 1e6
-    out = {"benchmark": bench.name, "table": str(path), "file_mb": round(Path(path).stat().st_size / 2**20, 2),
-           "rows": len(table), "load_s_median": round(statistics.median(loads), 3),
-           "raw_lookup_us": round(raw_us, 2), "evaluate_us": round(eval_us, 1)}
+    out = {
+        "benchmark": bench.name,
+        "table": str(path),
+        "file_mb": round(Path(path).stat().st_size / 2**20, 2),
+        "rows": len(table),
+        "load_s_median": round(statistics.median(loads), 3),
+        "raw_lookup_us": round(raw_us, 2),
+        "evaluate_us": round(eval_us, 1),
+    }
     for k, v in out.items():
         print(f"{k:>16}: {v}")
     if a.json:

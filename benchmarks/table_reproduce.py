@@ -40,18 +40,35 @@ def main() -> None:
     t0 = time.perf_counter()
     for key in picks:
         row = table.row(key, a.seed)
-        live = evaluate(Cell.from_dict(json.loads(row["cell"])), table.meta["live"], seed=a.seed,
-                        data_dir=a.data_dir)
-        rows.append({"key": key, "recorded": row["perf"], "live": live.accuracy if live.accuracy is not None
-                     else live.perplexity, "recorded_epochs": row["epochs"], "live_epochs": live.epochs,
-                     "recorded_on": row.get("machine") or table.meta.get("cpu"), "same_machine":
-                     row.get("machine") == here, "recorded_s": row["cost_s"], "live_s": live.cost_s})
+        live = evaluate(Cell.from_dict(json.loads(row["cell"])), table.meta["live"], seed=a.seed, data_dir=a.data_dir)
+        rows.append(
+            {
+                "key": key,
+                "recorded": row["perf"],
+                "live": live.accuracy if live.accuracy is not None else live.perplexity,
+                "recorded_epochs": row["epochs"],
+                "live_epochs": live.epochs,
+                "recorded_on": row.get("machine") or table.meta.get("cpu"),
+                "same_machine": row.get("machine") == here,
+                "recorded_s": row["cost_s"],
+                "live_s": live.cost_s,
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
     diffs = [abs(r["live"] - r["recorded"]) for r in rows]
-    out = {"table": str(a.table), "live": table.meta["live"], "seed": a.seed, "cells": len(rows), "machine": here,
-           "exact": sum(d == 0 for d in diffs), "mean_abs_diff": statistics.mean(diffs), "max_abs_diff": max(diffs),
-           "median_time_ratio_live_vs_recorded": statistics.median(r["live_s"] / r["recorded_s"] for r in rows),
-           "wall_s": round(time.perf_counter() - t0, 1), "rows": rows}
+    out = {
+        "table": str(a.table),
+        "live": table.meta["live"],
+        "seed": a.seed,
+        "cells": len(rows),
+        "machine": here,
+        "exact": sum(d == 0 for d in diffs),
+        "mean_abs_diff": statistics.mean(diffs),
+        "max_abs_diff": max(diffs),
+        "median_time_ratio_live_vs_recorded": statistics.median(r["live_s"] / r["recorded_s"] for r in rows),
+        "wall_s": round(time.perf_counter() - t0, 1),
+        "rows": rows,
+    }
     print(json.dumps({k: v for k, v in out.items() if k != "rows"}, indent=1))
     if a.json:
         p = Path(a.json)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import optuna
 
-from nasbench_shrink.strategies import default_strategies
 from nasbench_shrink.runs.search import SearchSpec, run_worker
+from nasbench_shrink.strategies import default_strategies
 
 
 def main() -> None:
@@ -26,17 +26,40 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    out = {"table": args.table, "seeds": args.seeds, "budget_flops": args.budget_flops, "ms_per_run": {},
-           "trials_per_run": {}}
+    out = {
+        "table": args.table,
+        "seeds": args.seeds,
+        "budget_flops": args.budget_flops,
+        "ms_per_run": {},
+        "trials_per_run": {},
+    }
     with tempfile.TemporaryDirectory() as d:
         storage = f"sqlite:///{d}/s.db"
-        run_worker(SearchSpec(strategy="random", benchmark=args.table, seed=10_000, storage=storage, cache=None,
-                              budget_kind="evals", budget=3))  # warm-up: imports, the table, the landscape
+        run_worker(
+            SearchSpec(
+                strategy="random",
+                benchmark=args.table,
+                seed=10_000,
+                storage=storage,
+                cache=None,
+                budget_kind="evals",
+                budget=3,
+            )
+        )  # warm-up: imports, the table, the landscape
         for s in default_strategies():
             t0, trials = time.perf_counter(), 0
             for seed in range(args.seeds):
-                study = run_worker(SearchSpec(strategy=s, benchmark=args.table, seed=seed, storage=storage,
-                                              cache=None, budget_kind="flops", budget=args.budget_flops))
+                study = run_worker(
+                    SearchSpec(
+                        strategy=s,
+                        benchmark=args.table,
+                        seed=seed,
+                        storage=storage,
+                        cache=None,
+                        budget_kind="flops",
+                        budget=args.budget_flops,
+                    )
+                )
                 trials += len(study.get_trials(deepcopy=False))
             out["ms_per_run"][s] = round(1000 * (time.perf_counter() - t0) / args.seeds, 1)
             out["trials_per_run"][s] = trials / args.seeds

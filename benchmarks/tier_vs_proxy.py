@@ -35,8 +35,14 @@ def _evaluate(bench: str, cell: dict, seed: int, data_dir: str | None, cache_url
         rec = evaluate(Cell.from_dict(cell), bench, seed=seed, data_dir=data_dir, threads=1, cache=cache)
     finally:
         cache.close()
-    return {"accuracy": rec.accuracy, "seconds": rec.cost_s, "epochs": rec.epochs, "stop": rec.stop_reason,
-            "test": rec.test_perf, "hit": rec.cache_hit}
+    return {
+        "accuracy": rec.accuracy,
+        "seconds": rec.cost_s,
+        "epochs": rec.epochs,
+        "stop": rec.stop_reason,
+        "test": rec.test_perf,
+        "hit": rec.cache_hit,
+    }
 
 
 def main() -> None:
@@ -54,11 +60,16 @@ def main() -> None:
     ap.add_argument("--only", choices=("tier", "proxy"), default=None, help="evaluate one side only")
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
-    cells = random.Random(a.seed).sample(enumerate_cells("cnn", a.nodes), 30)[:a.cells]
+    cells = random.Random(a.seed).sample(enumerate_cells("cnn", a.nodes), 30)[: a.cells]
     tier_seeds = [int(s) for s in a.tier_seeds.split(",")]
     sides = {"proxy": [(a.proxy, a.proxy_seed)], "tier": [(a.tier, s) for s in tier_seeds]}
-    jobs = [(name, i, bench, s) for name in ("proxy", "tier") if a.only in (None, name)
-            for i, _ in enumerate(cells) for bench, s in sides[name]]
+    jobs = [
+        (name, i, bench, s)
+        for name in ("proxy", "tier")
+        if a.only in (None, name)
+        for i, _ in enumerate(cells)
+        for bench, s in sides[name]
+    ]
     t0 = time.perf_counter()
     with WorkerPool(a.workers) as pool:
         res = pool.run([(_evaluate, (bench, cells[i].to_dict(), s, a.data_dir, a.cache)) for _, i, bench, s in jobs])
@@ -66,8 +77,15 @@ def main() -> None:
     got: dict[str, dict[int, list[dict]]] = {"proxy": {}, "tier": {}}
     for (name, i, _, _), r in zip(jobs, res):
         got[name].setdefault(i, []).append(r)
-    out = {"tier": a.tier, "proxy": a.proxy, "nodes": a.nodes, "cells": a.cells, "tier_seeds": tier_seeds,
-           "proxy_seed": a.proxy_seed, "wall_s_this_run": round(wall, 1)}
+    out = {
+        "tier": a.tier,
+        "proxy": a.proxy,
+        "nodes": a.nodes,
+        "cells": a.cells,
+        "tier_seeds": tier_seeds,
+        "proxy_seed": a.proxy_seed,
+        "wall_s_this_run": round(wall, 1),
+    }
     for name in ("proxy", "tier"):
         secs = [r["seconds"] for rs in got[name].values() for r in rs]
         if secs:
@@ -78,10 +96,17 @@ def main() -> None:
         t = [statistics.mean(r["accuracy"] for r in got["tier"][i]) for i in range(a.cells)]
         out["spearman"] = round(float(spearmanr(p, t)[0]), 3)
         out["kendall"] = round(float(kendalltau(p, t)[0]), 3)
-        out["per_cell"] = [{"cell": c.to_dict(), "proxy_acc": pa, "tier_acc": ta,
-                            "proxy_seconds": got["proxy"][i][0]["seconds"],
-                            "proxy_stop": got["proxy"][i][0]["stop"], "proxy_epochs": got["proxy"][i][0]["epochs"]}
-                           for i, (c, pa, ta) in enumerate(zip(cells, p, t))]
+        out["per_cell"] = [
+            {
+                "cell": c.to_dict(),
+                "proxy_acc": pa,
+                "tier_acc": ta,
+                "proxy_seconds": got["proxy"][i][0]["seconds"],
+                "proxy_stop": got["proxy"][i][0]["stop"],
+                "proxy_epochs": got["proxy"][i][0]["epochs"],
+            }
+            for i, (c, pa, ta) in enumerate(zip(cells, p, t))
+        ]
     for k, v in out.items():
         if k != "per_cell":
             print(f"{k:>24}: {v}")

@@ -36,9 +36,19 @@ def main() -> None:
             continue
         bench = get_benchmark(path.stem)
         meta = upgrade_table(path, path, unrecorded=calibration_vm, lam=bench.lam)
-        print(json.dumps({"table": path.name, "format": meta["format"], "lam": meta["lam"],
-                          "machines": meta["machines"], "cost_reference": meta["cost_reference"],
-                          "sha256": meta["sha256"]}, indent=1))
+        print(
+            json.dumps(
+                {
+                    "table": path.name,
+                    "format": meta["format"],
+                    "lam": meta["lam"],
+                    "machines": meta["machines"],
+                    "cost_reference": meta["cost_reference"],
+                    "sha256": meta["sha256"],
+                },
+                indent=1,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -22,13 +22,15 @@ class HillClimbSampler(CellSampler):
         done = [t for t in self.finished(study) if self.proposed_cell(t) is not None and t.number < trial.number]
         if not done:  # start from a random cell
             edges = [e for e in all_edges(self.nodes) if rng.random() < 0.5]
-            return Proposal(Cell(self.space, self.nodes, edges, random_ops(self.space, self.nodes, rng)),
-                            {"move": "start"})
+            return Proposal(
+                Cell(self.space, self.nodes, edges, random_ops(self.space, self.nodes, rng)), {"move": "start"}
+            )
         best = self.proposed_cell(max(done, key=lambda t: (t.value, -t.number)))
         if rng.random() < 0.7:
             edge = rng.choice(all_edges(self.nodes))
-            return Proposal(Cell(self.space, self.nodes, sorted(set(best.edges) ^ {edge}), best.ops),
-                            {"move": f"flip edge {edge}"})
+            return Proposal(
+                Cell(self.space, self.nodes, sorted(set(best.edges) ^ {edge}), best.ops), {"move": f"flip edge {edge}"}
+            )
         node = rng.randrange(1, self.nodes)
         ops = list(best.ops)
         ops[node] = rng.choice([o for o in SPACE_OPS[self.space] if o != ops[node]])

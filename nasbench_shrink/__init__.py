@@ -6,8 +6,8 @@ Names are loaded on first use (PEP 562), so ``nasbench-shrink --help`` does not 
 
 from __future__ import annotations
 
-from search_spaces._lazy import lazy_exports
 from nasbench_shrink._version import __version__
+from search_spaces._lazy import lazy_exports
 
 _EXPORTS = {
     "nasbench_shrink.api": ("evaluate", "make_sampler"),
@@ -24,17 +24,40 @@ __all__ = [*__all__, "__version__"]
 
 # Modules of the flat layout before the subpackages, and where each went: importing an old path still works
 # (with a DeprecationWarning), so scripts and plug-ins written against it keep running.
-_MOVED = {f"nasbench_shrink.{old}": f"nasbench_shrink.{new}" for old, new in {
-    "dbsetup": "storage.locks", "trial_batch": "storage.trials", "plan": "work.plan", "workers": "work.pool",
-    "fidelity": "benchmarks.fidelity", "recipe": "benchmarks.recipe", "tasks": "benchmarks.tasks",
-    "datasets": "benchmarks.datasets", "splits": "benchmarks.splits", "ptb": "benchmarks.ptb",
-    "training": "evaluation.training", "lm": "evaluation.lm", "cache": "evaluation.cache",
-    "machine": "evaluation.machine", "tabular": "tables.table", "tabulate": "runs.tabulate",
-    "landscape": "tables.landscape", "params": "samplers.params", "cell_sampler": "samplers.cell_sampler",
-    "autoshrink": "samplers.autoshrink", "registry": "strategies.registry", "objective": "runs.objective",
-    "search": "runs.search", "compare": "runs.compare", "random_graphs": "runs.random_graphs",
-    "stats": "analysis.stats", "report": "analysis.report", "draw": "analysis.draw", "dashboard": "cli.dashboard",
-}.items()}
+_MOVED = {
+    f"nasbench_shrink.{old}": f"nasbench_shrink.{new}"
+    for old, new in {
+        "dbsetup": "storage.locks",
+        "trial_batch": "storage.trials",
+        "plan": "work.plan",
+        "workers": "work.pool",
+        "fidelity": "benchmarks.fidelity",
+        "recipe": "benchmarks.recipe",
+        "tasks": "benchmarks.tasks",
+        "datasets": "benchmarks.datasets",
+        "splits": "benchmarks.splits",
+        "ptb": "benchmarks.ptb",
+        "training": "evaluation.training",
+        "lm": "evaluation.lm",
+        "cache": "evaluation.cache",
+        "machine": "evaluation.machine",
+        "tabular": "tables.table",
+        "tabulate": "runs.tabulate",
+        "landscape": "tables.landscape",
+        "params": "samplers.params",
+        "cell_sampler": "samplers.cell_sampler",
+        "autoshrink": "samplers.autoshrink",
+        "registry": "strategies.registry",
+        "objective": "runs.objective",
+        "search": "runs.search",
+        "compare": "runs.compare",
+        "random_graphs": "runs.random_graphs",
+        "stats": "analysis.stats",
+        "report": "analysis.report",
+        "draw": "analysis.draw",
+        "dashboard": "cli.dashboard",
+    }.items()
+}
 
 
 def _install_moved_finder() -> None:
@@ -53,8 +76,9 @@ def _install_moved_finder() -> None:
 
         def exec_module(self, module) -> None:
             target = importlib.import_module(self.new)
-            warnings.warn(f"{module.__name__} moved to {self.new}; import it from there", DeprecationWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"{module.__name__} moved to {self.new}; import it from there", DeprecationWarning, stacklevel=2
+            )
             module.__dict__.update({k: v for k, v in vars(target).items() if not k.startswith("__")})
             module.__getattr__ = lambda name: getattr(target, name)  # names set on the target later
 

@@ -15,19 +15,27 @@ from typing import Any
 
 from optuna.samplers import BaseSampler
 
-from search_spaces import Cell
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.catalogue import resolve_benchmark
 from nasbench_shrink.evaluation import EvalRecord, EvaluationCache
 from nasbench_shrink.evaluation import evaluate as evaluate_on
 from nasbench_shrink.strategies import resolve
+from search_spaces import Cell
 
 __all__ = ["evaluate", "make_sampler"]
 
 
-def evaluate(cell: Cell, benchmark: str | Benchmark = "digits", seed: int = 0, cache: EvaluationCache | None = None,
-             data_dir: str | Path | None = None, device: str | None = None, threads: int | None = None,
-             lam: float | None = None, stage: str = "proxy") -> EvalRecord:
+def evaluate(
+    cell: Cell,
+    benchmark: str | Benchmark = "digits",
+    seed: int = 0,
+    cache: EvaluationCache | None = None,
+    data_dir: str | Path | None = None,
+    device: str | None = None,
+    threads: int | None = None,
+    lam: float | None = None,
+    stage: str = "proxy",
+) -> EvalRecord:
     """Evaluate ``cell`` on ``benchmark`` (a name or a ``Benchmark``) at ``stage``, through ``cache`` when given
     (see ``nasbench_shrink.evaluation.evaluator``).
 

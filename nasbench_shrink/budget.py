@@ -16,7 +16,8 @@ Three cost kinds exist: evaluations, training FLOPs (deterministic: 3 × forward
 seconds (on a table: the architecture's cost normalised to the table's reference machine). A strategy that scores
 cells with a zero-cost proxy before it trains any pays for that too: its proposals carry ``proxy_cost_s`` and
 ``proxy_flops`` (3 × MACs × the proxy's minibatch per scored cell, a training step's FLOPs), charged in seconds and
-FLOPs even on a trial that repeats an architecture (the proxy work was done); a proxy is not an evaluation. A fourth budget kind,
+FLOPs even on a trial that repeats an architecture (the proxy work was done); a proxy is not an evaluation. A
+fourth budget kind,
 ``wallclock``, limits a run on a simulated clock of W workers (``runs.clock``) by its simulated time: no trial
 starts at or after the limit, and a trial counts only if it ends within it.
 
@@ -28,14 +29,30 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["BUDGET_KINDS", "COST_KINDS", "WALLCLOCK", "REPEAT_ATTR", "MAX_REPEATS_IN_A_ROW", "Budget", "charged", "cost_of", "running_totals",
-           "cumulative_column", "cost_label", "paired_budgets", "budget_of_seed", "repeat_attrs", "within_limit"]
+__all__ = [
+    "BUDGET_KINDS",
+    "COST_KINDS",
+    "MAX_REPEATS_IN_A_ROW",
+    "REPEAT_ATTR",
+    "WALLCLOCK",
+    "Budget",
+    "budget_of_seed",
+    "charged",
+    "cost_label",
+    "cost_of",
+    "cumulative_column",
+    "paired_budgets",
+    "repeat_attrs",
+    "running_totals",
+    "within_limit",
+]
 
 COST_KINDS: tuple[str, ...] = ("evals", "flops", "seconds")
 WALLCLOCK = "wallclock"  # simulated time on W workers: a limit, not a charge (no trial is charged "wallclock")
@@ -49,8 +66,12 @@ _ATTR = {"evals": None, "flops": "train_flops", "seconds": "cost_s"}
 PROXY_ATTR = {"evals": None, "flops": "proxy_flops", "seconds": "proxy_cost_s"}
 # the running-total column of trials.csv for each kind, and its axis label
 _CUMULATIVE = {"evals": "eval_index", "flops": "cum_train_flops", "seconds": "cum_cost_s", WALLCLOCK: "clock_end"}
-_LABEL = {"evals": "evaluations", "flops": "cumulative charged training FLOPs", "seconds": "cumulative charged seconds",
-          WALLCLOCK: "simulated wall-clock seconds"}
+_LABEL = {
+    "evals": "evaluations",
+    "flops": "cumulative charged training FLOPs",
+    "seconds": "cumulative charged seconds",
+    WALLCLOCK: "simulated wall-clock seconds",
+}
 
 
 def _check(kind: str, kinds: tuple[str, ...] = BUDGET_KINDS) -> str:
@@ -72,8 +93,14 @@ def repeat_attrs(first: Mapping[str, Any], first_number: int) -> dict[str, Any]:
     """The user attrs of a trial that repeats the run's trial ``first_number`` (attrs ``first``): the same
     record, charged nothing."""
     out = dict(first)
-    out.update({REPEAT_ATTR: True, "repeat_of": first_number, "cache_hit": False,
-                **{a: 0.0 for a in _ATTR.values() if a is not None}})
+    out.update(
+        {
+            REPEAT_ATTR: True,
+            "repeat_of": first_number,
+            "cache_hit": False,
+            **{a: 0.0 for a in _ATTR.values() if a is not None},
+        }
+    )
     return out
 
 
@@ -126,8 +153,9 @@ class Budget:
         if self.unlimited:
             return False
         if self.kind == WALLCLOCK:  # the simulated clock has reached the limit
-            return self.reached(max((t.user_attrs.get("clock_end", 0.0) for t in trials
-                                     if t.state == TrialState.COMPLETE), default=0.0))
+            return self.reached(
+                max((t.user_attrs.get("clock_end", 0.0) for t in trials if t.state == TrialState.COMPLETE), default=0.0)
+            )
         return self.reached(charged(trials)[self.kind])  # type: ignore[index]
 
 
@@ -140,8 +168,15 @@ def running_totals(trials: Iterable[FrozenTrial]) -> list[dict[str, Any]]:
     for t in done:
         for kind in COST_KINDS:
             totals[kind] += cost_of(t.user_attrs, kind)
-        rows.append({"trial": t, "eval_index": int(totals["evals"]), "cum_cost_s": totals["seconds"],
-                     "cum_train_flops": totals["flops"], "repeat": bool(t.user_attrs.get(REPEAT_ATTR))})
+        rows.append(
+            {
+                "trial": t,
+                "eval_index": int(totals["evals"]),
+                "cum_cost_s": totals["seconds"],
+                "cum_train_flops": totals["flops"],
+                "repeat": bool(t.user_attrs.get(REPEAT_ATTR)),
+            }
+        )
     return rows
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from nasbench_shrink.benchmarks import PRESETS, Benchmark
 from nasbench_shrink.errors import BenchmarkError
+from nasbench_shrink.surrogates.dataset import load_dataset_meta
+from nasbench_shrink.surrogates.lookup import DATA_SUFFIX, SHIPPED_SURROGATES_DIR, surrogate_benchmark
 from nasbench_shrink.tables import SHIPPED_TABLES_DIR, load_table, table_benchmark
 
 __all__ = ["BENCHMARK_ENTRY_POINTS", "get_benchmark", "list_benchmarks", "register_benchmark", "resolve_benchmark"]
@@ -40,19 +42,26 @@ def _load_entry_points() -> None:
         try:
             obj = ep.load()
         except Exception as exc:  # a broken plug-in must not break the tool
-            raise BenchmarkError(f"benchmark plug-in {ep.name!r} failed to load ({exc}); reinstall its package")
+            raise BenchmarkError(
+                f"benchmark plug-in {ep.name!r} failed to load ({exc}); reinstall its package"
+            ) from exc
         if isinstance(obj, Benchmark):
             _REGISTRY[ep.name] = obj if obj.name == ep.name else replace(obj, name=ep.name)
 
 
 def _load_shipped_tables() -> None:
-    """Register every table shipped in the package as a benchmark of its own name (answered by lookup)."""
+    """Register every table and surrogate shipped in the package as a benchmark of its own name (answered by
+    lookup; a surrogate's data set ``NAME-data.parquet`` is the benchmark ``NAME``)."""
     for path in sorted(SHIPPED_TABLES_DIR.glob("*.parquet")):
         if path.stem in _REGISTRY:
             continue
         live = _REGISTRY.get(load_table(path).meta["live"])
         if live is not None:
             _REGISTRY[path.stem] = table_benchmark(path.stem, path, live)
+    for path in sorted(SHIPPED_SURROGATES_DIR.glob(f"*{DATA_SUFFIX}.parquet")):
+        name = path.stem.removesuffix(DATA_SUFFIX)
+        if name not in _REGISTRY:
+            _REGISTRY[name] = surrogate_benchmark(name, path, _REGISTRY[load_dataset_meta(path)["benchmark"]])
 
 
 def _table_file(path: Path) -> Benchmark:
@@ -66,7 +75,10 @@ def _table_file(path: Path) -> Benchmark:
 def get_benchmark(name: str) -> Benchmark:
     """The benchmark called ``name``: a preset, a shipped table, an entry point's, or a table file's path
     (``*.parquet``)."""
-    if name not in _REGISTRY and (SHIPPED_TABLES_DIR / f"{name}.parquet").is_file():
+    if name not in _REGISTRY and (
+        (SHIPPED_TABLES_DIR / f"{name}.parquet").is_file()
+        or (SHIPPED_SURROGATES_DIR / f"{name}{DATA_SUFFIX}.parquet").is_file()
+    ):
         _load_shipped_tables()
     if name not in _REGISTRY:
         _load_entry_points()
@@ -76,8 +88,10 @@ def get_benchmark(name: str) -> Benchmark:
         return _REGISTRY[name]
     except KeyError:
         _load_shipped_tables()  # the message lists every name, the tables included
-        raise BenchmarkError(f"unknown benchmark {name!r}; choose one of {', '.join(sorted(_REGISTRY))} "
-                             "(see 'nasbench-shrink benchmarks')") from None
+        raise BenchmarkError(
+            f"unknown benchmark {name!r}; choose one of {', '.join(sorted(_REGISTRY))} "
+            "(see 'nasbench-shrink benchmarks')"
+        ) from None
 
 
 def resolve_benchmark(benchmark: str | Benchmark) -> Benchmark:

@@ -30,7 +30,7 @@ def check_sqlite_url(url: str, what: str, option: str, error: type[UserError] = 
 
     if not url.startswith("sqlite:///") or url in ("sqlite://", "sqlite:///:memory:"):
         return
-    path = Path(url[len("sqlite:///"):])
+    path = Path(url[len("sqlite:///") :])
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

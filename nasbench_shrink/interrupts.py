@@ -15,9 +15,9 @@ acknowledges it first, so its clean-up is not itself interrupted.
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Callable, Iterator
 
 __all__ = ["acknowledge", "deferred", "entry", "install"]
 

@@ -14,7 +14,14 @@ _EXPORTS = {
     "search_spaces.cnn": ("CNN", "build_cnn"),
     "search_spaces.configs": ("MacroConfig", "RNNConfig"),
     "search_spaces.resources": ("Resources", "count_macs", "count_params", "count_resources"),
-    "search_spaces.space": ("all_edges", "balanced_ops", "complete_cell", "initial_ops", "random_ops",
-                            "shrink_space", "uniform_ops"),
+    "search_spaces.space": (
+        "all_edges",
+        "balanced_ops",
+        "complete_cell",
+        "initial_ops",
+        "random_ops",
+        "shrink_space",
+        "uniform_ops",
+    ),
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -38,12 +38,13 @@ class CellLike(Protocol):
     edges: tuple[tuple[int, int], ...]
     ops: tuple[str, ...]
 
-    def pruned(self) -> "CellLike": ...
+    def pruned(self) -> CellLike: ...
+
 
 _MAX_ORDERINGS = 200_000
 
 
-def to_graph(cell: "CellLike") -> nx.DiGraph:
+def to_graph(cell: CellLike) -> nx.DiGraph:
     """The pruned cell as an op-labelled ``networkx.DiGraph`` over its active nodes."""
     return _graph(cell.pruned().edges, cell.ops)
 
@@ -73,7 +74,7 @@ def _encode(g: nx.DiGraph, order: tuple[int, ...]) -> str:
     return ops + ";" + ",".join(f"{u}-{v}" for u, v in edges)
 
 
-def canonical_form(cell: "CellLike") -> str:
+def canonical_form(cell: CellLike) -> str:
     """An exact canonical string of the pruned op-labelled DAG (see module docstring)."""
     edges = cell.pruned().edges
     active = {0} | {j for _, j in edges}
@@ -107,9 +108,18 @@ def _refine(g: nx.DiGraph, colour: dict[int, str]) -> dict[int, str]:
     """Colour refinement to a fixed point: a node's new colour is its colour with the sorted colours of its in-
     and out-neighbours, hashed (isomorphism-invariant), until the number of classes stops growing."""
     while True:
-        new = {n: hashlib.sha1("|".join((colour[n], ",".join(sorted(colour[u] for u in g.predecessors(n))),
-                                         ",".join(sorted(colour[v] for v in g.successors(n))))).encode()
-                               ).hexdigest()[:16] for n in g}
+        new = {
+            n: hashlib.sha1(
+                "|".join(
+                    (
+                        colour[n],
+                        ",".join(sorted(colour[u] for u in g.predecessors(n))),
+                        ",".join(sorted(colour[v] for v in g.successors(n))),
+                    )
+                ).encode()
+            ).hexdigest()[:16]
+            for n in g
+        }
         if len(set(new.values())) == len(set(colour.values())):
             return colour
         colour = new
@@ -143,12 +153,12 @@ def _refined_form(g: nx.DiGraph) -> str:
     return best[0]
 
 
-def arch_key(cell: "CellLike") -> str:
+def arch_key(cell: CellLike) -> str:
     """Short stable key of a cell's architecture: sha1 of its canonical form (first 20 hex digits)."""
     return hashlib.sha1(canonical_form(cell).encode()).hexdigest()[:20]
 
 
-def same_architecture(a: "CellLike", b: "CellLike") -> bool:
+def same_architecture(a: CellLike, b: CellLike) -> bool:
     """Independent check used by tests: isomorphism of the pruned op-labelled DAGs."""
     if a.space != b.space:
         return False

@@ -12,8 +12,9 @@ with no active out-edge). A cell whose node 0 has no out-edge is the identity.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from search_spaces.canonical import arch_key
 
@@ -48,8 +49,10 @@ class Cell:
         norm: list[Edge] = []
         seen: set[Edge] = set()
         for e in edges:
-            if not isinstance(e, (list, tuple)) or len(e) != 2 or not all(
-                isinstance(v, int) and not isinstance(v, bool) for v in e
+            if (
+                not isinstance(e, (list, tuple))
+                or len(e) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in e)
             ):
                 raise CellError(f"edge {e!r} is not a pair of node indices")
             i, j = int(e[0]), int(e[1])
@@ -91,7 +94,7 @@ class Cell:
                 seen.update(self._succ[i])
         return frozenset(seen)
 
-    def pruned(self) -> "Cell":
+    def pruned(self) -> Cell:
         """The cell with only the edges whose source is reachable from node 0 (official ``optimize_mask``)."""
         live = self.reachable()
         kept = tuple(e for e in self.edges if e[0] in live)
@@ -122,13 +125,13 @@ class Cell:
         return tuple(i for i, j in self.edges if j == node)
 
     # ------------------------------------------------------------------ edits
-    def without_edge(self, edge: Sequence[int]) -> "Cell":
+    def without_edge(self, edge: Sequence[int]) -> Cell:
         e = (int(edge[0]), int(edge[1]))
         if e not in self.edges:
             raise CellError(f"edge {e} is not in the cell")
         return Cell(self.space, self.nodes, [x for x in self.edges if x != e], self.ops)
 
-    def shrink_space(self) -> list[tuple[Edge, "Cell"]]:
+    def shrink_space(self) -> list[tuple[Edge, Cell]]:
         """The topology shrink space (paper Eq. 4): every one-edge removal of the pruned cell."""
         p = self.pruned()
         return [(e, p.without_edge(e)) for e in p.edges]
@@ -154,7 +157,7 @@ class Cell:
         return json.dumps(self.to_dict())
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Cell":
+    def from_dict(cls, data: Mapping[str, Any]) -> Cell:
         if not isinstance(data, Mapping):
             raise CellError("a cell must be a JSON object with keys space, nodes, edges, ops")
         missing = [k for k in ("nodes", "edges", "ops") if k not in data]
@@ -168,7 +171,7 @@ class Cell:
         return cls(data.get("space", "cnn"), data["nodes"], data["edges"], data["ops"])
 
     @classmethod
-    def from_json(cls, text: str) -> "Cell":
+    def from_json(cls, text: str) -> Cell:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:

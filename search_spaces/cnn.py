@@ -18,7 +18,7 @@ averaged), ``residual=False`` (a plain cell), ``cells_per_stage`` T and ``activa
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -36,8 +36,10 @@ def activation(name: str) -> nn.Module:
 
 
 def _conv_bn(cin: int, cout: int, kernel: int = 1, stride: int = 1, groups: int = 1) -> list[nn.Module]:
-    return [nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, groups=groups, bias=False),
-            nn.BatchNorm2d(cout)]
+    return [
+        nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, groups=groups, bias=False),
+        nn.BatchNorm2d(cout),
+    ]
 
 
 class NodeOp(nn.Module):
@@ -47,17 +49,23 @@ class NodeOp(nn.Module):
     stays when the node is linear, as in the official layer). ``sep3x3`` v2: depthwise, pointwise, BN, act.
     """
 
-    def __init__(self, op: str, in_channels: int, out_channels: int, act: str, linear: bool = False,
-                 separable: str = "v1") -> None:
+    def __init__(
+        self, op: str, in_channels: int, out_channels: int, act: str, linear: bool = False, separable: str = "v1"
+    ) -> None:
         super().__init__()
         if op == "conv1x1":
             layers = _conv_bn(in_channels, out_channels)
         elif op == "sep3x3" and separable == "v1":
-            layers = [*_conv_bn(in_channels, in_channels, 3, groups=in_channels), activation(act),
-                      *_conv_bn(in_channels, out_channels)]
+            layers = [
+                *_conv_bn(in_channels, in_channels, 3, groups=in_channels),
+                activation(act),
+                *_conv_bn(in_channels, out_channels),
+            ]
         elif op == "sep3x3" and separable == "v2":
-            layers = [nn.Conv2d(in_channels, in_channels, 3, padding=1, groups=in_channels, bias=False),
-                      *_conv_bn(in_channels, out_channels)]
+            layers = [
+                nn.Conv2d(in_channels, in_channels, 3, padding=1, groups=in_channels, bias=False),
+                *_conv_bn(in_channels, out_channels),
+            ]
         else:
             raise ValueError(f"unknown CNN op {op!r} (separable {separable!r})")
         if not linear:
@@ -100,8 +108,9 @@ class CellBlock(nn.Module):
                 for i in preds:
                     if channels[i] != width and str(i) not in projections:
                         projections[str(i)] = nn.Sequential(*_conv_bn(channels[i], width))
-            ops[str(n)] = NodeOp(cell.ops[n], cin, width, act, linear=residual and n in self.leaves,
-                                 separable=separable)
+            ops[str(n)] = NodeOp(
+                cell.ops[n], cin, width, act, linear=residual and n in self.leaves, separable=separable
+            )
             channels[n] = width
             self.plan.append((n, preds))
         self.ops = nn.ModuleDict(ops)
@@ -151,8 +160,16 @@ class CNN(nn.Module):
         ch = c.stem_channels
         for s, width in enumerate(c.widths):
             for t in range(c.cells_per_stage):
-                block = CellBlock(cell, ch, width, downsample=(s > 0 and t == 0), act=c.activation,
-                                  residual=c.residual, separable=c.separable, aggregation=c.aggregation)
+                block = CellBlock(
+                    cell,
+                    ch,
+                    width,
+                    downsample=(s > 0 and t == 0),
+                    act=c.activation,
+                    residual=c.residual,
+                    separable=c.separable,
+                    aggregation=c.aggregation,
+                )
                 blocks.append(block)
                 ch = block.out_channels
         self.cells = nn.Sequential(*blocks)

@@ -6,8 +6,8 @@ forward pass is counted: the counter over-counts the backward of grouped convolu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 from torch import nn

@@ -14,13 +14,12 @@ read the same source node are fused into one matmul.
 
 from __future__ import annotations
 
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from search_spaces.cell import Cell
-from search_spaces.configs import RNNConfig  # noqa: F401 - re-exported
+from search_spaces.configs import RNNConfig
 
 ACTIVATIONS = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "identity": lambda x: x}
 
@@ -60,14 +59,14 @@ class DAGRNNCell(nn.Module):
             succ.setdefault(i, []).append(j)
         self.succ = {i: tuple(js) for i, js in succ.items()}
         # one fused (H x 2H·outdeg) matrix per source node: [gate | transform] for each out-edge
-        self.w = nn.ParameterDict({
-            str(i): nn.Parameter(torch.empty(hidden_size, 2 * hidden_size * len(js))) for i, js in self.succ.items()
-        })
+        self.w = nn.ParameterDict(
+            {str(i): nn.Parameter(torch.empty(hidden_size, 2 * hidden_size * len(js))) for i, js in self.succ.items()}
+        )
         self.leaves = p.leaves
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        bound = 1.0 / self.hidden_size ** 0.5
+        bound = 1.0 / self.hidden_size**0.5
         for w in self.w.values():
             nn.init.uniform_(w, -bound, bound)
         nn.init.uniform_(self.w0.weight, -bound, bound)

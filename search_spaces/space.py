@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import Sequence
+from collections.abc import Sequence
 
 from search_spaces.cell import INPUT_OP, SPACE_OPS, Cell, CellError, Edge
 

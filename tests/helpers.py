@@ -7,9 +7,9 @@ import hashlib
 import optuna
 from optuna.trial import TrialState
 
-from search_spaces import Cell
 from nasbench_shrink.samplers.cell_sampler import SKIP_ATTR, trial_system_attrs
 from nasbench_shrink.samplers.params import suggest_cell
+from search_spaces import Cell
 
 
 def fake_score(cell: Cell) -> float:
@@ -25,6 +25,7 @@ def fake_objective(space: str = "cnn", nodes: int = 5):
         trial.set_user_attr("cell", cell.to_dict())
         trial.set_user_attr("edges", len(cell.active_edges))
         return fake_score(cell)
+
     return objective
 
 
@@ -36,8 +37,14 @@ def trajectory_from_storage(study: optuna.Study) -> list[dict]:
         if t.state != TrialState.COMPLETE or "step" not in prop:
             continue
         s = steps.setdefault(prop["step"], {"parent": Cell.from_dict(prop["parent"]), "candidates": []})
-        s["candidates"].append({"edge": tuple(prop["removed_edge"]), "value": t.value,
-                                "cell": Cell.from_dict(t.user_attrs["cell"]), "number": t.number})
+        s["candidates"].append(
+            {
+                "edge": tuple(prop["removed_edge"]),
+                "value": t.value,
+                "cell": Cell.from_dict(t.user_attrs["cell"]),
+                "number": t.number,
+            }
+        )
     return [steps[k] for k in sorted(steps)]
 
 
@@ -87,8 +94,12 @@ def dashboard_api(out, path: str = "/api/studies") -> tuple[object, str]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    proc = subprocess.Popen([sys.executable, "-m", "nasbench_shrink.cli", "dashboard", str(out), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nasbench_shrink.cli", "dashboard", str(out), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(120):  # a loaded machine starts the server slowly
         time.sleep(0.5)
@@ -121,5 +132,9 @@ def topological_relabel(cell, rng):
         order.append(n)
         rest.remove(n)
     pos = {n: i for i, n in enumerate(order)}
-    return Cell(cell.space, cell.nodes, [(pos[u], pos[v]) for u, v in cell.edges],
-                [cell.ops[order[i]] for i in range(cell.nodes)])
+    return Cell(
+        cell.space,
+        cell.nodes,
+        [(pos[u], pos[v]) for u, v in cell.edges],
+        [cell.ops[order[i]] for i in range(cell.nodes)],
+    )

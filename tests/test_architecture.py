@@ -15,29 +15,29 @@ PACKAGES = ("search_spaces", "nasbench_shrink", "baselines")
 # Bottom to top. A module belongs to the longest prefix that names it; it may import its own layer's modules and
 # the layers below. Within a layer the module graph must still be acyclic.
 LAYERS = (
-    "search_spaces",                # cells as DAGs and the networks built from them
-    "nasbench_shrink.errors",       # the UserError family
+    "search_spaces",  # cells as DAGs and the networks built from them
+    "nasbench_shrink.errors",  # the UserError family
     "nasbench_shrink._version",
-    "nasbench_shrink.interrupts",   # Ctrl-C raised at safe points until acknowledged
-    "nasbench_shrink.budget",       # the cost rule: what a trial is charged, when a run is spent
-    "nasbench_shrink.objectives",   # score or metric against cost; fronts, hypervolume, IGD+
-    "nasbench_shrink.storage",      # table creation under a lock, studies written and read in one transaction
-    "nasbench_shrink.work",         # units of work claimed under leases, local worker processes
-    "nasbench_shrink.benchmarks",   # presets as data, task kinds, recipes, data loaders, splits
-    "nasbench_shrink.evaluation",   # the one training loop, the kinds' networks, evaluate, the cache
-    "nasbench_shrink.proxies",      # zero-cost proxies of an untrained network
-    "nasbench_shrink.tables",       # table format, lookup, landscape, shipped tables
-    "nasbench_shrink.surrogates",   # surrogate benchmarks: invariant features, data set, validation
-    "nasbench_shrink.catalogue",    # every benchmark by name (presets, tables, files, plug-ins)
-    "nasbench_shrink.samplers",     # the cell-sampler base, cell parameters, AutoShrink
-    "baselines",                    # baseline samplers on the cell-sampler base
-    "nasbench_shrink.strategies",   # strategies by name and their traits
-    "nasbench_shrink.analysis",     # statistics, report, figures
-    "nasbench_shrink.runs",         # objective, search, compare, tabulate, random graphs
-    "nasbench_shrink.api",          # the public API's entry (names or objects)
-    "nasbench_shrink.hub",          # OptunaHub: a table as a BaseProblem (needs optunahub)
-    "nasbench_shrink.cli",          # the command line
-    "nasbench_shrink",              # the package's face
+    "nasbench_shrink.interrupts",  # Ctrl-C raised at safe points until acknowledged
+    "nasbench_shrink.budget",  # the cost rule: what a trial is charged, when a run is spent
+    "nasbench_shrink.objectives",  # score or metric against cost; fronts, hypervolume, IGD+
+    "nasbench_shrink.storage",  # table creation under a lock, studies written and read in one transaction
+    "nasbench_shrink.work",  # units of work claimed under leases, local worker processes
+    "nasbench_shrink.benchmarks",  # presets as data, task kinds, recipes, data loaders, splits
+    "nasbench_shrink.evaluation",  # the one training loop, the kinds' networks, evaluate, the cache
+    "nasbench_shrink.proxies",  # zero-cost proxies of an untrained network
+    "nasbench_shrink.tables",  # table format, lookup, landscape, shipped tables
+    "nasbench_shrink.surrogates",  # surrogate benchmarks: invariant features, data set, validation
+    "nasbench_shrink.catalogue",  # every benchmark by name (presets, tables, files, plug-ins)
+    "nasbench_shrink.samplers",  # the cell-sampler base, cell parameters, AutoShrink
+    "baselines",  # baseline samplers on the cell-sampler base
+    "nasbench_shrink.strategies",  # strategies by name and their traits
+    "nasbench_shrink.analysis",  # statistics, report, figures
+    "nasbench_shrink.runs",  # objective, search, compare, tabulate, random graphs
+    "nasbench_shrink.api",  # the public API's entry (names or objects)
+    "nasbench_shrink.hub",  # OptunaHub: a table as a BaseProblem (needs optunahub)
+    "nasbench_shrink.cli",  # the command line
+    "nasbench_shrink",  # the package's face
 )
 
 
@@ -69,7 +69,7 @@ def _imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
             base = node.module or ""
             if node.level:
                 parts = name.split(".") if is_pkg else name.split(".")[:-1]
-                parts = parts[:len(parts) - node.level + 1]
+                parts = parts[: len(parts) - node.level + 1]
                 base = ".".join(parts + ([base] if base else []))
             for a in node.names:
                 add(f"{base}.{a.name}" if f"{base}.{a.name}" in known else base)
@@ -113,11 +113,14 @@ def test_no_layer_imports_a_layer_above_it():
 def test_the_checks_can_fail(tmp_path):
     """The walker sees an import inside a function and a face's _EXPORTS: what the layer rule is checked on."""
     src = tmp_path / "m.py"
-    src.write_text("def f():\n    from nasbench_shrink.cli import app\n"
-                   "_EXPORTS = {'nasbench_shrink.runs.search': ()}\n")
+    src.write_text(
+        "def f():\n    from nasbench_shrink.cli import app\n_EXPORTS = {'nasbench_shrink.runs.search': ()}\n"
+    )
     known = _modules()
-    assert _imports("nasbench_shrink.benchmarks.fake", src, known) == {"nasbench_shrink.cli",
-                                                                       "nasbench_shrink.runs.search"}
+    assert _imports("nasbench_shrink.benchmarks.fake", src, known) == {
+        "nasbench_shrink.cli",
+        "nasbench_shrink.runs.search",
+    }
     assert _layer("nasbench_shrink.cli") > _layer("nasbench_shrink.benchmarks.presets")
 
 
@@ -157,11 +160,21 @@ def test_names_are_resolved_only_at_entries():
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) in (
-                    "get_benchmark", "resolve_benchmark"):
+                "get_benchmark",
+                "resolve_benchmark",
+            ):
                 callers.add(name)
-    assert callers <= {"nasbench_shrink.catalogue", "nasbench_shrink.api", "nasbench_shrink.runs.search",
-                       "nasbench_shrink.runs.compare", "nasbench_shrink.runs.tabulate",
-                       "nasbench_shrink.cli.benchmarks", "nasbench_shrink.cli.compare", "nasbench_shrink.cli.search",
-                       "nasbench_shrink.cli.tables", "nasbench_shrink.hub.problem"}, callers
+    assert callers <= {
+        "nasbench_shrink.catalogue",
+        "nasbench_shrink.api",
+        "nasbench_shrink.runs.search",
+        "nasbench_shrink.runs.compare",
+        "nasbench_shrink.runs.tabulate",
+        "nasbench_shrink.cli.benchmarks",
+        "nasbench_shrink.cli.compare",
+        "nasbench_shrink.cli.search",
+        "nasbench_shrink.cli.tables",
+        "nasbench_shrink.hub.problem",
+    }, callers
     with pytest.raises(UserError, match="takes a Benchmark"):
         evaluate(complete_cell("cnn", 3), "digits")

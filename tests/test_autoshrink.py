@@ -7,11 +7,11 @@ import time
 
 import optuna
 import pytest
+from helpers import check_trajectory, fake_objective, trajectory_from_storage
 from optuna.trial import TrialState
 
-from helpers import check_trajectory, fake_objective, trajectory_from_storage
-from nasbench_shrink.samplers.autoshrink import AutoShrinkSampler
 from nasbench_shrink.runs.search import SearchSpec, run_search
+from nasbench_shrink.samplers.autoshrink import AutoShrinkSampler
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -80,26 +80,52 @@ def test_params_outside_the_space_use_a_seeded_fallback():
 
 
 def test_autoshrink_on_digits_to_completion(tmp_path):
-    spec = SearchSpec(strategy="autoshrink", benchmark="digits", seed=0, nodes=4, k=3,
-                      storage=f"sqlite:///{tmp_path / 'studies.db'}", cache=f"sqlite:///{tmp_path / 'cache.db'}")
+    spec = SearchSpec(
+        strategy="autoshrink",
+        benchmark="digits",
+        seed=0,
+        nodes=4,
+        k=3,
+        storage=f"sqlite:///{tmp_path / 'studies.db'}",
+        cache=f"sqlite:///{tmp_path / 'cache.db'}",
+    )
     study = run_search(spec)
     check_trajectory(study, k=3)
     for t in study.get_trials(states=(TrialState.COMPLETE,)):
-        for key in ("score", "accuracy", "macs", "params", "cost_s", "train_flops", "cache_hit", "arch_key", "edges",
-                    "cell", "step", "removed_edge", "parent_key"):
+        for key in (
+            "score",
+            "accuracy",
+            "macs",
+            "params",
+            "cost_s",
+            "train_flops",
+            "cache_hit",
+            "arch_key",
+            "edges",
+            "cell",
+            "step",
+            "removed_edge",
+            "parent_key",
+        ):
             assert key in t.user_attrs, key
 
 
 def _cli(args, **kw):
-    return subprocess.Popen([sys.executable, "-m", "nasbench_shrink.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "nasbench_shrink.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 @pytest.mark.slow
 def test_kill_9_mid_step_then_rerun_gives_the_same_trajectory(tmp_path):
     common = ["search", "-s", "autoshrink", "-b", "digits", "--nodes", "4", "--k", "3", "--heartbeat", "1", "--json"]
-    ref = _cli(common + ["--storage", f"sqlite:///{tmp_path / 'ref.db'}", "--cache",
-                         f"sqlite:///{tmp_path / 'ref-cache.db'}"])
+    ref = _cli(
+        common + ["--storage", f"sqlite:///{tmp_path / 'ref.db'}", "--cache", f"sqlite:///{tmp_path / 'ref-cache.db'}"]
+    )
     assert ref.wait(300) == 0, ref.stderr.read()
     ref_study = optuna.load_study(study_name="digits/autoshrink/seed0", storage=f"sqlite:///{tmp_path / 'ref.db'}")
 
@@ -127,20 +153,33 @@ def test_kill_9_mid_step_then_rerun_gives_the_same_trajectory(tmp_path):
     assert _signature(study) == _signature(ref_study)
     after = {t.number: t.value for t in study.get_trials(states=(TrialState.COMPLETE,))}
     assert all(after.get(n) == v for n, v in before)  # no finished trial lost
-    misses = [t.user_attrs["arch_key"] for t in study.get_trials(states=(TrialState.COMPLETE,))
-              if not t.user_attrs["cache_hit"] and not t.user_attrs.get("repeat")]
+    misses = [
+        t.user_attrs["arch_key"]
+        for t in study.get_trials(states=(TrialState.COMPLETE,))
+        if not t.user_attrs["cache_hit"] and not t.user_attrs.get("repeat")
+    ]
     assert len(misses) == len(set(misses))  # no architecture trained twice
 
 
 @pytest.mark.slow
 def test_four_workers_on_postgresql(fresh_db):
-    spec = SearchSpec(strategy="autoshrink", benchmark="digits", seed=0, nodes=5, k=3, storage=fresh_db,
-                      study="pg", cache=fresh_db, heartbeat=2)
+    spec = SearchSpec(
+        strategy="autoshrink",
+        benchmark="digits",
+        seed=0,
+        nodes=5,
+        k=3,
+        storage=fresh_db,
+        study="pg",
+        cache=fresh_db,
+        heartbeat=2,
+    )
     study = run_search(spec, workers=4)
     check_trajectory(study, k=3)
     done = study.get_trials(states=(TrialState.COMPLETE,))
-    misses = [t.user_attrs["arch_key"] for t in done
-              if not t.user_attrs["cache_hit"] and not t.user_attrs.get("repeat")]
+    misses = [
+        t.user_attrs["arch_key"] for t in done if not t.user_attrs["cache_hit"] and not t.user_attrs.get("repeat")
+    ]
     assert len(misses) == len(set(misses))  # no architecture trained twice across the four workers
 
 
@@ -149,9 +188,16 @@ def test_one_and_two_workers_give_the_same_trajectory(tmp_path):
     """digits trains with a fixed thread count, so the worker count cannot change a score's low-order bits."""
     sigs = []
     for workers in (1, 2):
-        spec = SearchSpec(strategy="autoshrink", benchmark="digits", seed=2, nodes=4, k=3,
-                          storage=f"sqlite:///{tmp_path / f'w{workers}.db'}",
-                          cache=f"sqlite:///{tmp_path / f'c{workers}.db'}", heartbeat=2)
+        spec = SearchSpec(
+            strategy="autoshrink",
+            benchmark="digits",
+            seed=2,
+            nodes=4,
+            k=3,
+            storage=f"sqlite:///{tmp_path / f'w{workers}.db'}",
+            cache=f"sqlite:///{tmp_path / f'c{workers}.db'}",
+            heartbeat=2,
+        )
         study = run_search(spec, workers=workers)
         check_trajectory(study, k=3)
         sigs.append(sorted(_signature(study)))
@@ -160,12 +206,14 @@ def test_one_and_two_workers_give_the_same_trajectory(tmp_path):
 
 def test_stale_claims_of_a_deleted_study_do_not_block_a_new_one(tmp_path):
     url = f"sqlite:///{tmp_path / 'reuse.db'}"
-    first = optuna.create_study(direction="maximize", storage=url, study_name="a",
-                                sampler=AutoShrinkSampler("cnn", nodes=4, k=2, seed=0))
+    first = optuna.create_study(
+        direction="maximize", storage=url, study_name="a", sampler=AutoShrinkSampler("cnn", nodes=4, k=2, seed=0)
+    )
     first.optimize(fake_objective("cnn", 4), n_trials=3)
     optuna.delete_study(study_name="a", storage=url)
-    again = optuna.create_study(direction="maximize", storage=url, study_name="b",
-                                sampler=AutoShrinkSampler("cnn", nodes=4, k=2, seed=0))
+    again = optuna.create_study(
+        direction="maximize", storage=url, study_name="b", sampler=AutoShrinkSampler("cnn", nodes=4, k=2, seed=0)
+    )
     assert again._study_id == first._study_id  # SQLite reuses the id: the old claim rows are still there
     again.optimize(fake_objective("cnn", 4), n_trials=100)
     check_trajectory(again, k=2)
@@ -173,9 +221,9 @@ def test_stale_claims_of_a_deleted_study_do_not_block_a_new_one(tmp_path):
 
 def test_in_memory_threads_claim_each_candidate_once_and_journal_storage_is_refused(tmp_path):
     import optuna
+    from helpers import fake_objective
 
     from nasbench_shrink.samplers.autoshrink import AutoShrinkSampler
-    from helpers import fake_objective
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -192,8 +240,7 @@ def test_in_memory_threads_claim_each_candidate_once_and_journal_storage_is_refu
     assert len(claims) == len(set(claims))  # no candidate evaluated twice by concurrent threads
     assert steps == run(1)[1]
     journal = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(tmp_path / "j.log")))
-    study = optuna.create_study(storage=journal, direction="maximize",
-                                sampler=AutoShrinkSampler("cnn", 3, k=2, seed=0))
+    study = optuna.create_study(storage=journal, direction="maximize", sampler=AutoShrinkSampler("cnn", 3, k=2, seed=0))
     with pytest.raises(ValueError, match="cannot claim candidates atomically on a JournalStorage"):
         study.ask()
 
@@ -203,9 +250,9 @@ def test_one_sampler_reused_across_studies_replays_each_from_its_own_trials():
     import gc
 
     import optuna
+    from helpers import fake_objective
 
     from nasbench_shrink.samplers.autoshrink import AutoShrinkSampler
-    from helpers import fake_objective
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = AutoShrinkSampler("cnn", 4, k=2, seed=0)

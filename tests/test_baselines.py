@@ -1,16 +1,16 @@
+import random
 import statistics
 
 import networkx as nx
 import optuna
 import pytest
+from helpers import fake_objective
 from optuna.trial import TrialState
 
 from baselines import CompleteDAGSampler, RandomDAGSampler, RandomWiringSampler, RegularizedEvolutionSampler
 from baselines.random_wiring import generator_graph, wiring_cell
-from helpers import fake_objective
 from nasbench_shrink import make_sampler
 from search_spaces import Cell, complete_cell
-import random
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -61,7 +61,7 @@ def test_wiring_sampler_is_deterministic_and_fresh_per_trial(kind):
 
 
 def test_complete_evaluates_once_then_stops():
-    study, cells = _cells(CompleteDAGSampler("cnn", 6, seed=2), 10)
+    _study, cells = _cells(CompleteDAGSampler("cnn", 6, seed=2), 10)
     assert len(cells) == 1 and cells[0] == complete_cell("cnn", 6, 2)
 
 
@@ -79,8 +79,9 @@ def test_regularized_evolution_population_lives_in_the_storage(tmp_path):
     study = optuna.create_study(direction="maximize", sampler=s, storage=url, study_name="evo")
     study.optimize(fake_objective("cnn", 6), n_trials=12)
     # a fresh sampler object continues from the storage
-    resumed = optuna.load_study(study_name="evo", storage=url,
-                                sampler=RegularizedEvolutionSampler("cnn", 6, seed=0, population=5, sample=2))
+    resumed = optuna.load_study(
+        study_name="evo", storage=url, sampler=RegularizedEvolutionSampler("cnn", 6, seed=0, population=5, sample=2)
+    )
     resumed.optimize(fake_objective("cnn", 6), n_trials=8)
     trials = resumed.get_trials(states=(TrialState.COMPLETE,))
     assert all(t.system_attrs["nbs:proposal"]["mutation"] == "random" for t in trials[:5])
@@ -94,8 +95,9 @@ def test_regularized_evolution_population_lives_in_the_storage(tmp_path):
         op_diff = sum(a != b for a, b in zip(parent.ops, child.ops))
         assert (len(edge_diff), op_diff) in ((1, 0), (0, 1))  # one edge flipped or one op changed
         assert child.key != parent.key
-    ref = optuna.create_study(direction="maximize",
-                              sampler=RegularizedEvolutionSampler("cnn", 6, seed=0, population=5, sample=2))
+    ref = optuna.create_study(
+        direction="maximize", sampler=RegularizedEvolutionSampler("cnn", 6, seed=0, population=5, sample=2)
+    )
     ref.optimize(fake_objective("cnn", 6), n_trials=20)
     assert [t.user_attrs["cell"] for t in ref.trials] == [t.user_attrs["cell"] for t in trials]
 

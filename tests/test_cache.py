@@ -4,9 +4,9 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from nasbench_shrink.evaluation.cache import SCHEMA_VERSION, EvaluationCache, cache_key, meta_table
-from nasbench_shrink.errors import CacheError
 from nasbench_shrink import evaluate
+from nasbench_shrink.errors import CacheError
+from nasbench_shrink.evaluation.cache import SCHEMA_VERSION, EvaluationCache, cache_key, meta_table
 from search_spaces import Cell
 
 CELL = Cell("cnn", 3, [(0, 1), (1, 2)], ["input", "conv1x1", "sep3x3"])

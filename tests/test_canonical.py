@@ -80,8 +80,9 @@ def test_chains_stars_and_complete_dags_get_exact_keys_up_to_20_nodes(nodes):
         "chain": Cell("cnn", nodes, [(i, i + 1) for i in range(nodes - 1)], same),
         "star": Cell("cnn", nodes, [(0, i) for i in range(1, nodes)], same),
         "complete": Cell("cnn", nodes, [(i, j) for i in range(nodes) for j in range(i + 1, nodes)], same),
-        "diamond": Cell("cnn", nodes, [(0, i) for i in range(1, nodes - 1)] + [(i, nodes - 1)
-                                                                              for i in range(1, nodes - 1)], same),
+        "diamond": Cell(
+            "cnn", nodes, [(0, i) for i in range(1, nodes - 1)] + [(i, nodes - 1) for i in range(1, nodes - 1)], same
+        ),
     }
     keys = {name: arch_key(c) for name, c in cells.items()}
     assert len(set(keys.values())) == len(keys)  # different architectures, different keys

@@ -43,8 +43,10 @@ def test_identity_cell_and_leaves():
 
 
 def test_json_round_trip_in_documented_format():
-    text = '{"space": "cnn", "nodes": 4, "edges": [[0,1],[0,2],[1,3],[2,3]], ' \
-           '"ops": ["input","conv1x1","sep3x3","conv1x1"]}'
+    text = (
+        '{"space": "cnn", "nodes": 4, "edges": [[0,1],[0,2],[1,3],[2,3]], '
+        '"ops": ["input","conv1x1","sep3x3","conv1x1"]}'
+    )
     c = Cell.from_json(text)
     assert json.loads(c.to_json()) == json.loads(text)
     assert Cell.from_json(c.to_json()) == c
@@ -52,14 +54,17 @@ def test_json_round_trip_in_documented_format():
     assert Cell.from_json(rnn.to_json()) == rnn
 
 
-@pytest.mark.parametrize("text,needle", [
-    ("{not json", "not valid JSON"),
-    ("[1, 2]", "JSON object"),
-    ('{"nodes": 2, "edges": [[0,1]]}', "lacks key"),
-    ('{"nodes": 2, "edges": [[0,1]], "ops": ["input","conv1x1"], "extra": 1}', "unknown key"),
-    ('{"nodes": 2, "edges": [[0,"a"]], "ops": ["input","conv1x1"]}', "pair of node indices"),
-    ('{"nodes": "2", "edges": [], "ops": ["input","conv1x1"]}', "positive integer"),
-])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        ('{"nodes": 2, "edges": [[0,1]]}', "lacks key"),
+        ('{"nodes": 2, "edges": [[0,1]], "ops": ["input","conv1x1"], "extra": 1}', "unknown key"),
+        ('{"nodes": 2, "edges": [[0,"a"]], "ops": ["input","conv1x1"]}', "pair of node indices"),
+        ('{"nodes": "2", "edges": [], "ops": ["input","conv1x1"]}', "positive integer"),
+    ],
+)
 def test_malformed_json_is_a_cell_error(text, needle):
     with pytest.raises(CellError, match=needle):
         Cell.from_json(text)

@@ -10,8 +10,12 @@ from typer.testing import CliRunner
 from nasbench_shrink.cli import app
 
 runner = CliRunner()
-CELL = {"space": "cnn", "nodes": 4, "edges": [[0, 1], [0, 2], [1, 3], [2, 3]],
-        "ops": ["input", "conv1x1", "sep3x3", "conv1x1"]}
+CELL = {
+    "space": "cnn",
+    "nodes": 4,
+    "edges": [[0, 1], [0, 2], [1, 3], [2, 3]],
+    "ops": ["input", "conv1x1", "sep3x3", "conv1x1"],
+}
 
 
 @pytest.fixture
@@ -44,8 +48,18 @@ def test_evaluate_json_then_cache_hit(cell_file, tmp_path):
     res = runner.invoke(app, ["evaluate", str(cell_file), "--json", "--cache", url])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
-    for k in ("key", "benchmark", "accuracy", "score", "macs", "params", "cost_s", "train_flops", "epochs",
-              "cache_hit"):
+    for k in (
+        "key",
+        "benchmark",
+        "accuracy",
+        "score",
+        "macs",
+        "params",
+        "cost_s",
+        "train_flops",
+        "epochs",
+        "cache_hit",
+    ):
         assert k in out
     assert out["cache_hit"] is False
     again = json.loads(runner.invoke(app, ["evaluate", str(cell_file), "--json", "--cache", url]).stdout)
@@ -70,18 +84,22 @@ def test_bad_inputs_give_one_line_and_nonzero_exit(cell_file, tmp_path, monkeypa
     assert "self-loop" in _bad(["evaluate", str(invalid)], tmp_path)
     assert "does not exist" in _bad(["evaluate", str(tmp_path / "nope.json")], tmp_path)
     assert "unknown benchmark" in _bad(["evaluate", str(cell_file), "-b", "imagenet"], tmp_path)
-    assert "does not exist" in _bad(["evaluate", str(cell_file), "-b", "cifar10-proxy", "--data-dir",
-                                     str(tmp_path / "missing"), "--no-cache"], tmp_path)
+    assert "does not exist" in _bad(
+        ["evaluate", str(cell_file), "-b", "cifar10-proxy", "--data-dir", str(tmp_path / "missing"), "--no-cache"],
+        tmp_path,
+    )
     corrupt = tmp_path / "corrupt"
     corrupt.mkdir()
     (corrupt / "cifar-10-python.tar.gz").write_bytes(b"garbage")
-    assert "md5" in _bad(["evaluate", str(cell_file), "-b", "cifar10-proxy", "--data-dir", str(corrupt),
-                          "--no-cache"], tmp_path)
+    assert "md5" in _bad(
+        ["evaluate", str(cell_file), "-b", "cifar10-proxy", "--data-dir", str(corrupt), "--no-cache"], tmp_path
+    )
     junk = tmp_path / "junk"
     junk.mkdir()
     (junk / "cifar10-jpeg.tar.gz").write_bytes(b"garbage")
-    assert "not a readable" in _bad(["evaluate", str(cell_file), "-b", "cifar10-proxy", "--data-dir", str(junk),
-                                     "--no-cache"], tmp_path)
+    assert "not a readable" in _bad(
+        ["evaluate", str(cell_file), "-b", "cifar10-proxy", "--data-dir", str(junk), "--no-cache"], tmp_path
+    )
     assert "not writable" in _bad(["evaluate", str(cell_file), "--cache", "sqlite:////proc/none/c.db"], tmp_path)
     rnn = tmp_path / "rnn.json"
     rnn.write_text(json.dumps({"space": "rnn", "nodes": 2, "edges": [[0, 1]], "ops": ["input", "tanh"]}))
@@ -91,8 +109,12 @@ def test_bad_inputs_give_one_line_and_nonzero_exit(cell_file, tmp_path, monkeypa
 def test_console_script_bad_input_has_no_traceback(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("[]")
-    proc = subprocess.run([sys.executable, "-m", "nasbench_shrink.cli", "evaluate", str(bad)],
-                          capture_output=True, text=True, env={**os.environ})
+    proc = subprocess.run(
+        [sys.executable, "-m", "nasbench_shrink.cli", "evaluate", str(bad)],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
 
@@ -100,14 +122,15 @@ def test_console_script_bad_input_has_no_traceback(tmp_path):
 @pytest.mark.slow
 def test_shared_cifar10_proxy_evaluation_shortened(shared_data, tmp_path):
     """A real cifar10-proxy evaluation from the shared ImageFolder tarball (2 epochs: CPU-sized)."""
-    from nasbench_shrink.catalogue import get_benchmark, register_benchmark
     from nasbench_shrink import evaluate
+    from nasbench_shrink.catalogue import get_benchmark, register_benchmark
     from nasbench_shrink.evaluation.training import TrainRecipe
     from search_spaces import Cell
 
     bench = get_benchmark("cifar10-proxy")
-    short = bench.with_options(name="cifar10-proxy-2ep").with_stage("proxy", recipe=TrainRecipe(max_epochs=2,
-                                                                                                min_acc_epoch=None))
+    short = bench.with_options(name="cifar10-proxy-2ep").with_stage(
+        "proxy", recipe=TrainRecipe(max_epochs=2, min_acc_epoch=None)
+    )
     register_benchmark(short)
     rec = evaluate(Cell.from_dict(CELL), short, seed=0, data_dir=shared_data)
     assert rec.epochs == 2 and rec.train_images == 5000
@@ -131,13 +154,16 @@ def test_landscape_one_table_and_tables_side_by_side(tmp_path):
     assert live.exit_code != 0 and "needs a table" in live.output
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["search", "-s", "random", "--seed", "-1"], "--seed"),
-    (["search", "-b", "digits-table"], "--strategy"),
-    (["compare", "--nodes", "1"], "--nodes"),
-    (["compare", "--format"], "--format"),
-    (["no-such-command"], "no-such-command"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["search", "-s", "random", "--seed", "-1"], "--seed"),
+        (["search", "-b", "digits-table"], "--strategy"),
+        (["compare", "--nodes", "1"], "--nodes"),
+        (["compare", "--format"], "--format"),
+        (["no-such-command"], "no-such-command"),
+    ],
+)
 def test_usage_errors_are_one_line_and_exit_2(args, needle):
     proc = subprocess.run([sys.executable, "-m", "nasbench_shrink.cli", *args], capture_output=True, text=True)
     assert proc.returncode == 2, proc.stderr
@@ -162,21 +188,42 @@ def test_stored_search_with_another_budget_is_refused_or_extended(tmp_path):
 
 def test_absurd_budget_and_too_many_workers_warn_in_one_line_each(tmp_path, monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 1)
-    res = runner.invoke(app, ["compare", "-b", "digits-table", "--strategies", "complete", "--seeds", "0",
-                              "--budget-evals", "5000000", "-w", "2", "--out", str(tmp_path / "o"), "--format", "csv"])
+    res = runner.invoke(
+        app,
+        [
+            "compare",
+            "-b",
+            "digits-table",
+            "--strategies",
+            "complete",
+            "--seeds",
+            "0",
+            "--budget-evals",
+            "5000000",
+            "-w",
+            "2",
+            "--out",
+            str(tmp_path / "o"),
+            "--format",
+            "csv",
+        ],
+    )
     assert res.exit_code == 0, res.output
     warnings = [ln for ln in res.stderr.splitlines() if ln.startswith("warning:")]
     assert len(warnings) == 2
     assert "2553 architectures" in warnings[0] and "--workers 2 exceeds the 1 core here" in warnings[1]
 
 
-@pytest.mark.parametrize("args, says", [
-    (["--budget-wallclock", "-5", "--workers-sim", "2"], "--budget-wallclock must be a positive number"),
-    (["--budget-seconds", "-5"], "--budget-seconds must be a positive number"),
-    (["--budget-flops", "0"], "--budget-flops must be a positive number"),
-    (["--seeds", "0-99999999999"], "at most 100,000"),
-    (["--seeds", "5-1"], "reversed"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--budget-wallclock", "-5", "--workers-sim", "2"], "--budget-wallclock must be a positive number"),
+        (["--budget-seconds", "-5"], "--budget-seconds must be a positive number"),
+        (["--budget-flops", "0"], "--budget-flops must be a positive number"),
+        (["--seeds", "0-99999999999"], "at most 100,000"),
+        (["--seeds", "5-1"], "reversed"),
+    ],
+)
 def test_bad_compare_inputs_end_in_one_line_before_any_folder(tmp_path, args, says):
     from typer.testing import CliRunner
 
@@ -189,9 +236,14 @@ def test_bad_compare_inputs_end_in_one_line_before_any_folder(tmp_path, args, sa
     assert not out.exists()
 
 
-@pytest.mark.parametrize("argv", [["landscape", "-b", "digits-table", "--png", "{missing}/x.png"],
-                                  ["proxies", "-b", "digits-table", "--out", "{missing}/t.parquet"],
-                                  ["show", "complete:5", "--png", "{missing}/c.png"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["landscape", "-b", "digits-table", "--png", "{missing}/x.png"],
+        ["proxies", "-b", "digits-table", "--out", "{missing}/t.parquet"],
+        ["show", "complete:5", "--png", "{missing}/c.png"],
+    ],
+)
 def test_unwritable_outputs_are_refused_before_the_work(tmp_path, argv):
     from typer.testing import CliRunner
 
@@ -212,8 +264,21 @@ def test_a_plug_in_is_shown_under_the_name_it_declares(tmp_path):
     plug = str(Path(__file__).resolve().parents[1] / "examples" / "hill_climb.py") + ":factory"
     assert resolve(plug).display_name == "hill-climb"
     out = tmp_path / "run"
-    res = CliRunner().invoke(app, ["compare", "-b", "digits-table", "--strategies", f"autoshrink,{plug}",
-                                   "--seeds", "0-1", "--no-final", "--out", str(out)])
+    res = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            "-b",
+            "digits-table",
+            "--strategies",
+            f"autoshrink,{plug}",
+            "--seeds",
+            "0-1",
+            "--no-final",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert set(pd.read_csv(out / "summary.csv")["strategy"]) == {"autoshrink", "hill-climb"}
     assert "hill-climb" in res.output and "hill_climb.py" not in res.output

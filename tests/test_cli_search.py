@@ -37,22 +37,52 @@ def test_search_with_budget_then_resume_and_bad_inputs(tmp_path):
     res = runner.invoke(app, larger + ["--extend"])
     assert json.loads(res.stdout)["complete"] == 5
     # a rerun with other settings is refused and the study is kept
-    assert "other settings" in _one_error_line(runner.invoke(app, ["search", "-s", "random", "--nodes", "5",
-                                                                   "--budget-evals", "3", "--storage", store,
-                                                                   "--cache", cache, "--study",
-                                                                   "digits/random/seed0"]))
+    assert "other settings" in _one_error_line(
+        runner.invoke(
+            app,
+            [
+                "search",
+                "-s",
+                "random",
+                "--nodes",
+                "5",
+                "--budget-evals",
+                "3",
+                "--storage",
+                store,
+                "--cache",
+                cache,
+                "--study",
+                "digits/random/seed0",
+            ],
+        )
+    )
     assert len(optuna.load_study(study_name="digits/random/seed0", storage=store).trials) == 5
-    assert "does not finish by itself" in _one_error_line(runner.invoke(app, ["search", "-s", "random",
-                                                                              "--storage", store]))
+    assert "does not finish by itself" in _one_error_line(
+        runner.invoke(app, ["search", "-s", "random", "--storage", store])
+    )
     assert "unknown strategy" in _one_error_line(runner.invoke(app, ["search", "-s", "nope", "--storage", store]))
     assert "at most one" in _one_error_line(runner.invoke(app, args + ["--budget-seconds", "3"]))
     assert "cannot open study storage" in _one_error_line(
-        runner.invoke(app, ["search", "-s", "complete", "--storage", "postgresql://x@127.0.0.1:1/none"]))
+        runner.invoke(app, ["search", "-s", "complete", "--storage", "postgresql://x@127.0.0.1:1/none"])
+    )
 
 
 def test_search_prints_the_best_cell(tmp_path):
-    res = runner.invoke(app, ["search", "-s", "complete", "--nodes", "4", "--storage",
-                              f"sqlite:///{tmp_path / 's.db'}", "--cache", f"sqlite:///{tmp_path / 'c.db'}"])
+    res = runner.invoke(
+        app,
+        [
+            "search",
+            "-s",
+            "complete",
+            "--nodes",
+            "4",
+            "--storage",
+            f"sqlite:///{tmp_path / 's.db'}",
+            "--cache",
+            f"sqlite:///{tmp_path / 'c.db'}",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "best trial #0" in res.stdout and '"nodes": 4' in res.stdout
 
@@ -69,8 +99,9 @@ def test_search_on_a_table_prints_its_regret_and_names_the_objective(tmp_path):
     from search_spaces import Cell
 
     db = f"sqlite:///{tmp_path / 's.db'}"
-    res = CliRunner().invoke(app, ["search", "-s", "random", "-b", "digits-table", "--budget-evals", "15",
-                                   "--storage", db, "--json"])
+    res = CliRunner().invoke(
+        app, ["search", "-s", "random", "-b", "digits-table", "--budget-evals", "15", "--storage", db, "--json"]
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
     land = table_landscape(get_benchmark("digits-table"))

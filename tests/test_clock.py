@@ -7,13 +7,13 @@ import heapq
 import optuna
 import pytest
 
-from search_spaces import Cell
 from nasbench_shrink.budget import Budget, charged
 from nasbench_shrink.runs.clock import simulate
 from nasbench_shrink.runs.search import SearchSpec, run_worker
 from nasbench_shrink.samplers import AutoShrinkSampler
 from nasbench_shrink.samplers.cell_sampler import SKIP_ATTR, trial_system_attrs
 from nasbench_shrink.samplers.params import suggest_cell
+from search_spaces import Cell
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -55,7 +55,7 @@ def test_autoshrink_waits_at_each_step_barrier_with_three_workers():
     and the next step opens when the slower candidate ends (a candidate isomorphic to the other waits for it and
     is then a free repeat). Makespan = Σ_steps (the step's last end − its opening); idle = 3 × makespan −
     Σ durations."""
-    study, result, done = _run(AutoShrinkSampler(nodes=4, k=2, seed=1), workers=3)
+    _study, result, done = _run(AutoShrinkSampler(nodes=4, k=2, seed=1), workers=3)
     steps: dict[int, list] = {}
     for t in done:
         steps.setdefault(t.system_attrs["nbs:proposal"]["step"], []).append(t)
@@ -91,7 +91,7 @@ def test_autoshrink_waits_at_each_step_barrier_with_three_workers():
 def test_random_keeps_every_worker_busy():
     """Random search on 3 workers is list scheduling: each trial, in ask order, starts when the earliest worker
     is free; worked out here with a heap of worker free times."""
-    study, result, done = _run(optuna.samplers.RandomSampler(seed=3), workers=3, limit=Budget("evals", 10))
+    _study, result, done = _run(optuna.samplers.RandomSampler(seed=3), workers=3, limit=Budget("evals", 10))
     assert len(done) == 10
     free = [(0.0, w) for w in range(3)]
     for t in sorted(done, key=lambda t: t.number):
@@ -102,11 +102,18 @@ def test_random_keeps_every_worker_busy():
     assert result.idle == pytest.approx(3 * result.makespan - sum(t.user_attrs["cost_s"] for t in done))
 
 
-@pytest.mark.parametrize("strategy, budget", [("autoshrink", None), ("random", 2e11), ("tpe", 2e11),
-                                              ("evolution", 2e11)])
+@pytest.mark.parametrize(
+    "strategy, budget", [("autoshrink", None), ("random", 2e11), ("tpe", 2e11), ("evolution", 2e11)]
+)
 def test_one_simulated_worker_replays_the_sequential_run(strategy, budget, tmp_path):
-    kw = dict(strategy=strategy, benchmark="digits-table", seed=4, storage=f"sqlite:///{tmp_path / 's.db'}",
-              budget_kind=None if budget is None else "flops", budget=budget)
+    kw = dict(
+        strategy=strategy,
+        benchmark="digits-table",
+        seed=4,
+        storage=f"sqlite:///{tmp_path / 's.db'}",
+        budget_kind=None if budget is None else "flops",
+        budget=budget,
+    )
     seq = run_worker(SearchSpec(study="seq", **kw))
     sim = run_worker(SearchSpec(study="sim", workers_sim=1, **kw))
     keys = [[t.user_attrs["arch_key"] for t in s.trials if t.state.name == "COMPLETE"] for s in (seq, sim)]
@@ -127,8 +134,16 @@ def test_a_live_benchmark_is_refused_in_one_line(tmp_path):
     from nasbench_shrink.errors import UserError
 
     with pytest.raises(UserError, match="table benchmark"):
-        run_worker(SearchSpec(strategy="random", benchmark="digits", budget_kind="evals", budget=2,
-                              storage=f"sqlite:///{tmp_path / 's.db'}", workers_sim=2))
+        run_worker(
+            SearchSpec(
+                strategy="random",
+                benchmark="digits",
+                budget_kind="evals",
+                budget=2,
+                storage=f"sqlite:///{tmp_path / 's.db'}",
+                workers_sim=2,
+            )
+        )
 
 
 def test_compare_on_several_simulated_worker_counts_writes_the_clock_report(tmp_path):
@@ -140,14 +155,47 @@ def test_compare_on_several_simulated_worker_counts_writes_the_clock_report(tmp_
     from nasbench_shrink.cli import app
 
     out = tmp_path / "clk"
-    res = CliRunner().invoke(app, ["compare", "-b", "digits-table", "--strategies", "autoshrink,random,complete",
-                                   "--seeds", "0-3", "--workers-sim", "1,3", "--out", str(out), "--format", "json"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            "-b",
+            "digits-table",
+            "--strategies",
+            "autoshrink,random,complete",
+            "--seeds",
+            "0-3",
+            "--workers-sim",
+            "1,3",
+            "--out",
+            str(out),
+            "--format",
+            "json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     rows = json.loads(res.stdout)
-    assert {(r["workers"], r["strategy"]) for r in rows} == {(w, s) for w in (1, 3)
-                                                             for s in ("autoshrink", "random", "complete")}
-    md = CliRunner().invoke(app, ["compare", "-b", "digits-table", "--strategies", "autoshrink,random,complete",
-                                  "--seeds", "0-3", "--workers-sim", "1,3", "--out", str(out), "--format", "md"])
+    assert {(r["workers"], r["strategy"]) for r in rows} == {
+        (w, s) for w in (1, 3) for s in ("autoshrink", "random", "complete")
+    }
+    md = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            "-b",
+            "digits-table",
+            "--strategies",
+            "autoshrink,random,complete",
+            "--seeds",
+            "0-3",
+            "--workers-sim",
+            "1,3",
+            "--out",
+            str(out),
+            "--format",
+            "md",
+        ],
+    )
     assert md.exit_code == 0 and md.stdout.startswith("# Search time on a simulated clock"), md.output
     for f in ("clock.md", "clock.csv", "clock.png", "w1/summary.csv", "w3/report.md"):
         assert (out / f).stat().st_size > 0, f
@@ -172,19 +220,62 @@ def test_wallclock_budget_starts_nothing_after_it_and_counts_what_ends_within(tm
     from nasbench_shrink.cli import app
 
     out = tmp_path / "wc"
-    res = CliRunner().invoke(app, ["compare", "-b", "digits-table", "--strategies", "autoshrink,random", "--seeds",
-                                   "0-2", "--workers-sim", "4", "--budget-wallclock", "3", "--out", str(out),
-                                   "--format", "csv"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            "-b",
+            "digits-table",
+            "--strategies",
+            "autoshrink,random",
+            "--seeds",
+            "0-2",
+            "--workers-sim",
+            "4",
+            "--budget-wallclock",
+            "3",
+            "--out",
+            str(out),
+            "--format",
+            "csv",
+        ],
+    )
     assert res.exit_code == 0, res.output
     t = pd.read_csv(out / "trials.csv")
     assert (t["clock_start"] < 3).all()  # no trial starts at or after the limit
     assert (t.loc[t["within_budget"], "clock_end"] <= 3 * (1 + 1e-9)).all()
     assert not t.loc[~t["within_budget"], "clock_end"].le(3).any()  # those that end later do not count
-    refused = CliRunner().invoke(app, ["search", "-s", "random", "-b", "digits-table", "--budget-wallclock", "3",
-                                       "--storage", f"sqlite:///{tmp_path / 's.db'}"])
+    refused = CliRunner().invoke(
+        app,
+        [
+            "search",
+            "-s",
+            "random",
+            "-b",
+            "digits-table",
+            "--budget-wallclock",
+            "3",
+            "--storage",
+            f"sqlite:///{tmp_path / 's.db'}",
+        ],
+    )
     assert refused.exit_code == 2 and "--workers-sim" in refused.stderr
-    no_clock = CliRunner().invoke(app, ["compare", "-b", "digits-table", "--strategies", "random", "--seeds", "0",
-                                        "--budget-wallclock", "3", "--out", str(tmp_path / "none")])
+    no_clock = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            "-b",
+            "digits-table",
+            "--strategies",
+            "random",
+            "--seeds",
+            "0",
+            "--budget-wallclock",
+            "3",
+            "--out",
+            str(tmp_path / "none"),
+        ],
+    )
     assert no_clock.exit_code == 2 and "--workers-sim" in no_clock.stderr and not (tmp_path / "none").exists()
 
 
@@ -198,9 +289,25 @@ def test_the_studys_clock_attr_agrees_with_the_summary(tmp_path):
     from nasbench_shrink.cli import app
 
     out = tmp_path / "run"
-    res = CliRunner().invoke(app, ["compare", "-b", "digits-table", "--strategies", "random,evolution",
-                                   "--seeds", "0-3", "--workers-sim", "3", "--budget-seconds", "30", "--no-final",
-                                   "--out", str(out)])
+    res = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            "-b",
+            "digits-table",
+            "--strategies",
+            "random,evolution",
+            "--seeds",
+            "0-3",
+            "--workers-sim",
+            "3",
+            "--budget-seconds",
+            "30",
+            "--no-final",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     summary = pd.read_csv(out / "summary.csv")
     storage = f"sqlite:///{out / 'studies.db'}"

@@ -15,8 +15,9 @@ def test_forward_shapes_and_leaf_concatenation():
 
 def test_macro_options_stack_residual_and_swish():
     c = complete_cell("cnn", 5, seed=1)
-    cfg = MacroConfig(in_channels=1, input_size=8, num_classes=7, widths=(4, 8), cells_per_stage=3,
-                      residual=True, activation="swish")
+    cfg = MacroConfig(
+        in_channels=1, input_size=8, num_classes=7, widths=(4, 8), cells_per_stage=3, residual=True, activation="swish"
+    )
     net = build_cnn(c, cfg)
     assert len(net.cells) == 6
     assert net(torch.randn(3, 1, 8, 8)).shape == (3, 7)
@@ -56,3 +57,33 @@ def test_params_count_every_weight():
 def test_wrong_space_is_rejected():
     with pytest.raises(ValueError, match="cnn"):
         build_cnn(Cell("rnn", 2, [(0, 1)], ["input", "tanh"]))
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        MacroConfig(in_channels=3, input_size=16, stem_channels=16, widths=(8, 16, 32)),  # cifar10-small
+        MacroConfig(aggregation="sum"),
+        MacroConfig(separable="v2", residual=False, cells_per_stage=2),
+        MacroConfig(in_channels=1, input_size=8, stem_channels=16, widths=(8, 16, 32), aggregation="sum"),
+    ],
+    ids=["small", "sum", "v2-plain-T2", "digits-sum"],
+)
+def test_counted_resources_equal_the_built_networks(config):
+    """The surrogate's exact costs: counting from the cell gives what the flop counter measures on the network."""
+    import random
+
+    from search_spaces.cnn_cost import cnn_resources
+    from search_spaces.space import all_edges, random_ops
+
+    rng = random.Random(1)
+    for nodes in (2, 5, 8):
+        for _ in range(8):
+            keep = rng.random()
+            cell = Cell(
+                "cnn", nodes, [e for e in all_edges(nodes) if rng.random() < keep], random_ops("cnn", nodes, rng)
+            )
+            built = count_resources(
+                build_cnn(cell.pruned(), config), (config.in_channels, config.input_size, config.input_size)
+            )
+            assert cnn_resources(cell, config) == built, cell

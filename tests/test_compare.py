@@ -1,26 +1,45 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
 import optuna
 import pandas as pd
 import pytest
+from helpers import dashboard_api, get_json
 from typer.testing import CliRunner
 
 from nasbench_shrink.cli import app
-from helpers import dashboard_api, get_json
 
 runner = CliRunner()
 pytestmark = pytest.mark.slow  # every test here shares a two-worker compare run
-TINY = ["-b", "digits", "--strategies", "autoshrink,complete,random", "--seeds", "0,1", "--nodes", "3", "--k", "2",
-        "--workers", "2"]
-KEYS = ["strategy", "seed", "evaluations", "search_flops", "best_score", "best_arch_key", "final_test_accuracy",
-        "final_macs", "final_params"]
+TINY = [
+    "-b",
+    "digits",
+    "--strategies",
+    "autoshrink,complete,random",
+    "--seeds",
+    "0,1",
+    "--nodes",
+    "3",
+    "--k",
+    "2",
+    "--workers",
+    "2",
+]
+KEYS = [
+    "strategy",
+    "seed",
+    "evaluations",
+    "search_flops",
+    "best_score",
+    "best_arch_key",
+    "final_test_accuracy",
+    "final_macs",
+    "final_params",
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +56,22 @@ def test_outputs_are_written(reference):
     for png in ("anytime.png", "pareto.png", "shrink.png", "cells.png"):
         assert (reference / png).stat().st_size > 10_000  # a drawn figure, not an empty canvas
     trials = pd.read_csv(reference / "trials.csv")
-    for col in ("strategy", "seed", "trial", "cost_s", "train_flops", "cum_cost_s", "cum_train_flops", "score",
-                "accuracy", "macs", "params", "edges", "cache_hit", "arch_key"):
+    for col in (
+        "strategy",
+        "seed",
+        "trial",
+        "cost_s",
+        "train_flops",
+        "cum_cost_s",
+        "cum_train_flops",
+        "score",
+        "accuracy",
+        "macs",
+        "params",
+        "edges",
+        "cache_hit",
+        "arch_key",
+    ):
         assert col in trials.columns
     summary = pd.read_csv(reference / "summary.csv")
     assert len(summary) == 6 and summary["final_test_accuracy"].between(0, 1).all()
@@ -58,7 +91,7 @@ def test_budget_is_paired_and_auto_lets_autoshrink_finish(reference):
     for _, r in auto.iterrows():
         assert r["search_flops"] == pytest.approx(budget[int(r["seed"])])  # AutoShrink spends exactly its budget
     trials = pd.read_csv(reference / "trials.csv")
-    for (strategy, seed), g in trials[trials.within_budget].groupby(["strategy", "seed"]):
+    for (_strategy, seed), g in trials[trials.within_budget].groupby(["strategy", "seed"]):
         assert g["cum_train_flops"].iloc[-1] <= budget[int(seed)] * (1 + 1e-9)  # no counted trial overshoots
 
 
@@ -124,15 +157,20 @@ def test_interrupted_compare_resumes_to_the_same_summary(reference, tmp_path):
     b = pd.read_csv(out / "summary.csv")[KEYS]
     pd.testing.assert_frame_equal(a, b)
     # a rerun with other settings is refused and keeps what is stored
-    res = runner.invoke(app, ["compare", "--strategies", "random", "--seeds", "0", "--budget-evals", "1",
-                              "--out", str(out)])
+    res = runner.invoke(
+        app, ["compare", "--strategies", "random", "--seeds", "0", "--budget-evals", "1", "--out", str(out)]
+    )
     assert res.exit_code != 0 and "other settings" in res.stderr
     assert (out / "summary.csv").is_file()
 
 
 def test_bad_compare_inputs(tmp_path):
-    for args, needle in [(["--strategies", "nope"], "unknown strategy"), (["--seeds", "a,b"], "comma-separated"),
-                         (["--strategies", "random"], "automatic budget"), (["-b", "imagenet"], "unknown benchmark")]:
+    for args, needle in [
+        (["--strategies", "nope"], "unknown strategy"),
+        (["--seeds", "a,b"], "comma-separated"),
+        (["--strategies", "random"], "automatic budget"),
+        (["-b", "imagenet"], "unknown benchmark"),
+    ]:
         res = runner.invoke(app, ["compare", *args, "--out", str(tmp_path / "x")])
         assert res.exit_code != 0
         lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
@@ -141,15 +179,32 @@ def test_bad_compare_inputs(tmp_path):
 
 def test_refused_inputs_exit_2_without_a_traceback_and_leave_no_folder(tmp_path):
     out = tmp_path / "refused"
-    for args, needle in [(["--seeds", "-1"], "between 0 and"), (["--seeds", "0-1,99999999999"], "between 0 and"),
-                         (["--seeds", "0", "--storage", "sqlite:////proc/nope/x.db"], "not writable")]:
+    for args, needle in [
+        (["--seeds", "-1"], "between 0 and"),
+        (["--seeds", "0-1,99999999999"], "between 0 and"),
+        (["--seeds", "0", "--storage", "sqlite:////proc/nope/x.db"], "not writable"),
+    ]:
         res = runner.invoke(app, ["compare", "-b", "digits-table", *args, "--out", str(out)])
         assert res.exit_code == 2 and "Traceback" not in res.output, res.output
         lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
         assert len(lines) == 1 and needle in lines[0], res.stderr
         assert not out.exists()  # nothing a later identical command would take for this comparison
-    res = runner.invoke(app, ["search", "-s", "random", "-b", "digits-table", "--seed", "-1", "--budget-evals", "3",
-                              "--storage", f"sqlite:///{tmp_path / 's.db'}"])
+    res = runner.invoke(
+        app,
+        [
+            "search",
+            "-s",
+            "random",
+            "-b",
+            "digits-table",
+            "--seed",
+            "-1",
+            "--budget-evals",
+            "3",
+            "--storage",
+            f"sqlite:///{tmp_path / 's.db'}",
+        ],
+    )
     assert res.exit_code == 2 and "Traceback" not in res.output and "--seed" in res.output
 
 

@@ -10,8 +10,8 @@ import torch
 
 from nasbench_shrink.benchmarks import datasets
 from nasbench_shrink.benchmarks.datasets import find_cifar10, load_cifar10_archive, load_digits, load_imagefolder
-from nasbench_shrink.errors import DataError
 from nasbench_shrink.benchmarks.splits import SplitSpec, make_splits
+from nasbench_shrink.errors import DataError
 
 
 def test_digits_are_tensors():
@@ -53,8 +53,10 @@ def _fake_cifar_archive(path, n_per_batch=20, corrupt=False):
     rng = np.random.default_rng(0)
     with tarfile.open(path, "w:gz") as tar:
         for name in [f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]:
-            payload = {b"data": rng.integers(0, 255, (n_per_batch, 3072), dtype=np.uint8),
-                       b"labels": [i % 10 for i in range(n_per_batch)]}
+            payload = {
+                b"data": rng.integers(0, 255, (n_per_batch, 3072), dtype=np.uint8),
+                b"labels": [i % 10 for i in range(n_per_batch)],
+            }
             raw = b"garbage" if corrupt else pickle.dumps(payload)
             info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
             info.size = len(raw)
@@ -88,7 +90,7 @@ def test_no_network_gives_one_clear_error(tmp_path, monkeypatch):
         raise OSError("network unreachable")
 
     monkeypatch.setattr(urllib.request, "urlopen", offline)
-    with pytest.raises(DataError, match="place cifar-10-python.tar.gz"):
+    with pytest.raises(DataError, match=r"place cifar-10-python\.tar\.gz"):
         find_cifar10(tmp_path)
     with pytest.raises(DataError, match="does not exist"):
         find_cifar10(tmp_path / "missing")

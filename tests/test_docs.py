@@ -5,11 +5,20 @@ import importlib
 
 import pytest
 
-MODULES = ["nasbench_shrink.budget", "nasbench_shrink.work.pool", "nasbench_shrink.benchmarks.fidelity",
-           "nasbench_shrink.benchmarks.recipe", "nasbench_shrink.benchmarks.tasks", "nasbench_shrink.benchmarks.presets",
-           "nasbench_shrink.evaluation.evaluator", "nasbench_shrink.evaluation.networks",
-           "nasbench_shrink.catalogue", "nasbench_shrink.strategies.registry", "nasbench_shrink.samplers.cell_sampler",
-           "nasbench_shrink.api"]
+MODULES = [
+    "nasbench_shrink.budget",
+    "nasbench_shrink.work.pool",
+    "nasbench_shrink.benchmarks.fidelity",
+    "nasbench_shrink.benchmarks.recipe",
+    "nasbench_shrink.benchmarks.tasks",
+    "nasbench_shrink.benchmarks.presets",
+    "nasbench_shrink.evaluation.evaluator",
+    "nasbench_shrink.evaluation.networks",
+    "nasbench_shrink.catalogue",
+    "nasbench_shrink.strategies.registry",
+    "nasbench_shrink.samplers.cell_sampler",
+    "nasbench_shrink.api",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -9,8 +9,8 @@ import random
 import numpy as np
 import pytest
 
-from search_spaces import Cell, SPACE_OPS, all_edges, complete_cell
 from nasbench_shrink.analysis.draw import NODE_RADIUS, _overlap, cell_layout, save_cell_png
+from search_spaces import SPACE_OPS, Cell, all_edges, complete_cell
 
 
 def _random_cells(n: int, count: int, seed: int = 0) -> list[Cell]:
@@ -23,10 +23,20 @@ def _random_cells(n: int, count: int, seed: int = 0) -> list[Cell]:
     return cells
 
 
-CELLS = ([complete_cell("cnn", n, seed=0) for n in range(2, 9)] + _random_cells(5, 150) + _random_cells(7, 60, 1)
-         # the case that was drawn as 3 -> 2 -> 4 before: 3 -> 4 beside 2 in the same column
-         + [Cell("cnn", 5, [(0, 1), (0, 2), (1, 3), (2, 4), (3, 4), (1, 2)], ["input", "conv1x1", "sep3x3",
-                                                                               "conv1x1", "sep3x3"])])
+CELLS = (
+    [complete_cell("cnn", n, seed=0) for n in range(2, 9)]
+    + _random_cells(5, 150)
+    + _random_cells(7, 60, 1)
+    # the case that was drawn as 3 -> 2 -> 4 before: 3 -> 4 beside 2 in the same column
+    + [
+        Cell(
+            "cnn",
+            5,
+            [(0, 1), (0, 2), (1, 3), (2, 4), (3, 4), (1, 2)],
+            ["input", "conv1x1", "sep3x3", "conv1x1", "sep3x3"],
+        )
+    ]
+)
 
 
 @pytest.mark.parametrize("cell", CELLS, ids=lambda c: f"{c.nodes}:{len(c.edges)}:{c.key[:6]}")

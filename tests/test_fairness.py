@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import typing
 
 import numpy as np
 import optuna
@@ -10,18 +11,20 @@ import pandas as pd
 import pytest
 
 from baselines import RandomDAGSampler
-from nasbench_shrink.catalogue import get_benchmark, register_benchmark
-from nasbench_shrink.budget import Budget, MAX_REPEATS_IN_A_ROW, paired_budgets, within_limit
-from nasbench_shrink.samplers.cell_sampler import CellSampler, Proposal
-from nasbench_shrink.runs.compare import CompareSpec, run_compare
 from nasbench_shrink.benchmarks.recipe import TrainRecipe
-from nasbench_shrink.strategies.registry import register_strategy, unregister_strategy
+from nasbench_shrink.budget import MAX_REPEATS_IN_A_ROW, Budget, paired_budgets, within_limit
+from nasbench_shrink.catalogue import get_benchmark, register_benchmark
+from nasbench_shrink.runs.compare import CompareSpec, run_compare
 from nasbench_shrink.runs.search import SearchSpec, run_worker
+from nasbench_shrink.samplers.cell_sampler import CellSampler, Proposal
+from nasbench_shrink.strategies.registry import register_strategy, unregister_strategy
 from nasbench_shrink.tables.table import table_seed
 from search_spaces import Cell
 
-TWO = [Cell("cnn", 5, [(0, 1), (1, 2)], ["input", "conv1x1", "sep3x3", "conv1x1", "conv1x1"]),
-       Cell("cnn", 5, [(0, 1), (0, 2), (1, 3)], ["input", "sep3x3", "conv1x1", "conv1x1", "sep3x3"])]
+TWO = [
+    Cell("cnn", 5, [(0, 1), (1, 2)], ["input", "conv1x1", "sep3x3", "conv1x1", "conv1x1"]),
+    Cell("cnn", 5, [(0, 1), (0, 2), (1, 3)], ["input", "sep3x3", "conv1x1", "conv1x1", "sep3x3"]),
+]
 
 
 class Cycle(CellSampler):
@@ -42,8 +45,10 @@ def cycle_strategy():
     def factory(benchmark, seed=0, cells=None, **kw):
         chosen = cells or TWO
         if chosen[0].nodes != benchmark.nodes:  # the live quick benchmark searches 3-node cells
-            chosen = [Cell("cnn", 3, [(0, 1)], ["input", "conv1x1", "sep3x3"]),
-                      Cell("cnn", 3, [(0, 1), (1, 2)], ["input", "sep3x3", "conv1x1"])]
+            chosen = [
+                Cell("cnn", 3, [(0, 1)], ["input", "conv1x1", "sep3x3"]),
+                Cell("cnn", 3, [(0, 1), (1, 2)], ["input", "sep3x3", "conv1x1"]),
+            ]
         return Cycle(chosen, seed)
 
     register_strategy("test-cycle", factory, "cycles through fixed cells", options=("cells",))
@@ -53,8 +58,11 @@ def cycle_strategy():
 
 def _quick_live(name):
     """digits with one epoch on 3-node cells: a live benchmark that trains in a second."""
-    bench = get_benchmark("digits").with_options(name=name, nodes=3).with_stage(
-        "proxy", recipe=TrainRecipe(batch_size=32, max_epochs=1, overfit_ratio=None))
+    bench = (
+        get_benchmark("digits")
+        .with_options(name=name, nodes=3)
+        .with_stage("proxy", recipe=TrainRecipe(batch_size=32, max_epochs=1, overfit_ratio=None))
+    )
     register_benchmark(bench)
     return bench
 
@@ -79,8 +87,15 @@ def test_a_repeat_costs_nothing_and_returns_the_same_record(where, cycle_strateg
     benchmark = where
     if where == "quick-live":
         benchmark = _quick_live("digits-1ep-fair").name
-    spec = SearchSpec(strategy=cycle_strategy, benchmark=benchmark, seed=3, storage=f"sqlite:///{tmp_path}/s.db",
-                      cache=None, budget_kind="evals", budget=3)
+    spec = SearchSpec(
+        strategy=cycle_strategy,
+        benchmark=benchmark,
+        seed=3,
+        storage=f"sqlite:///{tmp_path}/s.db",
+        cache=None,
+        budget_kind="evals",
+        budget=3,
+    )
     study = run_worker(spec)
     done = _done(study)
     # two distinct cells charged (the third evaluation the budget allows never comes), then free repeats until
@@ -99,8 +114,16 @@ def test_a_cache_hit_from_another_run_is_charged(cycle_strategy, tmp_path):
     cache = f"sqlite:///{tmp_path}/cache.db"
     runs = []
     for study in ("a", "b"):
-        spec = SearchSpec(strategy=cycle_strategy, benchmark=bench.name, seed=0, study=study, cache=cache,
-                          storage=f"sqlite:///{tmp_path}/s.db", budget_kind="evals", budget=1)
+        spec = SearchSpec(
+            strategy=cycle_strategy,
+            benchmark=bench.name,
+            seed=0,
+            study=study,
+            cache=cache,
+            storage=f"sqlite:///{tmp_path}/s.db",
+            budget_kind="evals",
+            budget=1,
+        )
         runs.append(_done(run_worker(spec))[0])
     a, b = runs
     assert not a.user_attrs["cache_hit"] and b.user_attrs["cache_hit"] and not b.user_attrs.get("repeat")
@@ -123,9 +146,16 @@ def test_table_seed_does_not_depend_on_the_trial_number(cycle_strategy, tmp_path
     for order in (TWO, TWO[::-1]):
         unregister_strategy(cycle_strategy)
         register_strategy(cycle_strategy, lambda benchmark, seed=0, o=order, **kw: Cycle(o, seed))
-        spec = SearchSpec(strategy=cycle_strategy, benchmark="digits-table", seed=11, cache=None,
-                          study=f"order{len(seen)}", storage=f"sqlite:///{tmp_path}/s.db", budget_kind="evals",
-                          budget=2)
+        spec = SearchSpec(
+            strategy=cycle_strategy,
+            benchmark="digits-table",
+            seed=11,
+            cache=None,
+            study=f"order{len(seen)}",
+            storage=f"sqlite:///{tmp_path}/s.db",
+            budget_kind="evals",
+            budget=2,
+        )
         for t in _done(run_worker(spec))[:2]:
             seen.setdefault(t.user_attrs["arch_key"], set()).add((t.user_attrs["eval_seed"], t.value))
     assert len(seen) == 2 and all(len(v) == 1 for v in seen.values())
@@ -135,7 +165,7 @@ def test_table_seed_does_not_depend_on_the_trial_number(cycle_strategy, tmp_path
 class Snoop(RandomDAGSampler):
     """A plug-in that reads everything a sampler can read of the study, every trial."""
 
-    keys: set[str] = set()
+    keys: typing.ClassVar[set[str]] = set()
 
     def before_trial(self, study, trial):
         for t in study.get_trials(deepcopy=False):
@@ -148,8 +178,17 @@ def test_no_study_holds_a_test_figure(tmp_path):
     register_strategy("test-snoop", lambda benchmark, seed=0, **kw: Snoop("cnn", benchmark.nodes, seed))
     try:
         Snoop.keys = set()
-        study = run_worker(SearchSpec(strategy="test-snoop", benchmark="digits-table", seed=0, cache=None,
-                                      storage=f"sqlite:///{tmp_path}/s.db", budget_kind="evals", budget=8))
+        study = run_worker(
+            SearchSpec(
+                strategy="test-snoop",
+                benchmark="digits-table",
+                seed=0,
+                cache=None,
+                storage=f"sqlite:///{tmp_path}/s.db",
+                budget_kind="evals",
+                budget=8,
+            )
+        )
         assert Snoop.keys and "accuracy" in Snoop.keys  # it did read the trials
         assert not [k for k in Snoop.keys if "test" in k.lower()]
         stored = optuna.load_study(study_name=study.study_name, storage=f"sqlite:///{tmp_path}/s.db")
@@ -163,8 +202,14 @@ def test_no_study_holds_a_test_figure(tmp_path):
 @pytest.fixture(scope="module")
 def paired(tmp_path_factory):
     out = tmp_path_factory.mktemp("paired") / "run"
-    spec = CompareSpec(benchmark="digits-table", strategies=["autoshrink", "random", "evolution", "tpe"],
-                       seeds=list(range(6)), workers=1, out=str(out), budget_kind="flops")
+    spec = CompareSpec(
+        benchmark="digits-table",
+        strategies=["autoshrink", "random", "evolution", "tpe"],
+        seeds=list(range(6)),
+        workers=1,
+        out=str(out),
+        budget_kind="flops",
+    )
     run_compare(spec)
     return pd.read_csv(out / "trials.csv"), pd.read_csv(out / "summary.csv")
 
@@ -197,22 +242,49 @@ def test_no_trial_counts_past_the_limit(paired):
 
 def test_fixed_budget_autoshrink_restarts_until_the_budget_is_spent(tmp_path):
     budget = 40.0
-    study = run_worker(SearchSpec(strategy="autoshrink-restarts", benchmark="digits-table", seed=0, cache=None,
-                                  storage=f"sqlite:///{tmp_path}/s.db", budget_kind="evals", budget=budget, k=2))
+    study = run_worker(
+        SearchSpec(
+            strategy="autoshrink-restarts",
+            benchmark="digits-table",
+            seed=0,
+            cache=None,
+            storage=f"sqlite:///{tmp_path}/s.db",
+            budget_kind="evals",
+            budget=budget,
+            k=2,
+        )
+    )
     done = _done(study)
     charged = sum(not t.user_attrs.get("repeat") for t in done)
     assert charged == budget
     restarts = {t.user_attrs["restart"] for t in done}
     assert len(restarts) >= 2 and min(restarts) == 0
-    plain = run_worker(SearchSpec(strategy="autoshrink", benchmark="digits-table", seed=0, cache=None, k=2,
-                                  storage=f"sqlite:///{tmp_path}/p.db"))
+    plain = run_worker(
+        SearchSpec(
+            strategy="autoshrink",
+            benchmark="digits-table",
+            seed=0,
+            cache=None,
+            k=2,
+            storage=f"sqlite:///{tmp_path}/p.db",
+        )
+    )
     first_run = [t for t in done if t.user_attrs["restart"] == 0]
     assert [t.user_attrs["arch_key"] for t in first_run] == [t.user_attrs["arch_key"] for t in _done(plain)]
 
 
 def test_a_strategy_with_nothing_new_to_buy_stops(tmp_path, cycle_strategy):
-    study = run_worker(SearchSpec(strategy=cycle_strategy, benchmark="digits-table", seed=0, cache=None,
-                                  storage=f"sqlite:///{tmp_path}/s.db", budget_kind="evals", budget=100))
+    study = run_worker(
+        SearchSpec(
+            strategy=cycle_strategy,
+            benchmark="digits-table",
+            seed=0,
+            cache=None,
+            storage=f"sqlite:///{tmp_path}/s.db",
+            budget_kind="evals",
+            budget=100,
+        )
+    )
     done = _done(study)
     assert sum(not t.user_attrs.get("repeat") for t in done) == 2
     assert all(t.user_attrs.get("repeat") for t in done[-MAX_REPEATS_IN_A_ROW:])

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from nasbench_shrink.catalogue import get_benchmark
-from nasbench_shrink.evaluation.cache import EvaluationCache
 from nasbench_shrink.errors import CacheError
+from nasbench_shrink.evaluation.cache import EvaluationCache
 from nasbench_shrink.evaluation.training import TrainRecipe, _nonmono_trigger, train
 from search_spaces import Cell, balanced_ops, build_cnn, complete_cell, count_resources, initial_ops
 from search_spaces.cnn import NodeOp
@@ -66,8 +66,13 @@ def test_separable_is_the_official_v1_layer_order():
     dw, pw = op.body[0], op.body[3]
     assert dw.groups == 8 and dw.kernel_size == (3, 3) and pw.kernel_size == (1, 1) and pw.out_channels == 16
     # as a leaf of a residual cell: the pointwise activation goes, the depthwise one stays
-    assert _kinds(NodeOp("sep3x3", 8, 16, "relu", linear=True)) == ["Conv2d", "BatchNorm2d", "ReLU", "Conv2d",
-                                                                    "BatchNorm2d"]
+    assert _kinds(NodeOp("sep3x3", 8, 16, "relu", linear=True)) == [
+        "Conv2d",
+        "BatchNorm2d",
+        "ReLU",
+        "Conv2d",
+        "BatchNorm2d",
+    ]
     assert _kinds(NodeOp("sep3x3", 8, 16, "relu", separable="v2")) == ["Conv2d", "Conv2d", "BatchNorm2d", "ReLU"]
 
 
@@ -154,9 +159,21 @@ def test_epoch_ends_once_the_moving_training_accuracy_passes_098():
 
 
 def test_lr_drops_after_the_listed_epochs():
-    res = train(_Tiny(), ScriptedTask([(1.0, 0.1)], [(0.5, 1.0)]),
-                recipe=TrainRecipe(optimizer="sgd", lr=20.0, momentum=0.0, lr_drops=(7, 9), max_epochs=10,
-                                   patience=None, overfit_ratio=None, min_acc_epoch=None), seed=0)
+    res = train(
+        _Tiny(),
+        ScriptedTask([(1.0, 0.1)], [(0.5, 1.0)]),
+        recipe=TrainRecipe(
+            optimizer="sgd",
+            lr=20.0,
+            momentum=0.0,
+            lr_drops=(7, 9),
+            max_epochs=10,
+            patience=None,
+            overfit_ratio=None,
+            min_acc_epoch=None,
+        ),
+        seed=0,
+    )
     assert [p["lr"] for p in res.curve] == pytest.approx([20.0] * 7 + [2.0] * 2 + [0.2])
 
 
@@ -200,10 +217,23 @@ def test_ntasgd_switches_when_validation_stalls_and_averages():
 
     torch.optim.SGD.step = step
     try:
-        res = train(model, QuadraticLM([5, 4, 3, 3.5, 3.6, 3.7, 3.8]),
-                    recipe=TrainRecipe(optimizer="ntasgd", lr=0.05, weight_decay=0.0, max_epochs=7, nonmono=2,
-                                       patience=None, overfit_ratio=None, min_acc_epoch=None, ema_momentum=None,
-                                       epoch_stop_acc=None), seed=0)
+        res = train(
+            model,
+            QuadraticLM([5, 4, 3, 3.5, 3.6, 3.7, 3.8]),
+            recipe=TrainRecipe(
+                optimizer="ntasgd",
+                lr=0.05,
+                weight_decay=0.0,
+                max_epochs=7,
+                nonmono=2,
+                patience=None,
+                overfit_ratio=None,
+                min_acc_epoch=None,
+                ema_momentum=None,
+                epoch_stop_acc=None,
+            ),
+            seed=0,
+        )
     finally:
         torch.optim.SGD.step = orig
     switched = [p.get("averaged", False) for p in res.curve]
@@ -219,7 +249,7 @@ def test_rnn_score_resource_is_edges_times_hidden_squared():
     bench = get_benchmark("ptb-proxy")
     cell = complete_cell("rnn", 6, seed=0)
     assert bench.resource == "cell_weights"
-    assert bench.score_resource(cell, macs=123) == 15 * 200 ** 2
+    assert bench.score_resource(cell, macs=123) == 15 * 200**2
     fewer = Cell("rnn", 6, [(0, 1), (1, 2)], cell.ops)
     assert bench.score(60.0, bench.score_resource(fewer, 0)) > bench.score(60.0, bench.score_resource(cell, 0))
 

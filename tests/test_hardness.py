@@ -11,8 +11,15 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from nasbench_shrink.tables.landscape import (Landscape, between_seed_spearman, fitness_distance, hit_curve, median_of,
-                                       random_proposal, shrink_path_share)
+from nasbench_shrink.tables.landscape import (
+    Landscape,
+    between_seed_spearman,
+    fitness_distance,
+    hit_curve,
+    median_of,
+    random_proposal,
+    shrink_path_share,
+)
 from nasbench_shrink.tables.table import COLUMNS, Table
 from search_spaces import Cell, complete_cell
 from search_spaces.cell import SPACE_OPS
@@ -35,8 +42,17 @@ def sixteen():
         keys.append(cell.key)
         frontier += [c for _, c in cell.shrink_space()]
     scores = {k: s for k, s in zip(keys, np.linspace(0.2, 0.95, 16)[::-1][np.r_[5, 0, 3, 1:3, 4, 6:16]])}
-    land = Landscape(keys=sorted(keys), cells=cells, true_score=scores, mean_perf=dict(scores),
-                     mean_test={k: None for k in keys}, macs={k: 1 for k in keys}, lam=0.0, space="cnn", nodes=4)
+    land = Landscape(
+        keys=sorted(keys),
+        cells=cells,
+        true_score=scores,
+        mean_perf=dict(scores),
+        mean_test={k: None for k in keys},
+        macs={k: 1 for k in keys},
+        lam=0.0,
+        space="cnn",
+        nodes=4,
+    )
     return land, start
 
 
@@ -66,8 +82,10 @@ def test_random_proposal_sums_to_one_and_matches_sampling():
     w = random_proposal("cnn", 3)
     assert abs(sum(w.values()) - 1) < 1e-12 and set(w) == {c.key for c in enumerate_cells("cnn", 3)}
     rng = random.Random(0)
-    draws = [Cell("cnn", 3, [e for e in all_edges(3) if rng.random() < 0.5], random_ops("cnn", 3, rng)).key
-             for _ in range(20000)]
+    draws = [
+        Cell("cnn", 3, [e for e in all_edges(3) if rng.random() < 0.5], random_ops("cnn", 3, rng)).key
+        for _ in range(20000)
+    ]
     for k, p in w.items():
         assert abs(draws.count(k) / len(draws) - p) < 0.012
 
@@ -144,6 +162,7 @@ def test_between_seed_spearman_over_every_pair(sixteen):
     got = between_seed_spearman(table, land.keys)
     pairs = {f"{a}-{b}": spearmanr(vals[a], vals[b]).statistic for a, b in ((0, 1), (0, 2), (1, 2))}
     assert got["pairs"] == pytest.approx(pairs)
-    assert got["min"] == pytest.approx(min(pairs.values())) and got["mean"] == pytest.approx(np.mean(list(
-        pairs.values())))
+    assert got["min"] == pytest.approx(min(pairs.values())) and got["mean"] == pytest.approx(
+        np.mean(list(pairs.values()))
+    )
     assert json.dumps(got)  # plain numbers, for --json

@@ -19,8 +19,15 @@ CLI = [sys.executable, "-m", "nasbench_shrink.cli"]
 def _interrupt(args: list[str], started: Path, cwd: Path, after_s: float = 1.0) -> tuple[int, str, float]:
     """Start the command in its own process group, send SIGINT to the whole group (what a terminal's Ctrl-C does)
     ``after_s`` seconds after ``started`` exists, and return (exit code, stderr, seconds from SIGINT to exit)."""
-    p = subprocess.Popen(CLI + args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True, env={**os.environ, "COLUMNS": "100"})
+    p = subprocess.Popen(
+        CLI + args,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "COLUMNS": "100"},
+    )
     deadline = time.time() + 60
     while not started.exists() and time.time() < deadline and p.poll() is None:
         time.sleep(0.1)
@@ -62,7 +69,7 @@ def test_live_compare_with_two_workers_stops_on_each_of_ten_sigints(tmp_path):
     args = ["compare", "-b", "digits", "--seeds", "0-1", "-w", "2", "--no-final", "--out", str(out)]
     for i in range(10):
         # the first SIGINTs land while the workers start or train; later ones after some runs are stored
-        code, err, elapsed = _interrupt(args, out / "studies.db", tmp_path, after_s=0.5 + 0.4 * i)
+        code, err, _elapsed = _interrupt(args, out / "studies.db", tmp_path, after_s=0.5 + 0.4 * i)
         assert code == 130, err
         _one_line_interrupt(err)
     assert (out / "compare.json").is_file()  # the comparison stays, to be continued
@@ -70,9 +77,20 @@ def test_live_compare_with_two_workers_stops_on_each_of_ten_sigints(tmp_path):
 
 def test_search_stops_without_optuna_traceback(tmp_path):
     db = tmp_path / "s.db"
-    args = ["search", "-s", "random", "-b", "digits", "--budget-evals", "30", "--storage", f"sqlite:///{db}",
-            "--cache", f"sqlite:///{tmp_path / 'c.db'}"]
-    code, err, elapsed = _interrupt(args, db, tmp_path, after_s=2.0)
+    args = [
+        "search",
+        "-s",
+        "random",
+        "-b",
+        "digits",
+        "--budget-evals",
+        "30",
+        "--storage",
+        f"sqlite:///{db}",
+        "--cache",
+        f"sqlite:///{tmp_path / 'c.db'}",
+    ]
+    code, err, _elapsed = _interrupt(args, db, tmp_path, after_s=2.0)
     assert code == 130
     _one_line_interrupt(err)
     assert "failed with" not in err
@@ -81,7 +99,7 @@ def test_search_stops_without_optuna_traceback(tmp_path):
 def test_table_compare_stops(tmp_path):
     out = tmp_path / "run"
     args = ["compare", "--seeds", "0-99", "-w", "2", "--out", str(out)]
-    code, err, elapsed = _interrupt(args, out / "studies.db", tmp_path, after_s=1.0)
+    code, err, _elapsed = _interrupt(args, out / "studies.db", tmp_path, after_s=1.0)
     assert code in (0, 130), err  # a fast machine may finish first
     if code == 130:
         _one_line_interrupt(err)
@@ -103,15 +121,24 @@ def test_interrupted_workers_release_their_units_so_a_rerun_claims_them_at_once(
     before = {u["unit"]: (u["state"], u["holder"]) for u in units}
     # a rerun claims a released unit at once: with a 600 s lease, a claim within the bound below cannot be a
     # lease that ran out (the bound only makes the test end on a broken build; it times nothing)
-    p = subprocess.Popen(CLI + args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True, env={**os.environ, "COLUMNS": "100"})
+    p = subprocess.Popen(
+        CLI + args,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "COLUMNS": "100"},
+    )
     try:
         claimed, deadline = False, time.time() + 120
         while not claimed and time.time() < deadline and p.poll() is None:
             time.sleep(0.5)
             now = [u for rid in plan.open_runs() for u in plan.units(rid)]
-            claimed = any(u["state"] == "running" or (u["state"] == "done" and before.get(u["unit"], ("",))[0]
-                                                      != "done") for u in now)
+            claimed = any(
+                u["state"] == "running" or (u["state"] == "done" and before.get(u["unit"], ("",))[0] != "done")
+                for u in now
+            )
         assert claimed or p.returncode == 0, "the rerun did not claim a released unit"
     finally:
         if p.poll() is None:

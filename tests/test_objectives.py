@@ -10,6 +10,7 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from helpers import dashboard_api, get_json
 from optuna._hypervolume import compute_hypervolume
 from typer.testing import CliRunner
 
@@ -22,7 +23,6 @@ from nasbench_shrink.objectives import parse_objectives
 from nasbench_shrink.runs.search import SearchSpec, run_worker
 from nasbench_shrink.tables.table import TableError, load_table, write_table
 from search_spaces import complete_cell
-from helpers import dashboard_api, get_json
 
 runner = CliRunner()
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -43,12 +43,30 @@ def _hand_table(path):
             diverged = a == 11 or (a == 10 and seed == 1)
             if not diverged:
                 kept.append(acc)
-            records.append(EvalRecord(
-                key=f"arch{a:02d}", benchmark="digits", fidelity=bench.fidelity_key("proxy"), stage="proxy",
-                seed=seed, accuracy=None if diverged else acc, score=0.0, macs=macs, params=params, resource=macs,
-                cost_s=1.0, train_flops=1e6, epochs=1, train_images=10, trained_examples=10, diverged=diverged,
-                stop_reason="diverged" if diverged else "budget", device="cpu",
-                cell=complete_cell("cnn", 3, a).to_dict(), test_perf=None if diverged else acc))
+            records.append(
+                EvalRecord(
+                    key=f"arch{a:02d}",
+                    benchmark="digits",
+                    fidelity=bench.fidelity_key("proxy"),
+                    stage="proxy",
+                    seed=seed,
+                    accuracy=None if diverged else acc,
+                    score=0.0,
+                    macs=macs,
+                    params=params,
+                    resource=macs,
+                    cost_s=1.0,
+                    train_flops=1e6,
+                    epochs=1,
+                    train_images=10,
+                    trained_examples=10,
+                    diverged=diverged,
+                    stop_reason="diverged" if diverged else "budget",
+                    device="cpu",
+                    cell=complete_cell("cnn", 3, a).to_dict(),
+                    test_perf=None if diverged else acc,
+                )
+            )
         if kept:
             truth[f"arch{a:02d}"] = (float(np.mean(kept)), float(macs), float(params))
     write_table(path, records, bench, nodes=3, seeds=[0, 1], architectures=12)
@@ -61,17 +79,33 @@ def test_the_stored_front_of_a_hand_built_table(tmp_path):
     assert meta["format"] >= 3
     for axis, cost in (("macs", 1), ("params", 2)):
         # worked out here: an architecture is on the front unless another has accuracy >= and cost <=, one strictly
-        front = sorted((k for k, v in truth.items()
-                        if not any(w[0] >= v[0] and w[cost] <= v[cost] and (w[0] > v[0] or w[cost] < v[cost])
-                                   for j, w in truth.items() if j != k)), key=lambda k: truth[k][cost])
+        front = sorted(
+            (
+                k
+                for k, v in truth.items()
+                if not any(
+                    w[0] >= v[0] and w[cost] <= v[cost] and (w[0] > v[0] or w[cost] < v[cost])
+                    for j, w in truth.items()
+                    if j != k
+                )
+            ),
+            key=lambda k: truth[k][cost],
+        )
         stored = meta["pareto"][axis]
         assert stored["keys"] == front and "arch11" not in stored["keys"]
         assert stored["points"] == [[truth[k][0], truth[k][cost]] for k in front]
         accs, costs = [v[0] for v in truth.values()], [v[cost] for v in truth.values()]
         assert stored["best"] == [max(accs), min(costs)] and stored["worst"] == [min(accs), max(costs)]
         # the hypervolume in normalised axes (best 0, worst 1, reference 1.1), by Optuna's own computation
-        norm = np.array([[(max(accs) - truth[k][0]) / (max(accs) - min(accs)),
-                          (truth[k][cost] - min(costs)) / (max(costs) - min(costs))] for k in front])
+        norm = np.array(
+            [
+                [
+                    (max(accs) - truth[k][0]) / (max(accs) - min(accs)),
+                    (truth[k][cost] - min(costs)) / (max(costs) - min(costs)),
+                ]
+                for k in front
+            ]
+        )
         assert stored["hypervolume"] == pytest.approx(compute_hypervolume(norm, np.array([1.1, 1.1])), rel=1e-12)
     # the sha256 covers the fronts: a changed front in the metadata is refused
     import pyarrow.parquet as pq
@@ -113,8 +147,14 @@ def _trials(study):
 
 def test_autoshrink_sweep_runs_one_shrinking_run_per_lambda(tmp_path):
     bench = get_benchmark("digits-table")
-    spec = SearchSpec(strategy="autoshrink-sweep", benchmark=bench, seed=3, storage=f"sqlite:///{tmp_path}/s.db",
-                      cache=None, objectives="metric,macs")
+    spec = SearchSpec(
+        strategy="autoshrink-sweep",
+        benchmark=bench,
+        seed=3,
+        storage=f"sqlite:///{tmp_path}/s.db",
+        cache=None,
+        objectives="metric,macs",
+    )
     study = run_worker(spec)
     trials = _trials(study)
     sampler = study.sampler
@@ -134,15 +174,24 @@ def test_autoshrink_sweep_runs_one_shrinking_run_per_lambda(tmp_path):
 
 
 def test_pareto_shrinking_keeps_the_non_dominated_candidates(tmp_path):
-    spec = SearchSpec(strategy="autoshrink-pareto", benchmark="cifar10-small-table", seed=1,
-                      storage=f"sqlite:///{tmp_path}/s.db", cache=None, objectives="metric,params")
+    spec = SearchSpec(
+        strategy="autoshrink-pareto",
+        benchmark="cifar10-small-table",
+        seed=1,
+        storage=f"sqlite:///{tmp_path}/s.db",
+        cache=None,
+        objectives="metric,params",
+    )
     study = run_worker(spec)
     traj = study.sampler.trajectory(study)
     assert traj.done and any(len(s.parents) > 1 for s in traj.steps)
     for s in traj.steps:
         assert 1 <= len(s.kept) <= study.sampler.pareto_width
-        vals = {c.cell.key: (-study.trials[c.trial].values[0], study.trials[c.trial].values[1])
-                for c in s.candidates if c.trial is not None}
+        vals = {
+            c.cell.key: (-study.trials[c.trial].values[0], study.trials[c.trial].values[1])
+            for c in s.candidates
+            if c.trial is not None
+        }
         for c in s.kept:  # no candidate of the step dominates a kept one
             v = vals[c.cell.key]
             assert not any(w[0] <= v[0] and w[1] <= v[1] and w != v for w in vals.values())
@@ -153,9 +202,26 @@ def test_pareto_shrinking_keeps_the_non_dominated_candidates(tmp_path):
 @pytest.fixture(scope="module")
 def table_compare(tmp_path_factory):
     out = tmp_path_factory.mktemp("mo") / "run"
-    res = runner.invoke(app, ["compare", "-b", "digits-table", "--objectives", "metric,macs", "--strategies",
-                              "autoshrink-sweep,random,nsga2,evolution", "--seeds", "0-3", "--out", str(out),
-                              "--workers", "1", "--format", "csv"])
+    res = runner.invoke(
+        app,
+        [
+            "compare",
+            "-b",
+            "digits-table",
+            "--objectives",
+            "metric,macs",
+            "--strategies",
+            "autoshrink-sweep,random,nsga2,evolution",
+            "--seeds",
+            "0-3",
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--format",
+            "csv",
+        ],
+    )
     assert res.exit_code == 0, res.output
     return out
 
@@ -176,8 +242,9 @@ def test_a_two_objective_compare_on_a_table(table_compare):
     table = bench.evaluator.table
     front = table.meta["pareto"]["macs"]
     means = {}
-    for k, p, d, m in zip(table.columns["key"], table.columns["perf"], table.columns["diverged"],
-                          table.columns["macs"]):
+    for k, p, d, m in zip(
+        table.columns["key"], table.columns["perf"], table.columns["diverged"], table.columns["macs"]
+    ):
         if not d:
             means.setdefault(k, [[], m])[0].append(p)
     (b_acc, b_c), (w_acc, w_c) = front["best"], front["worst"]
@@ -187,12 +254,13 @@ def test_a_two_objective_compare_on_a_table(table_compare):
 
     ref = np.array([1.1, 1.1])
     true_hv = compute_hypervolume(np.array([norm(a, c) for a, c in front["points"]]), ref)
-    for (s, seed), g in list(trials.groupby(["strategy", "seed"]))[::3]:
+    for (_s, _seed), g in list(trials.groupby(["strategy", "seed"]))[::3]:
         seen = []
         for _, r in g.iterrows():
             seen.append((r["arch_key"], r["accuracy"], r["macs"]))
-            believed = {k for k, a, c in seen if not any(a2 >= a and c2 <= c and (a2 > a or c2 < c)
-                                                         for _, a2, c2 in seen)}
+            believed = {
+                k for k, a, c in seen if not any(a2 >= a and c2 <= c and (a2 > a or c2 < c) for _, a2, c2 in seen)
+            }
             pts = np.array([norm(float(np.mean(means[k][0])), means[k][1]) for k in believed])
             assert r["hv_regret"] == pytest.approx(true_hv - compute_hypervolume(pts, ref), abs=1e-9)
     # the final table tests on final HV regret against the sweep; every strategy ran at the sweep's cost
@@ -203,26 +271,87 @@ def test_a_two_objective_compare_on_a_table(table_compare):
 
 
 def test_a_single_objective_strategy_is_refused_with_one_line(tmp_path):
-    res = runner.invoke(app, ["compare", "-b", "digits-table", "--objectives", "metric,macs", "--strategies",
-                              "random,autoshrink", "--seeds", "0", "--out", str(tmp_path / "x")])
+    res = runner.invoke(
+        app,
+        [
+            "compare",
+            "-b",
+            "digits-table",
+            "--objectives",
+            "metric,macs",
+            "--strategies",
+            "random,autoshrink",
+            "--seeds",
+            "0",
+            "--out",
+            str(tmp_path / "x"),
+        ],
+    )
     assert res.exit_code != 0 and len(res.output.strip().splitlines()) == 1, res.output
     assert "'autoshrink' supports single-objective studies only" in res.output
     assert not (tmp_path / "x").exists()  # refused before anything was made
-    res = runner.invoke(app, ["compare", "-b", "digits-table", "--strategies", "nsga2", "--seeds", "0",
-                              "--budget-evals", "5", "--out", str(tmp_path / "y")])
+    res = runner.invoke(
+        app,
+        [
+            "compare",
+            "-b",
+            "digits-table",
+            "--strategies",
+            "nsga2",
+            "--seeds",
+            "0",
+            "--budget-evals",
+            "5",
+            "--out",
+            str(tmp_path / "y"),
+        ],
+    )
     assert res.exit_code != 0 and "multi-objective studies only" in res.output, res.output
-    res = runner.invoke(app, ["search", "-s", "evolution", "-b", "digits-table", "--objectives", "metric,sizes",
-                              "--budget-evals", "3", "--storage", f"sqlite:///{tmp_path}/s.db"])
+    res = runner.invoke(
+        app,
+        [
+            "search",
+            "-s",
+            "evolution",
+            "-b",
+            "digits-table",
+            "--objectives",
+            "metric,sizes",
+            "--budget-evals",
+            "3",
+            "--storage",
+            f"sqlite:///{tmp_path}/s.db",
+        ],
+    )
     assert res.exit_code != 0 and "unknown objectives" in res.output and len(res.output.strip().splitlines()) == 1
 
 
 def test_a_study_keeps_its_directions(tmp_path):
     url = f"sqlite:///{tmp_path}/s.db"
-    run_worker(SearchSpec(strategy="random", benchmark="digits-table", storage=url, cache=None, budget_kind="evals",
-                          budget=3, study="x", objectives="metric,params"))
+    run_worker(
+        SearchSpec(
+            strategy="random",
+            benchmark="digits-table",
+            storage=url,
+            cache=None,
+            budget_kind="evals",
+            budget=3,
+            study="x",
+            objectives="metric,params",
+        )
+    )
     with pytest.raises(UserError, match="optimises \\['maximize', 'minimize'\\], not \\['maximize'\\]"):
-        run_worker(SearchSpec(strategy="random", benchmark="digits-table", storage=url, cache=None,
-                              budget_kind="evals", budget=3, study="x"))
+        run_worker(
+            SearchSpec(
+                strategy="random",
+                benchmark="digits-table",
+                storage=url,
+                cache=None,
+                budget_kind="evals",
+                budget=3,
+                study="x",
+            )
+        )
 
 
 @pytest.mark.slow
@@ -230,9 +359,30 @@ def test_a_live_two_objective_compare_opens_in_the_dashboard(tmp_path):
     """A small two-objective compare on the live digits benchmark (N = 3, K = 2), then optuna-dashboard's HTTP API
     lists its studies with both directions."""
     out = tmp_path / "live"
-    res = runner.invoke(app, ["compare", "-b", "digits", "--objectives", "metric,macs", "--strategies",
-                              "autoshrink-sweep,random", "--seeds", "0", "--nodes", "3", "--k", "2", "--workers", "2",
-                              "--out", str(out), "--format", "csv"])
+    res = runner.invoke(
+        app,
+        [
+            "compare",
+            "-b",
+            "digits",
+            "--objectives",
+            "metric,macs",
+            "--strategies",
+            "autoshrink-sweep,random",
+            "--seeds",
+            "0",
+            "--nodes",
+            "3",
+            "--k",
+            "2",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+            "--format",
+            "csv",
+        ],
+    )
     assert res.exit_code == 0, res.output
     summary = pd.read_csv(out / "summary.csv")
     assert summary["final_hv"].between(0, 1.21).all() and "final_test_accuracy" in summary

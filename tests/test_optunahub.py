@@ -80,13 +80,31 @@ def test_hub_autoshrink_equals_the_command_line_search(tmp_path):
 
     hub = _load("benchmarks/nasbench_shrink")
     problem = hub.Problem("cifar10-small-table", seed=3)
-    sampler = _load("samplers/autoshrink").AutoShrinkSampler(space=problem.space, nodes=problem.nodes,
-                                                              k=problem.k, seed=3)
+    sampler = _load("samplers/autoshrink").AutoShrinkSampler(
+        space=problem.space, nodes=problem.nodes, k=problem.k, seed=3
+    )
     study = optuna.create_study(directions=problem.directions, sampler=sampler)
     study.optimize(problem, n_trials=200)
-    cli = subprocess.run([sys.executable, "-m", "nasbench_shrink.cli", "search", "-s", "autoshrink", "-b",
-                          "cifar10-small-table", "--seed", "3", "--storage", f"sqlite:///{tmp_path / 's.db'}",
-                          "--json"], capture_output=True, text=True, check=True)
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nasbench_shrink.cli",
+            "search",
+            "-s",
+            "autoshrink",
+            "-b",
+            "cifar10-small-table",
+            "--seed",
+            "3",
+            "--storage",
+            f"sqlite:///{tmp_path / 's.db'}",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     out = json.loads(cli.stdout)
     assert study.best_value == pytest.approx(out["best_score"])
     assert problem.arch_key(study.best_params) == out["arch_key"]
@@ -114,14 +132,17 @@ def test_example_scripts_run(name, monkeypatch, capsys):
     """The examples call optunahub.load_module (the registry); here it loads the local package instead."""
     monkeypatch.setattr(optunahub, "load_module", lambda package, **kw: _load(package))
     code = (REGISTRY / name / "example.py").read_text()
-    exec(compile(code, str(REGISTRY / name / "example.py"), "exec"),
-         {"__name__": "__main__", "__file__": str(REGISTRY / name / "example.py")})
+    exec(
+        compile(code, str(REGISTRY / name / "example.py"), "exec"),
+        {"__name__": "__main__", "__file__": str(REGISTRY / name / "example.py")},
+    )
     assert "regret" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name", PACKAGES)
 def test_example_scripts_fall_back_to_the_clone_without_the_registry(name, monkeypatch, capsys):
     """From a clone with no network the registry load fails; the examples then load this clone's packages."""
+
     def unreachable(package, **kw):
         raise OSError("registry unreachable")
 

@@ -27,8 +27,12 @@ def plan(tmp_path):
 
 
 def test_claims_are_exclusive_and_phases_wait_for_earlier_ones(plan):
-    plan.create_run("r", "test", {"a": 1}, [Unit(0, ECHO, {"x": 0}, "u0"), Unit(0, ECHO, {"x": 1}, "u1"),
-                                            Unit(1, ECHO, {"x": 2}, "u2")])
+    plan.create_run(
+        "r",
+        "test",
+        {"a": 1},
+        [Unit(0, ECHO, {"x": 0}, "u0"), Unit(0, ECHO, {"x": 1}, "u1"), Unit(1, ECHO, {"x": 2}, "u2")],
+    )
     a, b = plan.claim("A"), plan.claim("B")
     assert isinstance(a, Claim) and isinstance(b, Claim) and {a.unit, b.unit} == {0, 1}
     assert plan.claim("C") == WAIT  # phase 1 waits for phase 0
@@ -62,7 +66,7 @@ def test_work_runs_every_unit_and_a_failure_is_one_line_then_retried(plan):
     plan.create_run("bad", "test", {}, [Unit(0, BOOM, {}, "the broken unit")])
     with pytest.raises(RuntimeError):
         work([plan.url], Context(threads=1), "bad", poll_s=0.05)
-    with pytest.raises(UserError, match="the broken unit failed on .*RuntimeError: no data here"):
+    with pytest.raises(UserError, match=r"the broken unit failed on .*RuntimeError: no data here"):
         plan.check_done("bad")
     assert plan.create_run("bad", "test", {}, []) is False  # planned again: the failed unit is retried
     assert plan.run_state("bad") == "open" and isinstance(plan.claim("W", "bad"), Claim)

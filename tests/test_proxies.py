@@ -11,8 +11,18 @@ import pytest
 import torch
 from torch import nn
 
-from nasbench_shrink.proxies.measures import (fisher, grad_norm, grasp, jacov_of, l2_norm, nwot, nwot_of, snip,
-                                              synflow, zen)
+from nasbench_shrink.proxies.measures import (
+    fisher,
+    grad_norm,
+    grasp,
+    jacov_of,
+    l2_norm,
+    nwot,
+    nwot_of,
+    snip,
+    synflow,
+    zen,
+)
 
 
 def _linear(seed: int = 0, bias: bool = False) -> nn.Module:
@@ -150,9 +160,11 @@ def test_a_table_whose_proxy_columns_are_missing_is_refused(tmp_path):
 
 def _fake_oracle(calls: list):
     """A proxy that is the number of active edges (ties broken by key), costing 1 s and 10 FLOPs per cell."""
+
     def score(cell):
         calls.append(cell.key)
         return float(len(cell.active_edges)) + int(cell.key[:4], 16) / 1e6, 1.0, 10.0
+
     return score
 
 
@@ -179,8 +191,9 @@ def test_zc_rank_evaluates_in_proxy_order_and_pays_for_scoring():
     assert first1.user_attrs["proxy_cost_s"] == len(new)  # a cell scored in an earlier pool is not paid twice
     spent = charged(trials)
     assert spent["seconds"] == pytest.approx(sum(t.user_attrs["cost_s"] for t in trials) + len(pool0) + len(new))
-    assert spent["flops"] == pytest.approx(sum(t.user_attrs["train_flops"] for t in trials)
-                                           + 10.0 * (len(pool0) + len(new)))
+    assert spent["flops"] == pytest.approx(
+        sum(t.user_attrs["train_flops"] for t in trials) + 10.0 * (len(pool0) + len(new))
+    )
     assert spent["evals"] == sum(not t.user_attrs.get("repeat") for t in trials)  # a proxy is not an evaluation
 
 
@@ -204,25 +217,27 @@ def test_proxy_screened_autoshrink_trains_the_best_k_of_m():
         edges = list(s.cell.pruned().edges)
         import random as _random
 
-        drawn = edges if len(edges) <= 5 else _random.Random(f"autoshrink-screen:0:{s.index}:{s.cell.key}").sample(
-            edges, 5)
+        drawn = (
+            edges if len(edges) <= 5 else _random.Random(f"autoshrink-screen:0:{s.index}:{s.cell.key}").sample(edges, 5)
+        )
         best = sorted(drawn, key=lambda e: -oracle(s.cell.without_edge(e).pruned())[0])[:2]
         assert [c.edge for c in s.candidates] == best  # the K of highest proxy value among the M drawn
     screened = sum(min(5, len(s.cell.pruned().edges)) for s in traj.steps)
     assert charged(study.trials)["seconds"] == pytest.approx(
-        sum(t.user_attrs["cost_s"] for t in study.trials) + screened)  # every screened cell paid once
+        sum(t.user_attrs["cost_s"] for t in study.trials) + screened
+    )  # every screened cell paid once
 
 
 def test_the_proxies_command_resumes_and_correlates(tmp_path):
     """On a hand-built 12-architecture table: an architecture already in a part file is not scored again, the
     written table carries every proxy, and --correlate prints the table and draws the figure."""
+    from test_objectives import _hand_table
     from typer.testing import CliRunner
 
     from nasbench_shrink.cli import app
     from nasbench_shrink.proxies import PROXIES
     from nasbench_shrink.runs.proxies import parts_dir
     from nasbench_shrink.tables.table import load_table
-    from test_objectives import _hand_table
 
     table = tmp_path / "t.parquet"
     _hand_table(table)
@@ -239,8 +254,21 @@ def test_the_proxies_command_resumes_and_correlates(tmp_path):
     assert t.meta["proxies"]["names"] == list(PROXIES) and t.meta["format"] == 4
     assert t.row("arch03", 0)["zc_synflow"] == -1.0 and t.row("arch04", 1)["zc_synflow"] > 0
     assert t.row("arch04", 0)["zc_nwot"] == t.row("arch04", 1)["zc_nwot"]  # one value per architecture
-    res = runner.invoke(app, ["proxies", "-b", str(tmp_path / "out.parquet"), "--correlate", "--format", "md",
-                              "--figure", str(tmp_path / "c.png"), "--resamples", "20"])
+    res = runner.invoke(
+        app,
+        [
+            "proxies",
+            "-b",
+            str(tmp_path / "out.parquet"),
+            "--correlate",
+            "--format",
+            "md",
+            "--figure",
+            str(tmp_path / "c.png"),
+            "--resamples",
+            "20",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "| synflow |" in res.output and "within each edge-count stratum" in res.output
     assert (tmp_path / "c.png").stat().st_size > 10_000

@@ -2,13 +2,12 @@ import textwrap
 
 import optuna
 import pytest
-
 from helpers import install_fake_distribution
 
 from nasbench_shrink import make_sampler, register_strategy, unregister_strategy
 from nasbench_shrink.errors import UserError
-from nasbench_shrink.strategies.registry import strategies
 from nasbench_shrink.runs.search import SearchSpec, run_search
+from nasbench_shrink.strategies.registry import strategies
 
 
 @pytest.fixture
@@ -18,6 +17,7 @@ def registered():
     yield names
     for name in names:
         unregister_strategy(name)
+
 
 PLUGIN = textwrap.dedent('''
     from baselines import RandomDAGSampler
@@ -37,22 +37,30 @@ def test_register_in_python(registered):
     from baselines import RandomDAGSampler
 
     registered.append("tiny-random")
-    register_strategy("tiny-random", lambda benchmark, seed=0, **kw: RandomDAGSampler("cnn", 3, seed),
-                      "three-node random DAGs")
+    register_strategy(
+        "tiny-random", lambda benchmark, seed=0, **kw: RandomDAGSampler("cnn", 3, seed), "three-node random DAGs"
+    )
     assert strategies()["tiny-random"].description == "three-node random DAGs"
     assert make_sampler("tiny-random", "digits", seed=1).nodes == 3
 
 
 def test_external_plugin_by_path_and_entry_point(tmp_path, monkeypatch):
-    install_fake_distribution(tmp_path, "my_nas_plugin", PLUGIN, "nasbench_shrink.strategies",
-                              "plugged = my_nas_plugin:factory")
+    install_fake_distribution(
+        tmp_path, "my_nas_plugin", PLUGIN, "nasbench_shrink.strategies", "plugged = my_nas_plugin:factory"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     found = strategies()
     assert "plugged" in found and found["plugged"].source == "entry point"
     assert "three nodes" in found["plugged"].description
     assert make_sampler("my_nas_plugin:factory", "digits").nodes == 3
-    spec = SearchSpec(strategy="plugged", benchmark="digits", budget_kind="evals", budget=2,
-                      storage=f"sqlite:///{tmp_path / 's.db'}", cache=f"sqlite:///{tmp_path / 'c.db'}")
+    spec = SearchSpec(
+        strategy="plugged",
+        benchmark="digits",
+        budget_kind="evals",
+        budget=2,
+        storage=f"sqlite:///{tmp_path / 's.db'}",
+        cache=f"sqlite:///{tmp_path / 'c.db'}",
+    )
     study = run_search(spec)
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(done) == 2 and all(t.user_attrs["cell"]["nodes"] == 3 for t in done)
@@ -70,11 +78,20 @@ def test_a_plugin_that_ends_by_itself_needs_no_budget(registered, tmp_path):
     from baselines import CompleteDAGSampler
 
     registered.append("once")
-    register_strategy("once", lambda benchmark, seed=0, nodes=None, **kw:
-                      CompleteDAGSampler(benchmark.space, nodes or 3, seed), "the complete DAG, once",
-                      ends_by_itself=True, options=("nodes",))
-    spec = SearchSpec(strategy="once", benchmark="digits", nodes=3, storage=f"sqlite:///{tmp_path / 's.db'}",
-                      cache=f"sqlite:///{tmp_path / 'c.db'}")
+    register_strategy(
+        "once",
+        lambda benchmark, seed=0, nodes=None, **kw: CompleteDAGSampler(benchmark.space, nodes or 3, seed),
+        "the complete DAG, once",
+        ends_by_itself=True,
+        options=("nodes",),
+    )
+    spec = SearchSpec(
+        strategy="once",
+        benchmark="digits",
+        nodes=3,
+        storage=f"sqlite:///{tmp_path / 's.db'}",
+        cache=f"sqlite:///{tmp_path / 'c.db'}",
+    )
     study = run_search(spec)
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(done) == 1 and done[0].user_attrs["edges"] == 3
@@ -99,9 +116,13 @@ def test_no_module_compares_strategy_or_task_names():
     root = pathlib.Path(__file__).resolve().parents[1]
     names = "autoshrink|complete|random|ws|er|ba|evolution|tpe|image|lm"
     pattern = re.compile(r"""(==|!=|\bin\b)\s*\(?["'](""" + names + r""")["']""")
-    offenders = [f"{p.relative_to(root)}:{n}" for pkg in ("nasbench_shrink", "baselines", "search_spaces")
-                 for p in (root / pkg).glob("*.py") for n, line in enumerate(p.read_text().splitlines(), 1)
-                 if pattern.search(line)]
+    offenders = [
+        f"{p.relative_to(root)}:{n}"
+        for pkg in ("nasbench_shrink", "baselines", "search_spaces")
+        for p in (root / pkg).glob("*.py")
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
     assert offenders == []
 
 
@@ -109,8 +130,10 @@ def test_help_does_not_import_torch():
     import subprocess
     import sys
 
-    code = ("import sys; from typer.testing import CliRunner; from nasbench_shrink.cli import app; "
-            "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
-            "print(sorted(m for m in ('torch', 'optuna', 'sqlalchemy') if m in sys.modules))")
+    code = (
+        "import sys; from typer.testing import CliRunner; from nasbench_shrink.cli import app; "
+        "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
+        "print(sorted(m for m in ('torch', 'optuna', 'sqlalchemy') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

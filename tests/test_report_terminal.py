@@ -21,8 +21,9 @@ SEEDS = [0, 1, 2]
 @pytest.fixture(scope="module")
 def table_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("tbl") / "run"
-    res = runner.invoke(app, ["compare", "-b", "digits-table", "--seeds", "0-2", "--out", str(out)],
-                        env={"COLUMNS": "80"})
+    res = runner.invoke(
+        app, ["compare", "-b", "digits-table", "--seeds", "0-2", "--out", str(out)], env={"COLUMNS": "80"}
+    )
     assert res.exit_code == 0, res.output
     return out, res.stdout
 
@@ -59,8 +60,9 @@ def test_shrink_figure_data_is_each_steps_chosen_cell(table_run):
     steps = shrink_steps(pd.read_csv(out / "trials.csv"))
     for seed in SEEDS:
         sampler = make_sampler("autoshrink", benchmark="digits-table", seed=seed)
-        study = optuna.load_study(study_name=f"digits-table/autoshrink/seed{seed}",
-                                  storage=f"sqlite:///{out / 'studies.db'}", sampler=sampler)
+        study = optuna.load_study(
+            study_name=f"digits-table/autoshrink/seed{seed}", storage=f"sqlite:///{out / 'studies.db'}", sampler=sampler
+        )
         chosen = [len(s.chosen.cell.active_edges) for s in sampler.trajectory(study).steps if s.chosen is not None]
         drawn = steps[steps.seed == seed].sort_values("step")["edges"].tolist()
         assert drawn == chosen
@@ -101,8 +103,10 @@ def test_cells_figure_picks_each_strategys_best_by_true_score(table_run, monkeyp
     summary = pd.read_csv(out / "summary.csv")
     land = report.table_landscape(get_benchmark("digits-table"))
     drawn = []
-    monkeypatch.setattr("nasbench_shrink.analysis.draw.draw_cell",
-                        lambda cell, ax, title=None: (drawn.append(title), ax.set_xlim(0, 1), ax.set_ylim(0, 1)))
+    monkeypatch.setattr(
+        "nasbench_shrink.analysis.draw.draw_cell",
+        lambda cell, ax, title=None: (drawn.append(title), ax.set_xlim(0, 1), ax.set_ylim(0, 1)),
+    )
     caption = report.cells_figure(summary, out / "cells-test.png", land)
     assert "true (seed-mean) score" in caption
     for strategy, g in summary.groupby("strategy", sort=False):
@@ -120,16 +124,32 @@ def test_80_column_table_keeps_a12_p_and_w_with_a_30_character_name():
 
     long = "a-plug-in-strategy-named-at-30"
     assert len(long) == 30
-    view = fitted_table("t", ["strategy", "final regret [95% CI]", "vs ref.", "p (Holm)", "A12"],
-                        [[long, "0.02428 [0.0199, 0.0285]", "n.s.", "0.0242", "0.75"],
-                         ["autoshrink-sweep", "0.02 [0.01, 0.03]", "reference", "–", "–"]])
+    view = fitted_table(
+        "t",
+        ["strategy", "final regret [95% CI]", "vs ref.", "p (Holm)", "A12"],
+        [
+            [long, "0.02428 [0.0199, 0.0285]", "n.s.", "0.0242", "0.75"],
+            ["autoshrink-sweep", "0.02 [0.01, 0.03]", "reference", "–", "–"],
+        ],
+    )
     console = Console(width=80, record=True)
     console.print(view)
     text = console.export_text()
     assert "…" not in text and "0.75" in text and "0.0242" in text and "[0.0199, 0.0285]" in text
     assert max(len(line) for line in text.splitlines()) <= 80
-    clock = pd.DataFrame([{"workers": 16, "strategy": long, "time_to_top1pct": "1.2k [900, 1.5k]", "reached": 1.0,
-                           "speedup": 3.1, "makespan_speedup": 2.9, "utilisation": 0.93}])
+    clock = pd.DataFrame(
+        [
+            {
+                "workers": 16,
+                "strategy": long,
+                "time_to_top1pct": "1.2k [900, 1.5k]",
+                "reached": 1.0,
+                "speedup": 3.1,
+                "makespan_speedup": 2.9,
+                "utilisation": 0.93,
+            }
+        ]
+    )
     console = Console(width=80, record=True)
     console.print(clock_view(clock))
     text = console.export_text()

@@ -3,9 +3,9 @@ import math
 import pytest
 import torch
 
+from nasbench_shrink.benchmarks.ptb import batchify, find_ptb, load_corpus
 from nasbench_shrink.errors import DataError
 from nasbench_shrink.evaluation.lm import evaluate_lm
-from nasbench_shrink.benchmarks.ptb import batchify, find_ptb, load_corpus
 from search_spaces import Cell, complete_cell
 from search_spaces.rnn import RNNConfig, build_rnn, rnn_params
 
@@ -94,5 +94,5 @@ def test_offline_ptb_gives_one_clear_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(urllib.request, "urlopen", offline)
     find_ptb.cache_clear()
-    with pytest.raises(DataError, match="place ptb.train.txt"):
+    with pytest.raises(DataError, match=r"place ptb\.train\.txt"):
         find_ptb(str(tmp_path))

@@ -5,15 +5,15 @@ import textwrap
 
 import pandas as pd
 import pytest
+from helpers import check_trajectory, install_fake_distribution
 from typer.testing import CliRunner
 
-from helpers import check_trajectory, install_fake_distribution
 from nasbench_shrink.cli import app
 from nasbench_shrink.runs.search import SearchSpec, run_search
 
 runner = CliRunner()
 
-PLUGIN = textwrap.dedent('''
+PLUGIN = textwrap.dedent("""
     from dataclasses import replace
     from nasbench_shrink.catalogue import get_benchmark
     from search_spaces.rnn import RNNConfig
@@ -24,7 +24,7 @@ PLUGIN = textwrap.dedent('''
                                    recipe=replace(_tiny.proxy.recipe, max_epochs=1, batch_size=64)),
                      final=replace(_tiny.final, network=RNNConfig(emb_size=16, hidden_size=16, dropout_in=0.1),
                                    recipe=replace(_tiny.final.recipe, max_epochs=1, batch_size=64)))
-''')
+""")
 
 
 @pytest.fixture
@@ -35,8 +35,15 @@ def ptb_ci(tmp_path, monkeypatch, shared_data):
 
 
 def test_autoshrink_on_an_rnn_benchmark(ptb_ci, tmp_path):
-    spec = SearchSpec(strategy="autoshrink", benchmark="ptb-ci", nodes=4, k=2, data_dir=str(ptb_ci),
-                      storage=f"sqlite:///{tmp_path / 's.db'}", cache=f"sqlite:///{tmp_path / 'c.db'}")
+    spec = SearchSpec(
+        strategy="autoshrink",
+        benchmark="ptb-ci",
+        nodes=4,
+        k=2,
+        data_dir=str(ptb_ci),
+        storage=f"sqlite:///{tmp_path / 's.db'}",
+        cache=f"sqlite:///{tmp_path / 'c.db'}",
+    )
     study = run_search(spec)
     check_trajectory(study, k=2)
     t = study.best_trial
@@ -55,9 +62,28 @@ def test_show_reports_params_and_vocab(ptb_ci):
 @pytest.mark.slow
 def test_compare_on_an_rnn_benchmark_labels_perplexity(ptb_ci, tmp_path):
     out = tmp_path / "cmp"
-    res = runner.invoke(app, ["compare", "-b", "ptb-ci", "--strategies", "autoshrink,complete,random", "--seeds", "0",
-                              "--nodes", "3", "--k", "2", "--workers", "2", "--data-dir", str(ptb_ci), "--out",
-                              str(out)])
+    res = runner.invoke(
+        app,
+        [
+            "compare",
+            "-b",
+            "ptb-ci",
+            "--strategies",
+            "autoshrink,complete,random",
+            "--seeds",
+            "0",
+            "--nodes",
+            "3",
+            "--k",
+            "2",
+            "--workers",
+            "2",
+            "--data-dir",
+            str(ptb_ci),
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     summary = pd.read_csv(out / "summary.csv")
     assert "final_test_perplexity" in summary.columns and (summary["final_test_perplexity"] > 1).all()

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from nasbench_shrink import evaluate
 from nasbench_shrink.catalogue import get_benchmark
 from nasbench_shrink.tables import SHIPPED_TABLES_DIR as TABLES_DIR
-from nasbench_shrink import evaluate
 from search_spaces.cell import Cell
 
 
@@ -26,8 +26,10 @@ class Shipped:
     needs_data: bool
 
 
-SHIPPED = [Shipped("digits-table", "digits", [0, 1, 2], 0.0125, needs_data=False),
-           Shipped("cifar10-small-table", "cifar10-small", [0, 1], 0.08, needs_data=True)]
+SHIPPED = [
+    Shipped("digits-table", "digits", [0, 1, 2], 0.0125, needs_data=False),
+    Shipped("cifar10-small-table", "cifar10-small", [0, 1], 0.08, needs_data=True),
+]
 
 
 @pytest.fixture(scope="module", params=SHIPPED, ids=[s.name for s in SHIPPED])
@@ -52,7 +54,7 @@ def test_table_covers_the_whole_space(shipped):
 
 
 def test_table_file_matches_its_recorded_digest(shipped):
-    spec, bench = shipped
+    spec, _bench = shipped
     from nasbench_shrink.tables.table import load_table
 
     table = load_table(TABLES_DIR / f"{spec.name}.parquet")  # checks the rows' sha256 against the metadata

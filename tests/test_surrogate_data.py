@@ -18,8 +18,12 @@ from search_spaces import Cell, all_edges, random_ops
 
 
 def _random_cell(rng: random.Random, nodes: int = 8) -> Cell:
-    return Cell("cnn", nodes, [e for e in all_edges(nodes) if rng.random() < rng.uniform(0.3, 0.9)],
-                random_ops("cnn", nodes, rng))
+    return Cell(
+        "cnn",
+        nodes,
+        [e for e in all_edges(nodes) if rng.random() < rng.uniform(0.3, 0.9)],
+        random_ops("cnn", nodes, rng),
+    )
 
 
 def test_isomorphic_cells_get_identical_features():
@@ -40,12 +44,27 @@ def _fixture_records(n: int = 60, seed: int = 0):
         c = _random_cell(rng)
         edges = len(c.active_edges)
         design = "autoshrink" if i % 4 == 0 else ("random" if i % 2 else "dense")
-        for s in ((0, 1, 2) if i % 5 == 0 else (0,)):
+        for s in (0, 1, 2) if i % 5 == 0 else (0,):
             acc = 0.3 + 0.004 * edges + rng.gauss(0, 0.01)
-            records.append({"key": c.key, "seed": s, "cell": c.to_dict(), "accuracy": acc, "test_perf": acc - 0.01,
-                            "macs": 10**5 * (1 + edges), "params": 1000 * (1 + edges), "cost_s": 1.0,
-                            "train_flops": 1e9, "epochs": 2, "diverged": False, "stop_reason": "max_epochs",
-                            "machine": "test", "curve": [], "rungs": [{"epoch": 0.25, "val_acc": acc / 2}]})
+            records.append(
+                {
+                    "key": c.key,
+                    "seed": s,
+                    "cell": c.to_dict(),
+                    "accuracy": acc,
+                    "test_perf": acc - 0.01,
+                    "macs": 10**5 * (1 + edges),
+                    "params": 1000 * (1 + edges),
+                    "cost_s": 1.0,
+                    "train_flops": 1e9,
+                    "epochs": 2,
+                    "diverged": False,
+                    "stop_reason": "max_epochs",
+                    "machine": "test",
+                    "curve": [],
+                    "rungs": [{"epoch": 0.25, "val_acc": acc / 2}],
+                }
+            )
             manifest.append({"design": design, "run": i, "step": None, "key": c.key, "seed": s})
     return records, manifest
 
@@ -62,8 +81,9 @@ def test_data_set_round_trip_and_tamper_check(tmp_path):
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
-    changed = table.set_column(table.schema.get_field_index("accuracy"), "accuracy",
-                               [[a + 0.1 for a in table.column("accuracy").to_pylist()]])
+    changed = table.set_column(
+        table.schema.get_field_index("accuracy"), "accuracy", [[a + 0.1 for a in table.column("accuracy").to_pylist()]]
+    )
     pq.write_table(changed.replace_schema_metadata(table.schema.metadata), path)
     with pytest.raises(UserError, match="sha256"):
         load_dataset(path)
@@ -95,12 +115,14 @@ def test_isomorphic_cells_get_identical_graph_encodings_and_gin_predictions():
 
     rng = random.Random(5)
     cells = [_random_cell(rng) for _ in range(40)]
-    x = np.vstack([np.concatenate([cell_features(c, 10**5 * (1 + len(c.active_edges)), 1000), graph_encoding(c)])
-                   for c in cells])
+    x = np.vstack(
+        [np.concatenate([cell_features(c, 10**5 * (1 + len(c.active_edges)), 1000), graph_encoding(c)]) for c in cells]
+    )
     y = np.array([0.3 + 0.01 * len(c.active_edges) for c in cells])
     model = fit_model("gin", x, y)
     twins = [topological_relabel(c, rng) for c in cells[:10]]
-    xt = np.vstack([np.concatenate([cell_features(c, 10**5 * (1 + len(c.active_edges)), 1000), graph_encoding(c)])
-                    for c in twins])
+    xt = np.vstack(
+        [np.concatenate([cell_features(c, 10**5 * (1 + len(c.active_edges)), 1000), graph_encoding(c)]) for c in twins]
+    )
     assert np.array_equal(xt, x[:10])
     assert np.array_equal(model.predict(xt), model.predict(x[:10]))

@@ -7,14 +7,14 @@ import json
 import pytest
 import torch
 
-from nasbench_shrink.catalogue import get_benchmark, register_benchmark
-from nasbench_shrink.evaluation.cache import EvaluationCache
-from nasbench_shrink.errors import BenchmarkError
 from nasbench_shrink import evaluate
-from nasbench_shrink.evaluation.machine import machine_of
 from nasbench_shrink.benchmarks.recipe import TrainRecipe
-from nasbench_shrink.tables.table import TableError, load_table, table_benchmark
+from nasbench_shrink.catalogue import get_benchmark, register_benchmark
+from nasbench_shrink.errors import BenchmarkError
+from nasbench_shrink.evaluation.cache import EvaluationCache
+from nasbench_shrink.evaluation.machine import machine_of
 from nasbench_shrink.runs.tabulate import tabulate
+from nasbench_shrink.tables.table import TableError, load_table, table_benchmark
 from search_spaces import Cell
 from search_spaces.enumeration import enumerate_cells
 
@@ -29,8 +29,11 @@ def test_enumeration_counts():
 @pytest.fixture(scope="module")
 def quick():
     """digits with one epoch: a CPU-cheap live benchmark to tabulate (N = 3: 14 architectures)."""
-    bench = get_benchmark("digits").with_options(name="digits-1ep").with_stage(
-        "proxy", recipe=TrainRecipe(batch_size=32, max_epochs=1, overfit_ratio=None))
+    bench = (
+        get_benchmark("digits")
+        .with_options(name="digits-1ep")
+        .with_stage("proxy", recipe=TrainRecipe(batch_size=32, max_epochs=1, overfit_ratio=None))
+    )
     register_benchmark(bench)
     return bench
 
@@ -47,8 +50,9 @@ def table(quick, tmp_path_factory):
 def test_table_round_trip_and_checks(table, quick):
     d, cache_url = table
     t = load_table(d / "t.parquet")
-    assert len(t) == 28 and t.seeds == (0, 1) and t.meta["complete"] and t.meta["fidelity"] == \
-        quick.fidelity_key("proxy")
+    assert (
+        len(t) == 28 and t.seeds == (0, 1) and t.meta["complete"] and t.meta["fidelity"] == quick.fidelity_key("proxy")
+    )
     cache = EvaluationCache(cache_url)
     from nasbench_shrink.evaluation.cache import cache_key
 
@@ -118,8 +122,9 @@ def test_resumed_tabulation_trains_nothing_twice(table, quick, tmp_path):
     again = tabulate(quick, 3, [0, 1], cache_url, None)
     assert again["done"] == 28 and again["seconds"] < 5  # all served by the cache
     # carried as a file to a fresh cache: nothing is trained either
-    moved = tabulate(quick, 3, [0, 1], f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path / "t2.parquet",
-                     resume_from=d / "t.parquet")
+    moved = tabulate(
+        quick, 3, [0, 1], f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path / "t2.parquet", resume_from=d / "t.parquet"
+    )
     assert moved["imported"] == 28 and moved["done"] == 28
     assert load_table(tmp_path / "t2.parquet").meta["sha256"] == load_table(d / "t.parquet").meta["sha256"]
 
@@ -160,8 +165,15 @@ def test_budget_charging_is_identical_live_and_tabular(quick, tmp_path):
     register_benchmark(tab)
     runs = {}
     for name in (quick.name, tab.name):
-        spec = SearchSpec(strategy="autoshrink", benchmark=name, seed=0, nodes=3, k=2,
-                          storage=f"sqlite:///{tmp_path / (name + '.db')}", cache=cache)
+        spec = SearchSpec(
+            strategy="autoshrink",
+            benchmark=name,
+            seed=0,
+            nodes=3,
+            k=2,
+            storage=f"sqlite:///{tmp_path / (name + '.db')}",
+            cache=cache,
+        )
         study = run_search(spec)
         done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         runs[name] = ([(t.user_attrs["arch_key"], t.value) for t in done], charged(study.trials))
@@ -183,8 +195,12 @@ def test_a_missing_row_names_its_cell_and_seed(table, quick, tmp_path):
     full = load_table(d / "t.parquet")
     fid = full.meta["fidelity"]
     gone = full.keys[0]
-    records = [record_from_row(full.row(k, s), quick, "proxy", s, fid) for k in full.keys for s in full.seeds
-               if (k, s) != (gone, 1)]
+    records = [
+        record_from_row(full.row(k, s), quick, "proxy", s, fid)
+        for k in full.keys
+        for s in full.seeds
+        if (k, s) != (gone, 1)
+    ]
     write_table(tmp_path / "holey.parquet", records, quick, nodes=3, seeds=[0, 1], architectures=14)
     holey = table_benchmark("holey", tmp_path / "holey.parquet", quick)
     cell = Cell.from_dict(json.loads(full.row(gone, 0)["cell"]))
@@ -208,15 +224,18 @@ def test_a_format_1_table_is_read_as_the_current_format(table, tmp_path):
     old["cost_s"] = [c * (2.0 if s == 1 else 1.0) for c, s in zip(old["cost_s"], old["seed"])]
     meta.update(format=1, cpu="Old CPU", sha256=_digest(old, 1))
     meta.pop("cost_reference", None)
-    pq.write_table(pa.table(old).replace_schema_metadata({META_KEY: json.dumps(meta).encode()}),
-                   tmp_path / "old.parquet")
+    pq.write_table(
+        pa.table(old).replace_schema_metadata({META_KEY: json.dumps(meta).encode()}), tmp_path / "old.parquet"
+    )
     t = load_table(tmp_path / "old.parquet")
     assert t.meta["format"] == FORMAT and t.meta["format_read"] == 1 and t.meta["pareto"]["macs"]["keys"]
     assert set(t.columns["machine"]) == {"Old CPU (family/model unrecorded); torch " + meta["torch_version"]}
     for k, a in zip(t.columns["key"], t.columns["arch_cost_s"]):  # one machine: the mean of its seeds
         assert a == pytest.approx((t.row(k, 0)["cost_s"] + t.row(k, 1)["cost_s"]) / 2)
     new = upgrade_table(tmp_path / "old.parquet", tmp_path / "new.parquet", unrecorded="the calibration VM")
-    assert new["format"] == FORMAT and load_table(tmp_path / "new.parquet").columns["machine"][0] == "the calibration VM"
+    assert (
+        new["format"] == FORMAT and load_table(tmp_path / "new.parquet").columns["machine"][0] == "the calibration VM"
+    )
     with pytest.raises(TableError, match=f"already format {FORMAT}"):
         upgrade_table(tmp_path / "new.parquet", tmp_path / "again.parquet")
 

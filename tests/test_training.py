@@ -1,11 +1,11 @@
 import torch
 
-from nasbench_shrink.benchmarks import WORST_SCORE
-from nasbench_shrink.catalogue import get_benchmark
 from nasbench_shrink import evaluate
-from nasbench_shrink.evaluation.training import DeviceData, TrainRecipe, augment_batch, train, training_steps
+from nasbench_shrink.benchmarks import WORST_SCORE
 from nasbench_shrink.benchmarks.datasets import ImageSet
-from search_spaces import Cell, build_cnn, MacroConfig
+from nasbench_shrink.catalogue import get_benchmark
+from nasbench_shrink.evaluation.training import DeviceData, TrainRecipe, augment_batch, train, training_steps
+from search_spaces import Cell, MacroConfig, build_cnn
 
 SMALL = Cell("cnn", 3, [(0, 1), (1, 2)], ["input", "conv1x1", "sep3x3"])
 
@@ -26,29 +26,48 @@ def test_proxy_evaluation_is_deterministic_and_complete():
 
 def test_diverging_run_is_flagged_not_raised():
     bench = get_benchmark("digits")
-    bad = bench.with_options(name="digits-diverge").with_stage("proxy", recipe=TrainRecipe(lr=1e12, batch_size=32,
-                                                                                            max_epochs=3))
+    bad = bench.with_options(name="digits-diverge").with_stage(
+        "proxy", recipe=TrainRecipe(lr=1e12, batch_size=32, max_epochs=3)
+    )
     rec = evaluate(SMALL, bad, seed=0)
     assert rec.diverged and rec.score == WORST_SCORE and rec.stop_reason == "diverged"
 
 
 def _random_labels(n=256, size=8):
     g = torch.Generator().manual_seed(0)
-    return ImageSet(torch.randint(0, 255, (n, 1, size, size), generator=g, dtype=torch.uint8),
-                    torch.randint(0, 10, (n,), generator=g), tuple("0123456789"))
+    return ImageSet(
+        torch.randint(0, 255, (n, 1, size, size), generator=g, dtype=torch.uint8),
+        torch.randint(0, 10, (n,), generator=g),
+        tuple("0123456789"),
+    )
 
 
 def test_official_early_stops():
     data = DeviceData(_random_labels(), torch.device("cpu"), torch.tensor([0.5]), torch.tensor([0.25]))
     cfg = MacroConfig(in_channels=1, input_size=8, widths=(4, 8, 8), stem_channels=4)
-    low = train(build_cnn(SMALL, cfg), data, data, TrainRecipe(max_epochs=10, min_acc=1.01, patience=None,
-                                                               overfit_ratio=None), seed=0)
+    low = train(
+        build_cnn(SMALL, cfg),
+        data,
+        data,
+        TrainRecipe(max_epochs=10, min_acc=1.01, patience=None, overfit_ratio=None),
+        seed=0,
+    )
     assert low.stop_reason == "low_accuracy" and low.epochs == 4  # official: after the 4th epoch
-    pat = train(build_cnn(SMALL, cfg), data, data, TrainRecipe(max_epochs=30, lr=0.0, patience=2,
-                                                               min_acc_epoch=None, overfit_ratio=None), seed=0)
+    pat = train(
+        build_cnn(SMALL, cfg),
+        data,
+        data,
+        TrainRecipe(max_epochs=30, lr=0.0, patience=2, min_acc_epoch=None, overfit_ratio=None),
+        seed=0,
+    )
     assert pat.stop_reason == "patience" and pat.epochs == 3  # lr 0: no improvement after epoch 1
-    over = train(build_cnn(SMALL, cfg), data, data, TrainRecipe(max_epochs=10, overfit_ratio=0.0, patience=None,
-                                                                min_acc_epoch=None), seed=0)
+    over = train(
+        build_cnn(SMALL, cfg),
+        data,
+        data,
+        TrainRecipe(max_epochs=10, overfit_ratio=0.0, patience=None, min_acc_epoch=None),
+        seed=0,
+    )
     assert over.stop_reason == "overfit" and over.epochs == 1
 
 
@@ -68,8 +87,9 @@ def test_augmentation_shifts_and_flips_whole_batches():
 def test_training_steps_yields_once_per_optimizer_step_and_returns_what_train_returns():
     data = DeviceData(_random_labels(), torch.device("cpu"), torch.tensor([0.5]), torch.tensor([0.25]))
     cfg = MacroConfig(in_channels=1, input_size=8, widths=(4, 8, 8), stem_channels=4)
-    recipe = TrainRecipe(max_epochs=3, batch_size=64, patience=None, min_acc_epoch=None, overfit_ratio=None,
-                         epoch_stop_acc=None)
+    recipe = TrainRecipe(
+        max_epochs=3, batch_size=64, patience=None, min_acc_epoch=None, overfit_ratio=None, epoch_stop_acc=None
+    )
     torch.manual_seed(0)
     whole = train(build_cnn(SMALL, cfg), data, data, recipe, seed=0)
     torch.manual_seed(0)

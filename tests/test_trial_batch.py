@@ -7,8 +7,8 @@ import optuna
 from optuna.trial import TrialState
 
 from nasbench_shrink.runs.search import SearchSpec, run_worker
-from nasbench_shrink.tables.table import TableLookup
 from nasbench_shrink.storage.trials import finished_counts, read_trials, trials_by_name, write_trials
+from nasbench_shrink.tables.table import TableLookup
 
 
 def _source_trials() -> list[optuna.trial.FrozenTrial]:
@@ -58,8 +58,14 @@ def test_batch_write_and_read_equal_optunas_per_trial_path(tmp_path):
 
 def test_table_search_in_memory_stores_what_a_stored_run_would(tmp_path, monkeypatch):
     def run(name: str):
-        spec = SearchSpec(strategy="autoshrink", benchmark="digits-table", seed=3, study=name, cache=None,
-                          storage=f"sqlite:///{tmp_path / 'studies.db'}")
+        spec = SearchSpec(
+            strategy="autoshrink",
+            benchmark="digits-table",
+            seed=3,
+            study=name,
+            cache=None,
+            storage=f"sqlite:///{tmp_path / 'studies.db'}",
+        )
         run_worker(spec)
         st = optuna.load_study(study_name=name, storage=spec.storage)
         return [(t.number, t.state, t.value, t.params, t.user_attrs) for t in st.trials]
@@ -71,8 +77,15 @@ def test_table_search_in_memory_stores_what_a_stored_run_would(tmp_path, monkeyp
 
 
 def test_a_table_run_rerun_keeps_its_stored_trials(tmp_path):
-    spec = SearchSpec(strategy="random", benchmark="digits-table", seed=1, storage=f"sqlite:///{tmp_path / 's.db'}",
-                      cache=None, budget_kind="evals", budget=5)
+    spec = SearchSpec(
+        strategy="random",
+        benchmark="digits-table",
+        seed=1,
+        storage=f"sqlite:///{tmp_path / 's.db'}",
+        cache=None,
+        budget_kind="evals",
+        budget=5,
+    )
     first = [(t.number, t.params) for t in run_worker(spec).trials]
     assert len(first) == 5
     assert [(t.number, t.params) for t in run_worker(spec).trials] == first  # spent: nothing added, nothing lost

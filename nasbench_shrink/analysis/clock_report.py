@@ -1,14 +1,16 @@
 """The simulated-clock report: search time on W workers, from the per-W comparisons' CSVs.
 
 Per W and strategy: the median simulated time until a run first ends a top-1 % architecture (the usual median,
-the convention of every report here; a run that never reaches one counts as infinitely late there, and is censored at the largest makespan of its comparison, so rank-based statistics stay valid), its bootstrap
-95 % interval, the share of runs that reach one, the speed-up over W = 1 (ratio of medians), the worker
+the convention of every report here; a run that never reaches one counts as infinitely late there, and is
+censored at the largest makespan of its comparison, so rank-based statistics stay valid), its bootstrap 95 %
+interval, the share of runs that reach one, the speed-up over W = 1 (ratio of medians), the worker
 utilisation (work / (W × makespan); 1 − utilisation is the idle share), and the paired Wilcoxon test with Holm's
 correction and A12 against the reference strategy (AutoShrink) at the same W on the censored times.
 """
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -40,27 +42,42 @@ def clock_table(summaries: dict[int, pd.DataFrame]) -> pd.DataFrame:
     rows = []
     for w, summary in sorted(summaries.items()):
         censor = float(summary["makespan_s"].max())
-        s = summary.assign(t=np.where(np.isfinite(summary["time_to_top1pct_s"]), summary["time_to_top1pct_s"],
-                                      np.inf))
+        s = summary.assign(t=np.where(np.isfinite(summary["time_to_top1pct_s"]), summary["time_to_top1pct_s"], np.inf))
         s["t_censored"] = np.minimum(s["t"], censor)
         reference = strategies_by_paper_row(list(dict.fromkeys(s["strategy"]))).get("Shrink")
         tests = stats.final_table(s, {"t_censored": False}, reference, "t_censored")
         for strategy, g in s.groupby("strategy", sort=False):
             med, lo, hi = _median_ci(g["t"].to_numpy(float))
             test = tests[tests.strategy == strategy].iloc[0]
-            rows.append({"workers": w, "strategy": strategy, "runs": len(g), "median_s": med, "lo_s": lo, "hi_s": hi,
-                         "reached": float(np.isfinite(g["t"]).mean()),
-                         "utilisation": float((g["busy_s"] / (w * g["makespan_s"])).mean()),
-                         "makespan_s": float(g["makespan_s"].median()), "p_holm": test["p_holm"],
-                         "a12": test["a12"], "verdict": test["verdict"]})
+            rows.append(
+                {
+                    "workers": w,
+                    "strategy": strategy,
+                    "runs": len(g),
+                    "median_s": med,
+                    "lo_s": lo,
+                    "hi_s": hi,
+                    "reached": float(np.isfinite(g["t"]).mean()),
+                    "utilisation": float((g["busy_s"] / (w * g["makespan_s"])).mean()),
+                    "makespan_s": float(g["makespan_s"].median()),
+                    "p_holm": test["p_holm"],
+                    "a12": test["a12"],
+                    "verdict": test["verdict"],
+                }
+            )
     table = pd.DataFrame(rows)
     base = {r.strategy: r.median_s for r in table[table.workers == table.workers.min()].itertuples()}
     one = table.workers.min() == 1
-    table["speedup"] = [base[r.strategy] / r.median_s if one and np.isfinite(base[r.strategy])
-                        and np.isfinite(r.median_s) and r.median_s > 0 else np.nan for r in table.itertuples()]
+    table["speedup"] = [
+        base[r.strategy] / r.median_s
+        if one and np.isfinite(base[r.strategy]) and np.isfinite(r.median_s) and r.median_s > 0
+        else np.nan
+        for r in table.itertuples()
+    ]
     span = {r.strategy: r.makespan_s for r in table[table.workers == table.workers.min()].itertuples()}
-    table["makespan_speedup"] = [span[r.strategy] / r.makespan_s if one and r.makespan_s > 0 else np.nan
-                                 for r in table.itertuples()]
+    table["makespan_speedup"] = [
+        span[r.strategy] / r.makespan_s if one and r.makespan_s > 0 else np.nan for r in table.itertuples()
+    ]
     table["idle_share"] = 1.0 - table["utilisation"]
     table["time_to_top1pct"] = [f"{_fmt(r.median_s)} [{_fmt(r.lo_s)}, {_fmt(r.hi_s)}]" for r in table.itertuples()]
     return table
@@ -103,34 +120,58 @@ def write_clock_report(parent: Path, folders: list[Path], bench: Benchmark | Non
     _figure(trials, parent / "clock.png")
     ref = table.loc[table.verdict == "reference", "strategy"]
     reference = ref.iloc[0] if len(ref) else None
-    lines = [f"# Search time on a simulated clock: `{bench.name if bench else '?'}`", "",
-             "Each comparison below ran every strategy × seed on a simulated clock of W asynchronous workers (a "
-             "trial takes its architecture's recorded seconds; AutoShrink's workers wait at each step's barrier). "
-             "Time to top 1 %: median over seeds of the simulated seconds until a run first ends a top-1 % "
-             "architecture [bootstrap 95 % interval]; a run that never does counts as not reached (and, in the "
-             f"paired test against {reference or 'the reference'} at the same W, as the comparison's largest "
-             "makespan). Speed-up: the W = 1 median over this W's. Utilisation: work / (W × makespan).", "",
-             "Makespan speed-up: the same for the median run's whole search (defined even when the median run "
-             "reaches no top-1 % cell).", "",
-             "| W | strategy | time to top 1 % (s) | runs reaching it | speed-up | makespan speed-up | utilisation | "
-             f"vs {reference or '–'} (Holm p, A12) |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# Search time on a simulated clock: `{bench.name if bench else '?'}`",
+        "",
+        "Each comparison below ran every strategy × seed on a simulated clock of W asynchronous workers (a "
+        "trial takes its architecture's recorded seconds; AutoShrink's workers wait at each step's barrier). "
+        "Time to top 1 %: median over seeds of the simulated seconds until a run first ends a top-1 % "
+        "architecture [bootstrap 95 % interval]; a run that never does counts as not reached (and, in the "
+        f"paired test against {reference or 'the reference'} at the same W, as the comparison's largest "
+        "makespan). Speed-up: the W = 1 median over this W's. Utilisation: work / (W × makespan).",
+        "",
+        "Makespan speed-up: the same for the median run's whole search (defined even when the median run "
+        "reaches no top-1 % cell).",
+        "",
+        "| W | strategy | time to top 1 % (s) | runs reaching it | speed-up | makespan speed-up | utilisation | "
+        f"vs {reference or '–'} (Holm p, A12) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in table.itertuples():
-        vs = r.verdict if r.verdict in ("reference", "") or pd.isna(r.p_holm) else \
-            f"{r.verdict} (p {p_text(r.p_holm)}, A12 {r.a12:.2f})"
-        lines.append(f"| {r.workers} | {r.strategy} | {r.time_to_top1pct} | {100 * r.reached:.0f} % | "
-                     f"{'–' if pd.isna(r.speedup) else f'{r.speedup:.2f}x'} | "
-                     f"{'–' if pd.isna(r.makespan_speedup) else f'{r.makespan_speedup:.2f}x'} | "
-                     f"{100 * r.utilisation:.0f} % | {vs} |")
-    lines += ["", "![clock](clock.png)", "", "The comparisons: " + ", ".join(f"[W = {w}]({Path(f).name}/report.md)"
-                                                                             for w, f in zip(sorted(summaries), folders)),
-              ""]
+        vs = (
+            r.verdict
+            if r.verdict in ("reference", "") or pd.isna(r.p_holm)
+            else f"{r.verdict} (p {p_text(r.p_holm)}, A12 {r.a12:.2f})"
+        )
+        lines.append(
+            f"| {r.workers} | {r.strategy} | {r.time_to_top1pct} | {100 * r.reached:.0f} % | "
+            f"{'–' if pd.isna(r.speedup) else f'{r.speedup:.2f}x'} | "
+            f"{'–' if pd.isna(r.makespan_speedup) else f'{r.makespan_speedup:.2f}x'} | "
+            f"{100 * r.utilisation:.0f} % | {vs} |"
+        )
+    lines += [
+        "",
+        "![clock](clock.png)",
+        "",
+        "The comparisons: "
+        + ", ".join(f"[W = {w}]({Path(f).name}/report.md)" for w, f in zip(sorted(summaries), folders)),
+        "",
+    ]
     # the ordering by median time to a top-1 % cell, among the strategies whose median run reaches one
-    order = {w: list(g[np.isfinite(g["median_s"])].sort_values("median_s")["strategy"])
-             for w, g in table.groupby("workers")}
+    order = {
+        w: list(g[np.isfinite(g["median_s"])].sort_values("median_s")["strategy"]) for w, g in table.groupby("workers")
+    }
     ws = sorted(order)
-    lines.append("Ordering by median time to a top-1 % cell (strategies whose median run reaches one): " + "; ".join(
-        f"W = {w}: {', '.join(order[w]) or 'none'}" for w in ws) + ". " + ("It does not change with W."
-        if all(order[a] == order[b] for a, b in zip(ws, ws[1:])) else "It changes with W."))
+    lines.append(
+        "Ordering by median time to a top-1 % cell (strategies whose median run reaches one): "
+        + "; ".join(f"W = {w}: {', '.join(order[w]) or 'none'}" for w in ws)
+        + ". "
+        + (
+            "It does not change with W."
+            if all(order[a] == order[b] for a, b in itertools.pairwise(ws))
+            else "It changes with W."
+        )
+    )
     (parent / "clock.md").write_text("\n".join(lines) + "\n")
     (parent / "clock.json").write_text(json.dumps({"workers": ws, "folders": [str(f) for f in folders]}))
     return table

@@ -18,8 +18,15 @@ from search_spaces import Cell, to_graph
 
 __all__ = ["NODE_RADIUS", "OP_COLOURS", "cell_layout", "draw_cell", "op_legend", "save_cell_png"]
 
-OP_COLOURS = {"input": "#d9d9d9", "conv1x1": "#8ecae6", "sep3x3": "#ffb703", "relu": "#90be6d",
-              "sigmoid": "#f94144", "tanh": "#577590", "identity": "#f9c74f"}
+OP_COLOURS = {
+    "input": "#d9d9d9",
+    "conv1x1": "#8ecae6",
+    "sep3x3": "#ffb703",
+    "relu": "#90be6d",
+    "sigmoid": "#f94144",
+    "tanh": "#577590",
+    "identity": "#f9c74f",
+}
 NODE_RADIUS = 0.3
 COLUMN_GAP, ROW_GAP = 1.5, 1.1
 CLEARANCE = NODE_RADIUS + 0.1  # how far a curve keeps from the centre of a node it does not join
@@ -52,7 +59,7 @@ def _curve(a: np.ndarray, b: np.ndarray, bend: float) -> np.ndarray:
     chord = b - a
     control = (a + b) / 2 + bend * np.array([-chord[1], chord[0]])
     t = np.linspace(0.0, 1.0, _SAMPLES)[:, None]
-    return (1 - t) ** 2 * a + 2 * (1 - t) * t * control + t ** 2 * b
+    return (1 - t) ** 2 * a + 2 * (1 - t) * t * control + t**2 * b
 
 
 def _distance(points: np.ndarray, centre: np.ndarray) -> float:
@@ -61,7 +68,7 @@ def _distance(points: np.ndarray, centre: np.ndarray) -> float:
 
 def _overlap(a: np.ndarray, b: np.ndarray, within: float = 0.12) -> float:
     """The share of ``a``'s inner points (away from its ends) that lie within ``within`` of path ``b``."""
-    inner = a[_SAMPLES // 6: -_SAMPLES // 6]
+    inner = a[_SAMPLES // 6 : -_SAMPLES // 6]
     d = np.linalg.norm(inner[:, None, :] - b[None, :, :], axis=2).min(axis=1)
     return float(np.mean(d < within))
 
@@ -101,14 +108,25 @@ def draw_cell(cell: Cell, ax=None, title: str | None = None) -> None:
     pos, paths = cell_layout(cell)
     leaves = set(cell.leaves)
     for (u, v), pts in paths.items():
-        keep = (np.linalg.norm(pts - pos[u], axis=1) > NODE_RADIUS) & (np.linalg.norm(pts - pos[v], axis=1)
-                                                                        > NODE_RADIUS + 0.02)
-        ax.add_patch(FancyArrowPatch(path=MplPath(pts[keep]), arrowstyle="-|>", mutation_scale=11, lw=1.1,
-                                     color="#444444", zorder=1))
+        keep = (np.linalg.norm(pts - pos[u], axis=1) > NODE_RADIUS) & (
+            np.linalg.norm(pts - pos[v], axis=1) > NODE_RADIUS + 0.02
+        )
+        ax.add_patch(
+            FancyArrowPatch(
+                path=MplPath(pts[keep]), arrowstyle="-|>", mutation_scale=11, lw=1.1, color="#444444", zorder=1
+            )
+        )
     for n in g:
-        ax.add_patch(Circle(pos[n], NODE_RADIUS, facecolor=OP_COLOURS.get(g.nodes[n]["op"], "#cccccc"),
-                            edgecolor="black" if n in leaves else "#666666", lw=2.4 if n in leaves else 1.0,
-                            zorder=2))
+        ax.add_patch(
+            Circle(
+                pos[n],
+                NODE_RADIUS,
+                facecolor=OP_COLOURS.get(g.nodes[n]["op"], "#cccccc"),
+                edgecolor="black" if n in leaves else "#666666",
+                lw=2.4 if n in leaves else 1.0,
+                zorder=2,
+            )
+        )
         ax.text(*pos[n], str(n), ha="center", va="center", fontsize=10, fontweight="bold", zorder=3)
     every = np.vstack([*paths.values(), *pos.values()]) if paths else np.vstack(list(pos.values()))
     pad = NODE_RADIUS + 0.1
@@ -124,8 +142,10 @@ def op_legend(fig, ops) -> None:
     stay legible at any cell size)."""
     from matplotlib.patches import Patch
 
-    handles = [Patch(facecolor=OP_COLOURS.get(op, "#cccccc"), edgecolor="#666666", label=op)
-               for op in sorted(set(ops) | {"input"}, key=lambda o: (o != "input", o))]
+    handles = [
+        Patch(facecolor=OP_COLOURS.get(op, "#cccccc"), edgecolor="#666666", label=op)
+        for op in sorted(set(ops) | {"input"}, key=lambda o: (o != "input", o))
+    ]
     handles.append(Patch(facecolor="white", edgecolor="black", lw=2.4, label="cell output"))
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=9, frameon=False)
 

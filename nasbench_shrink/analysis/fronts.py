@@ -27,7 +27,7 @@ import pandas as pd
 from nasbench_shrink.objectives.pareto import RunningFront, hypervolume_2d, igd_plus
 from nasbench_shrink.tables.fronts import REFERENCE, FrontAxes, front_normaliser
 
-__all__ = ["front_columns", "front_summary", "fronts_figure", "run_front_points", "TRUTH_COLUMN", "LIVE_COLUMN"]
+__all__ = ["LIVE_COLUMN", "TRUTH_COLUMN", "front_columns", "front_summary", "fronts_figure", "run_front_points"]
 
 TRUTH_COLUMN = "hv_regret"  # on a table: lower is better, 0 = the true front
 LIVE_COLUMN = "hv"  # live: the observed front's hypervolume, higher is better
@@ -100,8 +100,9 @@ def front_columns(trials: pd.DataFrame, metric: str, cost: str, higher_is_better
     return trials
 
 
-def front_summary(g: pd.DataFrame, metric: str, cost: str, higher_is_better: bool, land=None,
-                  reference: pd.DataFrame | None = None) -> dict[str, Any]:
+def front_summary(
+    g: pd.DataFrame, metric: str, cost: str, higher_is_better: bool, land=None, reference: pd.DataFrame | None = None
+) -> dict[str, Any]:
     """One run's end (``g``: its trials within the budget, in order): the believed front's size and keys, its
     final hypervolume regret, IGD+ and the share of the true front's architectures in it (table), or its
     hypervolume (live; axes from ``reference``, the whole comparison's trials)."""
@@ -124,8 +125,9 @@ def run_front_points(g: pd.DataFrame, summary_row, metric: str, cost: str, land=
     on a table, observed ones live (``g``: the run's trials)."""
     keys = str(summary_row["front_keys"]).split() if isinstance(summary_row["front_keys"], str) else []
     if land is not None:
-        pts = [(land.mean_perf[k], land.macs[k] if cost == "macs" else land.params[k]) for k in keys
-               if k in land.mean_perf]
+        pts = [
+            (land.mean_perf[k], land.macs[k] if cost == "macs" else land.params[k]) for k in keys if k in land.mean_perf
+        ]
     else:
         first = g.drop_duplicates("arch_key").set_index("arch_key")
         pts = [(first.at[k, metric], first.at[k, cost]) for k in keys if k in first.index]
@@ -133,8 +135,9 @@ def run_front_points(g: pd.DataFrame, summary_row, metric: str, cost: str, land=
     return p[np.argsort(p[:, 1], kind="stable")]
 
 
-def fronts_figure(trials: pd.DataFrame, summary: pd.DataFrame, metric: str, cost: str, higher_is_better: bool,
-                  path, land=None) -> str:
+def fronts_figure(
+    trials: pd.DataFrame, summary: pd.DataFrame, metric: str, cost: str, higher_is_better: bool, path, land=None
+) -> str:
     """One panel per strategy: every architecture and the true front (table), each run's believed front at its
     end (thin), and the median run's (bold: the run whose final measure is the median over seeds). Returns a
     sentence saying which run each panel's bold front is."""
@@ -146,18 +149,31 @@ def fronts_figure(trials: pd.DataFrame, summary: pd.DataFrame, metric: str, cost
     target = "final_hv_regret" if "final_hv_regret" in summary.columns else "final_hv"
     ncols = min(4, len(strategies))
     nrows = int(np.ceil(len(strategies) / ncols))
-    fig, axes = style.figure(width=3.1 * ncols + 0.6, height=2.7 * nrows + 0.4, nrows=nrows, ncols=ncols,
-                             sharex=True, sharey=True, squeeze=False)
+    fig, axes = style.figure(
+        width=3.1 * ncols + 0.6,
+        height=2.7 * nrows + 0.4,
+        nrows=nrows,
+        ncols=ncols,
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
     colours = style.palette(strategies)
     scale = 100.0 if higher_is_better else 1.0
-    for ax in axes.flat[len(strategies):]:
+    for ax in axes.flat[len(strategies) :]:
         ax.set_visible(False)
     for ax, s in zip(axes.flat, strategies):
         runs = summary[summary.strategy == s]
         if land is not None:
             all_cost = [land.macs[k] if cost == "macs" else land.params[k] for k in land.keys]
-            ax.scatter(all_cost, [scale * land.mean_perf[k] for k in land.keys], s=3, color="0.8", lw=0,
-                       label="all architectures")
+            ax.scatter(
+                all_cost,
+                [scale * land.mean_perf[k] for k in land.keys],
+                s=3,
+                color="0.8",
+                lw=0,
+                label="all architectures",
+            )
             true = np.array(land.fronts[cost]["points"])
             ax.step(true[:, 1], scale * true[:, 0], where="post", color="k", lw=1.2, label="true front")
         order = runs.sort_values([target, "seed"]).reset_index(drop=True)
@@ -170,10 +186,14 @@ def fronts_figure(trials: pd.DataFrame, summary: pd.DataFrame, metric: str, cost
         if median is not None:
             g = trials[(trials.strategy == s) & (trials.seed == median["seed"])]
             p = run_front_points(g, median, metric, cost, land)
-            ax.step(p[:, 1], scale * p[:, 0], where="post", color=colours[s], lw=2.0, marker="o", ms=3.5,
-                    label="median run")
-            ax.set_title(f"{s}\nmedian {'HV regret' if target == 'final_hv_regret' else 'HV'} "
-                         f"{median[target]:.3g} (seed {int(median['seed'])})", fontsize="small")
+            ax.step(
+                p[:, 1], scale * p[:, 0], where="post", color=colours[s], lw=2.0, marker="o", ms=3.5, label="median run"
+            )
+            ax.set_title(
+                f"{s}\nmedian {'HV regret' if target == 'final_hv_regret' else 'HV'} "
+                f"{median[target]:.3g} (seed {int(median['seed'])})",
+                fontsize="small",
+            )
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))  # a decade or two: label 2 and 5
         ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 10k, 20k, 50k, 100k
@@ -188,11 +208,18 @@ def fronts_figure(trials: pd.DataFrame, summary: pd.DataFrame, metric: str, cost
     handles.append(Line2D([], [], color="0.4", lw=0.7, alpha=0.5))
     labels.append("each run (thin)")
     fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize="small", frameon=False)
-    values = "true values on the table" if land is not None else "observed values"
-    fig.suptitle(f"Believed fronts at the end of each run ({values}), {summary['seed'].nunique()} seeds per strategy",
-                 fontsize="medium")
+    values = f"true values on {land.source}" if land is not None else "observed values"
+    fig.suptitle(
+        f"Believed fronts at the end of each run ({values}), {summary['seed'].nunique()} seeds per strategy",
+        fontsize="medium",
+    )
     style.save(fig, path)
-    return ("Each panel: thin lines are every run's believed front at its end"
-            + (" at the architectures' seed-mean values, over every architecture (grey) and the true front (black)"
-               if land is not None else " at the observed values")
-            + "; the bold line is the median run's (median of the final measure over seeds).")
+    return (
+        "Each panel: thin lines are every run's believed front at its end"
+        + (
+            " at the architectures' seed-mean values, over every architecture (grey) and the true front (black)"
+            if land is not None
+            else " at the observed values"
+        )
+        + "; the bold line is the median run's (median of the final measure over seeds)."
+    )

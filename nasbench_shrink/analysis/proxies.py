@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.stats as st
 
-__all__ = ["correlation_table", "proxy_frame", "correlation_figure"]
+__all__ = ["correlation_figure", "correlation_table", "proxy_frame"]
 
 
 def proxy_frame(table, land, higher_is_better: bool) -> pd.DataFrame:
@@ -30,10 +30,16 @@ def proxy_frame(table, land, higher_is_better: bool) -> pd.DataFrame:
     rows = []
     for k in land.keys:
         i = first[k]
-        rows.append({"key": k, "edges": c["edges"][i],
-                     "metric": land.mean_perf[k] if higher_is_better else -land.mean_perf[k],
-                     "score": land.true_score[k], **{n: c[f"zc_{n}"][i] for n in names},
-                     **{f"{n}_s": c[f"zc_{n}_s"][i] for n in names}})
+        rows.append(
+            {
+                "key": k,
+                "edges": c["edges"][i],
+                "metric": land.mean_perf[k] if higher_is_better else -land.mean_perf[k],
+                "score": land.true_score[k],
+                **{n: c[f"zc_{n}"][i] for n in names},
+                **{f"{n}_s": c[f"zc_{n}_s"][i] for n in names},
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -53,7 +59,10 @@ def _boot(x: np.ndarray, y: np.ndarray, resamples: int, seed: int) -> tuple[floa
         rho.append(r)
         tau.append(t)
     rho_a, tau_a = np.array(rho), np.array(tau)
-    q = (lambda a: np.nanpercentile(a, [2.5, 97.5]) if np.isfinite(a).any() else (math.nan, math.nan))
+
+    def q(a: np.ndarray) -> tuple[float, float]:
+        return np.nanpercentile(a, [2.5, 97.5]) if np.isfinite(a).any() else (math.nan, math.nan)
+
     (r_lo, r_hi), (t_lo, t_hi) = q(rho_a), q(tau_a)
     return float(r_lo), float(r_hi), float(t_lo), float(t_hi)
 
@@ -65,8 +74,9 @@ def top_overlap(proxy: np.ndarray, target: np.ndarray, fraction: float) -> float
     return len(by_proxy & by_target) / k
 
 
-def correlation_table(frame: pd.DataFrame, names: list[str], resamples: int = 200, seed: int = 0,
-                      strata: bool = True) -> pd.DataFrame:
+def correlation_table(
+    frame: pd.DataFrame, names: list[str], resamples: int = 200, seed: int = 0, strata: bool = True
+) -> pd.DataFrame:
     """Per proxy, target (metric, score) and stratum (``all`` and each edge count with 10+ architectures):
     Spearman ρ and Kendall τ with bootstrap 95 % intervals, n, and (overall) top-1 % / top-5 % overlap."""
     groups = [("all", frame)]
@@ -79,9 +89,18 @@ def correlation_table(frame: pd.DataFrame, names: list[str], resamples: int = 20
                 x, y = g[name].to_numpy(float), g[target].to_numpy(float)
                 rho, tau = _corr(x, y)
                 r_lo, r_hi, t_lo, t_hi = _boot(x, y, resamples if label == "all" else max(50, resamples // 4), seed)
-                row: dict[str, Any] = {"proxy": name, "target": target, "stratum": label, "n": len(g),
-                                       "spearman": rho, "spearman_lo": r_lo, "spearman_hi": r_hi,
-                                       "kendall": tau, "kendall_lo": t_lo, "kendall_hi": t_hi}
+                row: dict[str, Any] = {
+                    "proxy": name,
+                    "target": target,
+                    "stratum": label,
+                    "n": len(g),
+                    "spearman": rho,
+                    "spearman_lo": r_lo,
+                    "spearman_hi": r_hi,
+                    "kendall": tau,
+                    "kendall_lo": t_lo,
+                    "kendall_hi": t_hi,
+                }
                 if label == "all":
                     row["top1pct"] = top_overlap(x, y, 0.01)
                     row["top5pct"] = top_overlap(x, y, 0.05)
@@ -95,8 +114,13 @@ def correlation_figure(table: pd.DataFrame, path: Path, title: str) -> Path:
 
     fig, (a, b) = style.figure(width=13, height=4.8, ncols=2, gridspec_kw={"width_ratios": [1, 1.4]})
     t = table[(table.target == "metric") & (table.stratum == "all")].sort_values("spearman")
-    a.barh(t["proxy"], t["spearman"], color="#1f77b4",
-           xerr=[t["spearman"] - t["spearman_lo"], t["spearman_hi"] - t["spearman"]], capsize=3)
+    a.barh(
+        t["proxy"],
+        t["spearman"],
+        color="#1f77b4",
+        xerr=[t["spearman"] - t["spearman_lo"], t["spearman_hi"] - t["spearman"]],
+        capsize=3,
+    )
     a.axvline(0, color="0.3", lw=0.8)
     a.set_xlabel("Spearman ρ with seed-mean validation metric (95 % bootstrap interval)")
     a.set_title("all architectures")
@@ -112,8 +136,15 @@ def correlation_figure(table: pd.DataFrame, path: Path, title: str) -> Path:
         b.set_title("Spearman ρ within each edge-count stratum")
         for (i, j), v in np.ndenumerate(m.to_numpy(float)):
             if np.isfinite(v):
-                b.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize="x-small",
-                       color="white" if abs(v) > 0.6 else "black")
+                b.text(
+                    j,
+                    i,
+                    f"{v:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize="x-small",
+                    color="white" if abs(v) > 0.6 else "black",
+                )
         b.grid(False)
         fig.colorbar(im, ax=b, shrink=0.8)
     fig.suptitle(title)

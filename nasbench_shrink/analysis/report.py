@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from search_spaces import Cell
 from nasbench_shrink.analysis import stats, style
 from nasbench_shrink.analysis.fronts import LIVE_COLUMN, TRUTH_COLUMN
-from nasbench_shrink.budget import BUDGET_KINDS, cost_label, cumulative_column
 from nasbench_shrink.benchmarks import Benchmark
+from nasbench_shrink.budget import BUDGET_KINDS, cost_label, cumulative_column
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.objectives import parse_objectives
+from search_spaces import Cell
 
 # Paper Table 4 (CIFAR-10, full training): accuracy %, MACs (M). Random graphs: mean ± std over 10 runs, N = 15.
 # ``row`` matches a strategy's registry trait ``paper_row``.
@@ -64,8 +64,9 @@ def load(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         trials = pd.read_csv(out / "trials.csv")
         summary = pd.read_csv(out / "summary.csv")
     except FileNotFoundError as exc:
-        raise UserError(f"{out} has no {Path(exc.filename).name}; run 'nasbench-shrink compare --out {out}' "
-                        "first") from None
+        raise UserError(
+            f"{out} has no {Path(exc.filename).name}; run 'nasbench-shrink compare --out {out}' first"
+        ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise UserError(f"a CSV in {out} is unreadable ({exc}); rerun the compare command to rewrite it") from None
     settings = {}
@@ -77,8 +78,20 @@ def load(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
 def mean_std_table(summary: pd.DataFrame) -> pd.DataFrame:
     """Mean ± std per strategy over seeds, as the report prints it."""
     m = metric_of(summary)
-    cols = [c for c in (f"final_test_{m}", f"best_{m}", "final_macs", "final_params", "best_score", "search_cost_s",
-                        "search_flops", "evaluations") if c in summary.columns]
+    cols = [
+        c
+        for c in (
+            f"final_test_{m}",
+            f"best_{m}",
+            "final_macs",
+            "final_params",
+            "best_score",
+            "search_cost_s",
+            "search_flops",
+            "evaluations",
+        )
+        if c in summary.columns
+    ]
     agg = summary.groupby("strategy", sort=False)[cols].agg(["mean", "std"])
     return agg
 
@@ -172,6 +185,7 @@ def rank_figure(trials: pd.DataFrame, kind: str, path: Path, budget_kind: str | 
 
 def pareto_figure(summary: pd.DataFrame, path: Path) -> None:
     import seaborn as sns
+
     m = metric_of(summary)
     fig, ax = style.figure()
     final = f"final_test_{m}" in summary.columns
@@ -184,8 +198,9 @@ def pareto_figure(summary: pd.DataFrame, path: Path) -> None:
         y = summary[f"final_test_{m}" if final else f"best_{m}"]
         xlabel, ylabel = "parameters (M, log scale)", "perplexity (lower is better)"
     d = summary.assign(x=x, y=y)
-    sns.scatterplot(d, x="x", y="y", hue="strategy", style="strategy", s=80, ax=ax,
-                    palette=style.palette(summary["strategy"]))
+    sns.scatterplot(
+        d, x="x", y="y", hue="strategy", style="strategy", s=80, ax=ax, palette=style.palette(summary["strategy"])
+    )
     ax.set_xscale("log")
     ax.set_xlabel(("final network " if final else "search network ") + xlabel)
     ax.set_ylabel(("final test " if final else "best proxy ") + ylabel)
@@ -196,16 +211,39 @@ def pareto_figure(summary: pd.DataFrame, path: Path) -> None:
 def table_pareto_figure(summary: pd.DataFrame, land, path: Path) -> None:
     """On a table: every architecture, the exact accuracy-vs-MACs front, and each run's best cell over them."""
     import seaborn as sns
+
     fig, ax = style.figure()
-    ax.scatter([land.macs[k] for k in land.keys], [100 * land.mean_perf[k] for k in land.keys], s=5, color="0.75",
-               label="all architectures")
+    ax.scatter(
+        [land.macs[k] for k in land.keys],
+        [100 * land.mean_perf[k] for k in land.keys],
+        s=5,
+        color="0.75",
+        label="all architectures",
+    )
     front = land.pareto_front(True)
-    ax.plot([land.macs[k] for k in front], [100 * land.mean_perf[k] for k in front], color="k", lw=1.2,
-            drawstyle="steps-post", label="Pareto front")
-    d = summary.assign(x=[land.macs.get(k, np.nan) for k in summary["best_arch_key"]],
-                       y=[100 * land.mean_perf.get(k, np.nan) for k in summary["best_arch_key"]])
-    sns.scatterplot(d, x="x", y="y", hue="strategy", style="strategy", s=70, ax=ax, alpha=0.8,
-                    palette=style.palette(summary["strategy"]))
+    ax.plot(
+        [land.macs[k] for k in front],
+        [100 * land.mean_perf[k] for k in front],
+        color="k",
+        lw=1.2,
+        drawstyle="steps-post",
+        label="Pareto front",
+    )
+    d = summary.assign(
+        x=[land.macs.get(k, np.nan) for k in summary["best_arch_key"]],
+        y=[100 * land.mean_perf.get(k, np.nan) for k in summary["best_arch_key"]],
+    )
+    sns.scatterplot(
+        d,
+        x="x",
+        y="y",
+        hue="strategy",
+        style="strategy",
+        s=70,
+        ax=ax,
+        alpha=0.8,
+        palette=style.palette(summary["strategy"]),
+    )
     ax.set_xscale("log")
     ax.set_xlabel("search-network MACs per image (log scale)")
     ax.set_ylabel("mean proxy validation accuracy (%)")
@@ -234,8 +272,10 @@ def shrink_figure(trials: pd.DataFrame, path: Path) -> bool:
     from matplotlib.ticker import MaxNLocator
 
     fig, (a, b) = style.figure(10.5, 4.0, 1, 2)
-    for ax, col, label, colour in ((a, "best_score", "best candidate score in the step", "C0"),
-                                   (b, "edges", "active edges of the chosen cell", "C1")):
+    for ax, col, label, colour in (
+        (a, "best_score", "best candidate score in the step", "C0"),
+        (b, "edges", "active edges of the chosen cell", "C1"),
+    ):
         runs = [g[["step", col]].to_numpy(float) for _, g in steps.groupby("seed", sort=False)]
         ax.add_collection(LineCollection(runs, colors=colour, alpha=max(0.08, min(0.6, 4.0 / len(runs))), lw=1))
         med = steps.groupby("step")[col].median()
@@ -245,8 +285,11 @@ def shrink_figure(trials: pd.DataFrame, path: Path) -> bool:
         ax.set_ylabel(label)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     b.yaxis.set_major_locator(MaxNLocator(integer=True))
-    b.legend([Line2D([], [], color="0.4", alpha=0.5), Line2D([], [], color="0.2", lw=2.5)],
-             [f"one seed ({steps['seed'].nunique()} in all)", "median over the seeds still shrinking"], loc="upper right")
+    b.legend(
+        [Line2D([], [], color="0.4", alpha=0.5), Line2D([], [], color="0.2", lw=2.5)],
+        [f"one seed ({steps['seed'].nunique()} in all)", "median over the seeds still shrinking"],
+        loc="upper right",
+    )
     fig.suptitle("AutoShrink: per step, the best candidate and the cell it keeps")
     style.save(fig, path)
     return True
@@ -265,12 +308,17 @@ def cells_figure(summary: pd.DataFrame, path: Path, land=None) -> str:
     if land is not None:
         s["true_score"] = [land.true_score.get(k, np.nan) for k in s["best_arch_key"]]
         s["_rank"] = s["true_score"].fillna(-np.inf)
-        caption = ("Best cell of each strategy: of its runs' final incumbents, the one of highest true (seed-mean) "
-                   "score on the table, labelled with that score and its regret; bold outline: cell outputs.")
+        caption = (
+            "Best cell of each strategy: of its runs' final incumbents, the one of highest true (seed-mean) "
+            f"score on {land.source}, labelled with that score and its regret against {land.reference}; bold "
+            "outline: cell outputs."
+        )
     else:
         s["_rank"] = s["best_score"]
-        caption = ("Best cell of each strategy: the final incumbent of highest observed proxy score over its runs "
-                   "(one seed each, so a lucky draw can lead); bold outline: cell outputs.")
+        caption = (
+            "Best cell of each strategy: the final incumbent of highest observed proxy score over its runs "
+            "(one seed each, so a lucky draw can lead); bold outline: cell outputs."
+        )
     best = s.loc[s.groupby("strategy", sort=False)["_rank"].idxmax()]
     n = len(best)
     cols = min(3, n)
@@ -280,8 +328,11 @@ def cells_figure(summary: pd.DataFrame, path: Path, land=None) -> str:
     for ax, (_, r) in zip(axes.flat, best.iterrows()):
         cell = Cell.from_json(r["best_cell"])
         ops |= set(cell.ops[1:])
-        value = (f"true score {r['true_score']:.3f}, regret {land.best_score - r['true_score']:.4f}"
-                 if land is not None else f"observed score {r['best_score']:.3f}")
+        value = (
+            f"true score {r['true_score']:.3f}, regret {land.best_score - r['true_score']:.4f}"
+            if land is not None
+            else f"observed score {r['best_score']:.3f}"
+        )
         draw_cell(cell, ax, title=f"{r['strategy']} (seed {r['seed']}): {value}, {len(cell.active_edges)} edges")
     drawn = list(axes.flat)[:n]
     width = max(np.ptp(ax.get_xlim()) for ax in drawn)
@@ -297,8 +348,7 @@ def cells_figure(summary: pd.DataFrame, path: Path, land=None) -> str:
     return caption
 
 
-_COST_COLUMN = {"flops": "search_flops", "seconds": "search_cost_s", "evals": "evaluations",
-                "wallclock": "makespan_s"}
+_COST_COLUMN = {"flops": "search_flops", "seconds": "search_cost_s", "evals": "evaluations", "wallclock": "makespan_s"}
 
 
 def comparison(summary: pd.DataFrame, kind: str = "flops") -> tuple[pd.DataFrame, dict[str, bool], str, str | None]:
@@ -343,10 +393,21 @@ def reference_strategy(strategies, kind: str) -> str | None:
     return strategies_by_paper_row(strategies).get("Shrink") if kind == "single" else None
 
 
-_LABELS = {"final_hv_regret": "final HV regret", "final_hv": "final HV", "final_igd_plus": "IGD+",
-           "front_size": "front size", "final_regret": "final regret", "best_score": "best score", "final_test_accuracy": "test acc. (%)",
-           "final_test_perplexity": "final test perplexity", "final_macs": "MACs (M)", "best_macs": "MACs (M)",
-           "search_flops": "search FLOPs", "search_cost_s": "search s", "evaluations": "evaluations"}
+_LABELS = {
+    "final_hv_regret": "final HV regret",
+    "final_hv": "final HV",
+    "final_igd_plus": "IGD+",
+    "front_size": "front size",
+    "final_regret": "final regret",
+    "best_score": "best score",
+    "final_test_accuracy": "test acc. (%)",
+    "final_test_perplexity": "final test perplexity",
+    "final_macs": "MACs (M)",
+    "best_macs": "MACs (M)",
+    "search_flops": "search FLOPs",
+    "search_cost_s": "search s",
+    "evaluations": "evaluations",
+}
 _SCALE = {"final_test_accuracy": 100.0, "final_macs": 1e-6, "best_macs": 1e-6}
 
 
@@ -380,13 +441,17 @@ def comparison_sentences(table: pd.DataFrame, target: str, reference: str | None
     out = []
     for verdict in ("better", "worse"):
         for _, r in table[table.verdict == verdict].iterrows():
-            out.append(f"{r['strategy']} is {verdict} than {reference} on {what}: IQM {r[target]:.4g} against "
-                       f"{ref[target]:.4g} (paired Wilcoxon over {seeds} seeds, Holm-corrected p "
-                       f"{p_text(r['p_holm'], '= ')}; A12 = {r['a12']:.2f}, the chance that it does better on a seed).")
+            out.append(
+                f"{r['strategy']} is {verdict} than {reference} on {what}: IQM {r[target]:.4g} against "
+                f"{ref[target]:.4g} (paired Wilcoxon over {seeds} seeds, Holm-corrected p "
+                f"{p_text(r['p_holm'], '= ')}; A12 = {r['a12']:.2f}, the chance that it does better on a seed)."
+            )
     ns = table[table.verdict == "not significant"]
     if len(ns):
-        out.append(f"Not significantly different from {reference} on {what} at the 5 % level after Holm's "
-                   f"correction: {', '.join(ns['strategy'])} (smallest corrected p = {ns['p_holm'].min():.3g}).")
+        out.append(
+            f"Not significantly different from {reference} on {what} at the 5 % level after Holm's "
+            f"correction: {', '.join(ns['strategy'])} (smallest corrected p = {ns['p_holm'].min():.3g})."
+        )
     if not out:
         out.append(f"Only {reference} was run, so there is nothing to test.")
     return out
@@ -403,8 +468,10 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
     kind = cfg.get("budget_kind", "flops")
     axis = x_axis or kind
     if axis not in BUDGET_KINDS or (axis == "wallclock" and "clock_end" not in trials.columns):
-        raise UserError(f"unknown cost axis {axis!r} for this comparison; choose one of evals, flops, seconds "
-                        "(and wallclock for a run on a simulated clock)")
+        raise UserError(
+            f"unknown cost axis {axis!r} for this comparison; choose one of evals, flops, seconds "
+            "(and wallclock for a run on a simulated clock)"
+        )
     anytime_figure(trials, axis, out / "anytime.png", kind)
     rank_figure(trials, axis, out / "rank.png", kind)
     objectives = parse_objectives(cfg.get("objectives"))
@@ -430,48 +497,63 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
     has_final = f"final_test_{m}" in summary.columns
     pcol = f"final_test_{m}" if has_final else f"best_{m}"
     by_row = strategies_by_paper_row(list(dict.fromkeys(summary["strategy"])))
-    lines += _paper_table(m, {row: (s, summary[summary["strategy"] == s]) for row, s in by_row.items()}, pcol,
-                          has_final)
-    lines += ["", _paper_sentence(cfg.get("benchmark", ""), bench is not None and bench.paper_setting, summary,
-                                  has_final, m), ""]
+    lines += _paper_table(
+        m, {row: (s, summary[summary["strategy"] == s]) for row, s in by_row.items()}, pcol, has_final
+    )
+    lines += [
+        "",
+        _paper_sentence(cfg.get("benchmark", ""), bench is not None and bench.paper_setting, summary, has_final, m),
+        "",
+    ]
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path
 
 
-def _final_table_lines(table: pd.DataFrame, columns: dict[str, bool], target: str, reference: str | None,
-                       seeds: int) -> list[str]:
+def _final_table_lines(
+    table: pd.DataFrame, columns: dict[str, bool], target: str, reference: str | None, seeds: int
+) -> list[str]:
     """The report's final table (markdown) and the sentences computed from it."""
-    lines = ["## Final table", "",
-             "Each cell: interquartile mean over seeds [bootstrap 95 % interval]. The last column tests the "
-             f"strategy against {reference or 'the reference'} on {_LABELS.get(target, target)}: paired "
-             "Wilcoxon signed-rank over the same seeds, Holm-corrected across strategies, with the Vargha–Delaney "
-             "A12 effect size (> 0.5: the strategy tends to do better).", ""]
+    lines = [
+        "## Final table",
+        "",
+        "Each cell: interquartile mean over seeds [bootstrap 95 % interval]. The last column tests the "
+        f"strategy against {reference or 'the reference'} on {_LABELS.get(target, target)}: paired "
+        "Wilcoxon signed-rank over the same seeds, Holm-corrected across strategies, with the Vargha–Delaney "
+        "A12 effect size (> 0.5: the strategy tends to do better).",
+        "",
+    ]
     head = ["strategy"] + [_LABELS.get(c, c) for c in columns] + [f"vs {reference or '–'}"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
-        lines.append("| " + " | ".join([r["strategy"], *(_value(r, c) for c in columns), _versus(r, reference)])
-                     + " |")
+        lines.append("| " + " | ".join([r["strategy"], *(_value(r, c) for c in columns), _versus(r, reference)]) + " |")
     lines += [""] + comparison_sentences(table, target, reference, seeds) + [""]
-    return lines + ["Every number above is computed from `summary.csv` (one row per run), which is computed "
-                    "from `trials.csv` (trials within the budget).", ""]
+    return lines + [
+        "Every number above is computed from `summary.csv` (one row per run), which is computed "
+        "from `trials.csv` (trials within the budget).",
+        "",
+    ]
 
 
 def _settings_lines(cfg: dict, settings: dict, out: Path, kind: str) -> list[str]:
     seeds = cfg.get("seeds", [])
-    return ["## Settings", "",
-            f"- strategies: {', '.join(cfg.get('strategies', []))}",
-            f"- objectives: {cfg.get('objectives', 'score')}",
-            f"- seeds: {_seed_list(seeds)} ({len(seeds)}, paired across strategies)",
-            _budget_line(settings.get("resolved_budget"), kind),
-            f"- final evaluation: {'yes' if cfg.get('final') else 'no'}",
-            f"- storage: `{settings.get('storage')}` (open with `optuna-dashboard` or "
-            f"`nasbench-shrink dashboard {out}`)",
-            _wall_line(settings), ""]
+    return [
+        "## Settings",
+        "",
+        f"- strategies: {', '.join(cfg.get('strategies', []))}",
+        f"- objectives: {cfg.get('objectives', 'score')}",
+        f"- seeds: {_seed_list(seeds)} ({len(seeds)}, paired across strategies)",
+        _budget_line(settings.get("resolved_budget"), kind),
+        f"- final evaluation: {'yes' if cfg.get('final') else 'no'}",
+        f"- storage: `{settings.get('storage')}` (open with `optuna-dashboard` or `nasbench-shrink dashboard {out}`)",
+        _wall_line(settings),
+        "",
+    ]
 
 
-def _write_front_report(out: Path, bench: Benchmark | None, trials: pd.DataFrame, summary: pd.DataFrame,
-                        settings: dict, objectives) -> Path:
+def _write_front_report(
+    out: Path, bench: Benchmark | None, trials: pd.DataFrame, summary: pd.DataFrame, settings: dict, objectives
+) -> Path:
     """report.md of a two-objective comparison: the true front (table), the final table on the believed
     fronts' hypervolume regret (or hypervolume), the tests against the reference, and the fronts figure."""
     from nasbench_shrink.analysis.fronts import fronts_figure
@@ -487,32 +569,55 @@ def _write_front_report(out: Path, bench: Benchmark | None, trials: pd.DataFrame
     lines += _settings_lines(cfg, settings, out, kind)
     if land is not None:
         front = land.fronts[objectives.cost]
-        lines += ["## Ground truth", "",
-                  f"The table's true front of (seed-mean validation {m}, {objectives.cost}) has {len(front['keys'])} "
-                  f"of {len(land.keys)} architectures; its hypervolume is {front['hypervolume']:.4f} in the table's "
-                  f"normalised axes (best {m} and smallest {objectives.cost} 0, worst 1; reference point "
-                  f"{tuple(front['reference'])}). A run's front is the set of its evaluations that no other of its "
-                  "evaluations dominates in the values it observed; it is measured at its architectures' seed-mean "
-                  "values: HV regret = the true front's hypervolume minus its own (0: it covers the true front); "
-                  "IGD+ = the mean distance from the true front's points to it, counting only where it is worse.",
-                  ""]
+        lines += [
+            "## Ground truth",
+            "",
+            f"The table's true front of (seed-mean validation {m}, {objectives.cost}) has {len(front['keys'])} "
+            f"of {len(land.keys)} architectures; its hypervolume is {front['hypervolume']:.4f} in the table's "
+            f"normalised axes (best {m} and smallest {objectives.cost} 0, worst 1; reference point "
+            f"{tuple(front['reference'])}). A run's front is the set of its evaluations that no other of its "
+            "evaluations dominates in the values it observed; it is measured at its architectures' seed-mean "
+            "values: HV regret = the true front's hypervolume minus its own (0: it covers the true front); "
+            "IGD+ = the mean distance from the true front's points to it, counting only where it is worse.",
+            "",
+        ]
     else:
-        lines += ["## Measure", "", "A live benchmark has no ground truth: each run's observed front is measured by "
-                  "its hypervolume in axes normalised over every evaluation of this comparison (best 0, worst 1, "
-                  "reference point (1.1, 1.1)), the same axes for every strategy.", ""]
+        lines += [
+            "## Measure",
+            "",
+            "A live benchmark has no ground truth: each run's observed front is measured by "
+            "its hypervolume in axes normalised over every evaluation of this comparison (best 0, worst 1, "
+            "reference point (1.1, 1.1)), the same axes for every strategy.",
+            "",
+        ]
     table, columns, target, reference = comparison(summary, kind)
     lines += _final_table_lines(table, columns, target, reference, len(seeds))
     if "true_front_found" in summary.columns:
         shares = summary.groupby("strategy", sort=False)["true_front_found"].median()
         best = [s for s, v in shares.items() if v == shares.max()]
-        lines += [f"Median share of the true front's {len(land.fronts[objectives.cost]['keys'])} architectures in a "
-                  "run's front: " + ", ".join(f"{s} {100 * v:.0f} %" for s, v in shares.items())
-                  + f" (highest: {', '.join(best)}).", ""]
+        lines += [
+            f"Median share of the true front's {len(land.fronts[objectives.cost]['keys'])} architectures in a "
+            "run's front: "
+            + ", ".join(f"{s} {100 * v:.0f} %" for s, v in shares.items())
+            + f" (highest: {', '.join(best)}).",
+            "",
+        ]
     # (reaching a top-1 % cell is a question about the score: not asked of a front)
-    lines += fairness_lines(trials, summary.drop(columns=["evals_to_top1pct"], errors="ignore"), kind, target,
-                            len(seeds))
-    lines += ["## Figures", "", "![anytime](anytime.png)", "", "![rank](rank.png)", "", "![pareto](pareto.png)", "",
-              caption, ""]
+    lines += fairness_lines(
+        trials, summary.drop(columns=["evals_to_top1pct"], errors="ignore"), kind, target, len(seeds)
+    )
+    lines += [
+        "## Figures",
+        "",
+        "![anytime](anytime.png)",
+        "",
+        "![rank](rank.png)",
+        "",
+        "![pareto](pareto.png)",
+        "",
+        caption,
+        "",
+    ]
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path
@@ -539,8 +644,10 @@ def _budget_line(budget, kind: str) -> str:
         return "- budget: none"
     if isinstance(budget, dict):
         v = np.array(list(budget.values()), dtype=float)
-        return (f"- budget: paired — the run of every strategy at seed s gets what the budget-setting strategy "
-                f"spent at seed s (charged {kind}: mean {v.mean():.4g}, range {v.min():.4g}–{v.max():.4g})")
+        return (
+            f"- budget: paired — the run of every strategy at seed s gets what the budget-setting strategy "
+            f"spent at seed s (charged {kind}: mean {v.mean():.4g}, range {v.min():.4g}–{v.max():.4g})"
+        )
     return f"- budget: {budget:.4g} charged {kind} per run (fixed)"
 
 
@@ -553,7 +660,7 @@ def shared_prefixes(trials: pd.DataFrame, min_length: int = 2) -> list[tuple[str
     seeds = sorted(set(trials["seed"]))
     out = []
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             shortest = None
             for seed in seeds:
                 x, y = seqs.get((a, seed), []), seqs.get((b, seed), [])
@@ -573,8 +680,12 @@ def fairness_table(summary: pd.DataFrame, kind: str) -> pd.DataFrame:
     col = _COST_COLUMN.get(kind, "search_flops")
     rows = []
     for s, g in summary.groupby("strategy", sort=False):
-        row = {"strategy": s, "charged": g[col].mean(), "budget": g["budget"].mean() if "budget" in g else np.nan,
-               "repeats": g["repeats"].mean() if "repeats" in g else np.nan}
+        row = {
+            "strategy": s,
+            "charged": g[col].mean(),
+            "budget": g["budget"].mean() if "budget" in g else np.nan,
+            "repeats": g["repeats"].mean() if "repeats" in g else np.nan,
+        }
         if "evals_to_top1pct" in g:
             hits = g["evals_to_top1pct"].to_numpy(dtype=float)
             reached = np.isfinite(hits)
@@ -590,14 +701,23 @@ def fairness_lines(trials: pd.DataFrame, summary: pd.DataFrame, kind: str, targe
     has_top = "median_evals_to_top1pct" in table
     head = ["strategy", f"mean charged {kind}", "mean budget", "charged / budget", "free repeats / run"]
     head += ["median evals to top 1 %", "runs reaching top 1 %"] if has_top else []
-    out = ["## Equal cost and power", "",
-           "A run pays for each architecture the first time it evaluates it; a repeat returns the same record for "
-           "free; a trial counts only if the run's total including it stays within the budget.", "",
-           "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out = [
+        "## Equal cost and power",
+        "",
+        "A run pays for each architecture the first time it evaluates it; a repeat returns the same record for "
+        "free; a trial counts only if the run's total including it stays within the budget.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
     for _, r in table.iterrows():
-        cells = [r["strategy"], f"{r['charged']:.4g}", f"{r['budget']:.4g}" if pd.notna(r["budget"]) else "–",
-                 f"{r['charged'] / r['budget']:.3f}" if pd.notna(r["budget"]) and r["budget"] else "–",
-                 f"{r['repeats']:.1f}" if pd.notna(r["repeats"]) else "–"]
+        cells = [
+            r["strategy"],
+            f"{r['charged']:.4g}",
+            f"{r['budget']:.4g}" if pd.notna(r["budget"]) else "–",
+            f"{r['charged'] / r['budget']:.3f}" if pd.notna(r["budget"]) and r["budget"] else "–",
+            f"{r['repeats']:.1f}" if pd.notna(r["repeats"]) else "–",
+        ]
         if has_top:
             med = r["median_evals_to_top1pct"]
             cells += ["not reached" if not np.isfinite(med) else f"{med:g}", f"{100 * r['reached_top1pct']:.0f} %"]
@@ -605,21 +725,32 @@ def fairness_lines(trials: pd.DataFrame, summary: pd.DataFrame, kind: str, targe
     values = summary[target].to_numpy(dtype=float) if target in summary else np.array([])
     m = max(1, summary["strategy"].nunique() - 1)
     one, holm_first = stats.detectable_a12(values, seeds), stats.detectable_a12(values, seeds, alpha=0.05 / m)
-    how = (f"simulated from this comparison's {_LABELS.get(target, target)} values (Gaussian-copula shifts of "
-           "their empirical distribution, independent pairs)")
+    how = (
+        f"simulated from this comparison's {_LABELS.get(target, target)} values (Gaussian-copula shifts of "
+        "their empirical distribution, independent pairs)"
+    )
     if np.isfinite(one):
-        out += ["", f"Power: with {seeds} paired seeds, the smallest A12 the paired Wilcoxon test detects with 80 % "
-                f"power is {_a12(one)} at α = 0.05 and {_a12(holm_first)} at α = 0.05/{m} (Holm's strictest "
-                f"step), {how}. A smaller true difference is likely to come out 'not significant'."]
+        out += [
+            "",
+            f"Power: with {seeds} paired seeds, the smallest A12 the paired Wilcoxon test detects with 80 % "
+            f"power is {_a12(one)} at α = 0.05 and {_a12(holm_first)} at α = 0.05/{m} (Holm's strictest "
+            f"step), {how}. A smaller true difference is likely to come out 'not significant'.",
+        ]
     else:
-        out += ["", f"Power: with {seeds} paired seeds no difference, however large, reaches 80 % power in the "
-                f"paired Wilcoxon test at α = 0.05 ({how}): every 'not significant' above says nothing."]
+        out += [
+            "",
+            f"Power: with {seeds} paired seeds no difference, however large, reaches 80 % power in the "
+            f"paired Wilcoxon test at α = 0.05 ({how}): every 'not significant' above says nothing.",
+        ]
     shared = shared_prefixes(trials)
     if shared:
         pairs = "; ".join(f"{a} and {b}: the first {n}" for a, b, n in shared)
-        out += ["", f"Some strategies propose the same first architectures at every seed ({pairs}), because they "
-                "start alike (the same seeded complete DAG, or the same seeded random start-up). Their runs are "
-                "correlated over those trials: harmless for pairing, but not independent evidence."]
+        out += [
+            "",
+            f"Some strategies propose the same first architectures at every seed ({pairs}), because they "
+            "start alike (the same seeded complete DAG, or the same seeded random start-up). Their runs are "
+            "correlated over those trials: harmless for pairing, but not independent evidence.",
+        ]
     return out + [""]
 
 
@@ -628,33 +759,44 @@ def _a12(v: float) -> str:
 
 
 def table_landscape(bench: Benchmark | None):
-    from nasbench_shrink.tables.landscape import landscape_of
-    from nasbench_shrink.tables.table import TableLookup
-
-    if bench is None:
+    """What ``bench`` knows of true scores (``Evaluator.landscape``), or None for a live benchmark."""
+    if bench is None or bench.evaluator is None:
         return None
-    return landscape_of(bench.evaluator.table, bench) if isinstance(bench.evaluator, TableLookup) else None
+    return bench.evaluator.landscape(bench)
 
 
 def _paper_table(metric: str, ours: dict, pcol: str, has_final: bool) -> list[str]:
     """The paper's Table 4 (images) or Table 5 (language models) beside our final numbers: IQM over seeds with a
     bootstrap 95 % interval, as every other table of the report (the paper's own rows are as it prints them)."""
     if metric == "accuracy":
-        title, rows, perf, cost = "Table 4", PAPER_TABLE4, ("accuracy", "acc. (%)", 0.01), ("macs_m", "MACs (M)",
-                                                                                           "final_macs", 1e6)
+        title, rows, perf, cost = (
+            "Table 4",
+            PAPER_TABLE4,
+            ("accuracy", "acc. (%)", 0.01),
+            ("macs_m", "MACs (M)", "final_macs", 1e6),
+        )
     else:
-        title, rows, perf, cost = "Table 5", PAPER_TABLE5, ("perplexity", "test ppl", 1.0), ("params_m", "params (M)",
-                                                                                            "final_params", 1e6)
-    lines = [f"## The paper's {title}, for reference", "",
-             f"| topology | nodes | paper {perf[1]} | paper {cost[1]} | ours: strategy | ours: final {perf[1]} "
-             f"IQM [95% CI] | ours: final {cost[1]} IQM [95% CI] |", "|---|---|---|---|---|---|---|"]
+        title, rows, perf, cost = (
+            "Table 5",
+            PAPER_TABLE5,
+            ("perplexity", "test ppl", 1.0),
+            ("params_m", "params (M)", "final_params", 1e6),
+        )
+    lines = [
+        f"## The paper's {title}, for reference",
+        "",
+        f"| topology | nodes | paper {perf[1]} | paper {cost[1]} | ours: strategy | ours: final {perf[1]} "
+        f"IQM [95% CI] | ours: final {cost[1]} IQM [95% CI] |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for p in rows:
         strategy, r = ours.get(p["row"], (None, None))
         ok = r is not None and has_final
         a = _iqm_ci(r[pcol], perf[2], 2) if ok else "–"
         c = _iqm_ci(r[cost[2]], cost[3], 3) if ok and cost[2] in r else "–"
-        lines.append(f"| {p['topology']} | {p['nodes']} | {p[perf[0]]} | {p[cost[0]]} | "
-                     f"{strategy or '–'} | {a} | {c} |")
+        lines.append(
+            f"| {p['topology']} | {p['nodes']} | {p[perf[0]]} | {p[cost[0]]} | {strategy or '–'} | {a} | {c} |"
+        )
     return lines
 
 
@@ -666,8 +808,9 @@ def _iqm_ci(values: pd.Series, scale: float, digits: int) -> str:
     return f"{stats.iqm(v) / scale:.{digits}f} [{lo / scale:.{digits}f}, {hi / scale:.{digits}f}]"
 
 
-def _paper_sentence(benchmark: str, paper_setting: bool, summary: pd.DataFrame, has_final: bool,
-                    metric: str = "accuracy") -> str:
+def _paper_sentence(
+    benchmark: str, paper_setting: bool, summary: pd.DataFrame, has_final: bool, metric: str = "accuracy"
+) -> str:
     if not has_final:
         return "No final evaluation was run, so nothing here is comparable with the paper's full-training numbers."
     col = f"final_test_{metric}"
@@ -675,11 +818,15 @@ def _paper_sentence(benchmark: str, paper_setting: bool, summary: pd.DataFrame, 
     better = (lambda a, b: a >= b) if metric == "accuracy" else (lambda a, b: a <= b)
     parts = []
     if metric == "accuracy" and not paper_setting:
-        parts.append(f"The paper trains on full CIFAR-10; this run uses `{benchmark}`, so absolute accuracies and "
-                     "MACs do not compare, only orderings can.")
+        parts.append(
+            f"The paper trains on full CIFAR-10; this run uses `{benchmark}`, so absolute accuracies and "
+            "MACs do not compare, only orderings can."
+        )
     if metric == "perplexity":
-        parts.append("The paper's Table 5 trains 23-33 M-parameter models on full PTB; this run's final networks are "
-                     "far smaller and trained briefly, so only orderings compare.")
+        parts.append(
+            "The paper's Table 5 trains 23-33 M-parameter models on full PTB; this run's final networks are "
+            "far smaller and trained briefly, so only orderings compare."
+        )
     row = strategies_by_paper_row(list(means.index))
     shrink = row.get("Shrink")
     if shrink is not None and "Complete-DAG" in row:
@@ -690,16 +837,20 @@ def _paper_sentence(benchmark: str, paper_setting: bool, summary: pd.DataFrame, 
                 f"AutoShrink's final accuracy is {100 * (a[col] - c[col]):+.2f} points against the complete DAG with "
                 f"{c.final_macs / max(a.final_macs, 1):.2f}x fewer MACs, so the accuracy ordering "
                 f"{'matches' if better(a[col], c[col]) else 'does not match'} and the cost ordering "
-                f"{'matches' if a.final_macs <= c.final_macs else 'does not match'}.")
+                f"{'matches' if a.final_macs <= c.final_macs else 'does not match'}."
+            )
         else:
             parts.append(
                 f"The paper's ShrinkRNN has 6.6 lower perplexity than its complete DAG with 30% fewer parameters; here "
                 f"AutoShrink's final perplexity is {a[col] - c[col]:+.2f} against the complete DAG with "
                 f"{100 * (1 - a.final_params / max(c.final_params, 1)):.0f}% fewer parameters, so the perplexity "
-                f"ordering {'matches' if better(a[col], c[col]) else 'does not match'}.")
+                f"ordering {'matches' if better(a[col], c[col]) else 'does not match'}."
+            )
     wiring = [row[r] for r in RANDOM_GRAPH_ROWS if r in row]
     if metric == "accuracy" and shrink is not None and wiring:
         beaten = [s for s in wiring if better(means.loc[shrink][col], means.loc[s][col])]
-        parts.append(f"The paper's ShrinkCNN is more accurate than every random-graph prior; here AutoShrink is at "
-                     f"least as accurate as {len(beaten)} of {len(wiring)} ({', '.join(beaten) or 'none'}).")
+        parts.append(
+            f"The paper's ShrinkCNN is more accurate than every random-graph prior; here AutoShrink is at "
+            f"least as accurate as {len(beaten)} of {len(wiring)} ({', '.join(beaten) or 'none'})."
+        )
     return " ".join(parts)

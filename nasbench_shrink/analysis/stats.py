@@ -15,14 +15,26 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats as st
 
-__all__ = ["iqm", "bootstrap_ci", "bootstrap_bands", "step_values", "anytime", "mean_rank", "holm", "vargha_delaney_a12",
-           "paired_test", "final_table", "wilcoxon_pvalues", "detectable_a12"]
+__all__ = [
+    "anytime",
+    "bootstrap_bands",
+    "bootstrap_ci",
+    "detectable_a12",
+    "final_table",
+    "holm",
+    "iqm",
+    "mean_rank",
+    "paired_test",
+    "step_values",
+    "vargha_delaney_a12",
+    "wilcoxon_pvalues",
+]
 
 
 def iqm(values: Sequence[float]) -> float:
@@ -31,21 +43,29 @@ def iqm(values: Sequence[float]) -> float:
     return float(st.trim_mean(x, 0.25)) if len(x) else math.nan
 
 
-def bootstrap_ci(values: Sequence[float], level: float = 0.95, seed: int = 0, resamples: int = 2000
-                 ) -> tuple[float, float]:
+def bootstrap_ci(
+    values: Sequence[float], level: float = 0.95, seed: int = 0, resamples: int = 2000
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the IQM (``scipy.stats.bootstrap``); a point for fewer than 2 values."""
     x = np.asarray(values, dtype=float)
     if len(x) < 2 or np.all(x == x[0]):
         v = iqm(x)
         return v, v
-    res = st.bootstrap((x,), lambda a, axis=-1: st.trim_mean(a, 0.25, axis=axis), confidence_level=level,
-                       n_resamples=resamples, method="percentile", random_state=np.random.default_rng(seed))
+    res = st.bootstrap(
+        (x,),
+        lambda a, axis=-1: st.trim_mean(a, 0.25, axis=axis),
+        confidence_level=level,
+        n_resamples=resamples,
+        method="percentile",
+        random_state=np.random.default_rng(seed),
+    )
     point = iqm(x)  # a percentile interval can miss a skewed sample's own IQM by a hair: the band always holds it
     return min(float(res.confidence_interval.low), point), max(float(res.confidence_interval.high), point)
 
 
-def step_values(xs: np.ndarray, ys: np.ndarray, grid: np.ndarray, maximize: bool, best_so_far: bool = True
-                ) -> np.ndarray:
+def step_values(
+    xs: np.ndarray, ys: np.ndarray, grid: np.ndarray, maximize: bool, best_so_far: bool = True
+) -> np.ndarray:
     """A run's best-so-far (``best_so_far=False``: its latest value, for a column that already states the run's
     position, such as its believed front's hypervolume regret) as a step function of cost, read at ``grid`` (NaN
     before its first evaluation)."""
@@ -66,8 +86,9 @@ def _grid(trials: pd.DataFrame, x_col: str, points: int) -> np.ndarray:
     return np.linspace(start, stop, points)
 
 
-def _per_run(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, grid: np.ndarray,
-             best_so_far: bool = True) -> pd.DataFrame:
+def _per_run(
+    trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, grid: np.ndarray, best_so_far: bool = True
+) -> pd.DataFrame:
     rows = []
     for (strategy, seed), g in trials.groupby(["strategy", "seed"], sort=False):
         vals = step_values(g[x_col].to_numpy(), g[y_col].to_numpy(), grid, maximize, best_so_far)
@@ -75,23 +96,32 @@ def _per_run(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, grid:
     return pd.DataFrame(rows)
 
 
-def bootstrap_bands(matrix: np.ndarray, level: float = 0.95, seed: int = 0, resamples: int = 500
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def bootstrap_bands(
+    matrix: np.ndarray, level: float = 0.95, seed: int = 0, resamples: int = 500
+) -> tuple[np.ndarray, np.ndarray]:
     """``bootstrap_ci`` of every row of ``matrix`` (rows = grid points, columns = runs) in one vectorised call:
     the same seeds are resampled for every grid point, as the runs are the sampled unit."""
     m = np.asarray(matrix, dtype=float)
     point = st.trim_mean(m, 0.25, axis=1)
     if m.shape[1] < 2:
         return point, point
-    res = st.bootstrap((m,), lambda a, axis=-1: st.trim_mean(a, 0.25, axis=axis), axis=1, confidence_level=level,
-                       n_resamples=resamples, method="percentile", random_state=np.random.default_rng(seed))
+    res = st.bootstrap(
+        (m,),
+        lambda a, axis=-1: st.trim_mean(a, 0.25, axis=axis),
+        axis=1,
+        confidence_level=level,
+        n_resamples=resamples,
+        method="percentile",
+        random_state=np.random.default_rng(seed),
+    )
     lo = np.where(np.isfinite(res.confidence_interval.low), res.confidence_interval.low, point)
     hi = np.where(np.isfinite(res.confidence_interval.high), res.confidence_interval.high, point)
     return np.minimum(lo, point), np.maximum(hi, point)
 
 
-def anytime(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, points: int = 60,
-            best_so_far: bool = True) -> pd.DataFrame:
+def anytime(
+    trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, points: int = 60, best_so_far: bool = True
+) -> pd.DataFrame:
     """Per strategy and grid point: IQM over seeds of the best-so-far (or latest value), and its bootstrap 95 %
     band."""
     grid = _grid(trials, x_col, points)
@@ -101,8 +131,10 @@ def anytime(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, points
         m = g.pivot(index="x", columns="seed", values="value").reindex(grid)
         if not m.isna().to_numpy().any():  # every run at every point: one call for the whole curve
             mid, (lo, hi) = st.trim_mean(m.to_numpy(), 0.25, axis=1), bootstrap_bands(m.to_numpy())
-            out += [{"strategy": strategy, "x": x, "iqm": float(v), "lo": float(a), "hi": float(b),
-                     "runs": m.shape[1]} for x, v, a, b in zip(grid, mid, lo, hi)]
+            out += [
+                {"strategy": strategy, "x": x, "iqm": float(v), "lo": float(a), "hi": float(b), "runs": m.shape[1]}
+                for x, v, a, b in zip(grid, mid, lo, hi)
+            ]
             continue
         for x, row in m.iterrows():
             v = row.dropna().to_numpy()
@@ -111,8 +143,9 @@ def anytime(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, points
     return pd.DataFrame(out)
 
 
-def mean_rank(trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, points: int = 60,
-              best_so_far: bool = True) -> pd.DataFrame:
+def mean_rank(
+    trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, points: int = 60, best_so_far: bool = True
+) -> pd.DataFrame:
     """Per strategy and grid point: the strategy's rank among strategies on each seed (1 = best, ties share
     the mean rank), averaged over seeds."""
     grid = _grid(trials, x_col, points)
@@ -148,8 +181,9 @@ def paired_test(a: Sequence[float], b: Sequence[float]) -> float:
     return float(st.wilcoxon(a, b, zero_method="wilcox", alternative="two-sided").pvalue)
 
 
-def final_table(summary: pd.DataFrame, columns: dict[str, bool], reference: str | None, test_column: str,
-                alpha: float = 0.05) -> pd.DataFrame:
+def final_table(
+    summary: pd.DataFrame, columns: dict[str, bool], reference: str | None, test_column: str, alpha: float = 0.05
+) -> pd.DataFrame:
     """One row per strategy: IQM and bootstrap CI of each of ``columns`` (name → higher is better), and the paired
     test against ``reference`` on ``test_column`` (same seeds paired; Holm across strategies; A12)."""
     rows = []
@@ -208,7 +242,7 @@ def wilcoxon_pvalues(d: np.ndarray) -> np.ndarray:
     counts = np.zeros(srt.shape, dtype=float)
     rows = np.repeat(np.arange(srt.shape[0])[:, None], srt.shape[1], axis=1)
     np.add.at(counts, (rows[srt > 0], group[srt > 0]), 1.0)
-    ties = (counts ** 3 - counts).sum(axis=1)
+    ties = (counts**3 - counts).sum(axis=1)
     mean = n_r * (n_r + 1) / 4.0
     var = n_r * (n_r + 1) * (2 * n_r + 1) / 24.0 - ties / 48.0
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -216,8 +250,9 @@ def wilcoxon_pvalues(d: np.ndarray) -> np.ndarray:
     return np.where(n_r > 0, 2.0 * st.norm.sf(np.abs(z)), 1.0)
 
 
-def detectable_a12(values: Sequence[float], n: int, alpha: float = 0.05, power: float = 0.8, sims: int = 1000,
-                   seed: int = 0) -> float:
+def detectable_a12(
+    values: Sequence[float], n: int, alpha: float = 0.05, power: float = 0.8, sims: int = 1000, seed: int = 0
+) -> float:
     """The smallest A12 that the paired two-sided Wilcoxon test at level ``alpha`` detects with ``power`` over
     ``n`` seeds, simulated from the empirical distribution of ``values`` (e.g. a comparison's final regrets).
 

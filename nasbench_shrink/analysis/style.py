@@ -3,16 +3,28 @@ outside the data (in columns past a cap), readable log axes, and PNGs saved with
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 __all__ = ["DPI", "LEGEND_ROWS", "figure", "legend_outside", "palette", "plt", "regret_axis", "save"]
 
 DPI = 130
-TAB10_AND_TWO = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-                 "#17becf", "#7b4173", "#000080"]
+TAB10_AND_TWO = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#7b4173",
+    "#000080",
+]
 LEGEND_ROWS = 12  # a legend longer than this wraps into more columns
 
 
@@ -67,8 +79,18 @@ def legend_outside(ax, title: str | None = None, handles=None, labels=None) -> N
     if ax.get_legend() is not None:
         ax.get_legend().remove()
     ncol = int(np.ceil(len(handles) / LEGEND_ROWS))
-    ax.legend(handles, labels, title=title, loc="upper left", bbox_to_anchor=(1.01, 1.0), ncol=ncol,
-              frameon=True, fontsize="small", title_fontsize="small", borderaxespad=0.0)
+    ax.legend(
+        handles,
+        labels,
+        title=title,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        ncol=ncol,
+        frameon=True,
+        fontsize="small",
+        title_fontsize="small",
+        borderaxespad=0.0,
+    )
 
 
 def regret_axis(ax, values: np.ndarray) -> None:
@@ -90,7 +112,7 @@ def regret_axis(ax, values: np.ndarray) -> None:
     ax.yaxis.set_minor_locator(NullLocator())
     ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: "0 (optimum)" if y == 0 else f"{y:g}"))
     top = max(float(v.max()) if v.size else hi, lo) * 1.15
-    ax.set_ylim(-0.05 * lo, top)
+    ax.set_ylim(min(-0.05 * lo, 1.15 * float(v.min()) if v.size else 0.0), top)  # < 0: past a best known cell
 
 
 def save(fig, path: str | Path, dpi: int = DPI) -> Path:

@@ -10,8 +10,17 @@ from __future__ import annotations
 from search_spaces._lazy import lazy_exports
 
 _EXPORTS = {
-    "nasbench_shrink.benchmarks.presets": ("Answerer", "Benchmark", "PRESETS", "WORST_SCORE", "CIFAR10_PROXY",
-                                           "CIFAR10_SMALL", "DIGITS", "PTB_PROXY", "PTB_TINY"),
+    "nasbench_shrink.benchmarks.presets": (
+        "Answerer",
+        "Benchmark",
+        "PRESETS",
+        "WORST_SCORE",
+        "CIFAR10_PROXY",
+        "CIFAR10_SMALL",
+        "DIGITS",
+        "PTB_PROXY",
+        "PTB_TINY",
+    ),
     "nasbench_shrink.benchmarks.fidelity": ("Fidelity", "STAGES"),
     "nasbench_shrink.benchmarks.recipe": ("TrainRecipe",),
     "nasbench_shrink.benchmarks.splits": ("SplitSpec", "Splits", "make_splits"),

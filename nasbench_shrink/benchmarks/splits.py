@@ -40,8 +40,9 @@ class Splits:
     final_test: ImageSet
 
 
-def _take(ys: np.ndarray, idx: np.ndarray, per_class: int | None, n_classes: int, seed: int
-          ) -> tuple[np.ndarray, np.ndarray]:
+def _take(
+    ys: np.ndarray, idx: np.ndarray, per_class: int | None, n_classes: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw exactly ``per_class`` items of every class from ``idx`` (seeded); returns (taken, rest)."""
     if per_class is None:
         return idx, idx[:0]

@@ -18,7 +18,7 @@ from typing import Any
 
 from nasbench_shrink.errors import BenchmarkError
 
-__all__ = ["TaskKind", "ImageClassification", "LanguageModelling", "TASKS", "task_kind"]
+__all__ = ["TASKS", "ImageClassification", "LanguageModelling", "TaskKind", "task_kind"]
 
 
 class TaskKind(ABC):
@@ -74,7 +74,7 @@ class LanguageModelling(TaskKind):
     def score_resource(self, bench, cell, macs):
         # official compute_flops: active edges x H^2. An edgeless cell counts as one edge (the official search never
         # scores one: it stops at 4 edges, and log10 0 is undefined).
-        return max(len(cell.active_edges), 1) * bench.proxy.network.hidden_size ** 2
+        return max(len(cell.active_edges), 1) * bench.proxy.network.hidden_size**2
 
     def score(self, perf, resource, lam):
         return float((200.0 - perf) * 0.25 - lam * (math.log10(max(resource, 1)) - 6.0))

@@ -16,10 +16,10 @@ if os.path.basename(sys.argv[0]) == "nasbench-shrink" or sys.argv[0] == "-m":
     # Ctrl-C waits for the command's own handling instead of ending the start-up in a traceback
     interrupts.install()
 
-import typer  # noqa: E402
+import typer
 
-from nasbench_shrink.cli import benchmarks, compare, search, tables  # noqa: F401,E402  (they register commands)
-from nasbench_shrink.cli._common import DEFAULT_COMPARE_BENCHMARK, app, err_console  # noqa: E402
+from nasbench_shrink.cli import benchmarks, compare, search, tables  # noqa: F401  (they register commands)
+from nasbench_shrink.cli._common import DEFAULT_COMPARE_BENCHMARK, app, err_console
 
 __all__ = ["DEFAULT_COMPARE_BENCHMARK", "app", "main"]
 
@@ -50,8 +50,9 @@ def _run() -> int:
             sys.stdout.write(exc.format_message() + "\n")
             return 0
         where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-        err_console.print(f"[bold red]error:[/] {' '.join(exc.format_message().split())}{where}", highlight=False,
-                          soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {' '.join(exc.format_message().split())}{where}", highlight=False, soft_wrap=True
+        )
         return 2
     except typer.Abort:  # Ctrl-C at a prompt
         err_console.print("[bold red]error:[/] interrupted", highlight=False)

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import functools
-import os
 import json
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 import typer
 from rich.console import Console
 
-from search_spaces.cell import Cell, CellError
 from nasbench_shrink import interrupts
 from nasbench_shrink.errors import UserError
+from search_spaces.cell import Cell, CellError
 
 app = typer.Typer(
     help="NAS benchmark suite around AutoShrink: evaluate cells, run searches as Optuna studies, compare them.",
@@ -28,9 +28,15 @@ err_console = Console(stderr=True)
 
 DEFAULT_COMPARE_BENCHMARK = "cifar10-small-table"  # shipped in the package: the README's main command trains nothing
 DataDirOpt = typer.Option(None, "--data-dir", help="Data directory (else $NASBENCH_SHRINK_DATA or the user cache).")
-ObjectivesOpt = typer.Option("score", "--objectives", help="score (the λ-weighted score, one objective), or "
-                             "metric,macs / metric,params (two objectives: the validation metric against a cost).")
-def default_cache_url(value: Optional[str]) -> str:
+ObjectivesOpt = typer.Option(
+    "score",
+    "--objectives",
+    help="score (the λ-weighted score, one objective), or "
+    "metric,macs / metric,params (two objectives: the validation metric against a cost).",
+)
+
+
+def default_cache_url(value: str | None) -> str:
     """``--cache`` when given; else the evaluation cache in the user cache folder ($NASBENCH_SHRINK_CACHE or
     ~/.cache/nasbench-shrink), shared by every command run anywhere, so nothing is trained twice and nothing is
     written into the current folder unasked."""
@@ -43,12 +49,17 @@ def default_cache_url(value: Optional[str]) -> str:
     return f"sqlite:///{folder / 'cache.db'}"
 
 
-CacheOpt = typer.Option(None, "--cache", callback=default_cache_url, show_default=False,
-                        help="Evaluation cache: any SQLAlchemy URL (default: cache.db in the user cache folder, "
-                             "$NASBENCH_SHRINK_CACHE or ~/.cache/nasbench-shrink).")
+CacheOpt = typer.Option(
+    None,
+    "--cache",
+    callback=default_cache_url,
+    show_default=False,
+    help="Evaluation cache: any SQLAlchemy URL (default: cache.db in the user cache folder, "
+    "$NASBENCH_SHRINK_CACHE or ~/.cache/nasbench-shrink).",
+)
 
 
-def writable(path: Optional[Path], option: str) -> Optional[Path]:
+def writable(path: Path | None, option: str) -> Path | None:
     """Refuse, before any work, an output path whose folder does not exist or cannot be written."""
     if path is None:
         return None
@@ -71,12 +82,17 @@ def check_settings(bench, budget_kind: str | None, budget: float | None, workers
 
     size = bench.evaluator.architectures if bench.evaluator is not None else None
     if budget_kind == "evals" and budget is not None and size is not None and budget > size:
-        warn(f"--budget-evals {budget:,.0f} exceeds the {size} architectures of {bench.name}: a run pays each "
-             f"architecture once, so it ends when its strategy does or after {size} evaluations")
+        warn(
+            f"--budget-evals {budget:,.0f} exceeds the {size} architectures of {bench.name}: a run pays each "
+            f"architecture once, so it ends when its strategy does or after {size} evaluations"
+        )
     cores = os.cpu_count() or 1
     if workers > cores:
-        warn(f"--workers {workers} exceeds the {cores} core{'s' if cores != 1 else ''} here: the workers share them and the run is slower; "
-             "leave --workers at 0 for one per core")
+        warn(
+            f"--workers {workers} exceeds the {cores} core{'s' if cores != 1 else ''} here: "
+            "the workers share them and the run is slower; "
+            "leave --workers at 0 for one per core"
+        )
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -110,12 +126,16 @@ def read_cell(path: str, space: str = "cnn") -> Cell:
         try:
             return complete_cell(space, int(parts[1]), seed=int(parts[2]) if len(parts) > 2 else 0)
         except (ValueError, IndexError):
-            raise UserError(f"bad cell shorthand {path!r}; use complete:N or complete:N:SEED, e.g. complete:8") from None
+            raise UserError(
+                f"bad cell shorthand {path!r}; use complete:N or complete:N:SEED, e.g. complete:8"
+            ) from None
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text()
     except FileNotFoundError:
-        raise UserError(f"cell file {path} does not exist; pass a JSON file like "
-                        '{"space": "cnn", "nodes": 2, "edges": [[0,1]], "ops": ["input","conv1x1"]}') from None
+        raise UserError(
+            f"cell file {path} does not exist; pass a JSON file like "
+            '{"space": "cnn", "nodes": 2, "edges": [[0,1]], "ops": ["input","conv1x1"]}'
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read cell file {path} ({exc}); pass a readable JSON file") from None
     try:
@@ -128,19 +148,23 @@ def print_json(obj) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
 
 
-
-def budget_of(evals: Optional[int], flops: Optional[float], seconds: Optional[float],
-              wallclock: Optional[float] = None) -> tuple[str | None, float | None]:
-    given = [(k, v) for k, v in (("evals", evals), ("flops", flops), ("seconds", seconds), ("wallclock", wallclock))
-             if v is not None]
+def budget_of(
+    evals: int | None, flops: float | None, seconds: float | None, wallclock: float | None = None
+) -> tuple[str | None, float | None]:
+    given = [
+        (k, v)
+        for k, v in (("evals", evals), ("flops", flops), ("seconds", seconds), ("wallclock", wallclock))
+        if v is not None
+    ]
     if len(given) > 1:
         raise UserError("pass at most one of --budget-evals, --budget-flops, --budget-seconds, --budget-wallclock")
     for kind, value in given:  # refused here, before any folder, study or worker exists
         if not (value > 0 and value < float("inf")):
-            raise UserError(f"--budget-{kind} must be a positive number (got {value:g}); e.g. --budget-{kind} "
-                            f"{ {'evals': '50', 'flops': '3e11', 'seconds': '600', 'wallclock': '3600'}[kind] }")
+            raise UserError(
+                f"--budget-{kind} must be a positive number (got {value:g}); e.g. --budget-{kind} "
+                f"{ {'evals': '50', 'flops': '3e11', 'seconds': '600', 'wallclock': '3600'}[kind] }"
+            )
     return given[0] if given else (None, None)
-
 
 
 MAX_SEED = 2**32 - 1  # what numpy's and Optuna's seeded generators accept
@@ -157,20 +181,22 @@ def int_list(text: str, what: str) -> list[int]:
             lo, sep, hi = part.partition("-")
             if sep and lo:
                 if int(hi) < int(lo):
-                    raise UserError(f"{what}: the range {part!r} is reversed; write it low-high, e.g. "
-                                    f"{int(hi)}-{int(lo)}")
+                    raise UserError(
+                        f"{what}: the range {part!r} is reversed; write it low-high, e.g. {int(hi)}-{int(lo)}"
+                    )
                 if int(hi) - int(lo) + 1 + len(out) > MAX_SEEDS:
-                    raise UserError(f"{what}: {part!r} asks for {int(hi) - int(lo) + 1:,} values; at most "
-                                    f"{MAX_SEEDS:,} are accepted, e.g. 0-999")
+                    raise UserError(
+                        f"{what}: {part!r} asks for {int(hi) - int(lo) + 1:,} values; at most "
+                        f"{MAX_SEEDS:,} are accepted, e.g. 0-999"
+                    )
                 out.extend(range(int(lo), int(hi) + 1))
             else:
                 out.append(int(part))
     except ValueError:
-        raise UserError(f"{what} must be comma-separated integers or ranges, e.g. 0,1,2 or 0-24 "
-                        f"(got {text!r})") from None
+        raise UserError(
+            f"{what} must be comma-separated integers or ranges, e.g. 0,1,2 or 0-24 (got {text!r})"
+        ) from None
     bad = [v for v in out if not 0 <= v <= MAX_SEED]
     if bad:
         raise UserError(f"{what} must be between 0 and {MAX_SEED} (got {bad[0]}); e.g. 0-24")
     return out
-
-

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from nasbench_shrink.cli._common import (DEFAULT_COMPARE_BENCHMARK, DataDirOpt, ObjectivesOpt, app, budget_of,
-                                         check_settings, console, err_console, fail, int_list, print_json,
-                                         user_errors)
+from nasbench_shrink.cli._common import (
+    DEFAULT_COMPARE_BENCHMARK,
+    DataDirOpt,
+    ObjectivesOpt,
+    app,
+    budget_of,
+    check_settings,
+    console,
+    err_console,
+    fail,
+    int_list,
+    print_json,
+    user_errors,
+)
 from nasbench_shrink.cli.final_table import FORMATS, final_table_text, final_table_views
 from nasbench_shrink.errors import UserError
 
@@ -18,35 +28,56 @@ from nasbench_shrink.errors import UserError
 @app.command("compare")
 @user_errors
 def compare_cmd(
-    benchmark: str = typer.Option(DEFAULT_COMPARE_BENCHMARK, "--benchmark", "-b",
-                                  help="Benchmark: a preset or a table (see 'nasbench-shrink "
-                                  "benchmarks'); the default, a shipped table, trains nothing."),
-    strategies: str = typer.Option("all", "--strategies", help="Comma-separated strategy names, 'all' (every "
-                                   "built-in that supports the objectives), module.path:factory or "
-                                   "file.py:factory; e.g. all,my.py:factory."),
+    benchmark: str = typer.Option(
+        DEFAULT_COMPARE_BENCHMARK,
+        "--benchmark",
+        "-b",
+        help="Benchmark: a preset or a table (see 'nasbench-shrink "
+        "benchmarks'); the default, a shipped table, trains nothing.",
+    ),
+    strategies: str = typer.Option(
+        "all",
+        "--strategies",
+        help="Comma-separated strategy names, 'all' (every "
+        "built-in that supports the objectives), module.path:factory or "
+        "file.py:factory; e.g. all,my.py:factory.",
+    ),
     objectives: str = ObjectivesOpt,
-    seeds: Optional[str] = typer.Option(None, "--seeds", help="Seeds: 0,1,2 or 0-99 (default: 100 on a table, "
-                                        "3 live)."),
-    budget_evals: Optional[int] = typer.Option(None, "--budget-evals", min=1, help="Evaluations per run."),
-    budget_flops: Optional[float] = typer.Option(None, "--budget-flops", help="Charged training FLOPs per run."),
-    budget_seconds: Optional[float] = typer.Option(None, "--budget-seconds", help="Charged seconds per run."),
-    budget_wallclock: Optional[float] = typer.Option(None, "--budget-wallclock", help="Simulated wall-clock seconds "
-                                                     "per run (with --workers-sim)."),
+    seeds: str | None = typer.Option(None, "--seeds", help="Seeds: 0,1,2 or 0-99 (default: 100 on a table, 3 live)."),
+    budget_evals: int | None = typer.Option(None, "--budget-evals", min=1, help="Evaluations per run."),
+    budget_flops: float | None = typer.Option(None, "--budget-flops", help="Charged training FLOPs per run."),
+    budget_seconds: float | None = typer.Option(None, "--budget-seconds", help="Charged seconds per run."),
+    budget_wallclock: float | None = typer.Option(
+        None, "--budget-wallclock", help="Simulated wall-clock seconds per run (with --workers-sim)."
+    ),
     workers: int = typer.Option(0, "--workers", "-w", min=0, help="Worker processes (0: number of cores)."),
-    storage: Optional[str] = typer.Option(None, "--storage", help="Optuna storage URL (default <out>/studies.db)."),
-    cache: Optional[str] = typer.Option(None, "--cache", help="Evaluation cache URL (default <out>/cache.db)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default results/<benchmark>-<time>)."),
-    data_dir: Optional[Path] = DataDirOpt,
-    nodes: Optional[int] = typer.Option(None, "--nodes", min=2, help="AutoShrink's N (default: the benchmark's)."),
-    k: Optional[int] = typer.Option(None, "--k", min=1, help="AutoShrink's K (default: the benchmark's)."),
+    storage: str | None = typer.Option(None, "--storage", help="Optuna storage URL (default <out>/studies.db)."),
+    cache: str | None = typer.Option(None, "--cache", help="Evaluation cache URL (default <out>/cache.db)."),
+    out: Path | None = typer.Option(None, "--out", help="Output folder (default results/<benchmark>-<time>)."),
+    data_dir: Path | None = DataDirOpt,
+    nodes: int | None = typer.Option(None, "--nodes", min=2, help="AutoShrink's N (default: the benchmark's)."),
+    k: int | None = typer.Option(None, "--k", min=1, help="AutoShrink's K (default: the benchmark's)."),
     final: bool = typer.Option(True, "--final/--no-final", help="Final evaluation of each run's best cell."),
-    lease: float = typer.Option(60.0, "--lease", min=1.0, help="Seconds after which the run of a worker that "
-                                "stopped renewing its claim (killed, machine lost) is taken over."),
-    workers_sim: Optional[str] = typer.Option(None, "--workers-sim", help="On a table: run every search on a "
-                                              "simulated clock of W asynchronous workers; a list (1,4,16) runs "
-                                              "one comparison per W into <out>/w<W> and writes clock.md."),
-    fmt: str = typer.Option("table", "--format", help="How to print the final table: table (fitted to the "
-                            "terminal), md, csv or json (stdout; messages go to stderr)."),
+    lease: float = typer.Option(
+        60.0,
+        "--lease",
+        min=1.0,
+        help="Seconds after which the run of a worker that "
+        "stopped renewing its claim (killed, machine lost) is taken over.",
+    ),
+    workers_sim: str | None = typer.Option(
+        None,
+        "--workers-sim",
+        help="On a table: run every search on a "
+        "simulated clock of W asynchronous workers; a list (1,4,16) runs "
+        "one comparison per W into <out>/w<W> and writes clock.md.",
+    ),
+    fmt: str = typer.Option(
+        "table",
+        "--format",
+        help="How to print the final table: table (fitted to the "
+        "terminal), md, csv or json (stdout; messages go to stderr).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print every run's summary row as JSON instead."),
 ) -> None:
     """Compare strategies x seeds under one budget; write CSVs, figures and report.md.
@@ -73,8 +104,7 @@ def compare_cmd(
     kind_of_study = parse_objectives(objectives).kind
     names: list[str] = []
     for x in (x.strip() for x in strategies.split(",")):  # 'all': the default comparison's; plug-ins may follow
-        names += [n for n in (default_strategies(kind_of_study) if x == "all" else [x] if x else [])
-                  if n not in names]
+        names += [n for n in (default_strategies(kind_of_study) if x == "all" else [x] if x else []) if n not in names]
     kind, amount = budget_of(budget_evals, budget_flops, budget_seconds, budget_wallclock)
     bench = get_benchmark(benchmark)
     check_settings(bench, kind, amount, workers)
@@ -82,50 +112,83 @@ def compare_cmd(
         seeds = f"0-{bench.default_seeds - 1}"
     sims = _workers_sim(workers_sim)
     if len(sims) > 1 and (storage or cache):
-        raise UserError("--storage and --cache name one comparison; with several --workers-sim values each W gets "
-                        "its own folder under --out: drop --storage/--cache")
+        raise UserError(
+            "--storage and --cache name one comparison; with several --workers-sim values each W gets "
+            "its own folder under --out: drop --storage/--cache"
+        )
     parent = None
     if len(sims) > 1:
         from datetime import datetime
 
         parent = out or Path("results") / f"{bench.name}-clock-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    specs = [CompareSpec(benchmark=bench, strategies=names, seeds=int_list(seeds, "--seeds"),
-                         budget_kind=kind or "flops", budget=amount, workers=workers,
-                         out=str(parent / f"w{w}") if parent is not None else (str(out) if out else None),
-                         storage=storage, cache=cache, data_dir=str(data_dir) if data_dir else None, final=final,
-                         nodes=nodes, k=k, lease_s=lease, workers_sim=w, objectives=objectives) for w in sims]
+    specs = [
+        CompareSpec(
+            benchmark=bench,
+            strategies=names,
+            seeds=int_list(seeds, "--seeds"),
+            budget_kind=kind or "flops",
+            budget=amount,
+            workers=workers,
+            out=str(parent / f"w{w}") if parent is not None else (str(out) if out else None),
+            storage=storage,
+            cache=cache,
+            data_dir=str(data_dir) if data_dir else None,
+            final=final,
+            nodes=nodes,
+            k=k,
+            lease_s=lease,
+            workers_sim=w,
+            objectives=objectives,
+        )
+        for w in sims
+    ]
     spec = specs[0]
     shown = {n: p.display_name for n, p in spec.plans.items()}
     width = max([len(v) for v in shown.values()] + [8])
-    progress = Progress(SpinnerColumn(), TextColumn(f"{{task.description:<{width}}}"),
-                        TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=err_console,
-                        disable=as_json or fmt != "table")
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn(f"{{task.description:<{width}}}"),
+        TextColumn("{task.fields[stats]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=as_json or fmt != "table",
+    )
     tasks: dict[str, int] = {}
 
     def update(snap: dict[str, dict], prefix: str = "") -> None:
         for name, r in snap.items():
             if prefix + name not in tasks:
-                tasks[prefix + name] = progress.add_task(prefix + shown.get(r["strategy"], r["strategy"]),
-                                                         stats="")
+                tasks[prefix + name] = progress.add_task(prefix + shown.get(r["strategy"], r["strategy"]), stats="")
             name = prefix + name
             best = "–" if r["median_best"] is None else f"{r['median_best']:.4f}"
-            progress.update(tasks[name], stats=f"runs {r['runs']:>{len(str(r['seeds']))}}/{r['seeds']}  evals "
-                                               f"{r['evals']:>5}  median best {best}")
+            progress.update(
+                tasks[name],
+                stats=f"runs {r['runs']:>{len(str(r['seeds']))}}/{r['seeds']}  evals "
+                f"{r['evals']:>5}  median best {best}",
+            )
 
     with progress:
-        folders = [run_compare(s, on_progress=lambda snap, w=s.workers_sim: update(
-            snap, f"W={w} " if len(specs) > 1 else "")) for s in specs]
+        folders = [
+            run_compare(s, on_progress=lambda snap, w=s.workers_sim: update(snap, f"W={w} " if len(specs) > 1 else ""))
+            for s in specs
+        ]
     if parent is not None:
         from nasbench_shrink.analysis.clock_report import write_clock_report
 
         table = write_clock_report(parent, folders, bench)
         if as_json or fmt != "table":
             err_console.print(f"wrote {parent}/clock.md, clock.csv and clock.png", highlight=False)
-            sys.stdout.write(table.to_json(orient="records", indent=2) + "\n" if as_json or fmt == "json"
-                             else table.to_csv(index=False) if fmt == "csv" else (parent / "clock.md").read_text())
+            sys.stdout.write(
+                table.to_json(orient="records", indent=2) + "\n"
+                if as_json or fmt == "json"
+                else table.to_csv(index=False)
+                if fmt == "csv"
+                else (parent / "clock.md").read_text()
+            )
             return
-        console.print(f"wrote {parent}/clock.md, clock.csv, clock.png and one comparison per W in {parent}/w<W>",
-                      highlight=False)
+        console.print(
+            f"wrote {parent}/clock.md, clock.csv, clock.png and one comparison per W in {parent}/w<W>", highlight=False
+        )
         console.print(clock_view(table))
         return
     folder = folders[0]
@@ -157,24 +220,38 @@ def clock_view(table):
     """The clock report's table for the terminal: per W and strategy, time to a top-1 % cell and utilisation."""
     from nasbench_shrink.cli.final_table import fitted_table
 
-    rows = [[r["strategy"], str(r["workers"]), r["time_to_top1pct"], f"{r['reached']:.0%}",
-             "–" if r["speedup"] != r["speedup"] else f"{r['speedup']:.2f}x",
-             "–" if r["makespan_speedup"] != r["makespan_speedup"] else f"{r['makespan_speedup']:.2f}x",
-             f"{r['utilisation']:.0%}"] for _, r in table.iterrows()]
-    return fitted_table("simulated clock: median time to a top-1% cell [95% CI] (s), speed-up over W=1, worker "
-                        "utilisation", ["strategy", "W", "to top 1%", "reached", "speed-up", "span ×", "util."], rows)
+    rows = [
+        [
+            r["strategy"],
+            str(r["workers"]),
+            r["time_to_top1pct"],
+            f"{r['reached']:.0%}",
+            "–" if r["speedup"] != r["speedup"] else f"{r['speedup']:.2f}x",
+            "–" if r["makespan_speedup"] != r["makespan_speedup"] else f"{r['makespan_speedup']:.2f}x",
+            f"{r['utilisation']:.0%}",
+        ]
+        for _, r in table.iterrows()
+    ]
+    return fitted_table(
+        "simulated clock: median time to a top-1% cell [95% CI] (s), speed-up over W=1, worker utilisation",
+        ["strategy", "W", "to top 1%", "reached", "speed-up", "span ×", "util."],
+        rows,
+    )
 
 
 @app.command("worker")
 @user_errors
 def worker_cmd(
-    storage: Optional[str] = typer.Option(None, "--storage", help="Study storage URL of a comparison to join."),
-    cache: Optional[str] = typer.Option(None, "--cache", help="Evaluation cache URL: a tabulation to join, and the "
-                                        "cache a joined comparison uses from this machine."),
+    storage: str | None = typer.Option(None, "--storage", help="Study storage URL of a comparison to join."),
+    cache: str | None = typer.Option(
+        None,
+        "--cache",
+        help="Evaluation cache URL: a tabulation to join, and the cache a joined comparison uses from this machine.",
+    ),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Worker processes on this machine."),
-    run: Optional[str] = typer.Option(None, "--run", help="Join only this run (default: every open run)."),
+    run: str | None = typer.Option(None, "--run", help="Join only this run (default: every open run)."),
     wait: float = typer.Option(0.0, "--wait", min=0.0, help="Seconds to wait for a run to appear if none is open."),
-    data_dir: Optional[Path] = DataDirOpt,
+    data_dir: Path | None = DataDirOpt,
 ) -> None:
     """Join the open comparisons and tabulations in a shared database: take the next unit of work, run it, repeat;
     leave when nothing is left. A worker killed mid-unit is replaced by the next one that claims its unit."""
@@ -187,12 +264,15 @@ def worker_cmd(
     if not urls:
         fail("pass --storage URL (a comparison's study storage) and/or --cache URL (a tabulation's cache)")
     threads = max(1, (os.cpu_count() or 1) // workers)
-    ctx = Context(threads=threads, data_dir=str(data_dir) if data_dir else None, cache=cache,
-                  watch_parent=workers > 1)
+    ctx = Context(threads=threads, data_dir=str(data_dir) if data_dir else None, cache=cache, watch_parent=workers > 1)
     if workers == 1:
-        ran = work(urls, ctx, run, wait_s=wait,
-                   on_unit=lambda c: err_console.print(f"[{c.run_id}] {c.label} (attempt {c.attempt})",
-                                                      highlight=False))
+        ran = work(
+            urls,
+            ctx,
+            run,
+            wait_s=wait,
+            on_unit=lambda c: err_console.print(f"[{c.run_id}] {c.label} (attempt {c.attempt})", highlight=False),
+        )
     else:
         with WorkerPool(workers) as pool:
             ran = sum(pool.run([(work, (urls, ctx, run, 1.0, None, wait))] * workers))
@@ -203,8 +283,9 @@ def worker_cmd(
 @user_errors
 def report_cmd(
     out: Path = typer.Argument(..., help="A compare output folder."),
-    x_axis: Optional[str] = typer.Option(None, "--x", help="Cost axis of the curves: evals, flops or seconds "
-                                                         "(default: the budget's kind)."),
+    x_axis: str | None = typer.Option(
+        None, "--x", help="Cost axis of the curves: evals, flops or seconds (default: the budget's kind)."
+    ),
 ) -> None:
     """Regenerate report.md and the figures of a compare run from its CSVs."""
     import json
@@ -228,13 +309,18 @@ def report_cmd(
 @app.command("dashboard")
 @user_errors
 def dashboard_cmd(
-    out: Optional[Path] = typer.Argument(None, help="A compare output folder (default: the latest in results/)."),
-    storage: Optional[str] = typer.Option(None, "--storage", help="Storage URL instead of a folder."),
+    out: Path | None = typer.Argument(None, help="A compare output folder (default: the latest in results/)."),
+    storage: str | None = typer.Option(None, "--storage", help="Storage URL instead of a folder."),
     port: int = typer.Option(0, "--port", help="Port (0: a free one)."),
 ) -> None:
     """Serve optuna-dashboard on 127.0.0.1 for a compare run's (or any) storage."""
     from nasbench_shrink.cli.dashboard import resolve_storage, serve
 
     url = storage or resolve_storage(out)
-    serve(url, port=port, announce=lambda u: console.print(f"optuna-dashboard on {u}  (storage {url}); Ctrl+C "
-                                                           "stops it", highlight=False, soft_wrap=True))
+    serve(
+        url,
+        port=port,
+        announce=lambda u: console.print(
+            f"optuna-dashboard on {u}  (storage {url}); Ctrl+C stops it", highlight=False, soft_wrap=True
+        ),
+    )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from nasbench_shrink.errors import UserError
 
@@ -32,8 +32,7 @@ def resolve_storage(out: Path | None, results: Path = Path("results")) -> str:
     return json.loads(f.read_text())["storage"]
 
 
-def serve(storage: str, host: str = "127.0.0.1", port: int = 0, announce: Callable[[str], None] | None = None
-          ) -> None:
+def serve(storage: str, host: str = "127.0.0.1", port: int = 0, announce: Callable[[str], None] | None = None) -> None:
     from optuna_dashboard import run_server
 
     from nasbench_shrink.runs.search import open_storage

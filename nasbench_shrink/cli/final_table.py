@@ -69,8 +69,15 @@ def _test_cells(table: pd.DataFrame, target: str, reference: str | None) -> tupl
     rows = []
     for _, r in table.iterrows():
         tested = not (r["verdict"] == "reference" or pd.isna(r["p_holm"]))
-        rows.append([r["strategy"], _with_ci(r, target), _VERDICT.get(r["verdict"], r["verdict"] or "–"),
-                     p_text(r["p_holm"]) if tested else "–", f"{r['a12']:.2f}" if tested else "–"])
+        rows.append(
+            [
+                r["strategy"],
+                _with_ci(r, target),
+                _VERDICT.get(r["verdict"], r["verdict"] or "–"),
+                p_text(r["p_holm"]) if tested else "–",
+                f"{r['a12']:.2f}" if tested else "–",
+            ]
+        )
     return header, rows
 
 
@@ -89,8 +96,10 @@ def final_table_views(summary: pd.DataFrame, kind: str, width: int = 80) -> list
     table, columns, target, reference = comparison(summary, kind)
     others = [c for c in columns if c != target]
     th, trows = _test_cells(table, target, reference)
-    title = (f"final table: IQM over {int(table['seeds'].max())} seeds [bootstrap 95% CI]; vs ref. = against "
-             f"{reference or '–'}: paired Wilcoxon, Holm-corrected p, A12 (> 0.5: better than it)")
+    title = (
+        f"final table: IQM over {int(table['seeds'].max())} seeds [bootstrap 95% CI]; vs ref. = against "
+        f"{reference or '–'}: paired Wilcoxon, Holm-corrected p, A12 (> 0.5: better than it)"
+    )
     layouts: list[list[tuple[list[str], list[list[str]]]]] = []
     for ci in (True, False):
         oh, orows = _other_cells(table, others, ci)
@@ -99,8 +108,10 @@ def final_table_views(summary: pd.DataFrame, kind: str, width: int = 80) -> list
         oh, orows = _other_cells(table, others, ci)
         layouts.append([(th, trows), (["strategy"] + oh, [[r[0]] + o for r, o in zip(trows, orows)])])
     chosen = next((lay for lay in layouts if all(_width(h, r) <= width for h, r in lay)), layouts[-1])
-    return [fitted_table(title if i == 0 else "final table, continued: the found cells and the search cost",
-                         header, rows) for i, (header, rows) in enumerate(chosen)]
+    return [
+        fitted_table(title if i == 0 else "final table, continued: the found cells and the search cost", header, rows)
+        for i, (header, rows) in enumerate(chosen)
+    ]
 
 
 def final_table_text(summary: pd.DataFrame, kind: str, fmt: str) -> str:
@@ -111,11 +122,20 @@ def final_table_text(summary: pd.DataFrame, kind: str, fmt: str) -> str:
     if fmt == "csv":
         return table.to_csv(index=False)
     if fmt == "json":
-        return json.dumps({"tested": target, "reference": reference, "kind": kind,
-                           "rows": json.loads(table.to_json(orient="records"))}, indent=2) + "\n"
+        return (
+            json.dumps(
+                {
+                    "tested": target,
+                    "reference": reference,
+                    "kind": kind,
+                    "rows": json.loads(table.to_json(orient="records")),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     th, trows = _test_cells(table, target, reference)
     oh, orows = _other_cells(table, [c for c in columns if c != target], True)
     lines = ["| " + " | ".join(th + oh) + " |", "|" + "---|" * len(th + oh)]
     lines += ["| " + " | ".join(a + b) + " |" for a, b in zip(trows, orows)]
     return "\n".join(lines) + "\n"
-

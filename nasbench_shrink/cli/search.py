@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
 
+from nasbench_shrink.cli._common import (
+    CacheOpt,
+    DataDirOpt,
+    ObjectivesOpt,
+    app,
+    budget_of,
+    check_settings,
+    console,
+    err_console,
+    print_json,
+    user_errors,
+)
 from search_spaces.cell import Cell
-from nasbench_shrink.cli._common import (CacheOpt, DataDirOpt, ObjectivesOpt, app, budget_of, check_settings,
-                                         console, err_console, print_json, user_errors)
 
 
 @app.command("strategies")
@@ -20,8 +29,10 @@ def strategies_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSO
     """List the search strategies (built-ins, entry points of group nasbench_shrink.strategies)."""
     from nasbench_shrink.strategies.registry import strategies
 
-    rows = [{"name": s.name, "source": s.source, "objectives": list(s.objectives), "description": s.description}
-            for s in strategies().values()]
+    rows = [
+        {"name": s.name, "source": s.source, "objectives": list(s.objectives), "description": s.description}
+        for s in strategies().values()
+    ]
     if as_json:
         print_json(rows)
         return
@@ -40,26 +51,34 @@ def search_cmd(
     benchmark: str = typer.Option("digits", "--benchmark", "-b", help="Benchmark preset."),
     seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the strategy and of training."),
     storage: str = typer.Option("sqlite:///results/studies.db", "--storage", help="Optuna storage URL."),
-    study: Optional[str] = typer.Option(None, "--study", help="Study name (default <benchmark>/<strategy>/seed<k>)."),
-    nodes: Optional[int] = typer.Option(None, "--nodes", min=2, help="Cell nodes N (default: the benchmark's)."),
-    k: Optional[int] = typer.Option(None, "--k", min=1, help="AutoShrink candidates per step (default: benchmark's)."),
-    lam: Optional[float] = typer.Option(None, "--lam", help="Resource weight in the score (default: benchmark's)."),
-    budget_evals: Optional[int] = typer.Option(None, "--budget-evals", min=1, help="Stop after N evaluations."),
-    budget_flops: Optional[float] = typer.Option(None, "--budget-flops", help="Stop after F charged train FLOPs."),
-    budget_seconds: Optional[float] = typer.Option(None, "--budget-seconds", help="Stop after S charged seconds."),
-    budget_wallclock: Optional[float] = typer.Option(None, "--budget-wallclock", help="Simulated wall-clock seconds "
-                                                     "per run (with --workers-sim)."),
+    study: str | None = typer.Option(None, "--study", help="Study name (default <benchmark>/<strategy>/seed<k>)."),
+    nodes: int | None = typer.Option(None, "--nodes", min=2, help="Cell nodes N (default: the benchmark's)."),
+    k: int | None = typer.Option(None, "--k", min=1, help="AutoShrink candidates per step (default: benchmark's)."),
+    lam: float | None = typer.Option(None, "--lam", help="Resource weight in the score (default: benchmark's)."),
+    budget_evals: int | None = typer.Option(None, "--budget-evals", min=1, help="Stop after N evaluations."),
+    budget_flops: float | None = typer.Option(None, "--budget-flops", help="Stop after F charged train FLOPs."),
+    budget_seconds: float | None = typer.Option(None, "--budget-seconds", help="Stop after S charged seconds."),
+    budget_wallclock: float | None = typer.Option(
+        None, "--budget-wallclock", help="Simulated wall-clock seconds per run (with --workers-sim)."
+    ),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Local worker processes on the same storage."),
-    data_dir: Optional[Path] = DataDirOpt,
+    data_dir: Path | None = DataDirOpt,
     cache: str = CacheOpt,
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not use the evaluation cache."),
-    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda ... (default: CUDA if present)."),
+    device: str | None = typer.Option(None, "--device", help="cpu, cuda ... (default: CUDA if present)."),
     heartbeat: float = typer.Option(5.0, "--heartbeat", help="Seconds between trial heartbeats (stale after 3x)."),
-    workers_sim: Optional[int] = typer.Option(None, "--workers-sim", min=1, help="On a table: run on a simulated "
-                                              "clock of W asynchronous workers (trials record clock_start/end)."),
+    workers_sim: int | None = typer.Option(
+        None,
+        "--workers-sim",
+        min=1,
+        help="On a table: run on a simulated clock of W asynchronous workers (trials record clock_start/end).",
+    ),
     objectives: str = ObjectivesOpt,
-    extend: bool = typer.Option(False, "--extend", help="Continue a stored study to a larger budget of the same "
-                                "kind (any other budget change is refused)."),
+    extend: bool = typer.Option(
+        False,
+        "--extend",
+        help="Continue a stored study to a larger budget of the same kind (any other budget change is refused).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Run (or resume) a strategy as an Optuna study and print the best cell."""
@@ -75,13 +94,34 @@ def search_cmd(
     plan = resolve(strategy)  # an unknown strategy is the first thing reported
     bench = get_benchmark(benchmark)
     check_settings(bench, kind, amount, workers)
-    spec = SearchSpec(strategy=plan, benchmark=bench, seed=seed, storage=storage, study=study,
-                      nodes=nodes, k=k, lam=lam, budget_kind=kind, budget=amount,
-                      data_dir=str(data_dir) if data_dir else None, cache=None if no_cache else cache, device=device,
-                      heartbeat=heartbeat, extend=extend, workers_sim=workers_sim, objectives=objectives)
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                        TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=err_console,
-                        disable=as_json or not err_console.is_terminal)
+    spec = SearchSpec(
+        strategy=plan,
+        benchmark=bench,
+        seed=seed,
+        storage=storage,
+        study=study,
+        nodes=nodes,
+        k=k,
+        lam=lam,
+        budget_kind=kind,
+        budget=amount,
+        data_dir=str(data_dir) if data_dir else None,
+        cache=None if no_cache else cache,
+        device=device,
+        heartbeat=heartbeat,
+        extend=extend,
+        workers_sim=workers_sim,
+        objectives=objectives,
+    )
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[stats]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=as_json or not err_console.is_terminal,
+    )
     with progress:
         task = progress.add_task(f"{spec.study_name}", total=amount, stats="starting")
 
@@ -89,8 +129,11 @@ def search_cmd(
             trials = st.get_trials(deepcopy=False)
             cost = charged(trials)
             best = max((trial_score(t) for t in trials if t.state == TrialState.COMPLETE), default=float("nan"))
-            progress.update(task, completed=cost[kind] if kind else None,
-                            stats=f"evals {int(cost['evals'])}  cost {cost['seconds']:.1f}s  best {best:.4f}")
+            progress.update(
+                task,
+                completed=cost[kind] if kind else None,
+                stats=f"evals {int(cost['evals'])}  cost {cost['seconds']:.1f}s  best {best:.4f}",
+            )
 
         result = run_search(spec, workers=workers, on_progress=update)
     summary = study_summary(result)
@@ -98,43 +141,64 @@ def search_cmd(
     if as_json:
         print_json(summary)
         return
-    console.print(f"study {summary['study']}: {summary['complete']} trials, {summary['charged_evaluations']:.0f} "
-                  f"charged evaluations ({summary['cache_hits']} cache hits, {summary['free_repeats']} free repeats), "
-                  f"charged {summary['charged_seconds']:.1f} s / {summary['charged_flops']:.3g} FLOPs", highlight=False)
+    console.print(
+        f"study {summary['study']}: {summary['complete']} trials, {summary['charged_evaluations']:.0f} "
+        f"charged evaluations ({summary['cache_hits']} cache hits, {summary['free_repeats']} free repeats), "
+        f"charged {summary['charged_seconds']:.1f} s / {summary['charged_flops']:.3g} FLOPs",
+        highlight=False,
+    )
     clock = result.user_attrs.get("clock")
     if clock:
-        console.print(f"simulated clock, {clock['workers']} workers: makespan {clock['makespan_s']:.1f} s, "
-                      f"utilisation {100 * clock['utilisation']:.0f} %", highlight=False)
+        console.print(
+            f"simulated clock, {clock['workers']} workers: makespan {clock['makespan_s']:.1f} s, "
+            f"utilisation {100 * clock['utilisation']:.0f} %",
+            highlight=False,
+        )
     if summary.get("front"):
         front = summary["front"]
-        console.print(f"two objectives: the study's front (Optuna's best_trials) has {len(front)} architectures, from "
-                      f"{front[0]['values'][1]:.4g} to {front[-1]['values'][1]:.4g} in cost; the best by the score "
-                      "at the benchmark's λ:", highlight=False)
+        console.print(
+            f"two objectives: the study's front (Optuna's best_trials) has {len(front)} architectures, from "
+            f"{front[0]['values'][1]:.4g} to {front[-1]['values'][1]:.4g} in cost; the best by the score "
+            "at the benchmark's λ:",
+            highlight=False,
+        )
     if "best_score" in summary:
         metric = "accuracy" if summary.get("accuracy") is not None else "perplexity"
-        console.print(f"best trial #{summary['best_trial']}: score {summary['best_score']:.4f}, {metric} "
-                      f"{summary[metric]:.4f}, {summary['macs'] / 1e6:.3f} M MACs, {summary['params']} params, "
-                      f"{summary['edges']} edges", highlight=False)
+        console.print(
+            f"best trial #{summary['best_trial']}: score {summary['best_score']:.4f}, {metric} "
+            f"{summary[metric]:.4f}, {summary['macs'] / 1e6:.3f} M MACs, {summary['params']} params, "
+            f"{summary['edges']} edges",
+            highlight=False,
+        )
         if "regret" in summary:
-            console.print(f"on the table: true (seed-mean) score {summary['true_score']:.4f}, regret "
-                          f"{summary['regret']:.4f} against the table's optimum ({summary['optimum_score']:.4f})",
-                          highlight=False)
+            console.print(
+                f"on {summary['truth']}: true (seed-mean) score {summary['true_score']:.4f}, regret "
+                f"{summary['regret']:.4f} against {summary['reference']} ({summary['optimum_score']:.4f})",
+                highlight=False,
+            )
         console.print(str(Cell.from_dict(summary["cell"])), highlight=False)
         console.print(json.dumps(summary["cell"]), highlight=False, soft_wrap=True)
 
 
 def _add_regret(summary: dict, bench, lam) -> None:
-    """On a table, the best trial's true (seed-mean) score and its regret against the table's optimum: what a
-    table knows and a live run cannot."""
+    """On a table or a surrogate, the best trial's true (seed-mean) score and its regret against the optimum (a
+    surrogate: its best known cell): what they know and a live run cannot."""
     from nasbench_shrink.analysis.report import table_landscape
 
-    key = (summary.get("cell") or {}) and Cell.from_dict(summary["cell"]).key
-    land = table_landscape(bench) if key else None
-    if land is None or key not in land.true_score:
+    if not summary.get("cell"):
         return
-    if lam is not None and lam != land.lam:
-        from nasbench_shrink.tables.landscape import landscape_of
-
-        land = landscape_of(bench.evaluator.table, bench, lam)
-    summary.update(true_score=land.true_score[key], optimum_score=land.best_score,
-                   regret=land.best_score - land.true_score[key])
+    cell = Cell.from_dict(summary["cell"])
+    land = table_landscape(bench if lam is None else bench.with_options(lam=lam))
+    if land is None:
+        return
+    land.include([cell])
+    key = cell.key
+    if key not in land.true_score:
+        return
+    summary.update(
+        truth=land.source,
+        reference=land.reference,
+        true_score=land.true_score[key],
+        optimum_score=land.best_score,
+        regret=land.best_score - land.true_score[key],
+    )

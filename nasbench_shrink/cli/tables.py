@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
 
-from nasbench_shrink.cli._common import (DataDirOpt, app, console, err_console, int_list, print_json, writable,
-                                         user_errors)
+from nasbench_shrink.cli._common import (
+    DataDirOpt,
+    app,
+    console,
+    err_console,
+    int_list,
+    print_json,
+    user_errors,
+    writable,
+)
 from nasbench_shrink.errors import UserError
 
 
@@ -20,56 +27,85 @@ def tabulate_cmd(
     nodes: int = typer.Option(5, "--nodes", min=2, max=6, help="Cell nodes N of the space (every architecture)."),
     seeds: str = typer.Option("0,1,2", "--seeds", help="Seeds: 0,1,2 or 0-2."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Local worker processes."),
-    cache: str = typer.Option("sqlite:///results/tabulate.db", "--cache",
-                              help="Evaluation cache (resume point; a PostgreSQL URL shares it across machines)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Table file to write (Parquet) when done."),
+    cache: str = typer.Option(
+        "sqlite:///results/tabulate.db",
+        "--cache",
+        help="Evaluation cache (resume point; a PostgreSQL URL shares it across machines).",
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Table file to write (Parquet) when done."),
     partial: bool = typer.Option(False, "--partial", help="Export what the cache holds now; train nothing."),
-    resume_from: Optional[Path] = typer.Option(None, "--resume-from", help="Load a (partial) table into the "
-                                                                          "cache first, then continue."),
-    data_dir: Optional[Path] = DataDirOpt,
+    resume_from: Path | None = typer.Option(
+        None, "--resume-from", help="Load a (partial) table into the cache first, then continue."
+    ),
+    data_dir: Path | None = DataDirOpt,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Train every architecture of the N-node space at every seed (resumable), then export the table."""
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from nasbench_shrink.catalogue import get_benchmark
     from nasbench_shrink.runs.tabulate import tabulate
 
     bench = get_benchmark(benchmark)
-    progress = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                        TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,
-                        disable=as_json)
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=as_json,
+    )
     with progress:
         task = progress.add_task(f"tabulating {bench.name} N={nodes}", total=None)
 
         def update(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        summary = tabulate(bench, nodes, int_list(seeds, "--seeds"), cache, out, workers=workers,
-                           data_dir=str(data_dir) if data_dir else None, partial=partial, resume_from=resume_from,
-                           on_progress=update)
+        summary = tabulate(
+            bench,
+            nodes,
+            int_list(seeds, "--seeds"),
+            cache,
+            out,
+            workers=workers,
+            data_dir=str(data_dir) if data_dir else None,
+            partial=partial,
+            resume_from=resume_from,
+            on_progress=update,
+        )
     if as_json:
         print_json(summary)
         return
-    console.print(f"{summary['done']} of {summary['evaluations']} evaluations ({summary['architectures']} "
-                  f"architectures x {len(summary['seeds'])} seeds) in {summary['cache']}; this run "
-                  f"{summary['seconds']:.0f} s" + (f"; wrote {summary['out']}" if "out" in summary else ""),
-                  highlight=False)
+    console.print(
+        f"{summary['done']} of {summary['evaluations']} evaluations ({summary['architectures']} "
+        f"architectures x {len(summary['seeds'])} seeds) in {summary['cache']}; this run "
+        f"{summary['seconds']:.0f} s" + (f"; wrote {summary['out']}" if "out" in summary else ""),
+        highlight=False,
+    )
 
 
 @app.command("landscape")
 @user_errors
 def landscape_cmd(
-    benchmark: list[str] = typer.Option(..., "--benchmark", "-b", help="A table benchmark (see 'benchmarks'); "
-                                        "repeat -b to set tables side by side."),
-    lam: Optional[float] = typer.Option(None, "--lam", help="Resource weight (default: each benchmark's)."),
-    png: Optional[Path] = typer.Option(None, "--png", help="Also draw the landscape to this PNG (one -b)."),
+    benchmark: list[str] = typer.Option(
+        ..., "--benchmark", "-b", help="A table benchmark (see 'benchmarks'); repeat -b to set tables side by side."
+    ),
+    lam: float | None = typer.Option(None, "--lam", help="Resource weight (default: each benchmark's)."),
+    png: Path | None = typer.Option(None, "--png", help="Also draw the landscape to this PNG (one -b)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (a list with several -b)."),
 ) -> None:
     """What a table's search problem looks like: scores, the optimum, noise, how hard random search finds it."""
-    from nasbench_shrink.tables import landscape
     from nasbench_shrink.catalogue import get_benchmark
+    from nasbench_shrink.tables import landscape
     from nasbench_shrink.tables.table import TableLookup
 
     if lam is not None and lam < 0:
@@ -81,8 +117,9 @@ def landscape_cmd(
     for name in benchmark:
         bench = get_benchmark(name)
         if not isinstance(bench.evaluator, TableLookup):
-            raise UserError(f"{bench.name} is a live benchmark; landscape needs a table (make one with "
-                            "'nasbench-shrink tabulate')")
+            raise UserError(
+                f"{bench.name} is a live benchmark; landscape needs a table (make one with 'nasbench-shrink tabulate')"
+            )
         info = landscape.summary(bench.evaluator.table, bench, lam)
         if png is not None:
             landscape.landscape_figure(bench.evaluator.table, bench, png, lam)
@@ -110,12 +147,15 @@ def _landscape_lines(m: str, info: dict) -> list[str]:
         f"(accuracy vs MACs): {info['pareto_front_size']} architectures",
     ]
     if f"spearman_val_vs_test_{m}" in info:
-        lines.append(f"Spearman, proxy validation vs held-out test across architectures: "
-                     f"{info[f'spearman_val_vs_test_{m}']:.3f}")
+        lines.append(
+            f"Spearman, proxy validation vs held-out test across architectures: {info[f'spearman_val_vs_test_{m}']:.3f}"
+        )
     if "spearman_between_seeds" in info:
         pairs = ", ".join(f"{p} {v:.3f}" for p, v in info["spearman_between_seed_pairs"].items())
-        lines.append(f"Spearman between seeds (the noise ceiling): mean {info['spearman_between_seeds']:.3f}, min "
-                     f"{info['spearman_between_seeds_min']:.3f} ({pairs})")
+        lines.append(
+            f"Spearman between seeds (the noise ceiling): mean {info['spearman_between_seeds']:.3f}, min "
+            f"{info['spearman_between_seeds_min']:.3f} ({pairs})"
+        )
     if "png" in info:
         lines.append(f"figure: {info['png']}")
     return lines
@@ -125,18 +165,21 @@ def _hardness_lines(h: dict) -> list[str]:
     r = h["random"]
     within = ", ".join(f"{b}: {p:.3f}" for b, p in r["p_top1pct_within"].items())
     med = r["median_evals_to_top1pct"]
-    return [f"random strategy (edges kept with p ½, ops uniform): a top-1 % cell ({h['top1pct_architectures']} "
-            f"architectures) with probability {r['p_top1pct_per_draw']:.4f} per draw; median "
-            f"{'>1000' if med is None else med} charged evaluations to reach one (repeats free); P(reached within b "
-            f"evaluations) {within}",
-            f"one-edge-removal paths from the complete DAG through a top-1 % cell: "
-            f"{h['autoshrink_paths_through_top1pct']:.3f} (uniform removals, seeded start ops)",
-            f"fitness-distance correlation: {h['fitness_distance_fdc']:.3f} (distance in mutations from the "
-            f"optimum, at most {h['fitness_distance_max_distance']})"]
+    return [
+        f"random strategy (edges kept with p ½, ops uniform): a top-1 % cell ({h['top1pct_architectures']} "
+        f"architectures) with probability {r['p_top1pct_per_draw']:.4f} per draw; median "
+        f"{'>1000' if med is None else med} charged evaluations to reach one (repeats free); P(reached within b "
+        f"evaluations) {within}",
+        f"one-edge-removal paths from the complete DAG through a top-1 % cell: "
+        f"{h['autoshrink_paths_through_top1pct']:.3f} (uniform removals, seeded start ops)",
+        f"fitness-distance correlation: {h['fitness_distance_fdc']:.3f} (distance in mutations from the "
+        f"optimum, at most {h['fitness_distance_max_distance']})",
+    ]
 
 
 def _landscape_side_by_side(infos: list[tuple[str, dict]]) -> Table:
     """Several tables' search problems as one table: a row per landscape figure, a column per benchmark."""
+
     def num(x, fmt):
         return "–" if x is None else format(x, fmt)
 
@@ -146,19 +189,24 @@ def _landscape_side_by_side(infos: list[tuple[str, dict]]) -> Table:
         ("score mean (std)", lambda m, i: f"{i['score_mean']:.4f} ({i['score_std']:.4f})"),
         ("optimum: active edges", lambda m, i: str(i["optimum"]["edges"])),
         ("optimum: MACs", lambda m, i: f"{i['optimum']['macs']:,}"),
-        ("optimum: validation / test", lambda m, i: f"{num(i['optimum'][m], '.4f')} / "
-                                                    f"{num(i['optimum']['test_' + m], '.4f')}"),
+        (
+            "optimum: validation / test",
+            lambda m, i: f"{num(i['optimum'][m], '.4f')} / {num(i['optimum']['test_' + m], '.4f')}",
+        ),
         ("random: P(top 1 %) per draw", lambda m, i: f"{i['hardness']['random']['p_top1pct_per_draw']:.4f}"),
         ("random: evals to top 1 % (median)", lambda m, i: str(i["hardness"]["random"]["median_evals_to_top1pct"])),
-        ("random: P(top 1 % within 50 evals)",
-         lambda m, i: f"{i['hardness']['random']['p_top1pct_within']['50']:.3f}"),
+        ("random: P(top 1 % within 50 evals)", lambda m, i: f"{i['hardness']['random']['p_top1pct_within']['50']:.3f}"),
         ("shrink paths through top 1 %", lambda m, i: f"{i['hardness']['autoshrink_paths_through_top1pct']:.3f}"),
         ("fitness-distance correlation", lambda m, i: f"{i['hardness']['fitness_distance_fdc']:.3f}"),
         ("local optima (one edge)", lambda m, i: str(i["local_optima_one_edge"])),
         ("Pareto front size", lambda m, i: str(i["pareto_front_size"])),
         ("Spearman validation vs test", lambda m, i: num(i.get(f"spearman_val_vs_test_{m}"), ".3f")),
-        ("Spearman between seeds (mean / min)", lambda m, i: f"{num(i.get('spearman_between_seeds'), '.3f')} / "
-                                                            f"{num(i.get('spearman_between_seeds_min'), '.3f')}"),
+        (
+            "Spearman between seeds (mean / min)",
+            lambda m, i: (
+                f"{num(i.get('spearman_between_seeds'), '.3f')} / {num(i.get('spearman_between_seeds_min'), '.3f')}"
+            ),
+        ),
     ]
     view = Table(title="landscapes")
     view.add_column("")
@@ -173,16 +221,22 @@ def _landscape_side_by_side(infos: list[tuple[str, dict]]) -> Table:
 @user_errors
 def proxies_cmd(
     benchmark: str = typer.Option(..., "--benchmark", "-b", help="A table benchmark or table file."),
-    correlate: bool = typer.Option(False, "--correlate", help="Print the proxies' rank correlations with the "
-                                   "seed-mean metric and the score (overall and per edge count) instead."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the table with proxy columns here (default: "
-                                       "replace the table file, rows unchanged)."),
+    correlate: bool = typer.Option(
+        False,
+        "--correlate",
+        help="Print the proxies' rank correlations with the "
+        "seed-mean metric and the score (overall and per edge count) instead.",
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write the table with proxy columns here (default: replace the table file, rows unchanged)."
+    ),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Local worker processes."),
-    figure: Optional[Path] = typer.Option(None, "--figure", help="With --correlate: also draw the correlations "
-                                          "to this PNG."),
+    figure: Path | None = typer.Option(
+        None, "--figure", help="With --correlate: also draw the correlations to this PNG."
+    ),
     resamples: int = typer.Option(200, "--resamples", min=20, help="With --correlate: bootstrap resamples."),
     fmt: str = typer.Option("table", "--format", help="With --correlate: table, md, csv or json."),
-    data_dir: Optional[Path] = DataDirOpt,
+    data_dir: Path | None = DataDirOpt,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Score every architecture of a table with the zero-cost proxies (resumable) and store them in it; or, with
@@ -199,22 +253,35 @@ def proxies_cmd(
 
     from nasbench_shrink.runs.proxies import tabulate_proxies
 
-    progress = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, disable=as_json)
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=as_json,
+    )
     with progress:
         task = progress.add_task(f"proxies of {bench.name}", total=None)
-        summary = tabulate_proxies(bench, out, workers, str(data_dir) if data_dir else None,
-                                   on_progress=lambda done, total: progress.update(task, completed=done,
-                                                                                   total=total))
+        summary = tabulate_proxies(
+            bench,
+            out,
+            workers,
+            str(data_dir) if data_dir else None,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
     if as_json:
         print_json(summary)
         return
-    console.print(f"{summary['architectures']} architectures scored ({summary['scored_now']} now, "
-                  f"{summary['seconds']:.0f} s); wrote {summary['table']} with {len(summary['proxies'])} proxies",
-                  highlight=False)
+    console.print(
+        f"{summary['architectures']} architectures scored ({summary['scored_now']} now, "
+        f"{summary['seconds']:.0f} s); wrote {summary['table']} with {len(summary['proxies'])} proxies",
+        highlight=False,
+    )
 
 
-def _correlate(bench, figure: Optional[Path], resamples: int, fmt: str) -> None:
+def _correlate(bench, figure: Path | None, resamples: int, fmt: str) -> None:
     import sys
 
     from nasbench_shrink.analysis.proxies import correlation_figure, correlation_table, proxy_frame
@@ -227,8 +294,7 @@ def _correlate(bench, figure: Optional[Path], resamples: int, fmt: str) -> None:
         raise UserError(f"{bench.name} is not a table; pass a table benchmark (e.g. -b digits-table)")
     table = bench.evaluator.table
     if not table.meta.get("proxies"):
-        raise UserError(f"table {bench.name} holds no proxies; add them with 'nasbench-shrink proxies -b "
-                        f"{bench.name}'")
+        raise UserError(f"table {bench.name} holds no proxies; add them with 'nasbench-shrink proxies -b {bench.name}'")
     frame = proxy_frame(table, landscape_of(table, bench), bench.kind.higher_is_better)
     names = table.meta["proxies"]["names"]
     corr = correlation_table(frame, names, resamples=resamples)
@@ -242,23 +308,37 @@ def _correlate(bench, figure: Optional[Path], resamples: int, fmt: str) -> None:
         sys.stdout.write(corr.to_json(orient="records", indent=2) + "\n" if fmt == "json" else corr.to_csv(index=False))
         return
     overall = corr[corr.stratum == "all"]
-    lines = ["| proxy | ρ metric [95% CI] | τ metric [95% CI] | ρ score [95% CI] | top-1 % | top-5 % | "
-             "median s/arch |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| proxy | ρ metric [95% CI] | τ metric [95% CI] | ρ score [95% CI] | top-1 % | top-5 % | median s/arch |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for n in names:
         m = overall[(overall.proxy == n) & (overall.target == "metric")].iloc[0]
         s = overall[(overall.proxy == n) & (overall.target == "score")].iloc[0]
-        lines.append(f"| {n} | {m.spearman:.3f} [{m.spearman_lo:.3f}, {m.spearman_hi:.3f}] | {m.kendall:.3f} "
-                     f"[{m.kendall_lo:.3f}, {m.kendall_hi:.3f}] | {s.spearman:.3f} [{s.spearman_lo:.3f}, "
-                     f"{s.spearman_hi:.3f}] | {100 * m.top1pct:.0f} % | {100 * m.top5pct:.0f} % | "
-                     f"{seconds[n]:.3g} |")
+        lines.append(
+            f"| {n} | {m.spearman:.3f} [{m.spearman_lo:.3f}, {m.spearman_hi:.3f}] | {m.kendall:.3f} "
+            f"[{m.kendall_lo:.3f}, {m.kendall_hi:.3f}] | {s.spearman:.3f} [{s.spearman_lo:.3f}, "
+            f"{s.spearman_hi:.3f}] | {100 * m.top1pct:.0f} % | {100 * m.top5pct:.0f} % | "
+            f"{seconds[n]:.3g} |"
+        )
     strata = corr[(corr.stratum != "all") & (corr.target == "metric")]
     head = sorted(strata["stratum"].unique(), key=lambda c: int(c.split()[0]))
-    lines += ["", "Spearman ρ with the seed-mean metric within each edge-count stratum [95 % CI]:", "",
-              "| proxy | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
+    lines += [
+        "",
+        "Spearman ρ with the seed-mean metric within each edge-count stratum [95 % CI]:",
+        "",
+        "| proxy | " + " | ".join(head) + " |",
+        "|---|" + "---|" * len(head),
+    ]
     for n in names:
         g = strata[strata.proxy == n].set_index("stratum")
-        lines.append(f"| {n} | " + " | ".join(f"{g.at[h, 'spearman']:.2f} [{g.at[h, 'spearman_lo']:.2f}, "
-                                              f"{g.at[h, 'spearman_hi']:.2f}]" for h in head) + " |")
+        lines.append(
+            f"| {n} | "
+            + " | ".join(
+                f"{g.at[h, 'spearman']:.2f} [{g.at[h, 'spearman_lo']:.2f}, {g.at[h, 'spearman_hi']:.2f}]" for h in head
+            )
+            + " |"
+        )
     text = "\n".join(lines) + "\n"
     if fmt == "md":
         if path is not None:

@@ -9,8 +9,14 @@ from __future__ import annotations
 from search_spaces._lazy import lazy_exports
 
 _EXPORTS = {
-    "nasbench_shrink.evaluation.evaluator": ("EvalRecord", "Evaluator", "LiveTraining", "check_cell", "evaluate",
-                                            "network_resources"),
+    "nasbench_shrink.evaluation.evaluator": (
+        "EvalRecord",
+        "Evaluator",
+        "LiveTraining",
+        "check_cell",
+        "evaluate",
+        "network_resources",
+    ),
     "nasbench_shrink.evaluation.cache": ("EvaluationCache", "cache_key"),
     "nasbench_shrink.evaluation.networks": ("NETWORKS", "TaskNetworks", "benchmark_splits", "networks_of"),
     "nasbench_shrink.evaluation.training": ("DeviceData", "TrainResult", "train"),

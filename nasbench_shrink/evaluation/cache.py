@@ -15,8 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from nasbench_shrink.storage.locks import schema_lock
 from nasbench_shrink.errors import CacheError, check_sqlite_url
+from nasbench_shrink.storage.locks import schema_lock
 
 # bump when keys or records change meaning (3: networkx >= 3.5 WL hashes; 4: the official search network and
 # estimator, EvalRecord v2 — records of the earlier network must never answer for the new one)
@@ -24,12 +24,14 @@ SCHEMA_VERSION = "4"
 
 _metadata = sa.MetaData()
 meta_table = sa.Table(
-    "nbs_meta", _metadata,
+    "nbs_meta",
+    _metadata,
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("value", sa.String(256), nullable=False),
 )
 eval_table = sa.Table(
-    "nbs_evaluations", _metadata,
+    "nbs_evaluations",
+    _metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("arch_key", sa.String(64), nullable=False, index=True),
     sa.Column("fidelity", sa.String(128), nullable=False),
@@ -58,8 +60,7 @@ def _insert_ignore(engine: sa.Engine, table: sa.Table, row: dict) -> bool:
             except IntegrityError:
                 return False
         # RETURNING, not rowcount: psycopg 3 reports -1 rows for INSERT ... ON CONFLICT DO NOTHING
-        res = conn.execute(insert(table).values(**row).on_conflict_do_nothing()
-                           .returning(*table.primary_key.columns))
+        res = conn.execute(insert(table).values(**row).on_conflict_do_nothing().returning(*table.primary_key.columns))
         return res.first() is not None
 
 
@@ -80,8 +81,10 @@ class EvaluationCache:
         except CacheError:
             raise
         except (SQLAlchemyError, OSError, ValueError) as exc:
-            raise CacheError(f"cannot open evaluation cache {url} ({_short(exc)}); pass a reachable, writable "
-                             "--cache URL or --no-cache") from None
+            raise CacheError(
+                f"cannot open evaluation cache {url} ({_short(exc)}); pass a reachable, writable "
+                "--cache URL or --no-cache"
+            ) from None
 
     @staticmethod
     def _check_sqlite_path(url: str) -> None:
@@ -101,8 +104,10 @@ class EvaluationCache:
         with self.engine.connect() as conn:
             found = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.name == "schema")).scalar()
         if found != SCHEMA_VERSION:
-            raise CacheError(f"evaluation cache {self.url} was written by an incompatible version (schema {found}, "
-                             f"this version uses {SCHEMA_VERSION}); pass a new --cache URL or delete that cache")
+            raise CacheError(
+                f"evaluation cache {self.url} was written by an incompatible version (schema {found}, "
+                f"this version uses {SCHEMA_VERSION}); pass a new --cache URL or delete that cache"
+            )
 
     def get(self, key: str) -> dict | None:
         with self.engine.connect() as conn:
@@ -112,9 +117,18 @@ class EvaluationCache:
     def put(self, key: str, arch_key: str, fidelity: str, seed: int, record: dict) -> bool:
         """Store ``record`` under ``key``; returns False when another writer stored that key first."""
         try:
-            return _insert_ignore(self.engine, eval_table, {
-                "key": key, "arch_key": arch_key, "fidelity": fidelity, "seed": seed,
-                "record": json.dumps(record), "created": time.time()})
+            return _insert_ignore(
+                self.engine,
+                eval_table,
+                {
+                    "key": key,
+                    "arch_key": arch_key,
+                    "fidelity": fidelity,
+                    "seed": seed,
+                    "record": json.dumps(record),
+                    "created": time.time(),
+                },
+            )
         except SQLAlchemyError as exc:
             raise CacheError(f"cannot write to evaluation cache {self.url} ({_short(exc)})") from None
 

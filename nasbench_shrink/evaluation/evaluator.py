@@ -14,13 +14,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from search_spaces import Cell
 from nasbench_shrink.benchmarks import Benchmark
+from nasbench_shrink.errors import UserError
 from nasbench_shrink.evaluation.cache import EvaluationCache, cache_key
 from nasbench_shrink.evaluation.networks import networks_of
-from nasbench_shrink.errors import UserError
+from search_spaces import Cell
 
-__all__ = ["EvalRecord", "Evaluator", "LiveTraining", "evaluate", "network_resources", "check_cell", "record_rungs"]
+__all__ = ["EvalRecord", "Evaluator", "LiveTraining", "check_cell", "evaluate", "network_resources", "record_rungs"]
 
 RECORD_VERSION = 2  # 2: the official search network and estimator, score resource, trained examples
 
@@ -67,7 +67,7 @@ class EvalRecord:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "EvalRecord":
+    def from_dict(cls, d: dict[str, Any]) -> EvalRecord:
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in d.items() if k in known})
 
@@ -113,6 +113,11 @@ class Evaluator(ABC):
         """Facts for ``nasbench-shrink benchmarks`` (a table: the live benchmark, nodes and seeds behind it)."""
         return {}
 
+    def landscape(self, bench: Benchmark) -> Any:
+        """What it knows of every cell's true (seed-mean) score, as a ``tables.Landscape``: a table knows every
+        architecture, a surrogate every cell it is shown; ``None`` for live training (no regret, only scores)."""
+        return None
+
     @property
     def architectures(self) -> int | None:
         """How many distinct architectures it can answer (``None``: unbounded, e.g. live training); a budget of
@@ -120,8 +125,16 @@ class Evaluator(ABC):
         return None
 
     @abstractmethod
-    def run(self, cell: Cell, bench: Benchmark, stage: str, seed: int, data_dir: Any = None,
-            device: str | None = None, threads: int | None = None) -> EvalRecord:
+    def run(
+        self,
+        cell: Cell,
+        bench: Benchmark,
+        stage: str,
+        seed: int,
+        data_dir: Any = None,
+        device: str | None = None,
+        threads: int | None = None,
+    ) -> EvalRecord:
         """The record of ``cell`` on ``bench``'s ``stage`` at ``seed`` (``score`` at the benchmark's λ)."""
 
 
@@ -165,13 +178,29 @@ class LiveTraining(Evaluator):
             test_perf = nets.held_out_perf(model, bench, fidelity, data_dir, dev)
         resource = bench.score_resource(cell, macs)
         return EvalRecord(
-            key=cell.key, benchmark=bench.name, fidelity=bench.fidelity_key(stage), stage=stage, seed=seed,
+            key=cell.key,
+            benchmark=bench.name,
+            fidelity=bench.fidelity_key(stage),
+            stage=stage,
+            seed=seed,
             **bench.kind.perf_fields(perf, result.diverged),
-            score=bench.score(perf, resource, diverged=result.diverged), macs=macs, params=params,
-            resource=resource, cost_s=cost, train_flops=3.0 * macs * result.examples, epochs=result.epochs,
-            train_images=task.n_train, trained_examples=result.examples, diverged=result.diverged,
-            stop_reason=result.stop_reason, device=str(dev), cell=cell.to_dict(), curve=result.curve,
-            test_perf=test_perf, machine=machine_of(dev), rungs=result.rungs,
+            score=bench.score(perf, resource, diverged=result.diverged),
+            macs=macs,
+            params=params,
+            resource=resource,
+            cost_s=cost,
+            train_flops=3.0 * macs * result.examples,
+            epochs=result.epochs,
+            train_images=task.n_train,
+            trained_examples=result.examples,
+            diverged=result.diverged,
+            stop_reason=result.stop_reason,
+            device=str(dev),
+            cell=cell.to_dict(),
+            curve=result.curve,
+            test_perf=test_perf,
+            machine=machine_of(dev),
+            rungs=result.rungs,
         )
 
 
@@ -210,8 +239,10 @@ def evaluate(
         True
     """
     if not isinstance(bench, Benchmark):  # a name: resolved at the public entry, not here
-        raise UserError(f"evaluation.evaluate takes a Benchmark, not {bench!r}; nasbench_shrink.evaluate and "
-                        "nasbench_shrink.get_benchmark take a benchmark's name")
+        raise UserError(
+            f"evaluation.evaluate takes a Benchmark, not {bench!r}; nasbench_shrink.evaluate and "
+            "nasbench_shrink.get_benchmark take a benchmark's name"
+        )
     check_cell(cell, bench)
     evaluator = bench.evaluator or LIVE
     if not evaluator.cacheable:

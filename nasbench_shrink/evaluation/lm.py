@@ -18,8 +18,14 @@ class LMTask:
     metric_name = "val_ppl"
     higher_is_better = False
 
-    def __init__(self, train: torch.Tensor, val: torch.Tensor, recipe: TrainRecipe, device: torch.device,
-                 eval_batch_size: int = 10) -> None:
+    def __init__(
+        self,
+        train: torch.Tensor,
+        val: torch.Tensor,
+        recipe: TrainRecipe,
+        device: torch.device,
+        eval_batch_size: int = 10,
+    ) -> None:
         self.recipe = recipe
         self.device = device
         self.train = batchify(train, recipe.batch_size).to(device)
@@ -35,7 +41,7 @@ class LMTask:
         vocab = model.config.vocab_size
         for i in range(0, self.train.size(0) - 1, self.bptt):
             n = min(self.bptt, self.train.size(0) - 1 - i)
-            x, y = self.train[i:i + n], self.train[i + 1:i + 1 + n]
+            x, y = self.train[i : i + n], self.train[i + 1 : i + 1 + n]
             logits, hidden = model(x, hidden)
             hidden = hidden.detach()
             yield F.cross_entropy(logits.view(-1, vocab), y.reshape(-1)), n * x.size(1), None
@@ -55,8 +61,8 @@ def evaluate_lm(model: nn.Module, data: torch.Tensor, bptt: int = 35) -> tuple[f
     count = 0
     for i in range(0, data.size(0) - 1, bptt):
         n = min(bptt, data.size(0) - 1 - i)
-        logits, hidden = model(data[i:i + n], hidden)
-        total += F.cross_entropy(logits.view(-1, vocab), data[i + 1:i + 1 + n].reshape(-1), reduction="sum")
+        logits, hidden = model(data[i : i + n], hidden)
+        total += F.cross_entropy(logits.view(-1, vocab), data[i + 1 : i + 1 + n].reshape(-1), reduction="sum")
         count += n * data.size(1)
     model.train()
     loss = (total / max(count, 1)).item()

@@ -48,7 +48,7 @@ def cpu_model() -> str:
     return f"{name} ({numbers}{isa})"
 
 
-def machine_of(device: "torch.device") -> str:
+def machine_of(device: torch.device) -> str:
     """The fingerprint of the machine an evaluation on ``device`` runs on: processor or GPU name, and torch."""
     import torch
 

@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -20,7 +21,7 @@ from torch import nn
 from nasbench_shrink.benchmarks.datasets import ImageSet
 from nasbench_shrink.benchmarks.recipe import TrainRecipe
 
-__all__ = ["TrainRecipe", "TrainResult", "train", "DeviceData", "ImageTask", "IterateAverage", "evaluate_model"]
+__all__ = ["DeviceData", "ImageTask", "IterateAverage", "TrainRecipe", "TrainResult", "evaluate_model", "train"]
 
 
 @dataclass
@@ -63,8 +64,9 @@ def set_threads(threads: int | None = None) -> int:
 class DeviceData:
     """An image set on the device with its normalisation constants: batches come out as normalised floats."""
 
-    def __init__(self, data: ImageSet, device: torch.device, mean: torch.Tensor, std: torch.Tensor,
-                 channels_last: bool = False) -> None:
+    def __init__(
+        self, data: ImageSet, device: torch.device, mean: torch.Tensor, std: torch.Tensor, channels_last: bool = False
+    ) -> None:
         self.x = data.x.to(device, non_blocking=True)
         self.y = data.y.to(device, non_blocking=True)
         self.n = int(self.y.shape[0])
@@ -74,8 +76,9 @@ class DeviceData:
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.bf16 = True  # bf16 autocast on CUDA; False trains and evaluates in fp32 (the agreement check)
 
-    def batch(self, idx: torch.Tensor, augment: bool = False, flip: bool = True,
-              gen: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(
+        self, idx: torch.Tensor, augment: bool = False, flip: bool = True, gen: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.x[idx].float().mul_(self.scale).sub_(self.shift)
         if augment:
             x = augment_batch(x, gen, flip)
@@ -89,8 +92,8 @@ def augment_batch(x: torch.Tensor, gen: torch.Generator | None, flip: bool = Tru
     padded = F.pad(x, (pad, pad, pad, pad))
     dx = torch.randint(0, 2 * pad + 1, (n,), generator=gen, device="cpu").to(x.device)
     dy = torch.randint(0, 2 * pad + 1, (n,), generator=gen, device="cpu").to(x.device)
-    rows = (torch.arange(h, device=x.device).view(1, h) + dy.view(n, 1))  # n,h
-    cols = (torch.arange(w, device=x.device).view(1, w) + dx.view(n, 1))  # n,w
+    rows = torch.arange(h, device=x.device).view(1, h) + dy.view(n, 1)  # n,h
+    cols = torch.arange(w, device=x.device).view(1, w) + dx.view(n, 1)  # n,w
     if flip:
         flips = torch.rand(n, generator=gen, device="cpu").to(x.device) < 0.5
         cols = torch.where(flips.view(n, 1), cols.flip(1), cols)
@@ -103,8 +106,13 @@ def _optimizer(model: nn.Module, recipe: TrainRecipe) -> torch.optim.Optimizer:
     if recipe.optimizer == "adam":  # fused: one kernel for all parameters (about 12% faster per step on CPU here)
         return torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay, fused=True)
     if recipe.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
-                               weight_decay=recipe.weight_decay, nesterov=recipe.momentum > 0)
+        return torch.optim.SGD(
+            model.parameters(),
+            lr=recipe.lr,
+            momentum=recipe.momentum,
+            weight_decay=recipe.weight_decay,
+            nesterov=recipe.momentum > 0,
+        )
     if recipe.optimizer == "ntasgd":  # plain SGD steps; the averaging is IterateAverage's (NT-ASGD's switch)
         return torch.optim.SGD(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     raise ValueError(f"unknown optimizer {recipe.optimizer!r}")
@@ -189,7 +197,7 @@ class ImageTask:
         bs = self.recipe.batch_size
         perm = torch.randperm(self.n_train, generator=gen).to(self.device)
         for s in range(self.steps_per_epoch()):
-            idx = perm[s * bs:(s + 1) * bs]
+            idx = perm[s * bs : (s + 1) * bs]
             x, y = self.train_data.batch(idx, self.recipe.augment, self.recipe.flip, gen)
             with mixed_precision(self.device, self.train_data.bf16):
                 out = model(x)
@@ -298,8 +306,13 @@ def training_steps(
                 with average.swapped() if average is not None else contextlib.nullcontext():
                     rung_val = task.validate(model)
                 if rung_val is not None:
-                    rungs.append({"epoch": epoch - 1 + rung_steps[steps] / rungs_per_epoch,
-                                  task.metric_name: rung_val[0], "val_loss": rung_val[1]})
+                    rungs.append(
+                        {
+                            "epoch": epoch - 1 + rung_steps[steps] / rungs_per_epoch,
+                            task.metric_name: rung_val[0],
+                            "val_loss": rung_val[1],
+                        }
+                    )
                 rung_seconds += time.perf_counter() - t_rung
             yield
         examples += seen
@@ -352,6 +365,15 @@ def training_steps(
         best = 0.0 if higher else math.inf
     if not math.isfinite(last):
         last = best
-    return TrainResult(best_val=best, final_val=last, epochs=epoch, diverged=diverged,
-                       stop_reason=stop_reason, seconds=time.perf_counter() - start - rung_seconds, curve=curve,
-                       examples=examples, rungs=rungs, rung_seconds=rung_seconds)
+    return TrainResult(
+        best_val=best,
+        final_val=last,
+        epochs=epoch,
+        diverged=diverged,
+        stop_reason=stop_reason,
+        seconds=time.perf_counter() - start - rung_seconds,
+        curve=curve,
+        examples=examples,
+        rungs=rungs,
+        rung_seconds=rung_seconds,
+    )

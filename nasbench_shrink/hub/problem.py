@@ -10,7 +10,8 @@ is ever returned.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import optuna
 import optunahub
@@ -18,13 +19,11 @@ import optunahub
 from nasbench_shrink.catalogue import get_benchmark
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.evaluation.evaluator import evaluate
-from nasbench_shrink.samplers.cell_sampler import SKIP_ATTR, trial_system_attrs
-from nasbench_shrink.samplers.params import params_to_cell, search_space
-from nasbench_shrink.tables.landscape import landscape_of
 from nasbench_shrink.objectives import OBJECTIVES, parse_objectives
 from nasbench_shrink.objectives.pareto import hv_regret
+from nasbench_shrink.samplers.cell_sampler import SKIP_ATTR, trial_system_attrs
+from nasbench_shrink.samplers.params import params_to_cell, search_space
 from nasbench_shrink.tables.fronts import front_normaliser
-from nasbench_shrink.tables.table import TableLookup
 
 __all__ = ["OBJECTIVES", "TableProblem"]
 
@@ -42,11 +41,15 @@ class TableProblem(optunahub.benchmarks.BaseProblem):
 
     def __init__(self, benchmark: str = "cifar10-small-table", objectives: str = "score", seed: int = 0) -> None:
         self.bench = get_benchmark(benchmark)
-        if not isinstance(self.bench.evaluator, TableLookup):
-            raise UserError(f"{benchmark} is not a table; pass a table benchmark, e.g. cifar10-small-table")
+        ev = self.bench.evaluator
+        self.landscape = ev.landscape(self.bench) if ev is not None and ev.instant else None
+        if self.landscape is None:
+            raise UserError(
+                f"{benchmark} is neither a table nor a surrogate with a known reference; pass one, e.g. "
+                "cifar10-small-table or cifar10-small-n8"
+            )
         self.kind = parse_objectives(objectives)
         self.objectives, self.seed = self.kind.name, seed
-        self.landscape = landscape_of(self.bench.evaluator.table, self.bench)
         self.space, self.nodes = self.landscape.space, self.landscape.nodes
         self.k = self.bench.k  # AutoShrink's K on this benchmark
 
@@ -76,16 +79,23 @@ class TableProblem(optunahub.benchmarks.BaseProblem):
     # -- ground truth -----------------------------------------------------------------------------------------
     @property
     def known_optimum(self) -> float:
-        """The best true score (seed-mean) in the table: the single-objective optimum."""
+        """The best true score (seed-mean) in the table: the single-objective optimum (on a surrogate: the true
+        score of its best known cell, not an optimum)."""
         return self.landscape.best_score
 
     def regret(self, params: dict[str, Any]) -> float:
-        """Simple regret of the architecture ``params`` stand for: the optimum's true score minus its own."""
-        return self.landscape.best_score - self.landscape.true_score[self.arch_key(params)]
+        """Simple regret of the architecture ``params`` stand for: the optimum's (a surrogate: best known cell's)
+        true score minus its own."""
+        cell = params_to_cell(self.space, self.nodes, params)
+        self.landscape.include([cell])
+        return self.landscape.best_score - self.landscape.true_score[cell.key]
 
     @property
     def _front(self) -> dict[str, Any]:
-        return self.bench.evaluator.table.meta["pareto"][self.kind.cost or "macs"]
+        fronts = self.landscape.fronts
+        if not fronts:
+            raise UserError(f"{self.bench.name} knows no true front (a surrogate); use a table for front figures")
+        return fronts[self.kind.cost or "macs"]
 
     @property
     def pareto_front(self) -> list[tuple[float, float]]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from nasbench_shrink.errors import UserError
 
-__all__ = ["COSTS", "OBJECTIVES", "Objectives", "SCORE", "parse_objectives"]
+__all__ = ["COSTS", "OBJECTIVES", "SCORE", "Objectives", "parse_objectives"]
 
 SCORE = "score"
 COSTS = ("macs", "params")  # the cost axes a table's metadata holds a true front for
@@ -52,8 +52,9 @@ class Objectives:
             return ["maximize"]
         return ["maximize" if higher_is_better else "minimize", "minimize"]
 
-    def values(self, score: float, perf: float | None, macs: float, params: float,
-               higher_is_better: bool) -> float | tuple[float, float]:
+    def values(
+        self, score: float, perf: float | None, macs: float, params: float, higher_is_better: bool
+    ) -> float | tuple[float, float]:
         """A trial's value(s); a diverged run (no metric) gets the worst metric there is."""
         if not self.multi:
             return float(score)

@@ -51,7 +51,7 @@ def igd_plus(found: np.ndarray, true_front: np.ndarray) -> float:
     if not len(f):
         return float("inf")
     worse = np.maximum(f[None, :, :] - z[:, None, :], 0.0)  # (front point, found point, objective)
-    return float(np.mean(np.min(np.sqrt(np.sum(worse ** 2, axis=2)), axis=1)))
+    return float(np.mean(np.min(np.sqrt(np.sum(worse**2, axis=2)), axis=1)))
 
 
 class Normaliser:

@@ -19,9 +19,9 @@ from typing import Any
 
 import torch
 
-from search_spaces import Cell
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.errors import UserError
+from search_spaces import Cell
 
 __all__ = ["BATCH", "PROXIES", "PROXY_SEED", "compute_proxies", "proxy_batch"]
 
@@ -30,15 +30,17 @@ BATCH = 64
 PROXY_SEED = 0
 
 
-def proxy_batch(bench: Benchmark, data_dir: str | Path | None = None, size: int = BATCH, seed: int = PROXY_SEED
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+def proxy_batch(
+    bench: Benchmark, data_dir: str | Path | None = None, size: int = BATCH, seed: int = PROXY_SEED
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``size`` examples of ``bench``'s proxy training split (drawn with a generator seeded by ``seed``),
     normalised as for training: (x float32 N×C×H×W, y int64)."""
     from nasbench_shrink.evaluation.networks import benchmark_splits
 
     if bench.task != "image":  # (a task kind's trait would be the place once language models get proxies)
-        raise UserError(f"zero-cost proxies are defined here for image benchmarks; {bench.name} is a "
-                        f"{bench.task} benchmark")
+        raise UserError(
+            f"zero-cost proxies are defined here for image benchmarks; {bench.name} is a {bench.task} benchmark"
+        )
     train = benchmark_splits(bench, data_dir).proxy_train
     idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:size]
     x = train.x[idx].float() / 255.0
@@ -47,9 +49,14 @@ def proxy_batch(bench: Benchmark, data_dir: str | Path | None = None, size: int 
     return (x - mean) / std, train.y[idx].long()
 
 
-def compute_proxies(cell: Cell, bench: Benchmark, data_dir: str | Path | None = None, seed: int = PROXY_SEED,
-                    batch: tuple[torch.Tensor, torch.Tensor] | None = None, names: tuple[str, ...] = PROXIES
-                    ) -> dict[str, dict[str, float]]:
+def compute_proxies(
+    cell: Cell,
+    bench: Benchmark,
+    data_dir: str | Path | None = None,
+    seed: int = PROXY_SEED,
+    batch: tuple[torch.Tensor, torch.Tensor] | None = None,
+    names: tuple[str, ...] = PROXIES,
+) -> dict[str, dict[str, float]]:
     """``{proxy: {"value": v, "seconds": s}}`` of ``cell`` on ``bench`` (see the module's note)."""
     from nasbench_shrink.evaluation.networks import networks_of
     from nasbench_shrink.proxies.measures import MEASURES

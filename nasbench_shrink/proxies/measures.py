@@ -30,7 +30,7 @@ the references compute them, except where a definition says otherwise.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -157,8 +157,11 @@ def zen(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, alpha: float =
     feats: list[torch.Tensor] = []
     hook = classifier.register_forward_hook(lambda _m, inp, _o: feats.append(inp[0]))
     variances: list[torch.Tensor] = []
-    bn_hooks = [m.register_forward_hook(lambda m, inp, _o: variances.append(inp[0].var(dim=(0, 2, 3))))
-                for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    bn_hooks = [
+        m.register_forward_hook(lambda m, inp, _o: variances.append(inp[0].var(dim=(0, 2, 3))))
+        for m in model.modules()
+        if isinstance(m, torch.nn.BatchNorm2d)
+    ]
     gen = torch.Generator().manual_seed(0)
     noise = torch.randn(x.shape, generator=gen)
     eps = torch.randn(x.shape, generator=gen)
@@ -182,6 +185,13 @@ def l2_norm(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 
 
 MEASURES: dict[str, Callable[[torch.nn.Module, torch.Tensor, torch.Tensor], float]] = {
-    "synflow": synflow, "snip": snip, "grad_norm": grad_norm, "fisher": fisher, "grasp": grasp, "jacov": jacov,
-    "nwot": nwot, "zen": zen, "l2_norm": l2_norm,
+    "synflow": synflow,
+    "snip": snip,
+    "grad_norm": grad_norm,
+    "fisher": fisher,
+    "grasp": grasp,
+    "jacov": jacov,
+    "nwot": nwot,
+    "zen": zen,
+    "l2_norm": l2_norm,
 }

@@ -10,8 +10,14 @@ from search_spaces._lazy import lazy_exports
 
 _EXPORTS = {
     "nasbench_shrink.runs.objective": ("CellObjective",),
-    "nasbench_shrink.runs.search": ("SearchSpec", "open_storage", "prepare", "run_search", "run_worker",
-                                    "study_summary"),
+    "nasbench_shrink.runs.search": (
+        "SearchSpec",
+        "open_storage",
+        "prepare",
+        "run_search",
+        "run_worker",
+        "study_summary",
+    ),
     "nasbench_shrink.runs.compare": ("CompareSpec", "run_compare"),
     "nasbench_shrink.runs.tabulate": ("tabulate",),
     "nasbench_shrink.runs.random_graphs": ("graph_cells", "random_graph_rows", "summarize_rows"),

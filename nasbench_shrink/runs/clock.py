@@ -16,14 +16,23 @@ evaluation cache would make it.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
-from nasbench_shrink.budget import (REPEAT_ATTR, WALLCLOCK, Budget, cost_of, cumulative_column, repeat_attrs,
-                                    running_totals, within_limit)
+from nasbench_shrink.budget import (
+    REPEAT_ATTR,
+    WALLCLOCK,
+    Budget,
+    cost_of,
+    cumulative_column,
+    repeat_attrs,
+    running_totals,
+    within_limit,
+)
 from nasbench_shrink.samplers.cell_sampler import CellSampler
 
 __all__ = ["CLOCK_ATTRS", "ClockResult", "simulate"]
@@ -57,10 +66,15 @@ def _ready(study: optuna.Study) -> bool:
     return not isinstance(sampler, CellSampler) or sampler.ready(study)
 
 
-def simulate(study: optuna.Study, objective: Callable[[optuna.Trial], float], workers: int,
-             limit: Budget = Budget(), ended: Callable[[optuna.Study], bool] | None = None,
-             last_attrs: Callable[[], dict[str, Any]] | None = None, failures: tuple[type, ...] = ()
-             ) -> ClockResult:
+def simulate(
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], float],
+    workers: int,
+    limit: Budget = Budget(),
+    ended: Callable[[optuna.Study], bool] | None = None,
+    last_attrs: Callable[[], dict[str, Any]] | None = None,
+    failures: tuple[type, ...] = (),
+) -> ClockResult:
     """Run ``study`` with ``workers`` simulated workers until ``ended(study)`` (the strategy finished, or the
     finished trials spent ``limit``) or the charge of the trials started reaches ``limit`` (no worker starts a
     trial that could not count). ``last_attrs()`` returns the user attrs the objective just wrote (what the trial
@@ -147,5 +161,10 @@ def counted_clock(study: optuna.Study, limit: Budget, workers: int) -> dict[str,
     starts = [r["trial"].user_attrs["clock_start"] for r in rows]
     makespan = (max(ends) - min(starts)) if rows else 0.0
     busy = sum(cost_of(r["trial"].user_attrs, "seconds") for r in rows)
-    return {"workers": workers, "makespan_s": makespan, "busy_s": busy, "idle_s": workers * makespan - busy,
-            "utilisation": busy / (workers * makespan) if makespan > 0 else 1.0}
+    return {
+        "workers": workers,
+        "makespan_s": makespan,
+        "busy_s": busy,
+        "idle_s": workers * makespan - busy,
+        "utilisation": busy / (workers * makespan) if makespan > 0 else 1.0,
+    }

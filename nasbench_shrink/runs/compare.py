@@ -13,32 +13,40 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
-from search_spaces import Cell
 from nasbench_shrink import interrupts
+from nasbench_shrink.analysis.fronts import front_columns, front_summary
 from nasbench_shrink.benchmarks import Benchmark
+from nasbench_shrink.budget import (
+    budget_of_seed,
+    charged,
+    cost_of,
+    cumulative_column,
+    paired_budgets,
+    running_totals,
+    within_limit,
+)
 from nasbench_shrink.catalogue import resolve_benchmark
-from nasbench_shrink.budget import (budget_of_seed, charged, cost_of, cumulative_column, paired_budgets,
-                                    running_totals, within_limit)
 from nasbench_shrink.errors import UserError
-from nasbench_shrink.tables.landscape import landscape_of, regret_column
-from nasbench_shrink.strategies.registry import Strategy, default_strategies, resolve
-from nasbench_shrink.work.plan import Abandoned, Context, Unit, open_plan, work
+from nasbench_shrink.objectives import SCORE, parse_objectives
 from nasbench_shrink.runs.clock import CLOCK_ATTRS
 from nasbench_shrink.runs.search import SearchSpec, check_budget, open_storage, run_ended, run_worker, trial_score
-from nasbench_shrink.analysis.fronts import front_columns, front_summary
-from nasbench_shrink.objectives import SCORE, parse_objectives
 from nasbench_shrink.storage.trials import finished_counts, trials_by_name
+from nasbench_shrink.strategies.registry import Strategy, default_strategies, resolve
+from nasbench_shrink.tables.landscape import regret_column
+from nasbench_shrink.work.plan import Abandoned, Context, Unit, open_plan, work
 from nasbench_shrink.work.pool import WorkerPool
+from search_spaces import Cell
 
 SEEDS_PER_UNIT = 10  # on an instant benchmark: the seeds one plan unit runs
 COMPARE_RULES = 2  # 2: paired budgets, free repeats, no overshoot, table seeds by architecture, units of seeds
@@ -88,9 +96,17 @@ class CompareSpec:
     def settings(self) -> dict[str, Any]:
         """What must match for a rerun to continue the same comparison (``rules``: the cost rules and plan layout
         it was run under; a folder of earlier rules is never continued)."""
-        out = {"benchmark": self.benchmark, "strategies": self.strategies, "seeds": self.seeds,
-               "budget_kind": self.budget_kind, "budget": self.budget, "final": self.final,
-               "nodes": self.nodes, "k": self.k, "rules": COMPARE_RULES}
+        out = {
+            "benchmark": self.benchmark,
+            "strategies": self.strategies,
+            "seeds": self.seeds,
+            "budget_kind": self.budget_kind,
+            "budget": self.budget,
+            "final": self.final,
+            "nodes": self.nodes,
+            "k": self.k,
+            "rules": COMPARE_RULES,
+        }
         if self.workers_sim is not None:
             out["workers_sim"] = self.workers_sim
         if self.objectives != SCORE:
@@ -117,23 +133,32 @@ def _run_spec(spec: CompareSpec, strategy: str, seed: int, budget: float | None)
     """The search of one (strategy, seed): the compare options the strategy declares, the run's budget."""
     plan = spec.plans[strategy]
     takes = plan.options_for(None, nodes=spec.nodes, k=spec.k)
-    return SearchSpec(strategy=plan, benchmark=spec.bench, seed=seed, storage=spec.storage or "",
-                      nodes=takes.get("nodes"), k=takes.get("k"),
-                      budget_kind=None if budget is None else spec.budget_kind, budget=budget,
-                      data_dir=spec.data_dir, cache=spec.cache, workers_sim=spec.workers_sim,
-                      objectives=spec.objectives)
+    return SearchSpec(
+        strategy=plan,
+        benchmark=spec.bench,
+        seed=seed,
+        storage=spec.storage or "",
+        nodes=takes.get("nodes"),
+        k=takes.get("k"),
+        budget_kind=None if budget is None else spec.budget_kind,
+        budget=budget,
+        data_dir=spec.data_dir,
+        cache=spec.cache,
+        workers_sim=spec.workers_sim,
+        objectives=spec.objectives,
+    )
 
 
-def _final_job(bench: Benchmark, cell_json: str, seed: int, cache: str | None, data_dir: str | None,
-               threads: int) -> dict:
+def _final_job(
+    bench: Benchmark, cell_json: str, seed: int, cache: str | None, data_dir: str | None, threads: int
+) -> dict:
     from nasbench_shrink.evaluation.cache import open_cache
     from nasbench_shrink.evaluation.evaluator import LIVE, evaluate
 
     os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
     cell = Cell.from_json(cell_json)
     seed = (bench.evaluator or LIVE).seed_for(seed, cell.key)  # a table: the row the search saw
-    rec = evaluate(cell, bench, seed=seed, cache=open_cache(cache) if cache else None,
-                   data_dir=data_dir, stage="final")
+    rec = evaluate(cell, bench, seed=seed, cache=open_cache(cache) if cache else None, data_dir=data_dir, stage="final")
     return rec.summary()
 
 
@@ -181,16 +206,21 @@ def auto_budget(spec: CompareSpec, setters: list[str], run_id: str) -> dict[int,
                 spent[u["payload"]["strategy"]][int(seed)] = run["charged"][spec.budget_kind]
         missing = [(s, seed) for s in setters for seed in spec.seeds if seed not in spent[s]]
         if missing:
-            raise UserError(f"the budget-setting run {missing[0][0]} seed {missing[0][1]} has no result; run the "
-                            "command again to finish it")
+            raise UserError(
+                f"the budget-setting run {missing[0][0]} seed {missing[0][1]} has no result; run the "
+                "command again to finish it"
+            )
         _AUTO[key] = paired_budgets(spent)
     return _AUTO[key]
 
 
 def _budget_of(payload: dict[str, Any], spec: CompareSpec) -> float | dict[int, float] | None:
     """The unit's budget: the fixed one, or the paired budget of every seed."""
-    return payload["budget"] if payload["budget"] is not None or not payload["setters"] else \
-        auto_budget(spec, payload["setters"], payload["run_id"])
+    return (
+        payload["budget"]
+        if payload["budget"] is not None or not payload["setters"]
+        else auto_budget(spec, payload["setters"], payload["run_id"])
+    )
 
 
 def search_unit(payload: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -203,16 +233,23 @@ def search_unit(payload: dict[str, Any], ctx: Context) -> dict[str, Any]:
     land = _landscape(bench)
     runs = {}
     for seed in payload["seeds"]:
-        run = _run_spec(spec, payload["strategy"], seed, None if payload["phase"] == 0 else
-                        budget_of_seed(_budget_of(payload, spec), seed))
+        run = _run_spec(
+            spec,
+            payload["strategy"],
+            seed,
+            None if payload["phase"] == 0 else budget_of_seed(_budget_of(payload, spec), seed),
+        )
         if payload["attempt"] > 1:
             _discard_interrupted(run)
         study = run_worker(run, ctx.threads, watch_parent=ctx.watch_parent)
         trials = study.get_trials(deepcopy=False)
         if not run_ended(study, run.limit):
             raise Abandoned(f"{run.study_name} stopped before its end")
-        runs[str(seed)] = {"study": run.study_name, "charged": charged(trials),
-                           "rows": run_rows(trials, payload["strategy"], seed, bench.metric, land)}
+        runs[str(seed)] = {
+            "study": run.study_name,
+            "charged": charged(trials),
+            "rows": run_rows(trials, payload["strategy"], seed, bench.metric, land),
+        }
     return {"runs": runs}
 
 
@@ -232,32 +269,50 @@ def final_unit(payload: dict[str, Any], ctx: Context) -> dict[str, Any]:
     bench = spec.bench
     name = study_name(spec.benchmark, payload["strategy"], payload["seed"])
     trials = trials_by_name(open_storage(spec.storage, heartbeat=None), [name])[name]
-    frame = runs_frame({(payload["strategy"], payload["seed"]): run_rows(trials, payload["strategy"],
-                                                                         payload["seed"], bench.metric, None)},
-                       spec, _budget_of(payload, spec))
+    frame = runs_frame(
+        {
+            (payload["strategy"], payload["seed"]): run_rows(
+                trials, payload["strategy"], payload["seed"], bench.metric, None
+            )
+        },
+        spec,
+        _budget_of(payload, spec),
+    )
     rows = summarize_runs(frame, spec, bench.metric)
-    return _final_job(bench, rows["best_cell"].iloc[0], payload["seed"], spec.cache, spec.data_dir,
-                      ctx.threads)
+    return _final_job(bench, rows["best_cell"].iloc[0], payload["seed"], spec.cache, spec.data_dir, ctx.threads)
 
 
-def plan_units(spec: CompareSpec, setters: list[str], budget: float | None, run_id: str, instant: bool
-               ) -> list[Unit]:
+def plan_units(spec: CompareSpec, setters: list[str], budget: float | None, run_id: str, instant: bool) -> list[Unit]:
     """The comparison as plan units: budget setters (phase 0), the others (1), final evaluations (2, live
     benchmarks only). On an instant benchmark a unit runs a strategy at ``SEEDS_PER_UNIT`` seeds (a run takes
     milliseconds there: a unit per run would cost more in claims than in work)."""
     first = setters if budget is None else []
     base = {"compare": spec.payload(), "budget": budget, "setters": first, "run_id": run_id}
     chunk = SEEDS_PER_UNIT if instant else 1
-    groups = [spec.seeds[i:i + chunk] for i in range(0, len(spec.seeds), chunk)]
+    groups = [spec.seeds[i : i + chunk] for i in range(0, len(spec.seeds), chunk)]
     units = []
     for phase, strategies in ((0, first), (1, [s for s in spec.strategies if s not in first])):
-        units += [Unit(phase, "nasbench_shrink.runs.compare:search_unit",
-                       {**base, "phase": phase, "strategy": s, "seeds": seeds},
-                       f"{s} seed{'s' if len(seeds) > 1 else ''} {_seed_range(seeds)}")
-                  for s in strategies for seeds in groups]
+        units += [
+            Unit(
+                phase,
+                "nasbench_shrink.runs.compare:search_unit",
+                {**base, "phase": phase, "strategy": s, "seeds": seeds},
+                f"{s} seed{'s' if len(seeds) > 1 else ''} {_seed_range(seeds)}",
+            )
+            for s in strategies
+            for seeds in groups
+        ]
     if spec.final and not instant:
-        units += [Unit(2, "nasbench_shrink.runs.compare:final_unit", {**base, "phase": 2, "strategy": s, "seed": seed},
-                       f"final {s} seed {seed}") for s in spec.strategies for seed in spec.seeds]
+        units += [
+            Unit(
+                2,
+                "nasbench_shrink.runs.compare:final_unit",
+                {**base, "phase": 2, "strategy": s, "seed": seed},
+                f"final {s} seed {seed}",
+            )
+            for s in spec.strategies
+            for seed in spec.seeds
+        ]
     return units
 
 
@@ -265,8 +320,9 @@ def _seed_range(seeds: list[int]) -> str:
     return str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
 
 
-def run_compare(spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None] | None = None,
-                results_dir: Path = Path("results")) -> Path:
+def run_compare(
+    spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None] | None = None, results_dir: Path = Path("results")
+) -> Path:
     """Run (or continue) the comparison; writes trials.csv, summary.csv, the figures and report.md to ``out``.
 
     The work is a plan in the study storage's database: this command's local workers and any
@@ -278,13 +334,22 @@ def run_compare(spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None
     if len(set(spec.seeds)) != len(spec.seeds) or not spec.seeds:
         raise UserError("--seeds must be distinct integers, e.g. 0,1,2")
     for s in spec.strategies:  # every run's settings, refused before any folder is made
-        check_budget(SearchSpec(strategy=spec.plans[s], benchmark=bench, budget=1.0,
-                                budget_kind=spec.budget_kind if spec.budget is not None else None,
-                                workers_sim=spec.workers_sim, objectives=spec.objectives))
+        check_budget(
+            SearchSpec(
+                strategy=spec.plans[s],
+                benchmark=bench,
+                budget=1.0,
+                budget_kind=spec.budget_kind if spec.budget is not None else None,
+                workers_sim=spec.workers_sim,
+                objectives=spec.objectives,
+            )
+        )
     setters = [s for s in spec.strategies if spec.plans[s].sets_auto_budget]
     if spec.budget is None and not setters:
-        raise UserError("an automatic budget needs a strategy that sets it (autoshrink; autoshrink-sweep with two "
-                        "objectives) among the strategies; pass --budget-evals, --budget-flops or --budget-seconds")
+        raise UserError(
+            "an automatic budget needs a strategy that sets it (autoshrink; autoshrink-sweep with two "
+            "objectives) among the strategies; pass --budget-evals, --budget-flops or --budget-seconds"
+        )
     out = resolve_out(spec, results_dir)
     created = not out.exists()
     try:
@@ -302,25 +367,43 @@ def run_compare(spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None
         raise
 
 
-def _run_in(out: Path, spec: CompareSpec, bench: Benchmark, setters: list[str],
-            on_progress: Callable[[dict[str, dict]], None] | None, planned: list[bool]) -> Path:
+def _run_in(
+    out: Path,
+    spec: CompareSpec,
+    bench: Benchmark,
+    setters: list[str],
+    on_progress: Callable[[dict[str, dict]], None] | None,
+    planned: list[bool],
+) -> Path:
     # absolute paths, so the dashboard and reports work from any folder
     spec.storage = spec.storage or f"sqlite:///{(out / 'studies.db').resolve()}"
     spec.cache = spec.cache or f"sqlite:///{(out / 'cache.db').resolve()}"
     stored = _load_settings(out)
     if stored is not None and stored.get("settings") != spec.settings():
-        raise UserError(f"{out} holds a comparison with other settings ({stored.get('settings')}); pass another "
-                        "--out or the same settings")
-    state = stored or {"settings": spec.settings(), "storage": spec.storage, "cache": spec.cache,
-                       "resolved_budget": spec.budget, "started": datetime.now().isoformat(timespec="seconds"),
-                       "run_id": f"compare:{out.resolve().name}:{time.time_ns()}"}
+        raise UserError(
+            f"{out} holds a comparison with other settings ({stored.get('settings')}); pass another "
+            "--out or the same settings"
+        )
+    state = stored or {
+        "settings": spec.settings(),
+        "storage": spec.storage,
+        "cache": spec.cache,
+        "resolved_budget": spec.budget,
+        "started": datetime.now().isoformat(timespec="seconds"),
+        "run_id": f"compare:{out.resolve().name}:{time.time_ns()}",
+    }
     spec.storage, spec.cache = state["storage"], state["cache"]
     run_id = state.setdefault("run_id", f"compare:{out.resolve().name}")
     _write_settings(out, state)
     open_storage(spec.storage)  # fail early, with one line, on a bad storage URL
     plan = open_plan(spec.storage)
-    plan.create_run(run_id, "compare", spec.settings(), plan_units(spec, setters, spec.budget, run_id, bench.instant),
-                    lease_s=spec.lease_s)
+    plan.create_run(
+        run_id,
+        "compare",
+        spec.settings(),
+        plan_units(spec, setters, spec.budget, run_id, bench.instant),
+        lease_s=spec.lease_s,
+    )
     planned.append(True)
 
     cores = os.cpu_count() or 1
@@ -333,8 +416,9 @@ def _run_in(out: Path, spec: CompareSpec, bench: Benchmark, setters: list[str],
     invocations = int(state.get("invocations", 1 if "wall_s" in state else 0)) + 1
     try:
         with WorkerPool(workers) as pool:
-            pool.run([(work, ([spec.storage], ctx, run_id))] * workers, on_tick=tick,
-                     tick_s=0.5 if bench.instant else 2.0)
+            pool.run(
+                [(work, ([spec.storage], ctx, run_id))] * workers, on_tick=tick, tick_s=0.5 if bench.instant else 2.0
+            )
     except BaseException:
         state["wall_s_total"] = round(before + time.perf_counter() - t0, 1)
         state["invocations"] = invocations
@@ -346,24 +430,32 @@ def _run_in(out: Path, spec: CompareSpec, bench: Benchmark, setters: list[str],
     state["resolved_budget"] = budget if not isinstance(budget, dict) else {str(k): v for k, v in budget.items()}
     state["budget_mode"] = "fixed" if spec.budget is not None else "paired"
     mark = time.perf_counter()
-    rows = {(u["payload"]["strategy"], int(seed)): run["rows"] for u in units if u["work"].endswith(":search_unit")
-            for seed, run in u["result"]["runs"].items()}
-    trials = runs_frame({k: rows[k] for k in ((s, seed) for s in spec.strategies for seed in spec.seeds)}, spec,
-                        budget)
+    rows = {
+        (u["payload"]["strategy"], int(seed)): run["rows"]
+        for u in units
+        if u["work"].endswith(":search_unit")
+        for seed, run in u["result"]["runs"].items()
+    }
+    trials = runs_frame({k: rows[k] for k in ((s, seed) for s in spec.strategies for seed in spec.seeds)}, spec, budget)
     objectives = parse_objectives(spec.objectives)
     if objectives.multi:  # the believed front's hypervolume (regret) after each evaluation
-        trials = front_columns(trials, bench.metric, objectives.cost, bench.kind.higher_is_better,
-                               _landscape(bench))
+        trials = front_columns(trials, bench.metric, objectives.cost, bench.kind.higher_is_better, _landscape(bench))
     summary = summarize_runs(trials, spec, bench.metric)
     phases["collect"] = round(time.perf_counter() - mark, 2)
     if spec.final:
         if bench.instant:  # lookups: made here, in microseconds
-            finals = {(r.strategy, int(r.seed)): _final_job(bench, r.best_cell, int(r.seed), spec.cache,
-                                                            spec.data_dir, threads)
-                      for r in summary.itertuples()}
+            finals = {
+                (r.strategy, int(r.seed)): _final_job(
+                    bench, r.best_cell, int(r.seed), spec.cache, spec.data_dir, threads
+                )
+                for r in summary.itertuples()
+            }
         else:
-            finals = {(u["payload"]["strategy"], u["payload"]["seed"]): u["result"] for u in units
-                      if u["work"].endswith(":final_unit")}
+            finals = {
+                (u["payload"]["strategy"], u["payload"]["seed"]): u["result"]
+                for u in units
+                if u["work"].endswith(":final_unit")
+            }
         keys = list(zip(summary["strategy"], summary["seed"].astype(int)))
         summary[f"final_test_{bench.metric}"] = [finals[k][bench.metric] for k in keys]
         summary["final_macs"] = [finals[k]["macs"] for k in keys]
@@ -397,19 +489,20 @@ def progress_snapshot(spec: CompareSpec) -> dict[str, dict]:
     for strategy in spec.strategies:
         found = [counts[n] for n in (study_name(spec.benchmark, strategy, s) for s in spec.seeds) if n in counts]
         bests = [b for _, b in found if b is not None]
-        snap[strategy] = {"strategy": strategy, "runs": len(found), "seeds": len(spec.seeds),
-                          "evals": sum(n for n, _ in found),
-                          "median_best": float(np.median(bests)) if bests else None}
+        snap[strategy] = {
+            "strategy": strategy,
+            "runs": len(found),
+            "seeds": len(spec.seeds),
+            "evals": sum(n for n, _ in found),
+            "median_best": float(np.median(bests)) if bests else None,
+        }
     return snap
 
 
 def _landscape(bench: Benchmark):
-    """The table's landscape when the benchmark is a table (regret is exact there), else None."""
-    from nasbench_shrink.tables.table import TableLookup
-
-    if not isinstance(bench.evaluator, TableLookup):
-        return None
-    return landscape_of(bench.evaluator.table, bench)
+    """What the benchmark knows of true scores (a table: exact; a surrogate: against its best known cell), or
+    None for live training."""
+    return bench.evaluator.landscape(bench) if bench.evaluator is not None else None
 
 
 def run_rows(trials: list[FrozenTrial], strategy: str, seed: int, metric: str, land) -> list[dict[str, Any]]:
@@ -418,15 +511,21 @@ def run_rows(trials: list[FrozenTrial], strategy: str, seed: int, metric: str, l
     row is within the budget is ``runs_frame``'s."""
     totals = running_totals(trials)
     if land is not None:  # a table knows the optimum: simple regret after every evaluation
-        regrets = regret_column([r["trial"].user_attrs.get("arch_key") for r in totals],
-                                [trial_score(r["trial"]) for r in totals], land)
+        land.include(Cell.from_dict(r["trial"].user_attrs["cell"]) for r in totals if r["trial"].user_attrs.get("cell"))
+        regrets = regret_column(
+            [r["trial"].user_attrs.get("arch_key") for r in totals], [trial_score(r["trial"]) for r in totals], land
+        )
         top = land.top(0.01)
     clocked = bool(totals) and "clock_end" in totals[0]["trial"].user_attrs
     if clocked and land is not None:  # regret as known at each end time: the trials ended by then
-        by_end = sorted(range(len(totals)), key=lambda i: (totals[i]["trial"].user_attrs["clock_end"],
-                                                            totals[i]["trial"].number))
-        at_end = regret_column([totals[i]["trial"].user_attrs.get("arch_key") for i in by_end],
-                               [trial_score(totals[i]["trial"]) for i in by_end], land)
+        by_end = sorted(
+            range(len(totals)), key=lambda i: (totals[i]["trial"].user_attrs["clock_end"], totals[i]["trial"].number)
+        )
+        at_end = regret_column(
+            [totals[i]["trial"].user_attrs.get("arch_key") for i in by_end],
+            [trial_score(totals[i]["trial"]) for i in by_end],
+            land,
+        )
         regret_by_clock = dict(zip(by_end, at_end))
     rows = []
     for i, r in enumerate(totals):
@@ -435,21 +534,35 @@ def run_rows(trials: list[FrozenTrial], strategy: str, seed: int, metric: str, l
         clock = {c: a.get(c) for c in CLOCK_ATTRS} if clocked else {}
         if clocked and land is not None:
             clock["regret_by_clock"] = regret_by_clock[i]
-        rows.append({
-            "strategy": strategy, "seed": seed, "trial": t.number, "eval_index": r["eval_index"],
-            # the cost as charged (a strategy's proxy scoring included)
-            "cost_s": cost_of(a, "seconds"), "train_flops": cost_of(a, "flops"), "cum_cost_s": r["cum_cost_s"],
-            "cum_train_flops": r["cum_train_flops"], "score": trial_score(t), metric: a.get(metric),
-            "macs": a.get("macs"), "params": a.get("params"), "edges": a.get("edges"),
-            "cache_hit": a.get("cache_hit"), "repeat": r["repeat"], "arch_key": a.get("arch_key"),
-            "step": a.get("step"), "cell": json.dumps(a.get("cell")),
-            **({"regret": regrets[i], "top1pct": a.get("arch_key") in top} if land is not None else {}),
-            **clock,
-        })
+        rows.append(
+            {
+                "strategy": strategy,
+                "seed": seed,
+                "trial": t.number,
+                "eval_index": r["eval_index"],
+                # the cost as charged (a strategy's proxy scoring included)
+                "cost_s": cost_of(a, "seconds"),
+                "train_flops": cost_of(a, "flops"),
+                "cum_cost_s": r["cum_cost_s"],
+                "cum_train_flops": r["cum_train_flops"],
+                "score": trial_score(t),
+                metric: a.get(metric),
+                "macs": a.get("macs"),
+                "params": a.get("params"),
+                "edges": a.get("edges"),
+                "cache_hit": a.get("cache_hit"),
+                "repeat": r["repeat"],
+                "arch_key": a.get("arch_key"),
+                "step": a.get("step"),
+                "cell": json.dumps(a.get("cell")),
+                **({"regret": regrets[i], "top1pct": a.get("arch_key") in top} if land is not None else {}),
+                **clock,
+            }
+        )
     return rows
 
 
-def _with_display_names(frame: pd.DataFrame, spec: "CompareSpec") -> pd.DataFrame:
+def _with_display_names(frame: pd.DataFrame, spec: CompareSpec) -> pd.DataFrame:
     """Plug-ins under the names they declare (``hill-climb``, not ``examples/hill_climb.py:factory``), unless two
     strategies would then share a name; the plan and the studies keep the names they were asked by."""
     labels = {name: plan.display_name for name, plan in spec.plans.items() if plan.display_name != name}
@@ -461,17 +574,20 @@ def _with_display_names(frame: pd.DataFrame, spec: "CompareSpec") -> pd.DataFram
     return frame
 
 
-def runs_frame(rows: dict[tuple[str, int], list[dict[str, Any]]], spec: CompareSpec,
-               budget: float | dict[int, float] | None) -> pd.DataFrame:
+def runs_frame(
+    rows: dict[tuple[str, int], list[dict[str, Any]]], spec: CompareSpec, budget: float | dict[int, float] | None
+) -> pd.DataFrame:
     """All runs' rows as one table, with each run's budget and the within-budget flag (``budget.within_limit``
     on the running total of the budget's kind)."""
     frame = pd.DataFrame([r for run in rows.values() for r in run])
     if frame.empty:
         return frame
     frame["budget"] = [budget_of_seed(budget, int(s)) for s in frame["seed"]]
-    frame.insert(frame.columns.get_loc("step") + 1, "within_budget",
-                 within_limit(frame[cumulative_column(spec.budget_kind)].to_numpy(float),
-                              frame["budget"].to_numpy(float)))
+    frame.insert(
+        frame.columns.get_loc("step") + 1,
+        "within_budget",
+        within_limit(frame[cumulative_column(spec.budget_kind)].to_numpy(float), frame["budget"].to_numpy(float)),
+    )
     return frame
 
 
@@ -487,20 +603,43 @@ def summarize_runs(trials: pd.DataFrame, spec: CompareSpec, metric: str = "accur
         extra = {}
         if "regret" in g.columns:  # a table: exact regret, and the charged evaluations until a top-1 % cell
             hits = g.loc[g["top1pct"].astype(bool), "eval_index"]
-            extra = {"final_regret": g["regret"].iloc[-1],
-                     "evals_to_top1pct": float(hits.iloc[0]) if len(hits) else float("nan")}
+            extra = {
+                "final_regret": g["regret"].iloc[-1],
+                "evals_to_top1pct": float(hits.iloc[0]) if len(hits) else float("nan"),
+            }
         if "clock_end" in g.columns:  # a simulated clock: the run's makespan, work and time to a top-1 % cell
             hit_times = g.loc[g["top1pct"].astype(bool), "clock_end"] if "top1pct" in g.columns else []
             t0 = g["clock_start"].min()  # 0 on a simulated clock; the first trial's start on a real one
-            extra.update({"makespan_s": g["clock_end"].max() - t0, "busy_s": g["cost_s"].sum(),
-                          "time_to_top1pct_s": float(min(hit_times)) - t0 if len(hit_times) else float("inf")})
+            extra.update(
+                {
+                    "makespan_s": g["clock_end"].max() - t0,
+                    "busy_s": g["cost_s"].sum(),
+                    "time_to_top1pct_s": float(min(hit_times)) - t0 if len(hit_times) else float("inf"),
+                }
+            )
         if fronts:
-            extra.update(front_summary(g, metric, objectives.cost, spec.bench.kind.higher_is_better, land,
-                                       reference=trials))
-        rows.append({"strategy": strategy, "seed": int(seed), "evaluations": int((~g["repeat"]).sum()),
-                     "trials": len(g), "repeats": int(g["repeat"].sum()), "budget": g["budget"].iloc[0],
-                     "search_cost_s": g["cost_s"].sum(), "search_flops": g["train_flops"].sum(),
-                     "cache_hits": int(g["cache_hit"].sum()), "best_score": best["score"],
-                     f"best_{metric}": best[metric], "best_params": best["params"], "best_macs": best["macs"], "best_edges": best["edges"],
-                     "best_arch_key": best["arch_key"], "best_cell": best["cell"], **extra})
+            extra.update(
+                front_summary(g, metric, objectives.cost, spec.bench.kind.higher_is_better, land, reference=trials)
+            )
+        rows.append(
+            {
+                "strategy": strategy,
+                "seed": int(seed),
+                "evaluations": int((~g["repeat"]).sum()),
+                "trials": len(g),
+                "repeats": int(g["repeat"].sum()),
+                "budget": g["budget"].iloc[0],
+                "search_cost_s": g["cost_s"].sum(),
+                "search_flops": g["train_flops"].sum(),
+                "cache_hits": int(g["cache_hit"].sum()),
+                "best_score": best["score"],
+                f"best_{metric}": best[metric],
+                "best_params": best["params"],
+                "best_macs": best["macs"],
+                "best_edges": best["edges"],
+                "best_arch_key": best["arch_key"],
+                "best_cell": best["cell"],
+                **extra,
+            }
+        )
     return pd.DataFrame(rows)

@@ -17,26 +17,49 @@ from optuna.trial import TrialState
 
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.budget import repeat_attrs
-from nasbench_shrink.objectives import Objectives, parse_objectives
 from nasbench_shrink.evaluation.cache import EvaluationCache, open_cache
-from nasbench_shrink.samplers.cell_sampler import PROPOSAL_ATTR, SKIP_ATTR, trial_system_attrs
-from nasbench_shrink.work.plan import worker_name
 from nasbench_shrink.evaluation.evaluator import LIVE, evaluate
+from nasbench_shrink.objectives import Objectives, parse_objectives
+from nasbench_shrink.samplers.cell_sampler import PROPOSAL_ATTR, SKIP_ATTR, trial_system_attrs
 from nasbench_shrink.samplers.params import suggest_cell
-
+from nasbench_shrink.work.plan import worker_name
 
 # the user attrs that hold the evaluation record (a repeat copies these; the proposal's own attrs are its own)
-RECORD_ATTRS = ("score", "macs", "params", "resource", "cost_s", "train_flops", "cache_hit", "arch_key", "edges", "cell",
-                "epochs", "diverged", "benchmark", "eval_seed", "accuracy", "perplexity")
+RECORD_ATTRS = (
+    "score",
+    "macs",
+    "params",
+    "resource",
+    "cost_s",
+    "train_flops",
+    "cache_hit",
+    "arch_key",
+    "edges",
+    "cell",
+    "epochs",
+    "diverged",
+    "benchmark",
+    "eval_seed",
+    "accuracy",
+    "perplexity",
+)
 
 
 class CellObjective:
     """Evaluate the trial's cell on ``benchmark`` and record everything a comparison needs as user attrs."""
 
-    def __init__(self, benchmark: Benchmark, nodes: int | None = None, seed: int = 0,
-                 cache: EvaluationCache | str | None = None, data_dir: str | Path | None = None,
-                 lam: float | None = None, device: str | None = None, threads: int | None = None,
-                 objectives: Objectives | str | None = None) -> None:
+    def __init__(
+        self,
+        benchmark: Benchmark,
+        nodes: int | None = None,
+        seed: int = 0,
+        cache: EvaluationCache | str | None = None,
+        data_dir: str | Path | None = None,
+        lam: float | None = None,
+        device: str | None = None,
+        threads: int | None = None,
+        objectives: Objectives | str | None = None,
+    ) -> None:
         self.bench = benchmark
         self.objectives = parse_objectives(objectives)
         self.nodes = nodes or self.bench.nodes
@@ -58,8 +81,13 @@ class CellObjective:
 
     def values(self, attrs: dict) -> float | tuple[float, float]:
         """The trial's value(s) from its record's attrs: the score, or (metric, cost)."""
-        return self.objectives.values(attrs["score"], attrs.get(self.bench.metric), attrs["macs"], attrs["params"],
-                                      self.bench.kind.higher_is_better)
+        return self.objectives.values(
+            attrs["score"],
+            attrs.get(self.bench.metric),
+            attrs["macs"],
+            attrs["params"],
+            self.bench.kind.higher_is_better,
+        )
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, float]:
         sys_attrs = trial_system_attrs(trial)
@@ -78,14 +106,32 @@ class CellObjective:
             return self.values(attrs)
         seed = (self.bench.evaluator or LIVE).seed_for(self.seed, cell.key)
         started = time.time()
-        rec = evaluate(cell, self.bench, seed=seed, cache=self.cache, data_dir=self.data_dir,
-                       device=self.device, threads=self.threads, lam=self.lam)
+        rec = evaluate(
+            cell,
+            self.bench,
+            seed=seed,
+            cache=self.cache,
+            data_dir=self.data_dir,
+            device=self.device,
+            threads=self.threads,
+            lam=self.lam,
+        )
         attrs = {
-            "score": rec.score, self.bench.metric: rec.perf, "macs": rec.macs, "params": rec.params,
+            "score": rec.score,
+            self.bench.metric: rec.perf,
+            "macs": rec.macs,
+            "params": rec.params,
             "resource": rec.resource,
-            "cost_s": rec.cost_s, "train_flops": rec.train_flops, "cache_hit": rec.cache_hit, "arch_key": rec.key,
-            "edges": len(cell.active_edges), "cell": cell.to_dict(), "epochs": rec.epochs,
-            "diverged": rec.diverged, "benchmark": self.bench.name, "eval_seed": seed,
+            "cost_s": rec.cost_s,
+            "train_flops": rec.train_flops,
+            "cache_hit": rec.cache_hit,
+            "arch_key": rec.key,
+            "edges": len(cell.active_edges),
+            "cell": cell.to_dict(),
+            "epochs": rec.epochs,
+            "diverged": rec.diverged,
+            "benchmark": self.bench.name,
+            "eval_seed": seed,
         }
         # strategy-specific attrs of the proposal (AutoShrink: step, removed_edge, parent_key, parent)
         attrs.update({k: v for k, v in sys_attrs.get(PROPOSAL_ATTR, {}).items() if k != "cell"})

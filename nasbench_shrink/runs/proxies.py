@@ -11,21 +11,24 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from search_spaces import Cell
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.proxies import BATCH, PROXIES, PROXY_SEED, compute_proxies, proxy_batch
 from nasbench_shrink.tables.table import TableLookup, write_proxies
 from nasbench_shrink.work.pool import WorkerPool
+from search_spaces import Cell
 
 __all__ = ["parts_dir", "proxy_job", "read_parts", "tabulate_proxies"]
 
-RULE = (f"each architecture's network built with torch.manual_seed({PROXY_SEED}) afresh for each proxy, float32 "
-        f"on the CPU; one minibatch of {BATCH} examples of the proxy training split drawn with a generator seeded "
-        f"{PROXY_SEED}; definitions in nasbench_shrink.proxies.measures")
+RULE = (
+    f"each architecture's network built with torch.manual_seed({PROXY_SEED}) afresh for each proxy, float32 "
+    f"on the CPU; one minibatch of {BATCH} examples of the proxy training split drawn with a generator seeded "
+    f"{PROXY_SEED}; definitions in nasbench_shrink.proxies.measures"
+)
 
 
 def parts_dir(out: Path) -> Path:
@@ -45,8 +48,7 @@ def read_parts(folder: Path) -> dict[str, dict[str, dict[str, float]]]:
     return found
 
 
-def proxy_job(bench: Benchmark, cells: list[tuple[str, dict]], part: str, data_dir: str | None, threads: int
-              ) -> int:
+def proxy_job(bench: Benchmark, cells: list[tuple[str, dict]], part: str, data_dir: str | None, threads: int) -> int:
     """One worker: score ``cells`` and append each architecture's proxies to ``part``."""
     import torch
 
@@ -60,8 +62,13 @@ def proxy_job(bench: Benchmark, cells: list[tuple[str, dict]], part: str, data_d
     return len(cells)
 
 
-def tabulate_proxies(bench: Benchmark, out: Path | None = None, workers: int = 1, data_dir: str | None = None,
-                     on_progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def tabulate_proxies(
+    bench: Benchmark,
+    out: Path | None = None,
+    workers: int = 1,
+    data_dir: str | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Score every architecture of table benchmark ``bench`` and write the table with its proxy columns to
     ``out`` (default: the table file itself, replaced whole)."""
     import torch
@@ -83,8 +90,10 @@ def tabulate_proxies(bench: Benchmark, out: Path | None = None, workers: int = 1
         workers = max(1, min(workers, len(todo)))
         threads = max(1, (os.cpu_count() or 1) // workers)
         stamp = time.time_ns()
-        jobs = [(proxy_job, (bench, todo[i::workers], str(folder / f"part-{stamp}-{i}.jsonl"), data_dir, threads))
-                for i in range(workers)]
+        jobs = [
+            (proxy_job, (bench, todo[i::workers], str(folder / f"part-{stamp}-{i}.jsonl"), data_dir, threads))
+            for i in range(workers)
+        ]
 
         def tick() -> None:
             if on_progress is not None:
@@ -99,9 +108,24 @@ def tabulate_proxies(bench: Benchmark, out: Path | None = None, workers: int = 1
     values = read_parts(folder)
     from nasbench_shrink.evaluation.machine import cpu_model
 
-    info = {"names": list(PROXIES), "batch": BATCH, "seed": PROXY_SEED, "split": "proxy_train", "device": "cpu",
-            "dtype": "float32", "torch": torch.__version__, "cpu": cpu_model(), "rule": RULE}
+    info = {
+        "names": list(PROXIES),
+        "batch": BATCH,
+        "seed": PROXY_SEED,
+        "split": "proxy_train",
+        "device": "cpu",
+        "dtype": "float32",
+        "torch": torch.__version__,
+        "cpu": cpu_model(),
+        "rule": RULE,
+    }
     meta = write_proxies(path, out, values, info)
     shutil.rmtree(folder, ignore_errors=True)
-    return {"table": str(out), "architectures": len(cells), "scored_now": len(todo),
-            "seconds": round(time.perf_counter() - t0, 1), "proxies": list(PROXIES), "sha256": meta["sha256"]}
+    return {
+        "table": str(out),
+        "architectures": len(cells),
+        "scored_now": len(todo),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "proxies": list(PROXIES),
+        "sha256": meta["sha256"],
+    }

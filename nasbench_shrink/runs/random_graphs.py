@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import random
 import statistics
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 from baselines.random_wiring import GENERATORS, wiring_cell
 from nasbench_shrink.benchmarks.presets import Benchmark
-from nasbench_shrink.evaluation.cache import EvaluationCache
 from nasbench_shrink.errors import UserError
+from nasbench_shrink.evaluation.cache import EvaluationCache
 from search_spaces import Cell
 
 
@@ -25,8 +25,9 @@ def graph_cells(kind: str, graph_nodes: int, graphs: int, space: str = "cnn", se
         raise UserError(f"unknown generator {kind!r}; choose one of {', '.join(GENERATORS)}")
     if graph_nodes < 6 or graphs < 1:
         raise UserError("random graphs need --nodes >= 6 (BA attaches 5 edges per node) and --graphs >= 1")
-    return [wiring_cell(kind, graph_nodes + 1, space, random.Random(f"table4:{kind}:{seed}:{g}"))
-            for g in range(graphs)]
+    return [
+        wiring_cell(kind, graph_nodes + 1, space, random.Random(f"table4:{kind}:{seed}:{g}")) for g in range(graphs)
+    ]
 
 
 def final_benchmark(bench: Benchmark, **macro_changes) -> Benchmark:
@@ -36,9 +37,17 @@ def final_benchmark(bench: Benchmark, **macro_changes) -> Benchmark:
     return bench if not changes else bench.with_stage("final", network=replace(bench.final.network, **changes))
 
 
-def random_graph_rows(bench: Benchmark, cells: list[Cell], train: bool, seed: int = 0,
-                      cache: EvaluationCache | None = None, data_dir=None, device: str | None = None,
-                      threads: int | None = None, on_row: Callable[[dict], None] | None = None) -> list[dict]:
+def random_graph_rows(
+    bench: Benchmark,
+    cells: list[Cell],
+    train: bool,
+    seed: int = 0,
+    cache: EvaluationCache | None = None,
+    data_dir=None,
+    device: str | None = None,
+    threads: int | None = None,
+    on_row: Callable[[dict], None] | None = None,
+) -> list[dict]:
     """One row per graph: edges, final-network MACs and params, and (when ``train``) the final test metric."""
     from nasbench_shrink.evaluation.evaluator import evaluate, network_resources
 
@@ -46,10 +55,12 @@ def random_graph_rows(bench: Benchmark, cells: list[Cell], train: bool, seed: in
     for g, cell in enumerate(cells):
         row = {"graph": g, "edges": len(cell.active_edges), "cell": cell.to_dict()}
         if train:
-            rec = evaluate(cell, bench, seed=seed, cache=cache, data_dir=data_dir, device=device, threads=threads,
-                           stage="final")
-            row.update(macs=rec.macs, params=rec.params, **{bench.metric: rec.perf}, cost_s=rec.cost_s,
-                       cache_hit=rec.cache_hit)
+            rec = evaluate(
+                cell, bench, seed=seed, cache=cache, data_dir=data_dir, device=device, threads=threads, stage="final"
+            )
+            row.update(
+                macs=rec.macs, params=rec.params, **{bench.metric: rec.perf}, cost_s=rec.cost_s, cache_hit=rec.cache_hit
+            )
         else:
             row["macs"], row["params"] = network_resources(cell, bench, "final", data_dir)
         rows.append(row)

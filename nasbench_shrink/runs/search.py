@@ -10,24 +10,25 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from nasbench_shrink import interrupts
 from nasbench_shrink.benchmarks import Benchmark
+from nasbench_shrink.budget import BUDGET_KINDS, MAX_REPEATS_IN_A_ROW, REPEAT_ATTR, WALLCLOCK, Budget, charged, cost_of
 from nasbench_shrink.catalogue import resolve_benchmark
-from nasbench_shrink.budget import BUDGET_KINDS, WALLCLOCK, MAX_REPEATS_IN_A_ROW, REPEAT_ATTR, Budget, charged, cost_of
-from nasbench_shrink.objectives import SCORE, parse_objectives
-from nasbench_shrink.samplers.cell_sampler import CellSampler
-from nasbench_shrink.storage.locks import schema_lock
 from nasbench_shrink.errors import UserError, check_sqlite_url
+from nasbench_shrink.objectives import SCORE, parse_objectives
 from nasbench_shrink.runs.clock import counted_clock, simulate
 from nasbench_shrink.runs.objective import CellObjective
-from nasbench_shrink.strategies.registry import Strategy, resolve, sampler_nodes
+from nasbench_shrink.samplers.cell_sampler import CellSampler
+from nasbench_shrink.storage.locks import schema_lock
 from nasbench_shrink.storage.trials import backend, in_memory_twin, write_study, write_trials
+from nasbench_shrink.strategies.registry import Strategy, resolve, sampler_nodes
 from nasbench_shrink.work.pool import WorkerPool
 
 SETTINGS_ATTR = "nbs:settings"
@@ -90,8 +91,15 @@ class SearchSpec:
 
     def settings(self) -> dict[str, Any]:
         """What must match for a rerun to continue the same study."""
-        out = {"strategy": self.strategy, "benchmark": self.benchmark, "seed": self.seed, "nodes": self.nodes,
-               "k": self.k, "lam": self.lam, "options": self.options}
+        out = {
+            "strategy": self.strategy,
+            "benchmark": self.benchmark,
+            "seed": self.seed,
+            "nodes": self.nodes,
+            "k": self.k,
+            "lam": self.lam,
+            "options": self.options,
+        }
         if self.workers_sim is not None:  # W > 1 changes what asynchronous samplers see: part of the run
             out["workers_sim"] = self.workers_sim
         if self.objectives != SCORE:  # (a score study's settings stay what they were before objectives existed)
@@ -109,7 +117,7 @@ _OPENED: dict[tuple[str, float | None], optuna.storages.RDBStorage] = {}
 def _still_there(url: str) -> bool:
     """Whether a storage opened earlier in this process can be used again (its SQLite file was not removed)."""
     if url.startswith("sqlite:///") and url not in ("sqlite://", "sqlite:///:memory:"):
-        return os.path.exists(url[len("sqlite:///"):])
+        return os.path.exists(url[len("sqlite:///") :])
     return True
 
 
@@ -124,7 +132,7 @@ def open_storage(url: str, heartbeat: float | None = 5.0) -> optuna.storages.Bas
     if url.startswith("sqlite"):
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
     if heartbeat:
-        kwargs.update(heartbeat_interval=max(1, int(round(heartbeat))), grace_period=max(2, int(3 * heartbeat)))
+        kwargs.update(heartbeat_interval=max(1, round(heartbeat)), grace_period=max(2, int(3 * heartbeat)))
     try:
         with warnings.catch_warnings(), schema_lock(url):  # processes starting together must not race
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -149,13 +157,13 @@ class _StopRule:
         self.limit, self.exclusive = limit, exclusive
         self.parent = os.getppid() if watch_parent else None
         self.repeats_in_a_row = 0
-        self.total = charged(study.get_trials(deepcopy=False))[limit.kind] if exclusive and not limit.unlimited \
-            else 0.0
+        self.total = charged(study.get_trials(deepcopy=False))[limit.kind] if exclusive and not limit.unlimited else 0.0
 
     def after(self, study: optuna.Study, attrs: dict[str, Any]) -> None:
         self.repeats_in_a_row = self.repeats_in_a_row + 1 if attrs.get(REPEAT_ATTR) else 0
         stop = self.repeats_in_a_row >= MAX_REPEATS_IN_A_ROW or (
-            self.parent is not None and os.getppid() != self.parent)
+            self.parent is not None and os.getppid() != self.parent
+        )
         if not self.limit.unlimited:
             own = cost_of(attrs, self.limit.kind)  # type: ignore[arg-type]
             if self.exclusive:
@@ -168,8 +176,7 @@ class _StopRule:
             study.stop()
 
 
-def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage | None = None
-            ) -> tuple[optuna.Study, CellObjective]:
+def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage | None = None) -> tuple[optuna.Study, CellObjective]:
     """Create or load the study for ``spec`` (in ``storage``, default: ``spec.storage``) with its sampler and
     objective."""
     if spec.lam is not None and spec.lam < 0:
@@ -182,26 +189,49 @@ def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage | None = None
     storage = storage if storage is not None else open_storage(spec.storage, spec.heartbeat)
     objectives = parse_objectives(spec.objectives)
     directions = objectives.directions(bench.kind.higher_is_better)
-    study = optuna.create_study(storage=storage, study_name=spec.study_name, sampler=sampler,
-                                directions=directions, load_if_exists=True)
+    study = optuna.create_study(
+        storage=storage, study_name=spec.study_name, sampler=sampler, directions=directions, load_if_exists=True
+    )
     if [d.name.lower() for d in study.directions] != directions:
-        raise UserError(f"study {spec.study_name} optimises {[d.name.lower() for d in study.directions]}, not "
-                        f"{directions} (--objectives {objectives.name}); pass another --study name")
+        raise UserError(
+            f"study {spec.study_name} optimises {[d.name.lower() for d in study.directions]}, not "
+            f"{directions} (--objectives {objectives.name}); pass another --study name"
+        )
     stored = study.user_attrs.get(SETTINGS_ATTR)
     if stored is None:
-        _name_objectives(study, [f"score (λ = {spec.lam if spec.lam is not None else bench.lam:g})"]
-                         if not objectives.multi else [f"validation {bench.kind.metric}", objectives.cost])
-        for k, v in {SETTINGS_ATTR: spec.settings(), "strategy": spec.strategy, "benchmark": spec.benchmark,
-                     "seed": spec.seed, "nodes": nodes, "lam": spec.lam if spec.lam is not None else bench.lam}.items():
+        _name_objectives(
+            study,
+            [f"score (λ = {spec.lam if spec.lam is not None else bench.lam:g})"]
+            if not objectives.multi
+            else [f"validation {bench.kind.metric}", objectives.cost],
+        )
+        for k, v in {
+            SETTINGS_ATTR: spec.settings(),
+            "strategy": spec.strategy,
+            "benchmark": spec.benchmark,
+            "seed": spec.seed,
+            "nodes": nodes,
+            "lam": spec.lam if spec.lam is not None else bench.lam,
+        }.items():
             study.set_user_attr(k, v)
     elif stored != spec.settings():
         diff = {k: (stored.get(k), v) for k, v in spec.settings().items() if stored.get(k) != v}
-        raise UserError(f"study {spec.study_name} in {spec.storage} was created with other settings "
-                        f"(stored vs asked: {diff}); pass another --study name or the same settings")
+        raise UserError(
+            f"study {spec.study_name} in {spec.storage} was created with other settings "
+            f"(stored vs asked: {diff}); pass another --study name or the same settings"
+        )
     _check_budget_of(study, spec)
     # threads reach the objective through NASBENCH_SHRINK_THREADS only, so a benchmark's fixed cpu_threads wins
-    objective = CellObjective(bench, nodes=nodes, seed=spec.seed, cache=spec.cache, data_dir=spec.data_dir,
-                              lam=spec.lam, device=spec.device, objectives=objectives)
+    objective = CellObjective(
+        bench,
+        nodes=nodes,
+        seed=spec.seed,
+        cache=spec.cache,
+        data_dir=spec.data_dir,
+        lam=spec.lam,
+        device=spec.device,
+        objectives=objectives,
+    )
     return study, objective
 
 
@@ -228,14 +258,20 @@ def _check_budget_of(study: optuna.Study, spec: SearchSpec) -> None:
         return
     if stored == asked:
         return
-    larger = (stored["amount"] is not None and asked["amount"] is not None and stored["kind"] == asked["kind"]
-              and asked["amount"] > stored["amount"])
+    larger = (
+        stored["amount"] is not None
+        and asked["amount"] is not None
+        and stored["kind"] == asked["kind"]
+        and asked["amount"] > stored["amount"]
+    )
     if spec.extend and larger:
         study.set_user_attr(BUDGET_ATTR, asked)
         return
     how = " or --extend to continue it to the larger budget" if larger else ""
-    raise UserError(f"study {spec.study_name} was run with {_budget_text(stored)}, not {_budget_text(asked)}; "
-                    f"pass the same budget to see it, another --study for a new run{how}")
+    raise UserError(
+        f"study {spec.study_name} was run with {_budget_text(stored)}, not {_budget_text(asked)}; "
+        f"pass the same budget to see it, another --study for a new run{how}"
+    )
 
 
 def _stored_study_id(storage: optuna.storages.BaseStorage, name: str) -> int | None:
@@ -248,16 +284,18 @@ def _stored_study_id(storage: optuna.storages.BaseStorage, name: str) -> int | N
 def _guarded(objective: CellObjective, rule: _StopRule | None = None) -> Callable[[optuna.Trial], float]:
     """The objective with one failed candidate turned into ``CandidateFailed`` (the run goes on), and ``rule``
     told of each finished evaluation (a simulated clock applies the budget itself: no rule)."""
+
     def run(trial: optuna.Trial) -> float:
         try:
             value = objective(trial)
         except (UserError, optuna.TrialPruned, KeyboardInterrupt):
             raise
-        except Exception as exc:  # noqa: BLE001 - one failed candidate must not end the run
+        except Exception as exc:
             raise CandidateFailed(f"{type(exc).__name__}: {exc}") from exc
         if rule is not None:
             rule.after(trial.study, objective.last_attrs)
         return value
+
     return run
 
 
@@ -283,9 +321,12 @@ class _QuietInterrupt(logging.Filter):
 _QUIET_INTERRUPT = _QuietInterrupt()
 
 
-def run_worker(spec: SearchSpec, threads: int | None = None,
-               callback: Callable[[optuna.Study, FrozenTrial], None] | None = None, watch_parent: bool = False
-               ) -> optuna.Study:
+def run_worker(
+    spec: SearchSpec,
+    threads: int | None = None,
+    callback: Callable[[optuna.Study, FrozenTrial], None] | None = None,
+    watch_parent: bool = False,
+) -> optuna.Study:
     """One worker: optimise the study until the strategy finishes or the budget is spent; returns the study (on
     an instant benchmark, its in-memory twin, whose trials equal the stored ones)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -302,8 +343,9 @@ def run_worker(spec: SearchSpec, threads: int | None = None,
     return study
 
 
-def _run_in_memory(spec: SearchSpec, watch_parent: bool,
-                   callback: Callable[[optuna.Study, FrozenTrial], None] | None) -> optuna.Study:
+def _run_in_memory(
+    spec: SearchSpec, watch_parent: bool, callback: Callable[[optuna.Study, FrozenTrial], None] | None
+) -> optuna.Study:
     """Lookups are microseconds and a storage commit is milliseconds: run the study in memory and store it at the
     end in one transaction (a new study with its attrs and trials, or a stored one's new trials)."""
     storage = open_storage(spec.storage, spec.heartbeat)
@@ -330,8 +372,11 @@ def _run_in_memory(spec: SearchSpec, watch_parent: bool,
         interrupts.acknowledge()  # storing must not itself be interrupted
         raise
     finally:
-        write_trials(stored._storage, stored._study_id,
-                     [t for t in study.get_trials(deepcopy=False)[known:] if t.state.is_finished()])
+        write_trials(
+            stored._storage,
+            stored._study_id,
+            [t for t in study.get_trials(deepcopy=False)[known:] if t.state.is_finished()],
+        )
     return study  # an in-memory twin holds what the storage now holds, and reads faster
 
 
@@ -343,8 +388,15 @@ def _run_simulated(spec: SearchSpec) -> optuna.Study:
     if _stored_study_id(backend(storage), spec.study_name) is not None:
         return prepare(spec)[0]
     study, objective = prepare(spec, optuna.storages.InMemoryStorage())
-    result = simulate(study, _guarded(objective), spec.workers_sim, spec.limit, ended=lambda s: run_ended(s, spec.limit),
-                      last_attrs=lambda: objective.last_attrs, failures=(CandidateFailed,))
+    result = simulate(
+        study,
+        _guarded(objective),
+        spec.workers_sim,
+        spec.limit,
+        ended=lambda s: run_ended(s, spec.limit),
+        last_attrs=lambda: objective.last_attrs,
+        failures=(CandidateFailed,),
+    )
     # what summary.csv counts: the trials within the budget (a started trial that did not fit is not the run's)
     study.set_user_attr("clock", counted_clock(study, spec.limit, result.workers))
     if write_study(storage, study) is None:  # another worker stored this very run first: it stands
@@ -352,13 +404,24 @@ def _run_simulated(spec: SearchSpec) -> optuna.Study:
     return study
 
 
-def _optimize(study: optuna.Study, objective: CellObjective, spec: SearchSpec, watch_parent: bool,
-              callback: Callable[[optuna.Study, FrozenTrial], None] | None, exclusive: bool = False) -> None:
+def _optimize(
+    study: optuna.Study,
+    objective: CellObjective,
+    spec: SearchSpec,
+    watch_parent: bool,
+    callback: Callable[[optuna.Study, FrozenTrial], None] | None,
+    exclusive: bool = False,
+) -> None:
     rule = _StopRule(study, spec.limit, exclusive, watch_parent)
     while True:
         try:
-            study.optimize(_guarded(objective, rule), n_trials=None, callbacks=None if callback is None else [callback],
-                           catch=(CandidateFailed,), gc_after_trial=False)
+            study.optimize(
+                _guarded(objective, rule),
+                n_trials=None,
+                callbacks=None if callback is None else [callback],
+                catch=(CandidateFailed,),
+                gc_after_trial=False,
+            )
             return
         except (optuna.exceptions.UpdateFinishedTrialError, ValueError) as exc:
             # another worker failed this worker's trial as stale (e.g. it stalled): the trial is settled, go on
@@ -394,8 +457,10 @@ def search_job(spec: SearchSpec, threads: int | None) -> str:
 
 def check_budget(spec: SearchSpec) -> None:
     if spec.budget is None and not spec.plan.ends_by_itself:
-        raise UserError(f"strategy {spec.strategy!r} does not finish by itself; pass --budget-evals, "
-                        "--budget-flops or --budget-seconds")
+        raise UserError(
+            f"strategy {spec.strategy!r} does not finish by itself; pass --budget-evals, "
+            "--budget-flops or --budget-seconds"
+        )
     if spec.budget is not None and spec.budget <= 0:
         raise UserError("the budget must be positive")
     check_clock(spec)
@@ -407,8 +472,10 @@ def check_objectives(spec: SearchSpec) -> None:
     kind = parse_objectives(spec.objectives).kind
     if kind not in spec.plan.objectives:
         other = "--objectives metric,macs or metric,params" if kind == "single" else "--objectives score"
-        raise UserError(f"strategy {spec.strategy!r} supports {' and '.join(spec.plan.objectives)}-objective "
-                        f"studies only, not --objectives {spec.objectives}; drop it or pass {other}")
+        raise UserError(
+            f"strategy {spec.strategy!r} supports {' and '.join(spec.plan.objectives)}-objective "
+            f"studies only, not --objectives {spec.objectives}; drop it or pass {other}"
+        )
 
 
 def check_clock(spec: SearchSpec) -> None:
@@ -418,28 +485,35 @@ def check_clock(spec: SearchSpec) -> None:
     if spec.workers_sim is None:
         return
     if not spec.bench.instant:
-        raise UserError(f"a simulated clock needs a table benchmark, and {spec.benchmark} trains live; pass a table "
-                        "(e.g. -b cifar10-small-table) or drop --workers-sim (live runs record real clock times)")
+        raise UserError(
+            f"a simulated clock needs a table benchmark, and {spec.benchmark} trains live; pass a table "
+            "(e.g. -b cifar10-small-table) or drop --workers-sim (live runs record real clock times)"
+        )
     if spec.workers_sim < 1:
         raise UserError(f"--workers-sim must be >= 1 (got {spec.workers_sim})")
 
 
-def run_search(spec: SearchSpec, workers: int = 1,
-               on_progress: Callable[[optuna.Study], None] | None = None) -> optuna.Study:
+def run_search(
+    spec: SearchSpec, workers: int = 1, on_progress: Callable[[optuna.Study], None] | None = None
+) -> optuna.Study:
     """Run or resume the study of ``spec`` with ``workers`` local processes; returns the study."""
     check_budget(spec)
     if spec.bench.instant:
         workers = 1  # a lookup study takes a second in one process; more workers would only repeat it
     if workers <= 1:
+
         def cb(study: optuna.Study, trial: FrozenTrial) -> None:
             if on_progress is not None:
                 on_progress(study)
+
         return run_worker(spec, threads=None, callback=cb)
     study, _ = prepare(spec)  # create the study once, before the workers race to
     threads = max(1, (os.cpu_count() or 1) // workers)
     with WorkerPool(workers) as pool:
-        pool.run([(search_job, (spec, threads))] * workers,
-                 on_tick=None if on_progress is None else lambda: on_progress(study))
+        pool.run(
+            [(search_job, (spec, threads))] * workers,
+            on_tick=None if on_progress is None else lambda: on_progress(study),
+        )
     return study
 
 
@@ -461,13 +535,15 @@ def study_summary(study: optuna.Study) -> dict[str, Any]:
     best = best_trial(study)
     cost = charged(trials)
     out: dict[str, Any] = {
-        "study": study.study_name, "trials": len(trials),
+        "study": study.study_name,
+        "trials": len(trials),
         "complete": sum(t.state == TrialState.COMPLETE for t in trials),
         "failed": sum(t.state == TrialState.FAIL for t in trials),
         "cache_hits": sum(bool(t.user_attrs.get("cache_hit")) for t in trials if t.state == TrialState.COMPLETE),
         "free_repeats": sum(bool(t.user_attrs.get(REPEAT_ATTR)) for t in trials if t.state == TrialState.COMPLETE),
         "charged_evaluations": cost["evals"],
-        "charged_seconds": cost["seconds"], "charged_flops": cost["flops"],
+        "charged_seconds": cost["seconds"],
+        "charged_flops": cost["flops"],
     }
     if study.user_attrs.get("clock"):
         out["clock"] = study.user_attrs["clock"]
@@ -477,9 +553,14 @@ def study_summary(study: optuna.Study) -> dict[str, Any]:
             front.setdefault(t.user_attrs.get("arch_key") or str(t.number), t)
         out["front"] = [{"trial": t.number, "values": list(t.values), "arch_key": k} for k, t in front.items()]
     if best is not None:
-        out.update(best_trial=best.number, best_score=trial_score(best),
-                   **{k: best.user_attrs.get(k) for k in ("accuracy", "perplexity", "macs", "params", "edges", "arch_key",
-                                                   "cell")})
+        out.update(
+            best_trial=best.number,
+            best_score=trial_score(best),
+            **{
+                k: best.user_attrs.get(k)
+                for k in ("accuracy", "perplexity", "macs", "params", "edges", "arch_key", "cell")
+            },
+        )
     steps = [t for t in trials if "step" in t.user_attrs and t.state == TrialState.COMPLETE]
     if steps:
         n = int(study.user_attrs.get("nodes", 0))

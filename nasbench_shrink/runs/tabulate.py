@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from search_spaces.cell import Cell
-from search_spaces.enumeration import enumerate_cells
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.catalogue import get_benchmark
-from nasbench_shrink.evaluation.cache import EvaluationCache, cache_key, open_cache
 from nasbench_shrink.errors import UserError
+from nasbench_shrink.evaluation.cache import EvaluationCache, cache_key, open_cache
 from nasbench_shrink.evaluation.evaluator import EvalRecord, evaluate
 from nasbench_shrink.work.plan import Context, Unit, open_plan, work
 from nasbench_shrink.work.pool import WorkerPool
+from search_spaces.cell import Cell
+from search_spaces.enumeration import enumerate_cells
 
 __all__ = ["tabulate"]
 
@@ -49,8 +50,10 @@ def _import_table(path: Path, bench: Benchmark, cache: EvaluationCache) -> int:
     table = load_table(path)
     fid = bench.fidelity_key("proxy")
     if table.meta["fidelity"] != fid:
-        raise UserError(f"{path} was computed under fidelity {table.meta['fidelity']}, not {fid}; it cannot "
-                        "continue this tabulation")
+        raise UserError(
+            f"{path} was computed under fidelity {table.meta['fidelity']}, not {fid}; it cannot "
+            "continue this tabulation"
+        )
     n = 0
     for key in table.keys:
         for seed in table.seeds:
@@ -61,9 +64,19 @@ def _import_table(path: Path, bench: Benchmark, cache: EvaluationCache) -> int:
     return n
 
 
-def tabulate(bench: Benchmark, nodes: int, seeds: list[int], cache_url: str, out: Path | None, workers: int = 1,
-             data_dir: str | None = None, partial: bool = False, resume_from: Path | None = None,
-             on_progress: Callable[[int, int], None] | None = None, lease_s: float = 60.0) -> dict[str, Any]:
+def tabulate(
+    bench: Benchmark,
+    nodes: int,
+    seeds: list[int],
+    cache_url: str,
+    out: Path | None,
+    workers: int = 1,
+    data_dir: str | None = None,
+    partial: bool = False,
+    resume_from: Path | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    lease_s: float = 60.0,
+) -> dict[str, Any]:
     """Train what is missing, then (``out``) export the table; returns a summary (counts, seconds, metadata)."""
     from nasbench_shrink.tables.table import write_table
 
@@ -89,14 +102,23 @@ def tabulate(bench: Benchmark, nodes: int, seeds: list[int], cache_url: str, out
     if todo and not partial:  # --partial exports what is there and trains nothing
         # the plan lives in the cache's database: 'nasbench-shrink worker --cache URL' on other machines joins it
         run_id = f"tabulate:{fid}:N{nodes}:seeds{','.join(map(str, seeds))}"
-        chunks = [[c.to_dict() for c in cells[i:i + JOB_CELLS]] for i in range(0, len(cells), JOB_CELLS)]
+        chunks = [[c.to_dict() for c in cells[i : i + JOB_CELLS]] for i in range(0, len(cells), JOB_CELLS)]
         plan = open_plan(cache_url)
-        plan.create_run(run_id, "tabulate",
-                        {"benchmark": bench.name, "fidelity": fid, "nodes": nodes, "seeds": seeds},
-                        [Unit(0, "nasbench_shrink.runs.tabulate:chunk_unit",
-                              {"benchmark": bench.name, "cells": chunk, "seeds": seeds, "cache": cache_url,
-                               "data_dir": data_dir}, f"cells {i * JOB_CELLS}-{i * JOB_CELLS + len(chunk) - 1}")
-                         for i, chunk in enumerate(chunks)], lease_s=lease_s)
+        plan.create_run(
+            run_id,
+            "tabulate",
+            {"benchmark": bench.name, "fidelity": fid, "nodes": nodes, "seeds": seeds},
+            [
+                Unit(
+                    0,
+                    "nasbench_shrink.runs.tabulate:chunk_unit",
+                    {"benchmark": bench.name, "cells": chunk, "seeds": seeds, "cache": cache_url, "data_dir": data_dir},
+                    f"cells {i * JOB_CELLS}-{i * JOB_CELLS + len(chunk) - 1}",
+                )
+                for i, chunk in enumerate(chunks)
+            ],
+            lease_s=lease_s,
+        )
         threads = max(1, (os.cpu_count() or 1) // max(workers, 1))
         ctx = Context(threads=threads, data_dir=data_dir, watch_parent=workers > 1)
         tick = None if on_progress is None else (lambda: on_progress(done_count(), total))
@@ -108,13 +130,22 @@ def tabulate(bench: Benchmark, nodes: int, seeds: list[int], cache_url: str, out
         plan.check_done(run_id)
     seconds = time.perf_counter() - t0
     done = done_count()
-    summary: dict[str, Any] = {"benchmark": bench.name, "nodes": nodes, "seeds": seeds, "architectures": len(cells),
-                               "evaluations": total, "done": done, "imported": imported,
-                               "seconds": round(seconds, 1), "cache": cache_url}
+    summary: dict[str, Any] = {
+        "benchmark": bench.name,
+        "nodes": nodes,
+        "seeds": seeds,
+        "architectures": len(cells),
+        "evaluations": total,
+        "done": done,
+        "imported": imported,
+        "seconds": round(seconds, 1),
+        "cache": cache_url,
+    }
     if out is not None:
         if done < total and not partial:
-            raise UserError(f"{done} of {total} evaluations are done; rerun to continue, or pass --partial to "
-                            "export what is there")
+            raise UserError(
+                f"{done} of {total} evaluations are done; rerun to continue, or pass --partial to export what is there"
+            )
         records = []
         for c in cells:
             for s in seeds:

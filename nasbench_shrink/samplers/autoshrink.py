@@ -43,18 +43,18 @@ import random
 import threading
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Callable, Sequence
 
 import optuna
 import sqlalchemy as sa
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
+from nasbench_shrink.samplers.cell_sampler import PROPOSAL_ATTR, SKIP_ATTR, CellSampler, Proposal, stop_study
 from search_spaces import Cell, complete_cell
 from search_spaces.cell import Edge
-from nasbench_shrink.samplers.cell_sampler import PROPOSAL_ATTR, SKIP_ATTR, CellSampler, Proposal, stop_study
 
 CLAIM = "autoshrink:claim"  # [step, i, j] or None when released
 
@@ -116,12 +116,22 @@ class AutoShrinkSampler(CellSampler):
 
     strategy_name = "autoshrink"
 
-    def __init__(self, space: str = "cnn", nodes: int = 8, k: int = 10, seed: int = 0, max_failures: int = 2,
-                 poll_interval: float = 0.25, restarts: bool = False, lams: Sequence[float] | None = None,
-                 score: Callable[[float | None, float, float], float] | None = None, metric: str = "accuracy",
-                 pareto_width: int | None = None,
-                 screen: Callable[[Cell], tuple[float, float, float]] | None = None, screen_m: int | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        space: str = "cnn",
+        nodes: int = 8,
+        k: int = 10,
+        seed: int = 0,
+        max_failures: int = 2,
+        poll_interval: float = 0.25,
+        restarts: bool = False,
+        lams: Sequence[float] | None = None,
+        score: Callable[[float | None, float, float], float] | None = None,
+        metric: str = "accuracy",
+        pareto_width: int | None = None,
+        screen: Callable[[Cell], tuple[float, float, float]] | None = None,
+        screen_m: int | None = None,
+    ) -> None:
         super().__init__(space, nodes, seed)
         if k < 1:
             raise ValueError("k must be >= 1")
@@ -190,8 +200,11 @@ class AutoShrinkSampler(CellSampler):
             if c.values is not None and c.cell.key not in seen:
                 seen.add(c.cell.key)
                 done.append(c)
-        front = [c for c in done if not any(all(a <= b for a, b in zip(o.values, c.values)) and o.values != c.values
-                                            for o in done)]  # type: ignore[arg-type]
+        front = [
+            c
+            for c in done
+            if not any(all(a <= b for a, b in zip(o.values, c.values)) and o.values != c.values for o in done)
+        ]  # type: ignore[arg-type]
         front.sort(key=lambda c: (c.values[-1], c.values[0], c.cell.key))  # type: ignore[index]
         if len(front) > self.pareto_width:  # evenly along the cost axis, both ends kept
             w = self.pareto_width
@@ -204,11 +217,14 @@ class AutoShrinkSampler(CellSampler):
         seconds and FLOPs); the same for every process, computed once per step."""
         known = self._screened.get((step, cell.key))
         if known is None:
-            drawn = edges if len(edges) <= self.screen_m else \
-                random.Random(f"autoshrink-screen:{self.seed}:{step}:{cell.key}").sample(edges, self.screen_m)
+            drawn = (
+                edges
+                if len(edges) <= self.screen_m
+                else random.Random(f"autoshrink-screen:{self.seed}:{step}:{cell.key}").sample(edges, self.screen_m)
+            )
             scored = [self.screen(cell.without_edge(e).pruned()) for e in drawn]  # type: ignore[misc]
             order = sorted(range(len(drawn)), key=lambda i: -scored[i][0])  # stable: ties in draw order
-            known = ([drawn[i] for i in order[:self.k]], sum(s[1] for s in scored), sum(s[2] for s in scored))
+            known = ([drawn[i] for i in order[: self.k]], sum(s[1] for s in scored), sum(s[2] for s in scored))
             self._screened[(step, cell.key)] = known
         return known
 
@@ -268,16 +284,20 @@ class AutoShrinkSampler(CellSampler):
     def trajectory(self, study: Study) -> Trajectory:
         self._directions_of(study)
         traj = self.replay(study._storage.get_all_trials(study._study_id, deepcopy=False), self._known_decided(study))
-        self._decided[(id(study._storage), study._study_id)] = (study._storage,
-                                                                 [s for s in traj.steps if s.chosen is not None])
+        self._decided[(id(study._storage), study._study_id)] = (
+            study._storage,
+            [s for s in traj.steps if s.chosen is not None],
+        )
         return traj
 
     # -- proposing a candidate ---------------------------------------------------------------------------------
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         check_claim_storage(study)
         if self.pareto_width is not None and not study._is_multi_objective():
-            raise ValueError("Pareto shrinking keeps the non-dominated candidates of two objectives; create the "
-                             "study with two directions")
+            raise ValueError(
+                "Pareto shrinking keeps the non-dominated candidates of two objectives; create the "
+                "study with two directions"
+            )
         super().before_trial(study, trial)
 
     def is_finished(self, study: Study) -> bool:
@@ -290,8 +310,10 @@ class AutoShrinkSampler(CellSampler):
             return True
         step = traj.current
         busy = {c.cell.key for c in step.candidates if c.running}
-        return any(c.score is None and not c.running and c.failures < self.max_failures and c.cell.key not in busy
-                   for c in step.candidates)
+        return any(
+            c.score is None and not c.running and c.failures < self.max_failures and c.cell.key not in busy
+            for c in step.candidates
+        )
 
     def propose(self, study: Study, trial: FrozenTrial) -> Proposal | None:
         storage = study._storage
@@ -303,8 +325,7 @@ class AutoShrinkSampler(CellSampler):
             step = traj.current
             assert step is not None
             busy = {c.cell.key for c in step.candidates if c.running}
-            free = [c for c in step.candidates
-                    if c.score is None and not c.running and c.failures < self.max_failures]
+            free = [c for c in step.candidates if c.score is None and not c.running and c.failures < self.max_failures]
             # a candidate isomorphic to one being trained waits for it (then it is a cache hit)
             free = [c for c in free if c.cell.key not in busy]
             if free:
@@ -321,8 +342,12 @@ class AutoShrinkSampler(CellSampler):
                     won = bool(atomic_claim(study, trial.number, step.index, cand.claim_edge, cand.failures))
                 if won:
                     parent = step.parents[cand.parent] if step.parents else step.cell
-                    attrs = {"step": step.index, "removed_edge": list(cand.edge), "parent": parent.to_dict(),
-                             "parent_key": parent.key}
+                    attrs = {
+                        "step": step.index,
+                        "removed_edge": list(cand.edge),
+                        "parent": parent.to_dict(),
+                        "parent_key": parent.key,
+                    }
                     if self.restarts:
                         attrs["restart"] = step.restart
                     if self.lams is not None:
@@ -342,9 +367,12 @@ class AutoShrinkSampler(CellSampler):
 
     def _claimed_elsewhere(self, study: Study, trial: FrozenTrial, claim: list[int]) -> bool:
         """Whether another running or finished-complete trial holds ``claim`` (in-memory storage)."""
-        return any(t.number != trial.number and t.system_attrs.get(CLAIM) == claim
-                   and t.state in (*_ACTIVE, TrialState.COMPLETE)
-                   for t in study._storage.get_all_trials(study._study_id, deepcopy=False))
+        return any(
+            t.number != trial.number
+            and t.system_attrs.get(CLAIM) == claim
+            and t.state in (*_ACTIVE, TrialState.COMPLETE)
+            for t in study._storage.get_all_trials(study._study_id, deepcopy=False)
+        )
 
     def _may_end_run(self, trial: FrozenTrial) -> bool:
         """Whether the trial's step has an edgeless candidate (the only way the next cell has no edge)."""
@@ -359,19 +387,27 @@ class AutoShrinkSampler(CellSampler):
         if trial.system_attrs.get(CLAIM) and not self._may_end_run(trial):
             return  # the run can only end at a step with an edgeless candidate: skip the storage read
         # the trial's own final state is not stored yet: replay with it
-        trials: list = [t for t in study._storage.get_all_trials(study._study_id, deepcopy=False)
-                        if t.number != trial.number]
-        trials.append(SimpleNamespace(number=trial.number, state=state, user_attrs=trial.user_attrs,
-                                      values=list(values) if values and state == TrialState.COMPLETE else None,
-                                      system_attrs=trial.system_attrs))
+        trials: list = [
+            t for t in study._storage.get_all_trials(study._study_id, deepcopy=False) if t.number != trial.number
+        ]
+        trials.append(
+            SimpleNamespace(
+                number=trial.number,
+                state=state,
+                user_attrs=trial.user_attrs,
+                values=list(values) if values and state == TrialState.COMPLETE else None,
+                system_attrs=trial.system_attrs,
+            )
+        )
         self._directions_of(study)
         if self.replay(trials, self._known_decided(study)).done:
             stop_study(study)
 
 
 _MEMORY_CLAIMS = threading.RLock()
-SUPPORTED_STORAGES = ("an RDBStorage on SQLite or PostgreSQL (any number of processes) or an InMemoryStorage "
-                      "(one process)")
+SUPPORTED_STORAGES = (
+    "an RDBStorage on SQLite or PostgreSQL (any number of processes) or an InMemoryStorage (one process)"
+)
 
 
 def check_claim_storage(study: Study) -> None:
@@ -392,7 +428,8 @@ def check_claim_storage(study: Study) -> None:
 
 _claims_meta = sa.MetaData()
 claims_table = sa.Table(
-    "nbs_autoshrink_claims", _claims_meta,
+    "nbs_autoshrink_claims",
+    _claims_meta,
     sa.Column("study_id", sa.Integer, primary_key=True),
     sa.Column("step", sa.Integer, primary_key=True),
     sa.Column("src", sa.Integer, primary_key=True),
@@ -431,8 +468,15 @@ def atomic_claim(study: Study, trial_number: int, step: int, edge: Edge, attempt
     for _ in range(2):
         with engine.begin() as conn:
             # RETURNING, not rowcount: psycopg 3 reports -1 rows for INSERT ... ON CONFLICT DO NOTHING
-            if conn.execute(insert(claims_table).values(**key, trial_number=trial_number)
-                            .on_conflict_do_nothing().returning(claims_table.c.trial_number)).first() is not None:
+            if (
+                conn.execute(
+                    insert(claims_table)
+                    .values(**key, trial_number=trial_number)
+                    .on_conflict_do_nothing()
+                    .returning(claims_table.c.trial_number)
+                ).first()
+                is not None
+            ):
                 return True
             holder = conn.execute(sa.select(claims_table.c.trial_number).where(where)).scalar()
         # the holder is live if it is another trial of this study carrying the claim; a row naming this very

@@ -19,9 +19,9 @@ from optuna.samplers import BaseSampler, RandomSampler
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-from search_spaces import Cell
 from nasbench_shrink.samplers.params import cell_to_params, search_space
 from nasbench_shrink.work.plan import worker_name
+from search_spaces import Cell
 
 PROPOSAL_ATTR = "nbs:proposal"  # trial system attr: {"cell": cell dict, **strategy-specific attrs}, one write
 SKIP_ATTR = "nbs:skip"  # trial system attr: the strategy has nothing left; the objective prunes this trial
@@ -108,8 +108,10 @@ class CellSampler(BaseSampler, ABC):
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         if study._is_multi_objective() and not self.supports_multi_objective:
-            raise ValueError(f"{type(self).__name__} supports single-objective studies only (the score of Eq. 5); "
-                             "create the study with one direction")
+            raise ValueError(
+                f"{type(self).__name__} supports single-objective studies only (the score of Eq. 5); "
+                "create the study with one direction"
+            )
         if PROPOSAL_ATTR in trial.system_attrs or SKIP_ATTR in trial.system_attrs:
             return  # already assigned (e.g. a re-queued trial)
         proposal = self.propose(study, trial)
@@ -120,24 +122,35 @@ class CellSampler(BaseSampler, ABC):
         if isinstance(proposal, Cell):
             proposal = Proposal(proposal)
         # the worker (host:pid) that evaluates it: shown in the dashboard, and how a stuck trial is traced
-        storage.set_trial_system_attr(trial._trial_id, PROPOSAL_ATTR,
-                                      {"cell": proposal.cell.to_dict(), **proposal.attrs, "worker": worker_name()})
+        storage.set_trial_system_attr(
+            trial._trial_id, PROPOSAL_ATTR, {"cell": proposal.cell.to_dict(), **proposal.attrs, "worker": worker_name()}
+        )
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         return dict(self._space)
 
-    def sample_relative(self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-                        ) -> dict[str, Any]:
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
         # the FrozenTrial handed to sample_relative predates before_trial's writes: read them from the storage
         cell = self.proposed_cell(study._storage.get_trial(trial._trial_id))
         if cell is None:  # skipped trial: any valid point; the objective prunes it before evaluating
-            cell = Cell(self.space, self.nodes, [], ["input"] + [self._space[f"op_{k}"].choices[0]  # type: ignore
-                                                                 for k in range(1, self.nodes)])
+            cell = Cell(
+                self.space,
+                self.nodes,
+                [],
+                ["input"]
+                + [
+                    self._space[f"op_{k}"].choices[0]  # type: ignore
+                    for k in range(1, self.nodes)
+                ],
+            )
         params = cell_to_params(cell)
         return {k: v for k, v in params.items() if k in search_space}
 
-    def sample_independent(self, study: Study, trial: FrozenTrial, param_name: str,
-                           param_distribution: BaseDistribution) -> Any:
+    def sample_independent(
+        self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
         return self._fallback.sample_independent(study, trial, param_name, param_distribution)
 
 
@@ -156,5 +169,3 @@ def trial_system_attrs(trial: optuna.Trial) -> dict[str, Any]:
 
 def is_skipped(trial: optuna.Trial) -> bool:
     return bool(trial_system_attrs(trial).get(SKIP_ATTR))
-
-

@@ -6,7 +6,8 @@ for nodes 1..N-1. Every strategy and the objective use this encoding, so any Opt
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution
@@ -23,7 +24,9 @@ def op_param(k: int) -> str:
 
 
 def search_space(space: str, nodes: int) -> dict[str, BaseDistribution]:
-    dists: dict[str, BaseDistribution] = {edge_param(i, j): CategoricalDistribution([0, 1]) for i, j in all_edges(nodes)}
+    dists: dict[str, BaseDistribution] = {
+        edge_param(i, j): CategoricalDistribution([0, 1]) for i, j in all_edges(nodes)
+    }
     for k in range(1, nodes):
         dists[op_param(k)] = CategoricalDistribution(list(SPACE_OPS[space]))
     return dists

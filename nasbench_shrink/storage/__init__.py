@@ -10,7 +10,14 @@ from search_spaces._lazy import lazy_exports
 
 _EXPORTS = {
     "nasbench_shrink.storage.locks": ("schema_lock",),
-    "nasbench_shrink.storage.trials": ("backend", "finished_counts", "in_memory_twin", "read_trials",
-                                       "trials_by_name", "write_study", "write_trials"),
+    "nasbench_shrink.storage.trials": (
+        "backend",
+        "finished_counts",
+        "in_memory_twin",
+        "read_trials",
+        "trials_by_name",
+        "write_study",
+        "write_trials",
+    ),
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS, globals())

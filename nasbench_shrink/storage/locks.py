@@ -9,7 +9,7 @@ Other databases need no lock (SQLite serialises writers itself).
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 

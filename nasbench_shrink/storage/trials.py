@@ -14,17 +14,25 @@ on a storage or an Optuna version where the batch path does not apply, the publi
 from __future__ import annotations
 
 import json
+from collections.abc import Container, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any, Container, Sequence
+from typing import Any
 
 import optuna
 from optuna.distributions import distribution_to_json, json_to_distribution
 from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["backend", "finished_counts", "in_memory_twin", "read_trials", "trials_by_name", "write_study",
-           "write_trials"]
+__all__ = [
+    "backend",
+    "finished_counts",
+    "in_memory_twin",
+    "read_trials",
+    "trials_by_name",
+    "write_study",
+    "write_trials",
+]
 
 
 def backend(storage: BaseStorage) -> BaseStorage:
@@ -36,8 +44,9 @@ def backend(storage: BaseStorage) -> BaseStorage:
 def in_memory_twin(study: optuna.Study) -> optuna.Study:
     """An in-memory copy of ``study`` (attrs and finished trials) with the same sampler, to run fast."""
     mem = InMemoryStorage()
-    twin = optuna.create_study(storage=mem, study_name=study.study_name, sampler=study.sampler,
-                               directions=study.directions)
+    twin = optuna.create_study(
+        storage=mem, study_name=study.study_name, sampler=study.sampler, directions=study.directions
+    )
     for k, v in study.user_attrs.items():
         mem.set_study_user_attr(twin._study_id, k, v)
     for k, v in study._storage.get_study_system_attrs(study._study_id).items():
@@ -73,8 +82,11 @@ def _write_rdb(store: RDBStorage, study_id: int, trials: Sequence[FrozenTrial]) 
     session = store.scoped_session()
     try:
         m.StudyModel.find_or_raise_by_id(study_id, session, for_update=True)  # numbers: no other writer now
-        first = session.execute(sa.select(sa.func.count()).select_from(m.TrialModel.__table__)
-                                .where(m.TrialModel.__table__.c.study_id == study_id)).scalar_one()
+        first = session.execute(
+            sa.select(sa.func.count())
+            .select_from(m.TrialModel.__table__)
+            .where(m.TrialModel.__table__.c.study_id == study_id)
+        ).scalar_one()
         _insert_trials(session, study_id, trials, first)
         session.commit()
     except BaseException:
@@ -108,22 +120,27 @@ def write_study(storage: BaseStorage, study: optuna.Study) -> int | None:
     return sid
 
 
-def _write_study_rdb(store: RDBStorage, study: optuna.Study, trials: Sequence[FrozenTrial], user: dict,
-                     system: dict) -> int | None:
+def _write_study_rdb(
+    store: RDBStorage, study: optuna.Study, trials: Sequence[FrozenTrial], user: dict, system: dict
+) -> int | None:
     import sqlalchemy as sa
     from optuna.storages._rdb import models as m
 
     session = store.scoped_session()
     try:
-        model = m.StudyModel(study_name=study.study_name, directions=[
-            m.StudyDirectionModel(objective=k, direction=d) for k, d in enumerate(study.directions)])
+        model = m.StudyModel(
+            study_name=study.study_name,
+            directions=[m.StudyDirectionModel(objective=k, direction=d) for k, d in enumerate(study.directions)],
+        )
         session.add(model)
         session.flush()
         sid = model.study_id
         for table, attrs in ((m.StudyUserAttributeModel, user), (m.StudySystemAttributeModel, system)):
             if attrs:
-                session.execute(sa.insert(table.__table__), [{"study_id": sid, "key": k, "value_json": json.dumps(v)}
-                                                             for k, v in attrs.items()])
+                session.execute(
+                    sa.insert(table.__table__),
+                    [{"study_id": sid, "key": k, "value_json": json.dumps(v)} for k, v in attrs.items()],
+                )
         _insert_trials(session, sid, trials, 0)
         session.commit()
         return sid
@@ -143,12 +160,21 @@ def _insert_trials(session, study_id: int, trials: Sequence[FrozenTrial], first:
 
     if not trials:
         return
-    rows = [{"number": first + i, "study_id": study_id, "state": t.state,
-             "datetime_start": _utc(t.datetime_start), "datetime_complete": _utc(t.datetime_complete)}
-            for i, t in enumerate(trials)]
+    rows = [
+        {
+            "number": first + i,
+            "study_id": study_id,
+            "state": t.state,
+            "datetime_start": _utc(t.datetime_start),
+            "datetime_complete": _utc(t.datetime_complete),
+        }
+        for i, t in enumerate(trials)
+    ]
     table = m.TrialModel.__table__
-    ids = [r.trial_id for r in session.execute(
-        sa.insert(table).returning(table.c.trial_id, sort_by_parameter_order=True), rows)]
+    ids = [
+        r.trial_id
+        for r in session.execute(sa.insert(table).returning(table.c.trial_id, sort_by_parameter_order=True), rows)
+    ]
     values, params, user, system, inter = [], [], [], [], []
     for tid, t in zip(ids, trials):
         for obj, v in enumerate(t.values or []):
@@ -156,17 +182,26 @@ def _insert_trials(session, study_id: int, trials: Sequence[FrozenTrial], first:
             values.append({"trial_id": tid, "objective": obj, "value": stored, "value_type": kind})
         for name, value in t.params.items():
             dist = t.distributions[name]
-            params.append({"trial_id": tid, "param_name": name, "param_value": dist.to_internal_repr(value),
-                           "distribution_json": distribution_to_json(dist)})
+            params.append(
+                {
+                    "trial_id": tid,
+                    "param_name": name,
+                    "param_value": dist.to_internal_repr(value),
+                    "distribution_json": distribution_to_json(dist),
+                }
+            )
         user += [{"trial_id": tid, "key": k, "value_json": json.dumps(v)} for k, v in t.user_attrs.items()]
         system += [{"trial_id": tid, "key": k, "value_json": json.dumps(v)} for k, v in t.system_attrs.items()]
         for step, v in t.intermediate_values.items():
             stored, kind = m.TrialIntermediateValueModel.intermediate_value_to_stored_repr(v)
-            inter.append({"trial_id": tid, "step": step, "intermediate_value": stored,
-                          "intermediate_value_type": kind})
-    for model, batch in ((m.TrialValueModel, values), (m.TrialParamModel, params),
-                         (m.TrialUserAttributeModel, user), (m.TrialSystemAttributeModel, system),
-                         (m.TrialIntermediateValueModel, inter)):
+            inter.append({"trial_id": tid, "step": step, "intermediate_value": stored, "intermediate_value_type": kind})
+    for model, batch in (
+        (m.TrialValueModel, values),
+        (m.TrialParamModel, params),
+        (m.TrialUserAttributeModel, user),
+        (m.TrialSystemAttributeModel, system),
+        (m.TrialIntermediateValueModel, inter),
+    ):
         if batch:
             session.execute(sa.insert(model.__table__), batch)
 
@@ -181,8 +216,9 @@ def _local(d: datetime | None) -> datetime | None:
     return None if d is None else d.replace(tzinfo=timezone.utc).astimezone().replace(tzinfo=None)
 
 
-def read_trials(storage: BaseStorage, study_ids: Sequence[int],
-                states: Container[TrialState] | None = None) -> dict[int, list[FrozenTrial]]:
+def read_trials(
+    storage: BaseStorage, study_ids: Sequence[int], states: Container[TrialState] | None = None
+) -> dict[int, list[FrozenTrial]]:
     """The trials of ``study_ids`` (in trial-number order), optionally only those in ``states``: one query per
     table on an RDB storage, Optuna's ``get_all_trials`` elsewhere."""
     store = backend(storage)
@@ -194,14 +230,16 @@ def read_trials(storage: BaseStorage, study_ids: Sequence[int],
     return {sid: list(store.get_all_trials(sid, deepcopy=False, states=states)) for sid in study_ids}
 
 
-def _read_rdb(store: RDBStorage, study_ids: list[int], states: Container[TrialState] | None
-              ) -> dict[int, list[FrozenTrial]]:
+def _read_rdb(
+    store: RDBStorage, study_ids: list[int], states: Container[TrialState] | None
+) -> dict[int, list[FrozenTrial]]:
     import sqlalchemy as sa
     from optuna.storages._rdb import models as m
 
     tt = m.TrialModel.__table__
-    query = sa.select(tt.c.trial_id, tt.c.number, tt.c.study_id, tt.c.state, tt.c.datetime_start,
-                      tt.c.datetime_complete).where(tt.c.study_id.in_(study_ids))
+    query = sa.select(
+        tt.c.trial_id, tt.c.number, tt.c.study_id, tt.c.state, tt.c.datetime_start, tt.c.datetime_complete
+    ).where(tt.c.study_id.in_(study_ids))
     if states is not None:
         query = query.where(tt.c.state.in_(list(states)))  # type: ignore[arg-type]
     with store.engine.connect() as conn:
@@ -210,16 +248,20 @@ def _read_rdb(store: RDBStorage, study_ids: list[int], states: Container[TrialSt
 
         def children(model, *cols):
             t = model.__table__
-            return conn.execute(sa.select(t.c.trial_id, *(t.c[c] for c in cols)).where(t.c.trial_id.in_(ids))
-                                .order_by(t.c[model.__mapper__.primary_key[0].name])).all()
+            return conn.execute(
+                sa.select(t.c.trial_id, *(t.c[c] for c in cols))
+                .where(t.c.trial_id.in_(ids))
+                .order_by(t.c[model.__mapper__.primary_key[0].name])
+            ).all()
 
         values = children(m.TrialValueModel, "objective", "value", "value_type")
         params = children(m.TrialParamModel, "param_name", "param_value", "distribution_json")
         user = children(m.TrialUserAttributeModel, "key", "value_json")
         system = children(m.TrialSystemAttributeModel, "key", "value_json")
         inter = children(m.TrialIntermediateValueModel, "step", "intermediate_value", "intermediate_value_type")
-    parts: dict[int, dict[str, Any]] = {r.trial_id: {"values": {}, "params": {}, "dists": {}, "user": {},
-                                                     "system": {}, "inter": {}} for r in base}
+    parts: dict[int, dict[str, Any]] = {
+        r.trial_id: {"values": {}, "params": {}, "dists": {}, "user": {}, "system": {}, "inter": {}} for r in base
+    }
     for tid, obj, v, kind in values:
         if tid in parts:
             parts[tid]["values"][obj] = m.TrialValueModel.stored_repr_to_value(v, kind)
@@ -239,17 +281,30 @@ def _read_rdb(store: RDBStorage, study_ids: list[int], states: Container[TrialSt
     for r in base:
         p = parts[r.trial_id]
         vals = [p["values"][k] for k in sorted(p["values"])] or None
-        out[r.study_id].append(FrozenTrial(
-            number=r.number, state=r.state, value=None, values=vals, datetime_start=_local(r.datetime_start),
-            datetime_complete=_local(r.datetime_complete), params=p["params"], distributions=p["dists"],
-            user_attrs=p["user"], system_attrs=p["system"], intermediate_values=p["inter"], trial_id=r.trial_id))
+        out[r.study_id].append(
+            FrozenTrial(
+                number=r.number,
+                state=r.state,
+                value=None,
+                values=vals,
+                datetime_start=_local(r.datetime_start),
+                datetime_complete=_local(r.datetime_complete),
+                params=p["params"],
+                distributions=p["dists"],
+                user_attrs=p["user"],
+                system_attrs=p["system"],
+                intermediate_values=p["inter"],
+                trial_id=r.trial_id,
+            )
+        )
     for trials in out.values():
         trials.sort(key=lambda t: t.number)
     return out
 
 
-def trials_by_name(storage: BaseStorage, names: Sequence[str], states: Container[TrialState] | None = None
-                   ) -> dict[str, list[FrozenTrial]]:
+def trials_by_name(
+    storage: BaseStorage, names: Sequence[str], states: Container[TrialState] | None = None
+) -> dict[str, list[FrozenTrial]]:
     """``read_trials`` by study name; a name with no study maps to no trials."""
     store = backend(storage)
     ids = {}
@@ -271,10 +326,16 @@ def finished_counts(storage: BaseStorage) -> dict[str, tuple[int, float | None]]
         from optuna.storages._rdb import models as m
 
         st, tt, vt = m.StudyModel.__table__, m.TrialModel.__table__, m.TrialValueModel.__table__
-        query = (sa.select(st.c.study_name, sa.func.count(tt.c.trial_id), sa.func.max(vt.c.value))
-                 .select_from(st.join(tt, tt.c.study_id == st.c.study_id)
-                              .outerjoin(vt, sa.and_(vt.c.trial_id == tt.c.trial_id, vt.c.objective == 0)))
-                 .where(tt.c.state == TrialState.COMPLETE.name).group_by(st.c.study_name))
+        query = (
+            sa.select(st.c.study_name, sa.func.count(tt.c.trial_id), sa.func.max(vt.c.value))
+            .select_from(
+                st.join(tt, tt.c.study_id == st.c.study_id).outerjoin(
+                    vt, sa.and_(vt.c.trial_id == tt.c.trial_id, vt.c.objective == 0)
+                )
+            )
+            .where(tt.c.state == TrialState.COMPLETE.name)
+            .group_by(st.c.study_name)
+        )
         with store.engine.connect() as conn:
             return {name: (int(n), None if best is None else float(best)) for name, n, best in conn.execute(query)}
     out = {}

@@ -6,7 +6,15 @@ from __future__ import annotations
 from search_spaces._lazy import lazy_exports
 
 _EXPORTS = {
-    "nasbench_shrink.strategies.registry": ("Strategy", "default_strategies", "make_sampler", "register_strategy",
-                                            "resolve", "sampler_nodes", "strategies", "unregister_strategy"),
+    "nasbench_shrink.strategies.registry": (
+        "Strategy",
+        "default_strategies",
+        "make_sampler",
+        "register_strategy",
+        "resolve",
+        "sampler_nodes",
+        "strategies",
+        "unregister_strategy",
+    ),
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS, globals())

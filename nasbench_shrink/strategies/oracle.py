@@ -7,13 +7,13 @@ FLOPs are 3 × the network's forward MACs × the proxy's minibatch (a training s
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
-from search_spaces import Cell
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.proxies import BATCH, PROXIES, compute_proxies
 from nasbench_shrink.tables.table import TableLookup
+from search_spaces import Cell
 
 __all__ = ["proxy_oracle"]
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 import importlib
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
-from typing import Any, Callable
+from typing import Any
 
 import optuna
 from optuna.samplers import BaseSampler
@@ -24,8 +25,17 @@ from optuna.samplers import BaseSampler
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.errors import UserError
 
-__all__ = ["ENTRY_POINT_GROUP", "Strategy", "default_strategies", "make_sampler", "register_strategy", "resolve",
-           "sampler_nodes", "strategies", "unregister_strategy"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Strategy",
+    "default_strategies",
+    "make_sampler",
+    "register_strategy",
+    "resolve",
+    "sampler_nodes",
+    "strategies",
+    "unregister_strategy",
+]
 
 ENTRY_POINT_GROUP = "nasbench_shrink.strategies"
 NSGA_POPULATION = 20  # Optuna's default is 50; paired budgets on the tables are ~100-200 evaluations
@@ -39,6 +49,8 @@ def sweep_lams(benchmark: Benchmark) -> tuple[float, ...]:
     """The λ values of AutoShrink's sweep on ``benchmark``: 0 (accuracy alone), the benchmark's λ, and 3× and 10×
     it (the cheap end of the front)."""
     return tuple(float(f * benchmark.lam) for f in (0.0, 1.0, 3.0, 10.0))
+
+
 Factory = Callable[..., BaseSampler]
 
 
@@ -95,8 +107,10 @@ class Strategy:
         """This strategy's sampler for ``benchmark`` and ``seed``; options it does not declare are not passed
         (``compare --k 3`` reaches only AutoShrink)."""
         if not isinstance(benchmark, Benchmark):  # a name: resolved at the public entry, not here
-            raise UserError(f"a strategy's sampler takes a Benchmark, not {benchmark!r}; nasbench_shrink.make_sampler "
-                            "takes a benchmark's name")
+            raise UserError(
+                f"a strategy's sampler takes a Benchmark, not {benchmark!r}; nasbench_shrink.make_sampler "
+                "takes a benchmark's name"
+            )
         sampler = self.factory(benchmark=benchmark, seed=seed, **self.options_for(benchmark, **options))
         if not isinstance(sampler, BaseSampler):
             raise UserError(f"strategy {self.name!r} returned {type(sampler).__name__}, not an optuna BaseSampler")
@@ -113,12 +127,21 @@ class Strategy:
 _REGISTRY: dict[str, Strategy] = {}
 
 
-def register_strategy(name: str, factory: Factory, description: str = "", source: str = "python", *,
-                      ends_by_itself: bool = False, sets_auto_budget: bool = False,
-                      options: tuple[str, ...] | None = None,
-                      defaults: Callable[[Benchmark], dict[str, Any]] | None = None,
-                      paper_row: str | None = None, in_default_comparison: bool = False,
-                      objectives: tuple[str, ...] = ("single",), reference_for: tuple[str, ...] = ()) -> Strategy:
+def register_strategy(
+    name: str,
+    factory: Factory,
+    description: str = "",
+    source: str = "python",
+    *,
+    ends_by_itself: bool = False,
+    sets_auto_budget: bool = False,
+    options: tuple[str, ...] | None = None,
+    defaults: Callable[[Benchmark], dict[str, Any]] | None = None,
+    paper_row: str | None = None,
+    in_default_comparison: bool = False,
+    objectives: tuple[str, ...] = ("single",),
+    reference_for: tuple[str, ...] = (),
+) -> Strategy:
     """Make ``factory`` available as strategy ``name`` (replaces an earlier registration of that name).
 
     A plug-in declares its traits here exactly as the built-ins do (see ``Strategy``).
@@ -133,9 +156,20 @@ def register_strategy(name: str, factory: Factory, description: str = "", source
         True
         >>> unregister_strategy("my-complete")
     """
-    strategy = Strategy(name, factory, description or (factory.__doc__ or "").strip().split("\n")[0], source,
-                        ends_by_itself, sets_auto_budget, options, defaults, paper_row, in_default_comparison,
-                        tuple(objectives), tuple(reference_for))
+    strategy = Strategy(
+        name,
+        factory,
+        description or (factory.__doc__ or "").strip().split("\n")[0],
+        source,
+        ends_by_itself,
+        sets_auto_budget,
+        options,
+        defaults,
+        paper_row,
+        in_default_comparison,
+        tuple(objectives),
+        tuple(reference_for),
+    )
     _REGISTRY[name] = strategy
     return strategy
 
@@ -146,43 +180,81 @@ def unregister_strategy(name: str) -> None:
 
 
 def _builtin() -> None:
-    from baselines import (CompleteDAGSampler, RandomDAGSampler, RandomWiringSampler, RegularizedEvolutionSampler,
-                           ZeroCostRankSampler)
+    from baselines import (
+        CompleteDAGSampler,
+        RandomDAGSampler,
+        RandomWiringSampler,
+        RegularizedEvolutionSampler,
+        ZeroCostRankSampler,
+    )
     from nasbench_shrink.samplers.autoshrink import AutoShrinkSampler
     from nasbench_shrink.strategies.oracle import proxy_oracle
 
-    def autoshrink(benchmark: Benchmark, seed: int = 0, nodes: int | None = None, k: int | None = None,
-                   **kw: Any) -> BaseSampler:
+    def autoshrink(
+        benchmark: Benchmark, seed: int = 0, nodes: int | None = None, k: int | None = None, **kw: Any
+    ) -> BaseSampler:
         return AutoShrinkSampler(benchmark.space, nodes or benchmark.nodes, k or benchmark.k, seed, **kw)
 
-    def autoshrink_restarts(benchmark: Benchmark, seed: int = 0, nodes: int | None = None, k: int | None = None,
-                            **kw: Any) -> BaseSampler:
-        return AutoShrinkSampler(benchmark.space, nodes or benchmark.nodes, k or benchmark.k, seed, restarts=True,
-                                 **kw)
+    def autoshrink_restarts(
+        benchmark: Benchmark, seed: int = 0, nodes: int | None = None, k: int | None = None, **kw: Any
+    ) -> BaseSampler:
+        return AutoShrinkSampler(benchmark.space, nodes or benchmark.nodes, k or benchmark.k, seed, restarts=True, **kw)
 
-    def autoshrink_sweep(benchmark: Benchmark, seed: int = 0, nodes: int | None = None, k: int | None = None,
-                         lams: Any = None, **kw: Any) -> BaseSampler:
-        return AutoShrinkSampler(benchmark.space, nodes or benchmark.nodes, k or benchmark.k, seed,
-                                 lams=tuple(lams) if lams is not None else sweep_lams(benchmark),
-                                 score=lambda perf, resource, lam: benchmark.score(perf, resource, lam=lam,
-                                                                                   diverged=perf is None),
-                                 metric=benchmark.metric)
+    def autoshrink_sweep(
+        benchmark: Benchmark, seed: int = 0, nodes: int | None = None, k: int | None = None, lams: Any = None, **kw: Any
+    ) -> BaseSampler:
+        return AutoShrinkSampler(
+            benchmark.space,
+            nodes or benchmark.nodes,
+            k or benchmark.k,
+            seed,
+            lams=tuple(lams) if lams is not None else sweep_lams(benchmark),
+            score=lambda perf, resource, lam: benchmark.score(perf, resource, lam=lam, diverged=perf is None),
+            metric=benchmark.metric,
+        )
 
-    def autoshrink_pareto(benchmark: Benchmark, seed: int = 0, nodes: int | None = None, k: int | None = None,
-                          width: int | None = None, **kw: Any) -> BaseSampler:
-        return AutoShrinkSampler(benchmark.space, nodes or benchmark.nodes, k or benchmark.k, seed,
-                                 pareto_width=width or PARETO_WIDTH)
+    def autoshrink_pareto(
+        benchmark: Benchmark,
+        seed: int = 0,
+        nodes: int | None = None,
+        k: int | None = None,
+        width: int | None = None,
+        **kw: Any,
+    ) -> BaseSampler:
+        return AutoShrinkSampler(
+            benchmark.space, nodes or benchmark.nodes, k or benchmark.k, seed, pareto_width=width or PARETO_WIDTH
+        )
 
-    def autoshrink_zc(benchmark: Benchmark, seed: int = 0, nodes: int | None = None, k: int | None = None,
-                      proxy: str = DEFAULT_PROXY, screen: int | None = None, **kw: Any) -> BaseSampler:
+    def autoshrink_zc(
+        benchmark: Benchmark,
+        seed: int = 0,
+        nodes: int | None = None,
+        k: int | None = None,
+        proxy: str = DEFAULT_PROXY,
+        screen: int | None = None,
+        **kw: Any,
+    ) -> BaseSampler:
         k = k or benchmark.k
-        return AutoShrinkSampler(benchmark.space, nodes or benchmark.nodes, k, seed,
-                                 screen=proxy_oracle(benchmark, proxy), screen_m=screen or SCREEN_FACTOR * k)
+        return AutoShrinkSampler(
+            benchmark.space,
+            nodes or benchmark.nodes,
+            k,
+            seed,
+            screen=proxy_oracle(benchmark, proxy),
+            screen_m=screen or SCREEN_FACTOR * k,
+        )
 
-    def zc_rank(benchmark: Benchmark, seed: int = 0, nodes: int | None = None, proxy: str = DEFAULT_PROXY,
-                pool: int = ZC_POOL, **kw: Any) -> BaseSampler:
-        return ZeroCostRankSampler(benchmark.space, nodes or benchmark.nodes, seed, proxy_oracle(benchmark, proxy),
-                                   pool, proxy)
+    def zc_rank(
+        benchmark: Benchmark,
+        seed: int = 0,
+        nodes: int | None = None,
+        proxy: str = DEFAULT_PROXY,
+        pool: int = ZC_POOL,
+        **kw: Any,
+    ) -> BaseSampler:
+        return ZeroCostRankSampler(
+            benchmark.space, nodes or benchmark.nodes, seed, proxy_oracle(benchmark, proxy), pool, proxy
+        )
 
     def complete(benchmark: Benchmark, seed: int = 0, nodes: int | None = None, **kw: Any) -> BaseSampler:
         return CompleteDAGSampler(benchmark.space, nodes or benchmark.nodes, seed)
@@ -194,10 +266,12 @@ def _builtin() -> None:
         def make(benchmark: Benchmark, seed: int = 0, graph_nodes: int | None = None, **kw: Any) -> BaseSampler:
             params = {k: v for k, v in kw.items() if k in ("k", "p", "m")}
             return RandomWiringSampler(kind, benchmark.space, graph_nodes or benchmark.wiring_nodes, seed, **params)
+
         return make
 
-    def evolution(benchmark: Benchmark, seed: int = 0, nodes: int | None = None, population: int = 10,
-                  sample: int = 3, **kw: Any) -> BaseSampler:
+    def evolution(
+        benchmark: Benchmark, seed: int = 0, nodes: int | None = None, population: int = 10, sample: int = 3, **kw: Any
+    ) -> BaseSampler:
         return RegularizedEvolutionSampler(benchmark.space, nodes or benchmark.nodes, seed, population, sample)
 
     def tpe(benchmark: Benchmark, seed: int = 0, **kw: Any) -> BaseSampler:
@@ -215,48 +289,143 @@ def _builtin() -> None:
             return optuna.samplers.NSGAIIISampler(population_size=population, seed=seed)
 
     both = ("single", "multi")  # strategies that never read the values, and Optuna's that handle both
-    wiring_traits: dict[str, Any] = dict(options=("graph_nodes", "p", "m"), in_default_comparison=True,
-                                         objectives=both)
+    wiring_traits: dict[str, Any] = dict(options=("graph_nodes", "p", "m"), in_default_comparison=True, objectives=both)
     default = dict(in_default_comparison=True)
     for strategy in [
-        Strategy("autoshrink", autoshrink, "AutoShrink edge shrinking from the complete DAG (K candidates per step)",
-                 ends_by_itself=True, sets_auto_budget=True, options=("nodes", "k"), paper_row="Shrink",
-                 reference_for=("single",), **default),
-        Strategy("autoshrink-sweep", autoshrink_sweep, "AutoShrink once per λ of a sweep (two objectives: the "
-                 "front of everything evaluated; our extension)", ends_by_itself=True, sets_auto_budget=True,
-                 options=("nodes", "k", "lams"), objectives=("multi",), reference_for=("multi",), **default),
-        Strategy("autoshrink-pareto", autoshrink_pareto, "Pareto shrinking: each step keeps its non-dominated "
-                 "candidates as the next parents (two objectives; our extension)", ends_by_itself=True,
-                 options=("nodes", "k", "width"), objectives=("multi",), **default),
-        Strategy("autoshrink-restarts", autoshrink_restarts, "AutoShrink restarted from a fresh seed's complete "
-                 "DAG whenever a shrinking run ends, so it can spend a fixed budget (our extension)",
-                 options=("nodes", "k")),
-        Strategy("autoshrink-zc", autoshrink_zc, "AutoShrink with proxy-screened candidates: M = 3K one-edge "
-                 "removals ranked by a zero-cost proxy, the best K trained (our extension)", ends_by_itself=True,
-                 options=("nodes", "k", "proxy", "screen")),
-        Strategy("zc-rank", zc_rank, "Random cells evaluated in the order a zero-cost proxy ranks them (pools of "
-                 "100, proxy cost charged)", options=("nodes", "proxy", "pool"), objectives=both),
-        Strategy("complete", complete, "The complete DAG with seeded ops, evaluated once (paper's Complete-DAG row)",
-                 ends_by_itself=True, options=("nodes",), paper_row="Complete-DAG", objectives=both, **default),
-        Strategy("random", random_dag, "Uniform random sub-DAGs of the complete DAG with random ops",
-                 options=("nodes",), objectives=both, **default),
-        Strategy("ws", wiring("ws"), "Random wiring, Watts-Strogatz graphs (K=4, P=0.75), N=15 on cifar10",
-                 paper_row="WS", **wiring_traits),
-        Strategy("er", wiring("er"), "Random wiring, Erdos-Renyi graphs (P=0.2), N=15 on cifar10", paper_row="ER",
-                 **wiring_traits),
-        Strategy("ba", wiring("ba"), "Random wiring, Barabasi-Albert graphs (M=5), N=15 on cifar10",
-                 paper_row="BA", **wiring_traits),
-        Strategy("evolution", evolution, "Regularized (aging) evolution: tournament, one-edge/op mutation "
-                 "(two objectives: the tournament picks by domination count)",
-                 options=("nodes", "population", "sample"), objectives=both, **default),
-        Strategy("tpe", tpe, "Optuna's TPE sampler over the edge and op parameters (MOTPE on two objectives)",
-                 options=("nodes", "n_startup_trials"), objectives=both, **default),
-        Strategy("optuna-random", optuna_random, "Optuna's RandomSampler over the edge and op parameters",
-                 options=("nodes",), objectives=both, **default),
-        Strategy("nsga2", nsga2, "Optuna's NSGAIISampler over the edge and op parameters",
-                 options=("nodes", "population"), objectives=("multi",), **default),
-        Strategy("nsga3", nsga3, "Optuna's NSGAIIISampler over the edge and op parameters",
-                 options=("nodes", "population"), objectives=("multi",), **default),
+        Strategy(
+            "autoshrink",
+            autoshrink,
+            "AutoShrink edge shrinking from the complete DAG (K candidates per step)",
+            ends_by_itself=True,
+            sets_auto_budget=True,
+            options=("nodes", "k"),
+            paper_row="Shrink",
+            reference_for=("single",),
+            **default,
+        ),
+        Strategy(
+            "autoshrink-sweep",
+            autoshrink_sweep,
+            "AutoShrink once per λ of a sweep (two objectives: the front of everything evaluated; our extension)",
+            ends_by_itself=True,
+            sets_auto_budget=True,
+            options=("nodes", "k", "lams"),
+            objectives=("multi",),
+            reference_for=("multi",),
+            **default,
+        ),
+        Strategy(
+            "autoshrink-pareto",
+            autoshrink_pareto,
+            "Pareto shrinking: each step keeps its non-dominated "
+            "candidates as the next parents (two objectives; our extension)",
+            ends_by_itself=True,
+            options=("nodes", "k", "width"),
+            objectives=("multi",),
+            **default,
+        ),
+        Strategy(
+            "autoshrink-restarts",
+            autoshrink_restarts,
+            "AutoShrink restarted from a fresh seed's complete "
+            "DAG whenever a shrinking run ends, so it can spend a fixed budget (our extension)",
+            options=("nodes", "k"),
+        ),
+        Strategy(
+            "autoshrink-zc",
+            autoshrink_zc,
+            "AutoShrink with proxy-screened candidates: M = 3K one-edge "
+            "removals ranked by a zero-cost proxy, the best K trained (our extension)",
+            ends_by_itself=True,
+            options=("nodes", "k", "proxy", "screen"),
+        ),
+        Strategy(
+            "zc-rank",
+            zc_rank,
+            "Random cells evaluated in the order a zero-cost proxy ranks them (pools of 100, proxy cost charged)",
+            options=("nodes", "proxy", "pool"),
+            objectives=both,
+        ),
+        Strategy(
+            "complete",
+            complete,
+            "The complete DAG with seeded ops, evaluated once (paper's Complete-DAG row)",
+            ends_by_itself=True,
+            options=("nodes",),
+            paper_row="Complete-DAG",
+            objectives=both,
+            **default,
+        ),
+        Strategy(
+            "random",
+            random_dag,
+            "Uniform random sub-DAGs of the complete DAG with random ops",
+            options=("nodes",),
+            objectives=both,
+            **default,
+        ),
+        Strategy(
+            "ws",
+            wiring("ws"),
+            "Random wiring, Watts-Strogatz graphs (K=4, P=0.75), N=15 on cifar10",
+            paper_row="WS",
+            **wiring_traits,
+        ),
+        Strategy(
+            "er",
+            wiring("er"),
+            "Random wiring, Erdos-Renyi graphs (P=0.2), N=15 on cifar10",
+            paper_row="ER",
+            **wiring_traits,
+        ),
+        Strategy(
+            "ba",
+            wiring("ba"),
+            "Random wiring, Barabasi-Albert graphs (M=5), N=15 on cifar10",
+            paper_row="BA",
+            **wiring_traits,
+        ),
+        Strategy(
+            "evolution",
+            evolution,
+            "Regularized (aging) evolution: tournament, one-edge/op mutation "
+            "(two objectives: the tournament picks by domination count)",
+            options=("nodes", "population", "sample"),
+            objectives=both,
+            **default,
+        ),
+        Strategy(
+            "tpe",
+            tpe,
+            "Optuna's TPE sampler over the edge and op parameters (MOTPE on two objectives)",
+            options=("nodes", "n_startup_trials"),
+            objectives=both,
+            **default,
+        ),
+        Strategy(
+            "optuna-random",
+            optuna_random,
+            "Optuna's RandomSampler over the edge and op parameters",
+            options=("nodes",),
+            objectives=both,
+            **default,
+        ),
+        Strategy(
+            "nsga2",
+            nsga2,
+            "Optuna's NSGAIISampler over the edge and op parameters",
+            options=("nodes", "population"),
+            objectives=("multi",),
+            **default,
+        ),
+        Strategy(
+            "nsga3",
+            nsga3,
+            "Optuna's NSGAIIISampler over the edge and op parameters",
+            options=("nodes", "population"),
+            objectives=("multi",),
+            **default,
+        ),
     ]:
         _REGISTRY.setdefault(strategy.name, strategy)
 
@@ -288,6 +457,7 @@ def _entry_points() -> None:
 def _broken(name: str, exc: Exception) -> Factory:
     def factory(**_: Any) -> BaseSampler:
         raise UserError(f"strategy {name!r} failed to load ({exc}); reinstall the package that provides it")
+
     return factory
 
 
@@ -324,8 +494,9 @@ def _load_path(path: str) -> Factory:
         for part in attr.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as exc:
-        raise UserError(f"cannot load strategy {path!r} ({exc}); pass an importable module.path:factory or "
-                        "file.py:factory") from None
+        raise UserError(
+            f"cannot load strategy {path!r} ({exc}); pass an importable module.path:factory or file.py:factory"
+        ) from None
     return obj  # type: ignore[return-value]
 
 
@@ -341,21 +512,29 @@ def _declared_name(factory: Factory) -> str | None:
     module = sys.modules.get(getattr(factory, "__module__", "") or "")
     namespace = getattr(factory, "__globals__", None) or (vars(module) if module is not None else {})
     home = getattr(factory, "__module__", None)
-    declared = {v.__dict__["strategy_name"] for v in list(namespace.values())
-                if isinstance(v, type) and issubclass(v, BaseSampler) and v.__module__ == home
-                and isinstance(v.__dict__.get("strategy_name"), str)}
+    declared = {
+        v.__dict__["strategy_name"]
+        for v in list(namespace.values())
+        if isinstance(v, type)
+        and issubclass(v, BaseSampler)
+        and v.__module__ == home
+        and isinstance(v.__dict__.get("strategy_name"), str)
+    }
     return declared.pop() if len(declared) == 1 else None
 
 
 def resolve(name: str) -> Strategy:
     if ":" in name:  # a bare factory declares nothing: it may run in either kind of study (Optuna decides)
         factory = _load_path(name)
-        return Strategy(name, factory, "custom factory", "path", objectives=("single", "multi"),
-                        label=_declared_name(factory))
+        return Strategy(
+            name, factory, "custom factory", "path", objectives=("single", "multi"), label=_declared_name(factory)
+        )
     known = strategies()
     if name not in known:
-        raise UserError(f"unknown strategy {name!r}; choose one of {', '.join(known)} or pass module.path:factory "
-                        "(see 'nasbench-shrink strategies')")
+        raise UserError(
+            f"unknown strategy {name!r}; choose one of {', '.join(known)} or pass module.path:factory "
+            "(see 'nasbench-shrink strategies')"
+        )
     return known[name]
 
 

@@ -23,8 +23,18 @@ _NODE_OPS = ("input", *_OPS)
 
 
 def feature_names() -> list[str]:
-    names = ["log10_macs", "log10_params", "active_nodes", "active_edges", "leaves", "depth", "log2_paths",
-             "input_out_degree", "mean_in_degree", "max_in_degree"]
+    names = [
+        "log10_macs",
+        "log10_params",
+        "active_nodes",
+        "active_edges",
+        "leaves",
+        "depth",
+        "log2_paths",
+        "input_out_degree",
+        "mean_in_degree",
+        "max_in_degree",
+    ]
     for op in _OPS:
         names += [f"n_{op}", f"leaves_{op}", f"in_edges_{op}", f"mean_depth_{op}"]
     names += [f"nodes_at_depth_{d}" for d in range(1, _MAX_DEPTH)]
@@ -47,13 +57,26 @@ def cell_features(cell: Cell, macs: int, params: int) -> np.ndarray:
     leaves = [n for n in g if g.out_degree(n) == 0 and n != 0]
     inner = [n for n in g if n != 0]
     in_deg = [g.in_degree(n) for n in inner] or [0]
-    f = [math.log10(max(macs, 1)), math.log10(max(params, 1)), len(inner), g.number_of_edges(), len(leaves),
-         max(depth.values()), math.log2(max(1, sum(paths[n] for n in leaves))), g.out_degree(0),
-         float(np.mean(in_deg)), max(in_deg)]
+    f = [
+        math.log10(max(macs, 1)),
+        math.log10(max(params, 1)),
+        len(inner),
+        g.number_of_edges(),
+        len(leaves),
+        max(depth.values()),
+        math.log2(max(1, sum(paths[n] for n in leaves))),
+        g.out_degree(0),
+        float(np.mean(in_deg)),
+        max(in_deg),
+    ]
     for op in _OPS:
         members = [n for n in inner if ops[n] == op]
-        f += [len(members), sum(ops[n] == op for n in leaves), sum(g.in_degree(n) for n in members),
-              float(np.mean([depth[n] for n in members])) if members else 0.0]
+        f += [
+            len(members),
+            sum(ops[n] == op for n in leaves),
+            sum(g.in_degree(n) for n in members),
+            float(np.mean([depth[n] for n in members])) if members else 0.0,
+        ]
     f += [sum(depth[n] == d for n in inner) for d in range(1, _MAX_DEPTH)]
     for a in ("input", *_OPS):
         for b in _OPS:

@@ -58,8 +58,8 @@ class _GIN:
 
         n = GRAPH_NODES
         g = torch.as_tensor(x[:, _INVARIANT:], dtype=torch.float32)
-        adj = g[:, :n * n].reshape(-1, n, n)
-        ops = g[:, n * n:].reshape(-1, n, 3)
+        adj = g[:, : n * n].reshape(-1, n, n)
+        ops = g[:, n * n :].reshape(-1, n, 3)
         size = torch.as_tensor(x[:, :2], dtype=torch.float32)
         return adj + adj.transpose(1, 2), ops, (size - self.size_mean) / self.size_std
 
@@ -72,8 +72,12 @@ class _GIN:
         class Net(nn.Module):
             def __init__(self) -> None:
                 super().__init__()
-                self.layers = nn.ModuleList([nn.Sequential(nn.Linear(3 if i == 0 else h, h), nn.ReLU(),
-                                                           nn.Linear(h, h), nn.ReLU()) for i in range(3)])
+                self.layers = nn.ModuleList(
+                    [
+                        nn.Sequential(nn.Linear(3 if i == 0 else h, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU())
+                        for i in range(3)
+                    ]
+                )
                 self.head = nn.Sequential(nn.Linear(3 * h + 2, h), nn.ReLU(), nn.Linear(h, 1))
 
             def forward(self, adj, ops, size):
@@ -119,15 +123,25 @@ class _GIN:
 def _gbt():
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    return _OnFeatures(HistGradientBoostingRegressor(max_iter=300, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=5,
-                                         l2_regularization=1.0, early_stopping=False, random_state=0))
+    return _OnFeatures(
+        HistGradientBoostingRegressor(
+            max_iter=300,
+            learning_rate=0.05,
+            max_leaf_nodes=15,
+            min_samples_leaf=5,
+            l2_regularization=1.0,
+            early_stopping=False,
+            random_state=0,
+        )
+    )
 
 
 def _rf():
     from sklearn.ensemble import RandomForestRegressor
 
-    return _OnFeatures(RandomForestRegressor(n_estimators=300, min_samples_leaf=2, max_features=0.5, random_state=0,
-                                             n_jobs=1))
+    return _OnFeatures(
+        RandomForestRegressor(n_estimators=300, min_samples_leaf=2, max_features=0.5, random_state=0, n_jobs=1)
+    )
 
 
 class _Mean:
@@ -145,15 +159,18 @@ class _Mean:
         return np.mean([m.predict(x) for m in self.models], axis=0)
 
 
-MODELS: dict[str, Callable[[], Any]] = {"gbt": _gbt, "rf": _rf, "ensemble": lambda: _Mean([_gbt, _rf]),
-                                        "gin": _GIN}
+MODELS: dict[str, Callable[[], Any]] = {"gbt": _gbt, "rf": _rf, "ensemble": lambda: _Mean([_gbt, _rf]), "gin": _GIN}
 
 
 def feature_matrix(frame: pd.DataFrame) -> np.ndarray:
     """Per architecture: the invariant features, then the canonical graph encoding."""
     cells = [Cell.from_json(c) for c in frame["cell"]]
-    return np.vstack([np.concatenate([cell_features(c, m, p), graph_encoding(c)])
-                      for c, m, p in zip(cells, frame["macs"], frame["params"])])
+    return np.vstack(
+        [
+            np.concatenate([cell_features(c, m, p), graph_encoding(c)])
+            for c, m, p in zip(cells, frame["macs"], frame["params"])
+        ]
+    )
 
 
 def fit_model(name: str, x: np.ndarray, y: np.ndarray):
@@ -164,13 +181,17 @@ def rank_scores(pred: np.ndarray, obs: np.ndarray) -> dict[str, float]:
     """Kendall τ, Spearman ρ and R² of predictions against observations."""
     pred, obs = np.asarray(pred, float), np.asarray(obs, float)
     ss = float(((obs - obs.mean()) ** 2).sum())
-    return {"n": len(obs), "kendall": float(st.kendalltau(pred, obs).statistic),
-            "spearman": float(st.spearmanr(pred, obs).statistic),
-            "r2": float(1 - ((obs - pred) ** 2).sum() / ss) if ss > 0 else float("nan")}
+    return {
+        "n": len(obs),
+        "kendall": float(st.kendalltau(pred, obs).statistic),
+        "spearman": float(st.spearmanr(pred, obs).statistic),
+        "r2": float(1 - ((obs - pred) ** 2).sum() / ss) if ss > 0 else float("nan"),
+    }
 
 
-def tau_gain_ci(pred: np.ndarray, baseline: np.ndarray, obs: np.ndarray, resamples: int = 1000,
-                seed: int = 0) -> dict[str, float]:
+def tau_gain_ci(
+    pred: np.ndarray, baseline: np.ndarray, obs: np.ndarray, resamples: int = 1000, seed: int = 0
+) -> dict[str, float]:
     """Kendall τ of ``pred`` minus that of ``baseline`` against ``obs``, with a paired percentile bootstrap 95 %
     interval (the same resampled cells for both): whether a model ranks better than, say, parameter count."""
     pred, baseline, obs = (np.asarray(a, float) for a in (pred, baseline, obs))
@@ -186,8 +207,10 @@ def tau_gain_ci(pred: np.ndarray, baseline: np.ndarray, obs: np.ndarray, resampl
 
 
 def _baselines(frame: pd.DataFrame, obs: np.ndarray) -> dict[str, dict[str, float]]:
-    return {b: rank_scores(np.log10(frame[b].to_numpy(float)) if b != "edges" else frame[b].to_numpy(float), obs)
-            for b in ("params", "macs", "edges")}
+    return {
+        b: rank_scores(np.log10(frame[b].to_numpy(float)) if b != "edges" else frame[b].to_numpy(float), obs)
+        for b in ("params", "macs", "edges")
+    }
 
 
 def validate(rows: pd.DataFrame, means: pd.DataFrame, folds: int = 5) -> dict[str, Any]:
@@ -219,8 +242,7 @@ def validate(rows: pd.DataFrame, means: pd.DataFrame, folds: int = 5) -> dict[st
         mask = designs.map(lambda d, o=opt: o in d).to_numpy()
         if mask.sum() < 10 or (~mask).sum() < 20:
             continue
-        loo[opt] = {name: rank_scores(fit_model(name, x[~mask], y[~mask]).predict(x[mask]), y[mask])
-                    for name in MODELS}
+        loo[opt] = {name: rank_scores(fit_model(name, x[~mask], y[~mask]).predict(x[mask]), y[mask]) for name in MODELS}
         loo[opt]["baselines"] = _baselines(means[mask], y[mask])
     out["leave_one_optimizer_out"] = loo
     # (c) the noise ceiling, and the surrogate against single seeds of the same (held-out) cells
@@ -242,7 +264,7 @@ def noise_ceiling(rows: pd.DataFrame, means: pd.DataFrame, preds: dict[str, np.n
         return out
     out["seed_vs_seed"] = rank_scores(a, b)
     deviations = ok[ok["key"].isin(keys)].groupby("key")["accuracy"].transform(lambda v: v - v.mean())
-    out["seed_sd"] = float(np.sqrt((deviations ** 2).sum() / max(1, len(deviations) - len(keys))))
+    out["seed_sd"] = float(np.sqrt((deviations**2).sum() / max(1, len(deviations) - len(keys))))
     index = {k: i for i, k in enumerate(means["key"])}
     rows_i = np.array([index[k] for k in keys])
     for name, p in preds.items():

@@ -14,8 +14,17 @@ from search_spaces._lazy import lazy_exports
 SHIPPED_TABLES_DIR = Path(__file__).resolve().parent  # shipped tables: <name>.parquet, package data
 
 _EXPORTS = {
-    "nasbench_shrink.tables.table": ("Table", "TableError", "TableLookup", "load_table", "normalised_costs",
-                                     "table_benchmark", "table_seed", "upgrade_table", "write_table"),
+    "nasbench_shrink.tables.table": (
+        "Table",
+        "TableError",
+        "TableLookup",
+        "load_table",
+        "normalised_costs",
+        "table_benchmark",
+        "table_seed",
+        "upgrade_table",
+        "write_table",
+    ),
     "nasbench_shrink.tables.landscape": ("Landscape", "evaluations_to_top", "landscape_of", "regret_column"),
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS, globals())

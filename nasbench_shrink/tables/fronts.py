@@ -20,7 +20,8 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,13 +31,21 @@ from nasbench_shrink.objectives.pareto import Normaliser, hypervolume_2d
 __all__ = ["FRONT_RULE", "REFERENCE", "FrontAxes", "front_normaliser", "true_fronts"]
 
 REFERENCE = (1.1, 1.1)
-FRONT_RULE = ("front: architectures not dominated in (seed-mean validation metric over non-diverged rows, cost); "
-              "normalised axes: best metric -> 0 and worst -> 1, smallest cost -> 0 and largest -> 1; hypervolume "
-              "reference point (1.1, 1.1) in those axes")
+FRONT_RULE = (
+    "front: architectures not dominated in (seed-mean validation metric over non-diverged rows, cost); "
+    "normalised axes: best metric -> 0 and worst -> 1, smallest cost -> 0 and largest -> 1; hypervolume "
+    "reference point (1.1, 1.1) in those axes"
+)
 
 
-def true_fronts(keys: Sequence[str], perf: Sequence[float | None], diverged: Sequence[bool],
-                macs: Sequence[float], params: Sequence[float], higher_is_better: bool) -> dict[str, Any]:
+def true_fronts(
+    keys: Sequence[str],
+    perf: Sequence[float | None],
+    diverged: Sequence[bool],
+    macs: Sequence[float],
+    params: Sequence[float],
+    higher_is_better: bool,
+) -> dict[str, Any]:
     """The table's fronts per cost axis (``COSTS``): keys and (metric, cost) points sorted by cost, the
     normalisation, the reference point and the front's hypervolume; computed from the table's columns."""
     sums: dict[str, list[float]] = {}
@@ -60,18 +69,26 @@ def true_fronts(keys: Sequence[str], perf: Sequence[float | None], diverged: Seq
         best = (float(metric.max() if higher_is_better else metric.min()), float(c.min()))
         worst = (float(metric.min() if higher_is_better else metric.max()), float(c.max()))
         mins = np.column_stack([sign * metric, c])
-        front = [i for i in range(len(ordered))
-                 if not np.any(np.all(mins <= mins[i], axis=1) & np.any(mins < mins[i], axis=1))]
+        front = [
+            i
+            for i in range(len(ordered))
+            if not np.any(np.all(mins <= mins[i], axis=1) & np.any(mins < mins[i], axis=1))
+        ]
         front.sort(key=lambda i: (c[i], sign * metric[i], ordered[i]))
         norm = front_normaliser({"best": best, "worst": worst, "higher_is_better": higher_is_better})
         points = np.array([[metric[i], c[i]] for i in front])
-        out[cost] = {"keys": [ordered[i] for i in front], "points": points.tolist(),
-                     "best": list(best), "worst": list(worst), "reference": list(REFERENCE),
-                     "hypervolume": hypervolume_2d(norm(points), np.array(REFERENCE))}
+        out[cost] = {
+            "keys": [ordered[i] for i in front],
+            "points": points.tolist(),
+            "best": list(best),
+            "worst": list(worst),
+            "reference": list(REFERENCE),
+            "hypervolume": hypervolume_2d(norm(points), np.array(REFERENCE)),
+        }
     return out
 
 
-def front_normaliser(front: dict[str, Any], higher_is_better: bool | None = None) -> "FrontAxes":
+def front_normaliser(front: dict[str, Any], higher_is_better: bool | None = None) -> FrontAxes:
     """The normalised axes of a stored front (``true_fronts``' entry for one cost)."""
     hib = front.get("higher_is_better", higher_is_better)
     return FrontAxes(tuple(front["best"]), tuple(front["worst"]), bool(True if hib is None else hib))

@@ -17,16 +17,19 @@ from __future__ import annotations
 import json
 import math
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from search_spaces.cell import Cell
 from nasbench_shrink.benchmarks import Benchmark
-from nasbench_shrink.tables.table import Table
+from search_spaces.cell import Cell
 
-__all__ = ["Landscape", "landscape_of", "evaluations_to_top", "regret_column"]
+# A ``tables.table.Table``; not imported, since the table's lookup asks this module for its landscape.
+Table = Any
+
+__all__ = ["Landscape", "evaluations_to_top", "landscape_of", "regret_column"]
 
 
 @dataclass
@@ -42,7 +45,13 @@ class Landscape:
     nodes: int = 5
     params: dict[str, int] = field(default_factory=dict)
     fronts: dict[str, Any] = field(default_factory=dict)  # the table's true fronts (``tables.fronts``)
+    source: str = "the table"  # where true scores come from, for captions
+    reference: str = "the table's optimum"  # what regret is taken against, for captions
     _top: dict = field(default_factory=dict, repr=False)  # derived figures, computed once
+
+    def include(self, cells: Iterable[Cell]) -> None:
+        """Know the true score of ``cells``: a table already knows every architecture (a surrogate's landscape
+        learns them as it is shown them)."""
 
     @property
     def optimum(self) -> str:
@@ -103,10 +112,19 @@ def _landscape(table: Table, bench: Benchmark, lam: float) -> Landscape:
             macs[key], resource[key], params[key] = c["macs"][i], c["resource"][i], c["params"][i]
     keys = sorted(perf)
     mean_perf = {k: statistics.fmean(perf[k]) for k in keys}
-    return Landscape(keys=keys, cells=cells, lam=lam, macs=macs, mean_perf=mean_perf, space=table.meta["space"],
-                     nodes=table.meta["nodes"], params=params, fronts=table.meta.get("pareto", {}),
-                     mean_test={k: statistics.fmean(test[k]) if k in test else None for k in keys},
-                     true_score={k: bench.score(mean_perf[k], resource[k], lam=lam) for k in keys})
+    return Landscape(
+        keys=keys,
+        cells=cells,
+        lam=lam,
+        macs=macs,
+        mean_perf=mean_perf,
+        space=table.meta["space"],
+        nodes=table.meta["nodes"],
+        params=params,
+        fronts=table.meta.get("pareto", {}),
+        mean_test={k: statistics.fmean(test[k]) if k in test else None for k in keys},
+        true_score={k: bench.score(mean_perf[k], resource[k], lam=lam) for k in keys},
+    )
 
 
 def evaluations_to_top(scores: np.ndarray, top_fraction: float = 0.01, repeats: int = 2000, seed: int = 0) -> float:
@@ -115,7 +133,7 @@ def evaluations_to_top(scores: np.ndarray, top_fraction: float = 0.01, repeats: 
     A property of the table's size alone (n and k fix it); ``hit_curve`` under a strategy's own proposal
     distribution is the figure that says something about the landscape."""
     n = len(scores)
-    k = max(1, int(math.ceil(top_fraction * n)))
+    k = max(1, math.ceil(top_fraction * n))
     top = np.zeros(n, dtype=bool)
     top[np.argsort(-np.asarray(scores), kind="stable")[:k]] = True
     rng = np.random.default_rng(seed)
@@ -137,8 +155,9 @@ def random_proposal(space: str, nodes: int) -> dict[str, float]:
     w_mask = 0.5 ** len(edges)
     out: dict[str, float] = {}
     for mask in range(2 ** len(edges)):
-        base = Cell(space, nodes, [e for b, e in enumerate(edges) if mask >> b & 1],
-                    (INPUT_OP,) + (choices[0],) * (nodes - 1)).pruned()
+        base = Cell(
+            space, nodes, [e for b, e in enumerate(edges) if mask >> b & 1], (INPUT_OP,) + (choices[0],) * (nodes - 1)
+        ).pruned()
         active = base.active_nodes[1:]
         w = w_mask / len(choices) ** len(active)  # inactive nodes' ops change nothing: summed out
         for combo in product(choices, repeat=len(active)):
@@ -171,7 +190,7 @@ def hit_curve(weights: dict[str, float], top: frozenset[str] | set[str], max_eva
     pmf = np.zeros((len(u), max_evals))  # P(count = c | t), c < max_evals
     pmf[:, 0] = 1.0
     for i in range(p.shape[1]):
-        q = p[:, i:i + 1]
+        q = p[:, i : i + 1]
         pmf[:, 1:] = pmf[:, 1:] * (1 - q) + pmf[:, :-1] * q
         pmf[:, 0] *= 1 - q[:, 0]
     cdf = np.cumsum(pmf, axis=1)  # P(count <= b - 1 | t) for b = 1..max_evals
@@ -196,8 +215,9 @@ def initial_op_weights(space: str, nodes: int, seeds: int = 1000) -> dict[tuple[
     return out
 
 
-def shrink_path_share(land: Landscape, top: frozenset[str] | set[str],
-                      op_weights: dict[tuple[str, ...], float]) -> float:
+def shrink_path_share(
+    land: Landscape, top: frozenset[str] | set[str], op_weights: dict[tuple[str, ...], float]
+) -> float:
     """The share of one-edge-removal paths from the complete DAG (each step removes one edge of the pruned cell,
     uniformly, until none is left; the start's ops drawn from ``op_weights``) that pass through a ``top``
     architecture: whether shrinking can reach the top at all, before any selection."""
@@ -206,21 +226,21 @@ def shrink_path_share(land: Landscape, top: frozenset[str] | set[str],
     total = 0.0
     for ops, w in op_weights.items():
         start = complete_cell(land.space, land.nodes, ops=ops).pruned()
-        memo: dict[str, float] = {}
-
-        def share(cell: Cell) -> float:
-            k = cell.key
-            if k not in memo:  # isomorphic cells have isomorphic futures
-                if k in top:
-                    memo[k] = 1.0
-                elif not cell.edges:
-                    memo[k] = 0.0
-                else:
-                    memo[k] = float(np.mean([share(c) for _, c in cell.shrink_space()]))
-            return memo[k]
-
-        total += w * share(start)
+        total += w * _top_share(start, top, {})
     return total / sum(op_weights.values())
+
+
+def _top_share(cell: Cell, top: set[str] | frozenset[str], memo: dict[str, float]) -> float:
+    """Share of uniformly random shrink paths from ``cell`` that pass through a ``top`` cell."""
+    k = cell.key
+    if k not in memo:  # isomorphic cells have isomorphic futures
+        if k in top:
+            memo[k] = 1.0
+        elif not cell.edges:
+            memo[k] = 0.0
+        else:
+            memo[k] = float(np.mean([_top_share(c, top, memo) for _, c in cell.shrink_space()]))
+    return memo[k]
 
 
 def mutation_neighbours(cell: Cell) -> set[str]:
@@ -285,9 +305,11 @@ def hardness(table: Table, bench: Benchmark, land: Landscape, budget_evals: int 
     ops = initial_op_weights(land.space, land.nodes)
     return {
         "top1pct_architectures": len(top),
-        "random": {"p_top1pct_per_draw": sum(v for k, v in proposal.items() if k in top) / sum(proposal.values()),
-                   "median_evals_to_top1pct": median_of(curve),
-                   "p_top1pct_within": {str(b): float(curve[b - 1]) for b in sorted({25, 50, budget_evals})}},
+        "random": {
+            "p_top1pct_per_draw": sum(v for k, v in proposal.items() if k in top) / sum(proposal.values()),
+            "median_evals_to_top1pct": median_of(curve),
+            "p_top1pct_within": {str(b): float(curve[b - 1]) for b in sorted({25, 50, budget_evals})},
+        },
         "autoshrink_paths_through_top1pct": shrink_path_share(land, top, ops),
         **{f"fitness_distance_{k}": v for k, v in fitness_distance(land).items()},
     }
@@ -333,20 +355,31 @@ def summary(table: Table, bench: Benchmark, lam: float | None = None) -> dict[st
     cell = land.cells[opt]
     scores = np.array([land.true_score[k] for k in land.keys])
     out: dict[str, Any] = {
-        "benchmark": bench.name, "lam": land.lam, "architectures": len(land.keys), "seeds": list(table.seeds),
-        "score_mean": float(scores.mean()), "score_std": float(scores.std()),
+        "benchmark": bench.name,
+        "lam": land.lam,
+        "architectures": len(land.keys),
+        "seeds": list(table.seeds),
+        "score_mean": float(scores.mean()),
+        "score_std": float(scores.std()),
         "score_quantiles": {q: float(np.quantile(scores, q)) for q in (0.0, 0.25, 0.5, 0.75, 0.99, 1.0)},
-        "optimum": {"key": opt, "score": land.best_score, "edges": len(cell.active_edges), "macs": land.macs[opt],
-                    bench.metric: land.mean_perf[opt], f"test_{bench.metric}": land.mean_test[opt],
-                    "cell": cell.to_dict()},
+        "optimum": {
+            "key": opt,
+            "score": land.best_score,
+            "edges": len(cell.active_edges),
+            "macs": land.macs[opt],
+            bench.metric: land.mean_perf[opt],
+            f"test_{bench.metric}": land.mean_test[opt],
+            "cell": cell.to_dict(),
+        },
         "uniform_evals_to_top1pct_median": evaluations_to_top(scores, 0.01),
         "local_optima_one_edge": local_optima(land),
         "pareto_front_size": len(land.pareto_front(bench.kind.higher_is_better)),
     }
     with_test = [k for k in land.keys if land.mean_test[k] is not None]
     if len(with_test) > 2:
-        out[f"spearman_val_vs_test_{bench.metric}"] = float(spearmanr(
-            [land.mean_perf[k] for k in with_test], [land.mean_test[k] for k in with_test]).statistic)
+        out[f"spearman_val_vs_test_{bench.metric}"] = float(
+            spearmanr([land.mean_perf[k] for k in with_test], [land.mean_test[k] for k in with_test]).statistic
+        )
     seeds = between_seed_spearman(table, land.keys)
     if seeds:
         out["spearman_between_seeds"] = seeds["mean"]
@@ -375,14 +408,29 @@ def landscape_figure(table: Table, bench: Benchmark, path, lam: float | None = N
     a.set_ylabel("architectures")
     a.legend()
     hib = bench.kind.higher_is_better
-    b.scatter([land.macs[k] for k in land.keys], [land.mean_perf[k] for k in land.keys], s=6, alpha=0.4,
-              label="architectures")
+    b.scatter(
+        [land.macs[k] for k in land.keys], [land.mean_perf[k] for k in land.keys], s=6, alpha=0.4, label="architectures"
+    )
     front = land.pareto_front(hib)
-    b.plot([land.macs[k] for k in front], [land.mean_perf[k] for k in front], color="crimson", lw=1.5,
-           drawstyle="steps-post", label="Pareto front")
+    b.plot(
+        [land.macs[k] for k in front],
+        [land.mean_perf[k] for k in front],
+        color="crimson",
+        lw=1.5,
+        drawstyle="steps-post",
+        label="Pareto front",
+    )
     opt = land.optimum
-    b.scatter([land.macs[opt]], [land.mean_perf[opt]], marker="*", s=160, color="gold", edgecolor="k",
-              label="optimum", zorder=5)
+    b.scatter(
+        [land.macs[opt]],
+        [land.mean_perf[opt]],
+        marker="*",
+        s=160,
+        color="gold",
+        edgecolor="k",
+        label="optimum",
+        zorder=5,
+    )
     b.set_xscale("log")
     b.set_xlabel("MACs (search network)")
     b.set_ylabel(f"mean proxy validation {bench.metric}")

@@ -24,22 +24,32 @@ import json
 import platform
 import random
 import subprocess
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from search_spaces.cell import Cell
 from nasbench_shrink.benchmarks import Benchmark
+from nasbench_shrink.benchmarks.tasks import task_kind
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.evaluation.evaluator import EvalRecord, Evaluator
 from nasbench_shrink.evaluation.machine import cpu_model
-from nasbench_shrink.benchmarks.tasks import task_kind
 from nasbench_shrink.tables.fronts import true_fronts
+from search_spaces.cell import Cell
 
-__all__ = ["TableLookup", "Table", "load_table", "write_table", "table_benchmark", "table_seed",
-           "TableError", "normalised_costs", "upgrade_table"]
+__all__ = [
+    "Table",
+    "TableError",
+    "TableLookup",
+    "load_table",
+    "normalised_costs",
+    "table_benchmark",
+    "table_seed",
+    "upgrade_table",
+    "write_table",
+]
 
 # 2: every row names its machine; ``arch_cost_s``, the architecture's seconds on the reference machine
 # 3: the metadata holds the exact accuracy-against-cost fronts (``tables.fronts``), covered by the sha256
@@ -47,15 +57,34 @@ __all__ = ["TableLookup", "Table", "load_table", "write_table", "table_benchmark
 FORMAT = 4
 READS_FORMATS = (1, 2, 3, 4)  # an older table is upgraded in memory on loading (``upgrade_columns``)
 META_KEY = b"nasbench_shrink"
-FORMAT1_COLUMNS = ("key", "seed", "cell", "edges", "macs", "params", "resource", "perf", "test_perf", "cost_s",
-                   "train_flops", "epochs", "trained_examples", "train_images", "stop_reason", "diverged", "curve")
+FORMAT1_COLUMNS = (
+    "key",
+    "seed",
+    "cell",
+    "edges",
+    "macs",
+    "params",
+    "resource",
+    "perf",
+    "test_perf",
+    "cost_s",
+    "train_flops",
+    "epochs",
+    "trained_examples",
+    "train_images",
+    "stop_reason",
+    "diverged",
+    "curve",
+)
 COLUMNS = FORMAT1_COLUMNS + ("machine", "arch_cost_s")
 # format 1: written by later versions of it, absent from earlier tables (whose digest then stays what it was)
 OPTIONAL_COLUMNS = ("machine",)
-COST_RULE = ("arch_cost_s = mean over the architecture's rows of cost_s / factor(machine of the row); the "
-             "reference machine is the one that recorded the most rows (ties: the one of the lowest seed), factor "
-             "1; another machine's factor is the median, over architectures recorded on both, of its seconds over "
-             "the reference machine's")
+COST_RULE = (
+    "arch_cost_s = mean over the architecture's rows of cost_s / factor(machine of the row); the "
+    "reference machine is the one that recorded the most rows (ties: the one of the lowest seed), factor "
+    "1; another machine's factor is the median, over architectures recorded on both, of its seconds over "
+    "the reference machine's"
+)
 
 
 class TableError(UserError):
@@ -69,13 +98,26 @@ def table_seed(seeds: tuple[int, ...], run_seed: int, arch_key: str) -> int:
 
 
 def _row_of(rec: EvalRecord) -> dict[str, Any]:
-    return {"key": rec.key, "seed": rec.seed, "cell": json.dumps(rec.cell), "edges": len(Cell.from_dict(rec.cell)
-                                                                                          .active_edges),
-            "macs": rec.macs, "params": rec.params, "resource": rec.resource, "perf": rec.perf,
-            "test_perf": rec.test_perf, "cost_s": rec.cost_s, "train_flops": rec.train_flops, "epochs": rec.epochs,
-            "trained_examples": rec.trained_examples, "train_images": rec.train_images,
-            "stop_reason": rec.stop_reason, "diverged": rec.diverged, "curve": json.dumps(rec.curve),
-            "machine": rec.machine}
+    return {
+        "key": rec.key,
+        "seed": rec.seed,
+        "cell": json.dumps(rec.cell),
+        "edges": len(Cell.from_dict(rec.cell).active_edges),
+        "macs": rec.macs,
+        "params": rec.params,
+        "resource": rec.resource,
+        "perf": rec.perf,
+        "test_perf": rec.test_perf,
+        "cost_s": rec.cost_s,
+        "train_flops": rec.train_flops,
+        "epochs": rec.epochs,
+        "trained_examples": rec.trained_examples,
+        "train_images": rec.train_images,
+        "stop_reason": rec.stop_reason,
+        "diverged": rec.diverged,
+        "curve": json.dumps(rec.curve),
+        "machine": rec.machine,
+    }
 
 
 def proxy_columns(names) -> tuple[str, ...]:
@@ -83,8 +125,7 @@ def proxy_columns(names) -> tuple[str, ...]:
     return tuple(f"zc_{n}" for n in names) + tuple(f"zc_{n}_s" for n in names)
 
 
-def _present(columns: dict[str, list], format: int = FORMAT, proxies: dict[str, Any] | None = None
-             ) -> tuple[str, ...]:
+def _present(columns: dict[str, list], format: int = FORMAT, proxies: dict[str, Any] | None = None) -> tuple[str, ...]:
     if format >= 4 and proxies:
         return COLUMNS + proxy_columns(proxies["names"])
     if format >= 2:
@@ -92,8 +133,12 @@ def _present(columns: dict[str, list], format: int = FORMAT, proxies: dict[str, 
     return FORMAT1_COLUMNS + tuple(c for c in OPTIONAL_COLUMNS if c in columns)
 
 
-def _digest(columns: dict[str, list], format: int = FORMAT, pareto: dict[str, Any] | None = None,
-            proxies: dict[str, Any] | None = None) -> str:
+def _digest(
+    columns: dict[str, list],
+    format: int = FORMAT,
+    pareto: dict[str, Any] | None = None,
+    proxies: dict[str, Any] | None = None,
+) -> str:
     """The sha256 loading checks: of the rows, from format 3 of the fronts the metadata states, and from format
     4 of the proxy columns and how they were computed."""
     content: dict[str, Any] = {c: columns[c] for c in _present(columns, format, proxies)}
@@ -105,8 +150,9 @@ def _digest(columns: dict[str, list], format: int = FORMAT, pareto: dict[str, An
 
 
 def _fronts(columns: dict[str, list], higher_is_better: bool) -> dict[str, Any]:
-    return true_fronts(columns["key"], columns["perf"], columns["diverged"], columns["macs"], columns["params"],
-                       higher_is_better)
+    return true_fronts(
+        columns["key"], columns["perf"], columns["diverged"], columns["macs"], columns["params"], higher_is_better
+    )
 
 
 def unrecorded_machine(meta: dict[str, Any]) -> str:
@@ -115,8 +161,9 @@ def unrecorded_machine(meta: dict[str, Any]) -> str:
     return f"{meta.get('cpu') or 'unknown processor'} (family/model unrecorded); torch {meta.get('torch_version')}"
 
 
-def normalised_costs(keys: list[str], seeds: list[int], cost_s: list[float], machines: list[str]
-                     ) -> tuple[list[float], dict[str, Any]]:
+def normalised_costs(
+    keys: list[str], seeds: list[int], cost_s: list[float], machines: list[str]
+) -> tuple[list[float], dict[str, Any]]:
     """Each row's ``arch_cost_s`` (see ``COST_RULE``): the seconds of a table are a property of the architecture,
     not of the seed a query draws nor of the machine that seed was trained on."""
     import numpy as np
@@ -136,8 +183,9 @@ def normalised_costs(keys: list[str], seeds: list[int], cost_s: list[float], mac
             continue
         ratios = [cost_s[i] / float(np.mean(on_ref[keys[i]])) for i in idx if keys[i] in on_ref]
         if not ratios:  # no architecture in common: the ratio of the medians
-            ratios = [float(np.median([cost_s[i] for i in idx])) / float(np.median(cost_s[j] for j in
-                                                                                   rows_of[reference]))]
+            ratios = [
+                float(np.median([cost_s[i] for i in idx])) / float(np.median(cost_s[j] for j in rows_of[reference]))
+            ]
         factors[m] = float(np.median(ratios))
     per_key: dict[str, list[float]] = {}
     for i, k in enumerate(keys):
@@ -146,8 +194,9 @@ def normalised_costs(keys: list[str], seeds: list[int], cost_s: list[float], mac
     return [mean[k] for k in keys], {"reference_machine": reference, "machine_factors": factors, "rule": COST_RULE}
 
 
-def upgrade_columns(columns: dict[str, list], meta: dict[str, Any], unrecorded: str | None = None
-                    ) -> tuple[dict[str, list], dict[str, Any]]:
+def upgrade_columns(
+    columns: dict[str, list], meta: dict[str, Any], unrecorded: str | None = None
+) -> tuple[dict[str, list], dict[str, Any]]:
     """An older table's columns and metadata as the current format: rows without a machine get ``unrecorded``
     (default: ``unrecorded_machine(meta)``) and ``arch_cost_s`` is computed (format 1), the fronts are computed
     (formats 1, 2); the digest is the current format's of the same rows."""
@@ -155,8 +204,9 @@ def upgrade_columns(columns: dict[str, list], meta: dict[str, Any], unrecorded: 
     if meta.get("format", 1) < 2:
         label = unrecorded or unrecorded_machine(meta)
         columns["machine"] = [m or label for m in columns.get("machine") or [None] * len(columns["key"])]
-        columns["arch_cost_s"], cost = normalised_costs(columns["key"], columns["seed"], columns["cost_s"],
-                                                        columns["machine"])
+        columns["arch_cost_s"], cost = normalised_costs(
+            columns["key"], columns["seed"], columns["cost_s"], columns["machine"]
+        )
         meta = {**meta, "machines": sorted(set(columns["machine"])), "cost_reference": cost}
     pareto = _fronts(columns, task_kind(meta["task"]).higher_is_better)
     meta = {**meta, "format": FORMAT, "pareto": pareto, "sha256": _digest(columns, FORMAT, pareto)}
@@ -165,15 +215,23 @@ def upgrade_columns(columns: dict[str, list], meta: dict[str, Any], unrecorded: 
 
 def _commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).resolve().parent)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).resolve().parent
+        )
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
 
 
-def write_table(path: str | Path, records: Iterable[EvalRecord], live: Benchmark, nodes: int,
-                seeds: Iterable[int], architectures: int, threads: int | None = None) -> dict[str, Any]:
+def write_table(
+    path: str | Path,
+    records: Iterable[EvalRecord],
+    live: Benchmark,
+    nodes: int,
+    seeds: Iterable[int],
+    architectures: int,
+    threads: int | None = None,
+) -> dict[str, Any]:
     """Write the records of a tabulation to ``path`` (Parquet); returns the metadata written."""
     import torch
 
@@ -182,21 +240,37 @@ def write_table(path: str | Path, records: Iterable[EvalRecord], live: Benchmark
     records = list(records)
     rows = sorted((_row_of(r) for r in records), key=lambda r: (r["key"], r["seed"]))
     columns = {c: [r[c] for r in rows] for c in FORMAT1_COLUMNS + ("machine",)}
-    columns["machine"] = [m or "unrecorded (a cached record older than the machine field)"
-                          for m in columns["machine"]]
-    columns["arch_cost_s"], cost = normalised_costs(columns["key"], columns["seed"], columns["cost_s"],
-                                                    columns["machine"])
+    columns["machine"] = [m or "unrecorded (a cached record older than the machine field)" for m in columns["machine"]]
+    columns["arch_cost_s"], cost = normalised_costs(
+        columns["key"], columns["seed"], columns["cost_s"], columns["machine"]
+    )
     keys = {r["key"] for r in rows}
     seeds = sorted(set(seeds))
     meta = {
-        "format": FORMAT, "live": live.name, "fidelity": live.fidelity_key("proxy"), "task": live.task,
-        "space": live.space, "nodes": nodes, "seeds": seeds, "metric": live.metric, "lam": live.lam,
-        "package_version": __version__, "torch_version": torch.__version__, "python": platform.python_version(),
-        "device": sorted({r.device for r in records}) or ["cpu"], "cpu": cpu_model(),
-        "machines": sorted(set(columns["machine"])), "cost_reference": cost,
-        "threads": threads or live.cpu_threads, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "commit": _commit(), "rows": len(rows), "architectures_done": len(keys), "architectures": architectures,
-        "complete": len(rows) == architectures * len(seeds), "pareto": _fronts(columns, live.kind.higher_is_better),
+        "format": FORMAT,
+        "live": live.name,
+        "fidelity": live.fidelity_key("proxy"),
+        "task": live.task,
+        "space": live.space,
+        "nodes": nodes,
+        "seeds": seeds,
+        "metric": live.metric,
+        "lam": live.lam,
+        "package_version": __version__,
+        "torch_version": torch.__version__,
+        "python": platform.python_version(),
+        "device": sorted({r.device for r in records}) or ["cpu"],
+        "cpu": cpu_model(),
+        "machines": sorted(set(columns["machine"])),
+        "cost_reference": cost,
+        "threads": threads or live.cpu_threads,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "commit": _commit(),
+        "rows": len(rows),
+        "architectures_done": len(keys),
+        "architectures": architectures,
+        "complete": len(rows) == architectures * len(seeds),
+        "pareto": _fronts(columns, live.kind.higher_is_better),
     }
     meta["sha256"] = _digest(columns, FORMAT, meta["pareto"])
     _write(path, columns, meta)
@@ -216,8 +290,9 @@ def _write(path: str | Path, columns: dict[str, list], meta: dict[str, Any]) -> 
     tmp.replace(path)  # never a half-written table under the real name
 
 
-def upgrade_table(path: str | Path, out: str | Path, unrecorded: str | None = None, **meta_updates: Any
-                  ) -> dict[str, Any]:
+def upgrade_table(
+    path: str | Path, out: str | Path, unrecorded: str | None = None, **meta_updates: Any
+) -> dict[str, Any]:
     """Rewrite the older table at ``path`` in the current format at ``out`` (``upgrade_columns``; rows unchanged,
     the metadata updated by ``meta_updates``); returns the metadata written."""
     import pyarrow.parquet as pq
@@ -233,8 +308,9 @@ def upgrade_table(path: str | Path, out: str | Path, unrecorded: str | None = No
     return meta
 
 
-def write_proxies(path: str | Path, out: str | Path, values: dict[str, dict[str, dict[str, float]]],
-                  info: dict[str, Any]) -> dict[str, Any]:
+def write_proxies(
+    path: str | Path, out: str | Path, values: dict[str, dict[str, dict[str, float]]], info: dict[str, Any]
+) -> dict[str, Any]:
     """Write the table at ``path`` to ``out`` with proxy columns: ``values[key][proxy] = {"value", "seconds"}``
     for every architecture of the table (each of its rows gets its architecture's), ``info`` (the proxies'
     names, batch, seed, rule) in the metadata; returns the metadata written."""
@@ -242,8 +318,10 @@ def write_proxies(path: str | Path, out: str | Path, values: dict[str, dict[str,
     columns = {c: list(t.columns[c]) for c in COLUMNS}
     missing = [k for k in t.keys if k not in values]
     if missing:
-        raise TableError(f"proxies of {len(missing)} of {len(t.keys)} architectures are missing (e.g. "
-                         f"{missing[0]}); finish 'nasbench-shrink proxies' first")
+        raise TableError(
+            f"proxies of {len(missing)} of {len(t.keys)} architectures are missing (e.g. "
+            f"{missing[0]}); finish 'nasbench-shrink proxies' first"
+        )
     for name in info["names"]:
         columns[f"zc_{name}"] = [float(values[k][name]["value"]) for k in columns["key"]]
         columns[f"zc_{name}_s"] = [float(values[k][name]["seconds"]) for k in columns["key"]]
@@ -302,19 +380,26 @@ def _load(path: str, mtime: float) -> Table:
     except FileNotFoundError:
         raise TableError(f"table {p} does not exist; pass an existing table file") from None
     except Exception as exc:  # pyarrow, codecs and json raise several kinds for a damaged file
-        raise TableError(f"table {p} is not a readable table ({type(exc).__name__}); restore it or regenerate "
-                         "it with 'nasbench-shrink tabulate'") from None
+        raise TableError(
+            f"table {p} is not a readable table ({type(exc).__name__}); restore it or regenerate "
+            "it with 'nasbench-shrink tabulate'"
+        ) from None
     if meta is None:
-        raise TableError(f"{p} is a Parquet file but not a nasbench-shrink table; pass a table that "
-                         "'nasbench-shrink tabulate' wrote")
+        raise TableError(
+            f"{p} is a Parquet file but not a nasbench-shrink table; pass a table that 'nasbench-shrink tabulate' wrote"
+        )
     fmt = meta.get("format")
     missing = set(_present(columns, fmt if fmt in READS_FORMATS else FORMAT, meta.get("proxies"))) - set(columns)
     if fmt in READS_FORMATS and fmt >= 4 and meta.get("proxies") and missing:
-        raise TableError(f"table {p}'s metadata lists proxy columns it does not hold ({sorted(missing)[0]} ...); "
-                         "restore the file or add them again with 'nasbench-shrink proxies'")
+        raise TableError(
+            f"table {p}'s metadata lists proxy columns it does not hold ({sorted(missing)[0]} ...); "
+            "restore the file or add them again with 'nasbench-shrink proxies'"
+        )
     if fmt not in READS_FORMATS or missing:
-        raise TableError(f"table {p} has format {fmt} (columns {sorted(columns)}), this version reads formats "
-                         f"{list(READS_FORMATS)}; regenerate it with 'nasbench-shrink tabulate'")
+        raise TableError(
+            f"table {p} has format {fmt} (columns {sorted(columns)}), this version reads formats "
+            f"{list(READS_FORMATS)}; regenerate it with 'nasbench-shrink tabulate'"
+        )
     if _digest(columns, fmt, meta.get("pareto"), meta.get("proxies")) != meta.get("sha256"):
         raise TableError(f"table {p} fails its sha256 check (changed since it was written); restore or regenerate it")
     if fmt < FORMAT:
@@ -360,8 +445,19 @@ class TableLookup(Evaluator):
 
     def describe(self) -> dict[str, Any]:
         m = self.table.meta
-        return {"live": m["live"], "table_nodes": m["nodes"], "seeds": m["seeds"], "table": str(self.path),
-                "architectures": m["architectures_done"], "complete": m["complete"]}
+        return {
+            "live": m["live"],
+            "table_nodes": m["nodes"],
+            "seeds": m["seeds"],
+            "table": str(self.path),
+            "architectures": m["architectures_done"],
+            "complete": m["complete"],
+        }
+
+    def landscape(self, bench: Benchmark) -> Any:
+        from nasbench_shrink.tables.landscape import landscape_of
+
+        return landscape_of(self.table, bench)
 
     def seed_for(self, run_seed: int, arch_key: str) -> int:
         """The recorded seed a run sees for an architecture, in its search and its final evaluation alike (the
@@ -372,37 +468,58 @@ class TableLookup(Evaluator):
         t = self.table
         meta = t.meta
         if cell.space != meta["space"] or cell.nodes != meta["nodes"]:
-            raise TableError(f"table {bench.name} covers the {meta['nodes']}-node {meta['space']} space; the cell has "
-                             f"{cell.nodes} nodes ({cell.space}): pass a {meta['nodes']}-node cell or a live benchmark")
+            raise TableError(
+                f"table {bench.name} covers the {meta['nodes']}-node {meta['space']} space; the cell has "
+                f"{cell.nodes} nodes ({cell.space}): pass a {meta['nodes']}-node cell or a live benchmark"
+            )
         if seed not in t.seeds:
             raise TableError(f"table {bench.name} has seeds {list(t.seeds)}; pass one of them as --seed")
         row = t.record_row(cell.key, seed)
         if row is None:
-            raise TableError(f"cell {cell.key} at seed {seed} is not in table {bench.name} ({meta['rows']} of "
-                             f"{meta['architectures'] * len(t.seeds)} rows: {meta['architectures_done']} of "
-                             f"{meta['architectures']} architectures of the {meta['nodes']}-node {meta['space']} "
-                             f"space, seeds {list(t.seeds)}); continue its tabulation or use the live benchmark")
+            raise TableError(
+                f"cell {cell.key} at seed {seed} is not in table {bench.name} ({meta['rows']} of "
+                f"{meta['architectures'] * len(t.seeds)} rows: {meta['architectures_done']} of "
+                f"{meta['architectures']} architectures of the {meta['nodes']}-node {meta['space']} "
+                f"space, seeds {list(t.seeds)}); continue its tabulation or use the live benchmark"
+            )
         rec = record_from_row(row, bench, stage, seed, meta["fidelity"], cell)
         if stage != "final":  # charged: the architecture's seconds on the reference machine, whatever the seed
             rec.cost_s = row["arch_cost_s"]
         return rec
 
 
-def record_from_row(row: dict[str, Any], bench: Benchmark, stage: str, seed: int, fidelity: str,
-                    cell: Cell | None = None) -> EvalRecord:
+def record_from_row(
+    row: dict[str, Any], bench: Benchmark, stage: str, seed: int, fidelity: str, cell: Cell | None = None
+) -> EvalRecord:
     """The evaluation record a table row stands for. ``final``: the proxy-trained network's held-out test value,
     charged nothing (NAS-Bench-201's convention); ``proxy``: the recorded run with its measured cost (a lookup
     charges the architecture's normalised seconds instead: ``TableLookup.run``)."""
     final = stage == "final"
     perf = row["test_perf"] if final else row["perf"]
     rec = EvalRecord(
-        key=row["key"], benchmark=bench.name, fidelity=fidelity, stage=stage, seed=seed,
-        **bench.kind.perf_fields(perf, row["diverged"]), score=0.0, macs=row["macs"], params=row["params"],
-        resource=row["resource"], cost_s=0.0 if final else row["cost_s"],
-        train_flops=0.0 if final else row["train_flops"], epochs=row["epochs"], train_images=row["train_images"],
-        trained_examples=row["trained_examples"], diverged=row["diverged"], stop_reason=row["stop_reason"],
-        device="table", cell=cell.to_dict() if cell is not None else json.loads(row["cell"]),
-        curve=_curve(row["curve"]), test_perf=row["test_perf"], machine=row.get("machine"))
+        key=row["key"],
+        benchmark=bench.name,
+        fidelity=fidelity,
+        stage=stage,
+        seed=seed,
+        **bench.kind.perf_fields(perf, row["diverged"]),
+        score=0.0,
+        macs=row["macs"],
+        params=row["params"],
+        resource=row["resource"],
+        cost_s=0.0 if final else row["cost_s"],
+        train_flops=0.0 if final else row["train_flops"],
+        epochs=row["epochs"],
+        train_images=row["train_images"],
+        trained_examples=row["trained_examples"],
+        diverged=row["diverged"],
+        stop_reason=row["stop_reason"],
+        device="table",
+        cell=cell.to_dict() if cell is not None else json.loads(row["cell"]),
+        curve=_curve(row["curve"]),
+        test_perf=row["test_perf"],
+        machine=row.get("machine"),
+    )
     rec.score = bench.score(rec.perf, rec.resource, diverged=rec.diverged)
     return rec
 
@@ -416,8 +533,17 @@ def table_benchmark(name: str, path: str | Path, live: Benchmark, description: s
     """A benchmark answered from the table at ``path``, computed on ``live``."""
     meta = load_table(path).meta
     if meta["fidelity"] != live.fidelity_key("proxy"):
-        raise TableError(f"table {path} was computed under fidelity {meta['fidelity']}, but {live.name} is now "
-                         f"{live.fidelity_key('proxy')}: the code changed what an evaluation means; regenerate it")
-    return replace(live, name=name, nodes=meta["nodes"], random_graph_nodes=meta["nodes"], evaluator=TableLookup(path),
-                   description=description or f"{live.name} N = {meta['nodes']} as a table "
-                   f"({meta['architectures_done']} architectures x seeds {meta['seeds']}): lookups, no training")
+        raise TableError(
+            f"table {path} was computed under fidelity {meta['fidelity']}, but {live.name} is now "
+            f"{live.fidelity_key('proxy')}: the code changed what an evaluation means; regenerate it"
+        )
+    return replace(
+        live,
+        name=name,
+        nodes=meta["nodes"],
+        random_graph_nodes=meta["nodes"],
+        evaluator=TableLookup(path),
+        description=description
+        or f"{live.name} N = {meta['nodes']} as a table "
+        f"({meta['architectures_done']} architectures x seeds {meta['seeds']}): lookups, no training",
+    )

@@ -10,8 +10,17 @@ from __future__ import annotations
 from search_spaces._lazy import lazy_exports
 
 _EXPORTS = {
-    "nasbench_shrink.work.plan": ("Abandoned", "Claim", "Context", "Plan", "Unit", "WAIT", "open_plan", "work",
-                                  "worker_name"),
+    "nasbench_shrink.work.plan": (
+        "Abandoned",
+        "Claim",
+        "Context",
+        "Plan",
+        "Unit",
+        "WAIT",
+        "open_plan",
+        "work",
+        "worker_name",
+    ),
     "nasbench_shrink.work.pool": ("WorkerPool",),
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -19,19 +19,21 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
-from nasbench_shrink.storage.locks import schema_lock
 from nasbench_shrink.errors import UserError
+from nasbench_shrink.storage.locks import schema_lock
 
-__all__ = ["Abandoned", "Plan", "Unit", "Claim", "Context", "WAIT", "open_plan", "work", "worker_name"]
+__all__ = ["WAIT", "Abandoned", "Claim", "Context", "Plan", "Unit", "open_plan", "work", "worker_name"]
 
 _meta = sa.MetaData()
 runs_table = sa.Table(
-    "nbs_runs", _meta,
+    "nbs_runs",
+    _meta,
     sa.Column("run_id", sa.String(200), primary_key=True),
     sa.Column("kind", sa.String(40), nullable=False),
     sa.Column("settings", sa.Text, nullable=False),
@@ -39,7 +41,8 @@ runs_table = sa.Table(
     sa.Column("state", sa.String(10), nullable=False),  # open | done | failed
 )
 units_table = sa.Table(
-    "nbs_units", _meta,
+    "nbs_units",
+    _meta,
     sa.Column("run_id", sa.String(200), primary_key=True),
     sa.Column("unit", sa.Integer, primary_key=True),
     sa.Column("phase", sa.Integer, nullable=False),
@@ -122,8 +125,9 @@ class Plan:
             raise UserError(f"cannot open the run plan in {url} ({reason}); pass a reachable storage URL") from None
 
     # -- the starting command -------------------------------------------------------------------------------
-    def create_run(self, run_id: str, kind: str, settings: dict[str, Any], units: Sequence[Unit],
-                   lease_s: float = 60.0) -> bool:
+    def create_run(
+        self, run_id: str, kind: str, settings: dict[str, Any], units: Sequence[Unit], lease_s: float = 60.0
+    ) -> bool:
         """Write the run's plan; an existing run with the same settings is kept (its failed units are retried).
         Returns whether the run was new."""
         text = json.dumps(settings, sort_keys=True)
@@ -131,21 +135,41 @@ class Plan:
             row = conn.execute(sa.select(runs_table).where(runs_table.c.run_id == run_id)).first()
             if row is not None:
                 if row.settings != text:
-                    raise UserError(f"run {run_id} in {self.url} was planned with other settings; pass another "
-                                    "--out or the same settings")
-                conn.execute(units_table.update().where(units_table.c.run_id == run_id,
-                                                        units_table.c.state == "failed")
-                             .values(state="todo", holder=None, lease_until=None, error=None))
-                conn.execute(runs_table.update().where(runs_table.c.run_id == run_id, runs_table.c.state == "failed")
-                             .values(state="open"))
+                    raise UserError(
+                        f"run {run_id} in {self.url} was planned with other settings; pass another "
+                        "--out or the same settings"
+                    )
+                conn.execute(
+                    units_table.update()
+                    .where(units_table.c.run_id == run_id, units_table.c.state == "failed")
+                    .values(state="todo", holder=None, lease_until=None, error=None)
+                )
+                conn.execute(
+                    runs_table.update()
+                    .where(runs_table.c.run_id == run_id, runs_table.c.state == "failed")
+                    .values(state="open")
+                )
                 return False
-            conn.execute(runs_table.insert().values(run_id=run_id, kind=kind, settings=text, lease_s=lease_s,
-                                                    state="open"))
+            conn.execute(
+                runs_table.insert().values(run_id=run_id, kind=kind, settings=text, lease_s=lease_s, state="open")
+            )
             if units:
-                conn.execute(units_table.insert(), [
-                    {"run_id": run_id, "unit": i, "phase": u.phase, "work": u.work,
-                     "payload": json.dumps(u.payload), "label": u.label, "state": "todo", "attempts": 0}
-                    for i, u in enumerate(units)])
+                conn.execute(
+                    units_table.insert(),
+                    [
+                        {
+                            "run_id": run_id,
+                            "unit": i,
+                            "phase": u.phase,
+                            "work": u.work,
+                            "payload": json.dumps(u.payload),
+                            "label": u.label,
+                            "state": "todo",
+                            "attempts": 0,
+                        }
+                        for i, u in enumerate(units)
+                    ],
+                )
         return True
 
     # -- workers --------------------------------------------------------------------------------------------
@@ -161,10 +185,11 @@ class Plan:
         for rid, lease_s in open_runs:
             with self.engine.begin() as conn:
                 now = _now(conn)
-                undone = conn.execute(sa.select(units_table.c.unit, units_table.c.phase, units_table.c.state,
-                                                units_table.c.lease_until)
-                                      .where(units_table.c.run_id == rid, units_table.c.state != "done")
-                                      .order_by(units_table.c.unit)).all()
+                undone = conn.execute(
+                    sa.select(units_table.c.unit, units_table.c.phase, units_table.c.state, units_table.c.lease_until)
+                    .where(units_table.c.run_id == rid, units_table.c.state != "done")
+                    .order_by(units_table.c.unit)
+                ).all()
                 if any(u.state == "failed" for u in undone):
                     conn.execute(runs_table.update().where(runs_table.c.run_id == rid).values(state="failed"))
                     continue
@@ -172,15 +197,22 @@ class Plan:
                     conn.execute(runs_table.update().where(runs_table.c.run_id == rid).values(state="done"))
                     continue
                 phase = min(u.phase for u in undone)
-                free = [u.unit for u in undone if u.phase == phase and (
-                    u.state == "todo" or (u.state == "running" and (u.lease_until or 0) < now))]
+                free = [
+                    u.unit
+                    for u in undone
+                    if u.phase == phase and (u.state == "todo" or (u.state == "running" and (u.lease_until or 0) < now))
+                ]
                 for unit in free:
                     c = units_table.c
                     claimable = sa.or_(c.state == "todo", sa.and_(c.state == "running", c.lease_until < now))
-                    won = conn.execute(units_table.update()
-                                       .where(c.run_id == rid, c.unit == unit, claimable)
-                                       .values(state="running", holder=worker, lease_until=now + lease_s,
-                                               attempts=c.attempts + 1)).rowcount == 1
+                    won = (
+                        conn.execute(
+                            units_table.update()
+                            .where(c.run_id == rid, c.unit == unit, claimable)
+                            .values(state="running", holder=worker, lease_until=now + lease_s, attempts=c.attempts + 1)
+                        ).rowcount
+                        == 1
+                    )
                     if won:
                         row = conn.execute(sa.select(units_table).where(c.run_id == rid, c.unit == unit)).one()
                         return Claim(rid, unit, row.work, json.loads(row.payload), row.label, row.attempts)
@@ -192,30 +224,41 @@ class Plan:
         c = units_table.c
         with self.engine.begin() as conn:
             lease = conn.execute(sa.select(runs_table.c.lease_s).where(runs_table.c.run_id == claim.run_id)).scalar()
-            return conn.execute(units_table.update().where(c.run_id == claim.run_id, c.unit == claim.unit,
-                                                           c.holder == worker, c.state == "running")
-                                .values(lease_until=_now(conn) + (lease or 60.0))).rowcount == 1
+            return (
+                conn.execute(
+                    units_table.update()
+                    .where(c.run_id == claim.run_id, c.unit == claim.unit, c.holder == worker, c.state == "running")
+                    .values(lease_until=_now(conn) + (lease or 60.0))
+                ).rowcount
+                == 1
+            )
 
     def finish(self, claim: Claim, worker: str, result: Any) -> None:
         c = units_table.c
         with self.engine.begin() as conn:  # a unit taken over and finished twice keeps the first result
-            conn.execute(units_table.update().where(c.run_id == claim.run_id, c.unit == claim.unit,
-                                                    c.state != "done")
-                         .values(state="done", holder=worker, result=json.dumps(result), lease_until=None))
+            conn.execute(
+                units_table.update()
+                .where(c.run_id == claim.run_id, c.unit == claim.unit, c.state != "done")
+                .values(state="done", holder=worker, result=json.dumps(result), lease_until=None)
+            )
 
     def release(self, claim: Claim, worker: str) -> None:
         c = units_table.c
         with self.engine.begin() as conn:
-            conn.execute(units_table.update().where(c.run_id == claim.run_id, c.unit == claim.unit,
-                                                    c.holder == worker, c.state == "running")
-                         .values(state="todo", holder=None, lease_until=None))
+            conn.execute(
+                units_table.update()
+                .where(c.run_id == claim.run_id, c.unit == claim.unit, c.holder == worker, c.state == "running")
+                .values(state="todo", holder=None, lease_until=None)
+            )
 
     def fail(self, claim: Claim, worker: str, error: str) -> None:
         c = units_table.c
         with self.engine.begin() as conn:
-            conn.execute(units_table.update().where(c.run_id == claim.run_id, c.unit == claim.unit,
-                                                    c.state != "done")
-                         .values(state="failed", holder=worker, error=error[:2000], lease_until=None))
+            conn.execute(
+                units_table.update()
+                .where(c.run_id == claim.run_id, c.unit == claim.unit, c.state != "done")
+                .values(state="failed", holder=worker, error=error[:2000], lease_until=None)
+            )
             conn.execute(runs_table.update().where(runs_table.c.run_id == claim.run_id).values(state="failed"))
 
     # -- reading --------------------------------------------------------------------------------------------
@@ -226,8 +269,14 @@ class Plan:
             q = q.where(units_table.c.phase == phase)
         with self.engine.connect() as conn:
             rows = conn.execute(q.order_by(units_table.c.unit)).all()
-        return [{**r._asdict(), "payload": json.loads(r.payload),
-                 "result": None if r.result is None else json.loads(r.result)} for r in rows]
+        return [
+            {
+                **r._asdict(),
+                "payload": json.loads(r.payload),
+                "result": None if r.result is None else json.loads(r.result),
+            }
+            for r in rows
+        ]
 
     def run_state(self, run_id: str) -> str | None:
         with self.engine.connect() as conn:
@@ -243,12 +292,16 @@ class Plan:
         failed = [u for u in units if u["state"] == "failed"]
         if failed:
             u = failed[0]
-            raise UserError(f"{u['label']} failed on {u['holder']}: {u['error']}; fix the cause and run the "
-                            "command again (finished work is kept)")
+            raise UserError(
+                f"{u['label']} failed on {u['holder']}: {u['error']}; fix the cause and run the "
+                "command again (finished work is kept)"
+            )
         left = [u["label"] for u in units if u["state"] != "done"]
         if left:
-            raise UserError(f"{len(left)} units of run {run_id} are not done (e.g. {left[0]}); run the command "
-                            "again or start a worker")
+            raise UserError(
+                f"{len(left)} units of run {run_id} are not done (e.g. {left[0]}); run the command "
+                "again or start a worker"
+            )
         return units
 
 
@@ -281,7 +334,7 @@ class _Lease:
             except sa.exc.SQLAlchemyError:  # a busy database: the next renewal comes soon
                 pass
 
-    def __enter__(self) -> "_Lease":
+    def __enter__(self) -> _Lease:
         self._thread.start()
         return self
 
@@ -290,8 +343,14 @@ class _Lease:
         self._thread.join()
 
 
-def work(urls: Sequence[str], context: Context, run_id: str | None = None, poll_s: float = 1.0,
-         on_unit: Callable[[Claim], None] | None = None, wait_s: float = 0.0) -> int:
+def work(
+    urls: Sequence[str],
+    context: Context,
+    run_id: str | None = None,
+    poll_s: float = 1.0,
+    on_unit: Callable[[Claim], None] | None = None,
+    wait_s: float = 0.0,
+) -> int:
     """Run units of the open runs in the plans at ``urls`` until none is left; returns how many this worker ran.
     ``wait_s``: how long to wait for a run to appear when none is open.
 
@@ -347,13 +406,16 @@ def _say_waiting(plans: Sequence[Plan], run_id: str | None) -> None:
             held += [u for u in plan.units(rid) if u["state"] == "running"]
     if held:
         until = max((u.get("lease_until") or 0.0) for u in held) - time.time()
-        sys.stderr.write(f"waiting: {len(held)} unit(s) held by other workers "
-                         f"({', '.join(sorted({str(u.get('holder')) for u in held})[:3])}); a holder that stopped "
-                         f"is replaced when its lease ends (in at most {max(until, 0):.0f} s)\n")
+        sys.stderr.write(
+            f"waiting: {len(held)} unit(s) held by other workers "
+            f"({', '.join(sorted({str(u.get('holder')) for u in held})[:3])}); a holder that stopped "
+            f"is replaced when its lease ends (in at most {max(until, 0):.0f} s)\n"
+        )
         sys.stderr.flush()
 
 
 def _lease_of(plan: Plan, run_id: str) -> float:
     with plan.engine.connect() as conn:
-        return float(conn.execute(sa.select(runs_table.c.lease_s).where(runs_table.c.run_id == run_id)).scalar()
-                     or 60.0)
+        return float(
+            conn.execute(sa.select(runs_table.c.lease_s).where(runs_table.c.run_id == run_id)).scalar() or 60.0
+        )

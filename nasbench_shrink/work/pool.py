@@ -7,16 +7,18 @@ A worker whose parent dies stops at its next trial (see ``search.run_worker(watc
 Ctrl-C reaches the whole foreground process group. Workers are spawned with SIGINT blocked (and ignore it once
 started), so only the parent sees it, even while a worker is still starting: it
 terminates the workers at once (what they finished is already stored; a unit they held is released on SIGTERM,
-so the next run claims it at once) and joins them, so the interrupt ends the command in about a second and leaks no process or semaphore.
+so the next run claims it at once) and joins them, so the interrupt ends the command in about a second and leaks
+no process or semaphore.
 """
 
 from __future__ import annotations
 
 import signal
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from multiprocessing import get_context
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from nasbench_shrink import interrupts
 
@@ -39,9 +41,10 @@ class WorkerPool:
         self.workers = max(1, int(workers))
         self._pool: ProcessPoolExecutor | None = None
 
-    def __enter__(self) -> "WorkerPool":
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
-                                         initializer=_ignore_sigint)
+    def __enter__(self) -> WorkerPool:
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=get_context("spawn"), initializer=_ignore_sigint
+        )
         return self
 
     def __exit__(self, *exc: Any) -> None:

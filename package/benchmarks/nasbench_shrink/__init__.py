@@ -1,5 +1,4 @@
 from nasbench_shrink.hub.problem import OBJECTIVES
 from nasbench_shrink.hub.problem import TableProblem as Problem
 
-
 __all__ = ["OBJECTIVES", "Problem"]

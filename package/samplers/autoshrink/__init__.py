@@ -1,4 +1,3 @@
 from nasbench_shrink.samplers.autoshrink import AutoShrinkSampler
 
-
 __all__ = ["AutoShrinkSampler"]

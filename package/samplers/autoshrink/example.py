@@ -16,7 +16,6 @@ def load(package: str):
         return optunahub.load_local_module(package, registry_root=str(Path(__file__).resolve().parents[2]))
 
 
-
 module = load("samplers/autoshrink")
 problem = load("benchmarks/nasbench_shrink").Problem("cifar10-small-table")
 
@@ -24,4 +23,6 @@ sampler = module.AutoShrinkSampler(space=problem.space, nodes=problem.nodes, k=p
 study = optuna.create_study(directions=problem.directions, sampler=sampler)
 study.optimize(problem, n_trials=50)  # AutoShrink stops the study once its cell has no edge left
 
-print(f"trials: {len(study.trials)}, best score: {study.best_value:.4f}, regret: {problem.regret(study.best_params):.4f}")
+print(
+    f"trials: {len(study.trials)}, best score: {study.best_value:.4f}, regret: {problem.regret(study.best_params):.4f}"
+)

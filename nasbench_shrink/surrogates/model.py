@@ -1,0 +1,132 @@
+"""The fitted surrogate: predicted seed-mean validation and test accuracy of a canonical cell, one seed's noise,
+and the charged seconds, all from the shipped data set by a deterministic fit.
+
+The accuracy model is the random forest of ``validation`` (chosen by its held-out figures: docs/fidelity.md),
+fitted at first use from the shipped data with fixed seeds and one thread, so every machine with the same
+scikit-learn gets the same forest (a test pins a checksum of predictions on fixed cells). Queries do not go through
+scikit-learn: the forest is copied once into padded node arrays and walked for all trees at once with numpy, which
+gives scikit-learn's predictions (tested) in tens of microseconds instead of milliseconds per cell.
+
+The noise model is the pooled within-cell standard deviation of one seed around the seed mean, from the cells
+trained at several seeds; the seconds are a least-squares line in the training FLOPs (what a live run of the tier
+would be charged, without the measuring machine's noise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nasbench_shrink.surrogates.dataset import load_dataset, seed_means
+from nasbench_shrink.surrogates.features import cell_features
+from nasbench_shrink.surrogates.validation import fit_model
+from search_spaces import Cell
+
+__all__ = ["FittedSurrogate", "ForestArrays", "fit_surrogate"]
+
+
+class ForestArrays:
+    """Fitted scikit-learn forests as flat node arrays (every tree of every forest one after another), walked for
+    all trees at once: one pass answers every forest."""
+
+    def __init__(self, forests: list[Any]) -> None:
+        trees = [[e.tree_ for e in f.estimators_] for f in forests]
+        flat = [t for ts in trees for t in ts]
+        sizes = np.array([t.node_count for t in flat])
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("feature", "threshold", "left", "right", "value")}
+        for t, off in zip(flat, offsets):
+            n = t.node_count
+            own = np.arange(n)
+            leaf = t.children_left[:n] == -1
+            parts["feature"].append(np.where(leaf, 0, t.feature[:n]))
+            parts["threshold"].append(t.threshold[:n])
+            parts["left"].append(off + np.where(leaf, own, t.children_left[:n]))  # a leaf points to itself
+            parts["right"].append(off + np.where(leaf, own, t.children_right[:n]))
+            parts["value"].append(t.value[:n, 0, 0])
+        self.feature = np.concatenate(parts["feature"]).astype(np.intp)
+        self.threshold = np.concatenate(parts["threshold"])
+        self.left = np.concatenate(parts["left"]).astype(np.intp)
+        self.right = np.concatenate(parts["right"]).astype(np.intp)
+        self.value = np.concatenate(parts["value"])
+        self.roots = offsets.astype(np.intp)
+        self.depth = max(e.get_depth() for f in forests for e in f.estimators_)
+        self.forests = [len(ts) for ts in trees]
+
+    def predict_one(self, x: np.ndarray) -> np.ndarray:
+        """Each forest's prediction for one feature vector (scikit-learn compares float32 features)."""
+        x = np.asarray(x, dtype=np.float32).astype(np.float64)
+        node = self.roots
+        for _ in range(self.depth):
+            node = np.where(x[self.feature[node]] <= self.threshold[node], self.left[node], self.right[node])
+        leaves = self.value[node]
+        out, start = np.empty(len(self.forests)), 0
+        for i, n in enumerate(self.forests):
+            out[i] = leaves[start : start + n].mean()
+            start += n
+        return out
+
+
+@dataclass(frozen=True)
+class FittedSurrogate:
+    """Predictions for N = 8 cells of the tier the data was trained on (``meta`` says which)."""
+
+    forests: ForestArrays  # seed-mean validation accuracy, then seed-mean held-out test accuracy
+    noise_sd: float  # one seed's SD around the seed mean
+    noise_cells: int  # cells the noise SD was pooled over
+    seconds_per_gflop: float
+    seconds_intercept: float
+    train_examples: int  # examples a training run processes (epochs × training images)
+    architectures: int
+    rows: int
+    meta: dict[str, Any]
+
+    def predict(self, features: np.ndarray) -> tuple[float, float]:
+        """(mean validation accuracy, mean test accuracy) for a cell's feature vector (``cell_features``)."""
+        acc, test = self.forests.predict_one(features)
+        return float(acc), float(test)
+
+    def seconds(self, train_flops: float) -> float:
+        return max(0.0, self.seconds_intercept + self.seconds_per_gflop * train_flops / 1e9)
+
+    @cached_property
+    def sha256(self) -> str:
+        return str(self.meta.get("sha256", ""))
+
+
+def _noise(frame: pd.DataFrame) -> tuple[float, int]:
+    ok = frame[~frame["diverged"]]
+    multi = ok.groupby("key").filter(lambda g: g["seed"].nunique() >= 2)
+    dev = multi.groupby("key")["accuracy"].transform(lambda v: v - v.mean())
+    cells = multi["key"].nunique()
+    return float(np.sqrt((dev**2).sum() / max(1, len(dev) - cells))), int(cells)
+
+
+def fit_surrogate(path: Path) -> FittedSurrogate:
+    """Fit every part of the surrogate on the data set at ``path`` (deterministic: fixed seeds, one thread)."""
+    frame, meta = load_dataset(path)
+    means = seed_means(frame)
+    test_means = frame[~frame["diverged"]].groupby("key")["test_accuracy"].mean()
+    cells = [Cell.from_json(c) for c in means["cell"]]
+    x = np.vstack([cell_features(c, m, p) for c, m, p in zip(cells, means["macs"], means["params"])])
+    acc = fit_model("rf", x, means["accuracy"].to_numpy(float)).model
+    test = fit_model("rf", x, test_means.loc[means["key"]].to_numpy(float)).model
+    slope, intercept = np.polyfit(frame["train_flops"].to_numpy(float) / 1e9, frame["cost_s"].to_numpy(float), 1)
+    sd, noise_cells = _noise(frame)
+    examples = frame["train_flops"] / (3 * frame["macs"])
+    return FittedSurrogate(
+        forests=ForestArrays([acc, test]),
+        noise_sd=sd,
+        noise_cells=noise_cells,
+        seconds_per_gflop=float(slope),
+        seconds_intercept=float(intercept),
+        train_examples=round(float(examples.median())),
+        architectures=len(means),
+        rows=len(frame),
+        meta=meta,
+    )
