@@ -72,3 +72,26 @@ def test_sentences_follow_the_numbers():
     same.loc[same.strategy == "other", "best_score"] = same.loc[same.strategy == "autoshrink", "best_score"].values
     table = stats.final_table(same, {"best_score": True}, "autoshrink", "best_score")
     assert "Not significantly different" in " ".join(comparison_sentences(table, "best_score", "autoshrink", 10))
+
+
+def test_a12_interval_covers_the_truth_and_equivalence_needs_a_narrow_one():
+    from nasbench_shrink.analysis.report import equivalence_sentence
+    from nasbench_shrink.analysis.stats import a12_ci, vargha_delaney_a12
+
+    rng = np.random.default_rng(3)
+    same_a, same_b = rng.normal(0, 1, 3000), rng.normal(0, 1, 3000)
+    lo, hi = a12_ci(same_a, same_b)
+    assert lo < 0.5 < hi and hi - lo < 0.04  # many seeds: a narrow interval around no effect
+    few_lo, few_hi = a12_ci(same_a[:20], same_b[:20])
+    assert few_hi - few_lo > 0.2  # few seeds allow large effects either way
+    shifted = rng.normal(0.5, 1, 3000)
+    s_lo, s_hi = a12_ci(shifted, same_b)
+    assert s_lo < vargha_delaney_a12(shifted, same_b) < s_hi and s_lo > 0.6
+    ns = pd.DataFrame(
+        [
+            {"strategy": "narrow", "a12": 0.5, "a12_lo": lo, "a12_hi": hi},
+            {"strategy": "wide", "a12": 0.5, "a12_lo": few_lo, "a12_hi": few_hi},
+        ]
+    )
+    text = equivalence_sentence(ns, "ref")
+    assert "Equivalent to ref within a negligible effect" in text and text.endswith(": narrow.")

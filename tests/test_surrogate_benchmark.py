@@ -167,3 +167,20 @@ def test_hub_problem_on_the_surrogate():
     assert problem.regret(study.best_params) == pytest.approx(
         problem.known_optimum - problem.landscape.true_score[problem.arch_key(study.best_params)]
     )
+
+
+def test_landscape_says_what_a_surrogate_knows_and_refuses_what_it_cannot():
+    import json
+
+    from typer.testing import CliRunner
+
+    from nasbench_shrink.cli import app
+
+    res = CliRunner().invoke(app, ["landscape", "-b", NAME, "--json"])
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.stdout)
+    land = get_benchmark(NAME).evaluator.landscape(get_benchmark(NAME))
+    assert info["best_known"]["score"] == land.best_score and info["top1pct_threshold"] == land.threshold
+    assert info["best_known"]["score"] > info["top1pct_threshold"]
+    res = CliRunner().invoke(app, ["landscape", "-b", NAME, "--lam", "0.2"])
+    assert res.exit_code == 2 and "surrogate" in res.stderr

@@ -452,9 +452,38 @@ def comparison_sentences(table: pd.DataFrame, target: str, reference: str | None
             f"Not significantly different from {reference} on {what} at the 5 % level after Holm's "
             f"correction: {', '.join(ns['strategy'])} (smallest corrected p = {ns['p_holm'].min():.3g})."
         )
+        out.append(equivalence_sentence(ns, reference))
     if not out:
         out.append(f"Only {reference} was run, so there is nothing to test.")
     return out
+
+
+NEGLIGIBLE_A12 = 0.06  # |A12 - 0.5| below this is a negligible effect (Vargha & Delaney 2000: 0.56 is "small")
+
+
+def equivalence_sentence(ns: pd.DataFrame, reference: str) -> str:
+    """What each 'not significant' still allows: the A12 interval, and equivalence where it lies within the
+    negligible band."""
+    if "a12_lo" not in ns or ns["a12_lo"].isna().all():
+        return ""
+    parts, equivalent = [], []
+    for _, r in ns.iterrows():
+        parts.append(f"{r['strategy']} {r['a12']:.2f} [{r['a12_lo']:.2f}, {r['a12_hi']:.2f}]")
+        if 0.5 - NEGLIGIBLE_A12 < r["a12_lo"] and r["a12_hi"] < 0.5 + NEGLIGIBLE_A12:
+            equivalent.append(r["strategy"])
+    text = (
+        f"What these runs still allow, A12 against {reference} with its bootstrap 95 % interval over seeds: "
+        + "; ".join(parts)
+        + "."
+    )
+    if equivalent:
+        text += (
+            f" Equivalent to {reference} within a negligible effect (the whole interval inside "
+            f"{0.5 - NEGLIGIBLE_A12:.2f}–{0.5 + NEGLIGIBLE_A12:.2f}): {', '.join(equivalent)}."
+        )
+    else:
+        text += " No interval lies inside the negligible band, so none of them is shown equivalent either."
+    return text
 
 
 def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None = None) -> Path:

@@ -116,6 +116,12 @@ def landscape_cmd(
     infos = []
     for name in benchmark:
         bench = get_benchmark(name)
+        land = bench.evaluator.landscape(bench) if bench.evaluator is not None else None
+        if land is not None and not land.enumerated:  # a surrogate: what can be known of a space not enumerated
+            if png is not None or len(benchmark) > 1 or lam is not None:
+                raise UserError(f"{bench.name} is a surrogate: landscape takes it alone, without --png or --lam")
+            _surrogate_landscape(bench, land, as_json)
+            return
         if not isinstance(bench.evaluator, TableLookup):
             raise UserError(
                 f"{bench.name} is a live benchmark; landscape needs a table (make one with 'nasbench-shrink tabulate')"
@@ -131,6 +137,47 @@ def landscape_cmd(
         console.print("\n".join(_landscape_lines(*infos[0])), highlight=False)
     else:
         console.print(_landscape_side_by_side(infos))
+
+
+def _surrogate_landscape(bench, land, as_json: bool) -> None:
+    """What a surrogate knows: its data, its noise model, its best known cell and top-1 % threshold (not an
+    optimum: the space is not enumerated)."""
+    from search_spaces import Cell
+
+    s = bench.evaluator.surrogate
+    best = Cell.from_dict(land.known["best_cell"])
+    info = {
+        **bench.evaluator.describe(),
+        "noise_sd": s.noise_sd,
+        "noise_cells": s.noise_cells,
+        "best_known": {
+            "score": land.best_score,
+            "mean_" + bench.metric: land.mean_perf[best.key],
+            "edges": len(best.active_edges),
+            "macs": land.macs[best.key],
+            "cell": land.known["best_cell"],
+            "how": land.known["method"],
+        },
+        "top1pct_threshold": land.threshold,
+    }
+    if as_json:
+        print_json(info)
+        return
+    b = info["best_known"]
+    console.print(
+        "\n".join(
+            [
+                f"{bench.name}: a surrogate of {info['live']} at N = {info['surrogate_nodes']}, fitted on "
+                f"{info['architectures_trained']} trained architectures ({info['rows']} rows)",
+                f"one seed's noise: SD {s.noise_sd:.4f} (pooled over {s.noise_cells} cells at several seeds)",
+                f"best known cell (not an optimum): score {b['score']:.4f}, mean {bench.metric} "
+                f"{b['mean_' + bench.metric]:.4f}, {b['edges']} active edges, {b['macs']:,} MACs",
+                f"  found by {b['how']}",
+                f"top-1 % threshold (true score): {land.threshold:.4f}",
+            ]
+        ),
+        highlight=False,
+    )
 
 
 def _landscape_lines(m: str, info: dict) -> list[str]:

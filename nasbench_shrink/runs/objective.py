@@ -71,7 +71,7 @@ class CellObjective:
         self.threads = threads
         self.last_attrs: dict = {}  # the user attrs of the latest evaluation (what the stop rule charges)
         # per study: (its storage, {architecture key: its first finished trial}, trial numbers already indexed)
-        self._seen: dict[tuple[int, int], tuple[object, dict[str, optuna.trial.FrozenTrial], set[int]]] = {}
+        self._seen: dict[tuple[int, int], tuple[object, dict[str, optuna.trial.FrozenTrial], set[int], list[int]]] = {}
 
     @property
     def cache(self) -> EvaluationCache | None:
@@ -146,16 +146,23 @@ class CellObjective:
     def first_evaluation(self, study: optuna.Study, key: str) -> optuna.trial.FrozenTrial | None:
         """The run's earliest finished trial of architecture ``key``, read from the study's storage (so other
         workers' trials count) and indexed incrementally (a run re-reads only its new trials)."""
-        storage = study._storage
+        storage = study._storage  # Optuna private API: no public per-study trial read without a deep copy
         entry = self._seen.get((id(storage), study._study_id))
         if entry is None or entry[0] is not storage:
-            entry = self._seen[(id(storage), study._study_id)] = (storage, {}, set())
-        _, first, indexed = entry
-        for t in storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.COMPLETE,)):
-            if t.number in indexed:
+            entry = self._seen[(id(storage), study._study_id)] = (storage, {}, set(), [0])
+        _, first, indexed, done_prefix = entry
+        trials = storage.get_all_trials(study._study_id, deepcopy=False)
+        prefix = True  # every trial before done_prefix[0] is finished and indexed: it is not read again
+        for pos in range(done_prefix[0], len(trials)):
+            t = trials[pos]
+            if not t.state.is_finished():
+                prefix = False
                 continue
-            indexed.add(t.number)
-            k = t.user_attrs.get("arch_key")
-            if k is not None and (k not in first or first[k].number > t.number):
-                first[k] = t
+            if t.number not in indexed:
+                indexed.add(t.number)
+                k = t.user_attrs.get("arch_key")
+                if t.state == TrialState.COMPLETE and k is not None and (k not in first or first[k].number > t.number):
+                    first[k] = t
+            if prefix:
+                done_prefix[0] = pos + 1
         return first.get(key)

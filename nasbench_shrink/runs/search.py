@@ -506,7 +506,8 @@ def run_search(
             if on_progress is not None:
                 on_progress(study)
 
-        return run_worker(spec, threads=None, callback=cb)
+        # no callback without a progress display: Optuna deep-copies each trial for every callback
+        return run_worker(spec, threads=None, callback=cb if on_progress is not None else None)
     study, _ = prepare(spec)  # create the study once, before the workers race to
     threads = max(1, (os.cpu_count() or 1) // workers)
     with WorkerPool(workers) as pool:

@@ -42,6 +42,8 @@ class SurrogateLandscape(Landscape):
     bench: Any = None
     source: str = "the surrogate"
     reference: str = "the surrogate's best known cell"
+    enumerated: bool = False
+    known: dict = field(default_factory=dict, repr=False)  # the shipped best-known file: how it was found
     threshold: float = math.inf  # top-1 % true score threshold
     best_key: str = ""
     shown: set[str] = field(default_factory=set, repr=False)
@@ -169,6 +171,7 @@ def load_best_known(path: Path, bench: Benchmark) -> SurrogateLandscape | None:
         bench=bench,
         threshold=info["top1pct_threshold"],
         best_key=info["best_key"],
+        known=info,
     )
     land.include([Cell.from_dict(info["best_cell"])])
     return land

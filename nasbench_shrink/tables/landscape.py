@@ -47,6 +47,7 @@ class Landscape:
     fronts: dict[str, Any] = field(default_factory=dict)  # the table's true fronts (``tables.fronts``)
     source: str = "the table"  # where true scores come from, for captions
     reference: str = "the table's optimum"  # what regret is taken against, for captions
+    enumerated: bool = True  # every architecture is known (a table); False: only the cells shown (a surrogate)
     _top: dict = field(default_factory=dict, repr=False)  # derived figures, computed once
 
     def include(self, cells: Iterable[Cell]) -> None:
