@@ -184,3 +184,20 @@ def test_landscape_says_what_a_surrogate_knows_and_refuses_what_it_cannot():
     assert info["best_known"]["score"] > info["top1pct_threshold"]
     res = CliRunner().invoke(app, ["landscape", "-b", NAME, "--lam", "0.2"])
     assert res.exit_code == 2 and "surrogate" in res.stderr
+
+
+def test_two_objective_compare_on_the_surrogate_measures_against_the_best_known_front(tmp_path):
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from nasbench_shrink.cli import app
+
+    out = tmp_path / "mo"
+    args = ["compare", "-b", NAME, "--objectives", "metric,macs", "--strategies", "autoshrink-sweep,random"]
+    res = CliRunner().invoke(app, [*args, "--seeds", "0", "-w", "1", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary["final_hv_regret"].notna().all() and summary["final_igd_plus"].notna().all()
+    assert "best known front" in " ".join((out / "report.md").read_text().split())
+    front = get_benchmark(NAME).evaluator.landscape(get_benchmark(NAME)).fronts["macs"]
+    assert len(front["keys"]) == len(front["points"]) == len(front["front_cells"]) > 1

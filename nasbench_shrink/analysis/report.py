@@ -506,8 +506,8 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
     objectives = parse_objectives(cfg.get("objectives"))
     if objectives.multi:
         return _write_front_report(out, bench, trials, summary, settings, objectives)
-    land = table_landscape(bench)
-    if land is not None:
+    land = table_landscape(bench, trials)
+    if land is not None and land.enumerated:
         table_pareto_figure(summary, land, out / "pareto.png")
     else:
         pareto_figure(summary, out / "pareto.png")
@@ -592,17 +592,24 @@ def _write_front_report(
     seeds = cfg.get("seeds", [])
     m = metric_of(summary)
     higher = bench.kind.higher_is_better if bench is not None else m == "accuracy"
-    land = table_landscape(bench)
+    land = table_landscape(bench, trials)
     caption = fronts_figure(trials, summary, m, objectives.cost, higher, out / "pareto.png", land)
     lines = [f"# Comparison on `{cfg.get('benchmark', '?')}`: {m} against {objectives.cost}", ""]
     lines += _settings_lines(cfg, settings, out, kind)
     if land is not None:
         front = land.fronts[objectives.cost]
+        whose = (
+            f"The table's true front of (seed-mean validation {m}, {objectives.cost}) has {len(front['keys'])} "
+            f"of {len(land.keys)} architectures"
+            if land.enumerated
+            else f"The surrogate's best known front of (predicted seed-mean validation {m}, {objectives.cost}) has "
+            f"{len(front['keys'])} architectures, of the {front.get('cells', '?')} cells its best-known search "
+            "scored (not the true front: the space is not enumerated)"
+        )
         lines += [
             "## Ground truth",
             "",
-            f"The table's true front of (seed-mean validation {m}, {objectives.cost}) has {len(front['keys'])} "
-            f"of {len(land.keys)} architectures; its hypervolume is {front['hypervolume']:.4f} in the table's "
+            f"{whose}; its hypervolume is {front['hypervolume']:.4f} in the table's "
             f"normalised axes (best {m} and smallest {objectives.cost} 0, worst 1; reference point "
             f"{tuple(front['reference'])}). A run's front is the set of its evaluations that no other of its "
             "evaluations dominates in the values it observed; it is measured at its architectures' seed-mean "
@@ -787,11 +794,17 @@ def _a12(v: float) -> str:
     return "–" if not np.isfinite(v) else f"{v:.2f}"
 
 
-def table_landscape(bench: Benchmark | None):
-    """What ``bench`` knows of true scores (``Evaluator.landscape``), or None for a live benchmark."""
+def table_landscape(bench: Benchmark | None, trials: pd.DataFrame | None = None):
+    """What ``bench`` knows of true scores (``Evaluator.landscape``), or None for a live benchmark; shown the
+    cells of ``trials`` (a surrogate knows only the cells it is shown; a table knows them all)."""
     if bench is None or bench.evaluator is None:
         return None
-    return bench.evaluator.landscape(bench)
+    land = bench.evaluator.landscape(bench)
+    if land is not None and trials is not None and not land.enumerated and "cell" in trials:
+        from search_spaces import Cell
+
+        land.include(Cell.from_json(c) for c in trials.drop_duplicates("arch_key")["cell"])
+    return land
 
 
 def _paper_table(metric: str, ours: dict, pcol: str, has_final: bool) -> list[str]:

@@ -439,7 +439,10 @@ def _run_in(
     trials = runs_frame({k: rows[k] for k in ((s, seed) for s in spec.strategies for seed in spec.seeds)}, spec, budget)
     objectives = parse_objectives(spec.objectives)
     if objectives.multi:  # the believed front's hypervolume (regret) after each evaluation
-        trials = front_columns(trials, bench.metric, objectives.cost, bench.kind.higher_is_better, _landscape(bench))
+        land = _landscape(bench)
+        if land is not None:  # a surrogate's landscape in this process has not yet been shown the workers' cells
+            land.include(Cell.from_json(c) for c in trials.drop_duplicates("arch_key")["cell"])
+        trials = front_columns(trials, bench.metric, objectives.cost, bench.kind.higher_is_better, land)
     summary = summarize_runs(trials, spec, bench.metric)
     phases["collect"] = round(time.perf_counter() - mark, 2)
     if spec.final:
