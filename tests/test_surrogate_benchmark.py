@@ -201,3 +201,23 @@ def test_two_objective_compare_on_the_surrogate_measures_against_the_best_known_
     assert "best known front" in " ".join((out / "report.md").read_text().split())
     front = get_benchmark(NAME).evaluator.landscape(get_benchmark(NAME)).fronts["macs"]
     assert len(front["keys"]) == len(front["points"]) == len(front["front_cells"]) > 1
+
+
+def test_verify_live_trains_the_returned_cells_and_is_refused_off_a_surrogate(tmp_path, shared_data):
+    import json
+
+    from typer.testing import CliRunner
+
+    from nasbench_shrink.cli import app
+
+    out = tmp_path / "v"
+    args = ["compare", "-b", NAME, "--strategies", "autoshrink,random", "--seeds", "0", "-w", "1", "--out", str(out)]
+    res = CliRunner().invoke(app, [*args, "--verify-live", "1", "--data-dir", str(shared_data)])
+    assert res.exit_code == 0, res.output
+    v = json.loads((out / "verify-live.json").read_text())
+    assert v["cells"] == 2 and {r["strategy"] for r in v["rows"]} == {"autoshrink", "random"}
+    assert all(0.1 < r["measured"] < 0.7 and not r["cache_hit"] for r in v["rows"])  # trained live, not looked up
+    land = get_benchmark(NAME).evaluator.landscape(get_benchmark(NAME))
+    assert [r["predicted"] for r in v["rows"]] == [land.mean_perf[r["key"]] for r in v["rows"]]
+    res = CliRunner().invoke(app, ["compare", "-b", "digits-table", "--verify-live", "1", "--out", str(tmp_path / "t")])
+    assert res.exit_code == 2 and "not a surrogate" in res.stderr and not (tmp_path / "t").exists()

@@ -43,7 +43,9 @@ def compare_cmd(
         "file.py:factory; e.g. all,my.py:factory.",
     ),
     objectives: str = ObjectivesOpt,
-    seeds: str | None = typer.Option(None, "--seeds", help="Seeds: 0,1,2 or 0-99 (default: 100 on a table, 3 live)."),
+    seeds: str | None = typer.Option(
+        None, "--seeds", help="Seeds: 0,1,2 or 0-99 (default: 100 on a table or surrogate, 3 live)."
+    ),
     budget_evals: int | None = typer.Option(None, "--budget-evals", min=1, help="Evaluations per run."),
     budget_flops: float | None = typer.Option(None, "--budget-flops", help="Charged training FLOPs per run."),
     budget_seconds: float | None = typer.Option(None, "--budget-seconds", help="Charged seconds per run."),
@@ -68,7 +70,7 @@ def compare_cmd(
     workers_sim: str | None = typer.Option(
         None,
         "--workers-sim",
-        help="On a table: run every search on a "
+        help="On a table or surrogate: run every search on a "
         "simulated clock of W asynchronous workers; a list (1,4,16) runs "
         "one comparison per W into <out>/w<W> and writes clock.md.",
     ),
@@ -79,6 +81,13 @@ def compare_cmd(
         "terminal), md, csv or json (stdout; messages go to stderr).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print every run's summary row as JSON instead."),
+    verify_live: int | None = typer.Option(
+        None,
+        "--verify-live",
+        min=1,
+        help="On a surrogate: afterwards train the returned cells of each strategy's first N seeds live on the "
+        "tier it was fitted on and set them against the predictions (verify-live.json).",
+    ),
 ) -> None:
     """Compare strategies x seeds under one budget; write CSVs, figures and report.md.
 
@@ -111,6 +120,13 @@ def compare_cmd(
     if seeds is None:
         seeds = f"0-{bench.default_seeds - 1}"
     sims = _workers_sim(workers_sim)
+    if verify_live is not None and (len(sims) > 1 or not _is_surrogate(bench)):
+        raise UserError(
+            f"--verify-live checks a surrogate's predictions in one comparison; {bench.name} is not a surrogate "
+            "(e.g. -b cifar10-small-n8)"
+            if not _is_surrogate(bench)
+            else "--verify-live takes one --workers-sim value at most"
+        )
     if len(sims) > 1 and (storage or cache):
         raise UserError(
             "--storage and --cache name one comparison; with several --workers-sim values each W gets "
@@ -192,6 +208,8 @@ def compare_cmd(
         console.print(clock_view(table))
         return
     folder = folders[0]
+    if verify_live is not None:
+        _verify(folder, bench, verify_live, cache, data_dir)
     import pandas as pd
 
     summary = pd.read_csv(folder / "summary.csv")
@@ -205,6 +223,31 @@ def compare_cmd(
     console.print(f"wrote {folder}/report.md, trials.csv, summary.csv and the figures", highlight=False)
     for view in final_table_views(summary, spec.budget_kind, console.width):
         console.print(view)
+
+
+def _is_surrogate(bench) -> bool:
+    land = bench.evaluator.landscape(bench) if bench.evaluator is not None and bench.instant else None
+    return land is not None and not land.enumerated
+
+
+def _verify(folder: Path, bench, per_strategy: int, cache: str | None, data_dir: Path | None) -> None:
+    """Train the comparison's returned cells live (``runs.verify``), through its own evaluation cache."""
+    from nasbench_shrink.catalogue import get_benchmark
+    from nasbench_shrink.evaluation.cache import open_cache
+    from nasbench_shrink.runs.verify import verify_line, verify_live
+
+    live = get_benchmark(bench.evaluator.describe()["live"]).with_options(nodes=bench.nodes, k=bench.k)
+    url = cache or f"sqlite:///{folder / 'verify-cache.db'}"
+
+    def said(i: int, n: int, row: dict) -> None:
+        err_console.print(
+            f"verify {i}/{n}: {row['strategy']} seed {row['seed']}: predicted {row['predicted']:.4f}, "
+            f"measured {row['measured']:.4f}",
+            highlight=False,
+        )
+
+    out = verify_live(folder, bench, live, per_strategy, open_cache(url), str(data_dir) if data_dir else None, said)
+    err_console.print(verify_line(out) + f" ({folder}/verify-live.json)", highlight=False)
 
 
 def _workers_sim(text: str | None) -> list[int | None]:

@@ -71,7 +71,8 @@ def search_cmd(
         None,
         "--workers-sim",
         min=1,
-        help="On a table: run on a simulated clock of W asynchronous workers (trials record clock_start/end).",
+        help="On a table or surrogate: run on a simulated clock of W asynchronous workers (trials record "
+        "clock_start/end).",
     ),
     objectives: str = ObjectivesOpt,
     extend: bool = typer.Option(

@@ -124,7 +124,8 @@ def landscape_cmd(
             return
         if not isinstance(bench.evaluator, TableLookup):
             raise UserError(
-                f"{bench.name} is a live benchmark; landscape needs a table (make one with 'nasbench-shrink tabulate')"
+                f"{bench.name} is a live benchmark; landscape needs a table or a surrogate (make a table with "
+                "'nasbench-shrink tabulate')"
             )
         info = landscape.summary(bench.evaluator.table, bench, lam)
         if png is not None:
