@@ -21,6 +21,11 @@ fourth budget kind,
 ``wallclock``, limits a run on a simulated clock of W workers (``runs.clock``) by its simulated time: no trial
 starts at or after the limit, and a trial counts only if it ends within it.
 
+A trial that a pruner stopped after e of its E epochs (``--pruner``) is an evaluation too: it is charged the
+seconds and FLOPs of the epochs it trained (e/E of its record's) and counts as one evaluation; its attrs carry
+``pruned_at_epoch``. A later trial of the same architecture in the run is what the run saw before: pruned at the
+same epoch, free.
+
 Example:
     >>> from nasbench_shrink.budget import Budget
     >>> Budget("evals", 3).admits(2.0, 1.0), Budget("evals", 3).admits(3.0, 1.0)
@@ -40,11 +45,13 @@ __all__ = [
     "BUDGET_KINDS",
     "COST_KINDS",
     "MAX_REPEATS_IN_A_ROW",
+    "PRUNED_ATTR",
     "REPEAT_ATTR",
     "WALLCLOCK",
     "Budget",
     "budget_of_seed",
     "charged",
+    "charged_trial",
     "cost_label",
     "cost_of",
     "cumulative_column",
@@ -58,6 +65,7 @@ COST_KINDS: tuple[str, ...] = ("evals", "flops", "seconds")
 WALLCLOCK = "wallclock"  # simulated time on W workers: a limit, not a charge (no trial is charged "wallclock")
 BUDGET_KINDS: tuple[str, ...] = (*COST_KINDS, WALLCLOCK)
 REPEAT_ATTR = "repeat"  # user attr: this trial repeated an architecture the run had evaluated (free)
+PRUNED_ATTR = "pruned_at_epoch"  # user attr: a pruner stopped this evaluation after that many epochs
 # a run whose last trials were all free repeats has nothing new to buy: it stops after this many in a row
 MAX_REPEATS_IN_A_ROW = 50
 # the trial user attr that records each kind's cost (an evaluation costs 1)
@@ -104,9 +112,15 @@ def repeat_attrs(first: Mapping[str, Any], first_number: int) -> dict[str, Any]:
     return out
 
 
+def charged_trial(t: FrozenTrial) -> bool:
+    """Whether a finished trial is charged: it completed, or a pruner stopped its evaluation (a trial pruned
+    because its strategy had nothing left to propose evaluated nothing)."""
+    return t.state == TrialState.COMPLETE or (t.state == TrialState.PRUNED and PRUNED_ATTR in t.user_attrs)
+
+
 def charged(trials: Iterable[FrozenTrial]) -> dict[str, float]:
-    """Total cost charged for the finished (COMPLETE) trials, in every kind."""
-    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    """Total cost charged for the finished trials (``charged_trial``), in every kind."""
+    done = [t for t in trials if charged_trial(t)]
     return {kind: sum(cost_of(t.user_attrs, kind) for t in done) for kind in COST_KINDS}
 
 
@@ -160,9 +174,9 @@ class Budget:
 
 
 def running_totals(trials: Iterable[FrozenTrial]) -> list[dict[str, Any]]:
-    """For the finished trials in trial order: the 1-based count of charged evaluations and the running totals
-    of seconds and FLOPs after each (which of them count under a budget is ``within_limit``'s)."""
-    done = sorted((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.number)
+    """For the charged trials (``charged_trial``) in trial order: the 1-based count of charged evaluations and the
+    running totals of seconds and FLOPs after each (which of them count under a budget is ``within_limit``'s)."""
+    done = sorted((t for t in trials if charged_trial(t)), key=lambda t: t.number)
     totals = {kind: 0.0 for kind in COST_KINDS}
     rows = []
     for t in done:

@@ -517,6 +517,7 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
     lines = [f"# Comparison on `{cfg.get('benchmark', '?')}`", ""] + _settings_lines(cfg, settings, out, kind)
     table, columns, target, reference = comparison(summary, kind)
     lines += _final_table_lines(table, columns, target, reference, len(seeds))
+    lines += pruning_lines(summary)
     lines += fairness_lines(trials, summary, kind, target, len(seeds))
     lines += ["## Figures", "", "![anytime](anytime.png)", "", "![rank](rank.png)", "", "![pareto](pareto.png)", ""]
     if has_shrink:
@@ -564,6 +565,22 @@ def _final_table_lines(
     ]
 
 
+def pruning_lines(summary: pd.DataFrame) -> list[str]:
+    """What the pruner did: per strategy, the median share of a run's evaluations it stopped early."""
+    if "pruned" not in summary.columns:
+        return []
+    share = (summary["pruned"] / summary["evaluations"].clip(lower=1)).groupby(summary["strategy"], sort=False).median()
+    evals = summary.groupby("strategy", sort=False)["evaluations"].median()
+    parts = [f"{s} {100 * v:.0f} % of {evals[s]:.0f}" for s, v in share.items()]
+    return [
+        "Pruning: median share of a run's evaluations stopped early, of its median evaluations: "
+        + "; ".join(parts)
+        + ". A stopped evaluation pays for the epochs it trained, so a pruned run evaluates more architectures "
+        "for the same budget.",
+        "",
+    ]
+
+
 def _settings_lines(cfg: dict, settings: dict, out: Path, kind: str) -> list[str]:
     seeds = cfg.get("seeds", [])
     return [
@@ -574,6 +591,14 @@ def _settings_lines(cfg: dict, settings: dict, out: Path, kind: str) -> list[str
         f"- seeds: {_seed_list(seeds)} ({len(seeds)}, paired across strategies)",
         _budget_line(settings.get("resolved_budget"), kind),
         f"- final evaluation: {'yes' if cfg.get('final') else 'no'}",
+        *(
+            [
+                f"- pruner: {cfg['pruner']} (Optuna's), on each table row's per-epoch curve; a pruned evaluation is "
+                "charged the epochs it trained and is never an incumbent; AutoShrink's runs are not pruned"
+            ]
+            if cfg.get("pruner")
+            else []
+        ),
         f"- storage: `{settings.get('storage')}` (open with `optuna-dashboard` or `nasbench-shrink dashboard {out}`)",
         _wall_line(settings),
         "",

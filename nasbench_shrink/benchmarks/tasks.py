@@ -30,10 +30,12 @@ class TaskKind(ABC):
         higher_is_better: Direction of the metric.
         resource: What the score's resource term counts.
         unit: What one MAC count is per (``image`` or ``token``).
+        curve_metric: The metric's key in a record's per-epoch learning curve (what a pruner is told per epoch).
     """
 
     name: str
     metric: str
+    curve_metric: str
     higher_is_better: bool
     resource: str
     unit: str
@@ -55,6 +57,7 @@ class ImageClassification(TaskKind):
     """CNN cells on an image data set: accuracy (higher is better), MACs in the score."""
 
     name, metric, higher_is_better, resource, unit = "image", "accuracy", True, "macs", "image"
+    curve_metric = "val_acc"
 
     def score_resource(self, bench, cell, macs):
         return macs
@@ -70,6 +73,7 @@ class LanguageModelling(TaskKind):
     """RNN cells on a PTB corpus: perplexity (lower is better), the cell's own weights in the score."""
 
     name, metric, higher_is_better, resource, unit = "lm", "perplexity", False, "cell_weights", "token"
+    curve_metric = "val_ppl"
 
     def score_resource(self, bench, cell, macs):
         # official compute_flops: active edges x H^2. An edgeless cell counts as one edge (the official search never

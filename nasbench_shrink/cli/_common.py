@@ -28,6 +28,12 @@ err_console = Console(stderr=True)
 
 DEFAULT_COMPARE_BENCHMARK = "cifar10-small-table"  # shipped in the package: the README's main command trains nothing
 DataDirOpt = typer.Option(None, "--data-dir", help="Data directory (else $NASBENCH_SHRINK_DATA or the user cache).")
+PrunerOpt = typer.Option(
+    "none",
+    "--pruner",
+    help="Stop trials early on a table's per-epoch curve: median, percentile, sha, hyperband (Optuna's) or none; "
+    "a pruned trial is charged the epochs it trained. AutoShrink's runs are never pruned.",
+)
 ObjectivesOpt = typer.Option(
     "score",
     "--objectives",

@@ -11,6 +11,7 @@ from nasbench_shrink.cli._common import (
     DEFAULT_COMPARE_BENCHMARK,
     DataDirOpt,
     ObjectivesOpt,
+    PrunerOpt,
     app,
     budget_of,
     check_settings,
@@ -43,6 +44,7 @@ def compare_cmd(
         "file.py:factory; e.g. all,my.py:factory.",
     ),
     objectives: str = ObjectivesOpt,
+    pruner: str = PrunerOpt,
     seeds: str | None = typer.Option(
         None, "--seeds", help="Seeds: 0,1,2 or 0-99 (default: 100 on a table or surrogate, 3 live)."
     ),
@@ -155,6 +157,7 @@ def compare_cmd(
             lease_s=lease,
             workers_sim=w,
             objectives=objectives,
+            pruner=None if pruner == "none" else pruner,
         )
         for w in sims
     ]

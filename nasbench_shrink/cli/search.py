@@ -12,6 +12,7 @@ from nasbench_shrink.cli._common import (
     CacheOpt,
     DataDirOpt,
     ObjectivesOpt,
+    PrunerOpt,
     app,
     budget_of,
     check_settings,
@@ -75,6 +76,7 @@ def search_cmd(
         "clock_start/end).",
     ),
     objectives: str = ObjectivesOpt,
+    pruner: str = PrunerOpt,
     extend: bool = typer.Option(
         False,
         "--extend",
@@ -113,6 +115,7 @@ def search_cmd(
         extend=extend,
         workers_sim=workers_sim,
         objectives=objectives,
+        pruner=None if pruner == "none" else pruner,
     )
     progress = Progress(
         SpinnerColumn(),
@@ -145,7 +148,8 @@ def search_cmd(
     console.print(
         f"study {summary['study']}: {summary['complete']} trials, {summary['charged_evaluations']:.0f} "
         f"charged evaluations ({summary['cache_hits']} cache hits, {summary['free_repeats']} free repeats), "
-        f"charged {summary['charged_seconds']:.1f} s / {summary['charged_flops']:.3g} FLOPs",
+        f"charged {summary['charged_seconds']:.1f} s / {summary['charged_flops']:.3g} FLOPs"
+        + (f"; {summary['pruned']} evaluations pruned" if summary.get("pruned") else ""),
         highlight=False,
     )
     clock = result.user_attrs.get("clock")

@@ -103,6 +103,7 @@ class Evaluator(ABC):
 
     cacheable = True  # worth storing in the evaluation cache (a lookup is not)
     instant = False  # answers without training, in microseconds (a table lookup)
+    curves = False  # its records carry a per-epoch learning curve (what a pruner is told)
 
     def seed_for(self, run_seed: int, arch_key: str) -> int:
         """The evaluation seed of architecture ``arch_key`` in a run: the run's seed (a table draws one of its
@@ -143,6 +144,8 @@ class LiveTraining(Evaluator):
 
     ``rungs_per_epoch`` > 1 also records the validation metric at every 1/R epoch (rungs for pruners), outside
     the measured cost and without changing the trained network (the training loop's guarantee)."""
+
+    curves = True
 
     def __init__(self, rungs_per_epoch: int = 1, bf16: bool = True) -> None:
         self.rungs_per_epoch = rungs_per_epoch

@@ -28,6 +28,7 @@ from nasbench_shrink import interrupts
 from nasbench_shrink.analysis.fronts import front_columns, front_summary
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.budget import (
+    PRUNED_ATTR,
     budget_of_seed,
     charged,
     cost_of,
@@ -78,6 +79,7 @@ class CompareSpec:
     lease_s: float = 60.0  # a unit whose worker stopped renewing for this long is taken over (not a setting)
     workers_sim: int | None = None  # on a table: every run on a simulated clock of this many workers
     objectives: str = SCORE  # score | metric,macs | metric,params
+    pruner: str | None = None  # every prunable strategy's runs are pruned by it (the others run unpruned)
     bench: Benchmark = field(init=False, repr=False, compare=False)
     plans: dict[str, Strategy] = field(init=False, repr=False, compare=False)
 
@@ -111,7 +113,13 @@ class CompareSpec:
             out["workers_sim"] = self.workers_sim
         if self.objectives != SCORE:
             out["objectives"] = self.objectives
+        if self.pruner is not None:
+            out["pruner"] = self.pruner
         return out
+
+    def pruner_of(self, strategy: str) -> str | None:
+        """The pruner of ``strategy``'s runs: the comparison's, unless the strategy is never pruned."""
+        return self.pruner if self.plans[strategy].prunable else None
 
 
 def resolve_out(spec: CompareSpec, results: Path = Path("results")) -> Path:
@@ -146,6 +154,7 @@ def _run_spec(spec: CompareSpec, strategy: str, seed: int, budget: float | None)
         cache=spec.cache,
         workers_sim=spec.workers_sim,
         objectives=spec.objectives,
+        pruner=spec.pruner_of(strategy),
     )
 
 
@@ -342,8 +351,11 @@ def run_compare(
                 budget_kind=spec.budget_kind if spec.budget is not None else None,
                 workers_sim=spec.workers_sim,
                 objectives=spec.objectives,
+                pruner=spec.pruner_of(s),
             )
         )
+    if spec.pruner is not None and not any(spec.pruner_of(s) for s in spec.strategies):
+        raise UserError(f"--pruner {spec.pruner}: none of the strategies can be pruned (AutoShrink's runs never are)")
     setters = [s for s in spec.strategies if spec.plans[s].sets_auto_budget]
     if spec.budget is None and not setters:
         raise UserError(
@@ -513,11 +525,12 @@ def run_rows(trials: list[FrozenTrial], strategy: str, seed: int, metric: str, l
     table with landscape ``land``, the exact simple regret and whether the cell is in the top 1 %). Whether a
     row is within the budget is ``runs_frame``'s."""
     totals = running_totals(trials)
+    # a pruned trial's score is a partial one: it is charged, but never an incumbent
+    observed = [trial_score(r["trial"]) if r["trial"].state == TrialState.COMPLETE else None for r in totals]
+    pruned = any(PRUNED_ATTR in r["trial"].user_attrs for r in totals)
     if land is not None:  # a table knows the optimum: simple regret after every evaluation
         land.include(Cell.from_dict(r["trial"].user_attrs["cell"]) for r in totals if r["trial"].user_attrs.get("cell"))
-        regrets = regret_column(
-            [r["trial"].user_attrs.get("arch_key") for r in totals], [trial_score(r["trial"]) for r in totals], land
-        )
+        regrets = regret_column([r["trial"].user_attrs.get("arch_key") for r in totals], observed, land)
         top = land.top(0.01)
     clocked = bool(totals) and "clock_end" in totals[0]["trial"].user_attrs
     if clocked and land is not None:  # regret as known at each end time: the trials ended by then
@@ -548,7 +561,7 @@ def run_rows(trials: list[FrozenTrial], strategy: str, seed: int, metric: str, l
                 "train_flops": cost_of(a, "flops"),
                 "cum_cost_s": r["cum_cost_s"],
                 "cum_train_flops": r["cum_train_flops"],
-                "score": trial_score(t),
+                "score": observed[i],
                 metric: a.get(metric),
                 "macs": a.get("macs"),
                 "params": a.get("params"),
@@ -558,7 +571,12 @@ def run_rows(trials: list[FrozenTrial], strategy: str, seed: int, metric: str, l
                 "arch_key": a.get("arch_key"),
                 "step": a.get("step"),
                 "cell": json.dumps(a.get("cell")),
-                **({"regret": regrets[i], "top1pct": a.get("arch_key") in top} if land is not None else {}),
+                **({PRUNED_ATTR: a.get(PRUNED_ATTR)} if pruned else {}),
+                **(
+                    {"regret": regrets[i], "top1pct": observed[i] is not None and a.get("arch_key") in top}
+                    if land is not None
+                    else {}
+                ),
                 **clock,
             }
         )
@@ -602,7 +620,7 @@ def summarize_runs(trials: pd.DataFrame, spec: CompareSpec, metric: str = "accur
     land = _landscape(spec.bench) if fronts else None
     rows = []
     for (strategy, seed), g in trials[trials["within_budget"]].groupby(["strategy", "seed"], sort=False):
-        best = g.loc[g["score"].idxmax()]
+        best = g.loc[g["score"].idxmax()] if g["score"].notna().any() else g.iloc[0]  # pruned rows have no score
         extra = {}
         if "regret" in g.columns:  # a table: exact regret, and the charged evaluations until a top-1 % cell
             hits = g.loc[g["top1pct"].astype(bool), "eval_index"]
@@ -620,6 +638,8 @@ def summarize_runs(trials: pd.DataFrame, spec: CompareSpec, metric: str = "accur
                     "time_to_top1pct_s": float(min(hit_times)) - t0 if len(hit_times) else float("inf"),
                 }
             )
+        if PRUNED_ATTR in g.columns:  # a pruned run: how many of its evaluations the pruner stopped
+            extra["pruned"] = int((g[PRUNED_ATTR].notna() & ~g["repeat"].astype(bool)).sum())
         if fronts:
             extra.update(
                 front_summary(g, metric, objectives.cost, spec.bench.kind.higher_is_better, land, reference=trials)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import optuna
-from optuna.trial import TrialState
 
 from nasbench_shrink.benchmarks import Benchmark
-from nasbench_shrink.budget import repeat_attrs
+from nasbench_shrink.budget import PRUNED_ATTR, charged_trial, repeat_attrs
 from nasbench_shrink.evaluation.cache import EvaluationCache, open_cache
 from nasbench_shrink.evaluation.evaluator import LIVE, evaluate
 from nasbench_shrink.objectives import Objectives, parse_objectives
@@ -42,6 +42,7 @@ RECORD_ATTRS = (
     "eval_seed",
     "accuracy",
     "perplexity",
+    PRUNED_ATTR,
 )
 
 
@@ -59,8 +60,10 @@ class CellObjective:
         device: str | None = None,
         threads: int | None = None,
         objectives: Objectives | str | None = None,
+        prunes: bool = False,
     ) -> None:
         self.bench = benchmark
+        self.prunes = prunes  # report each epoch of the record's curve to the study's pruner
         self.objectives = parse_objectives(objectives)
         self.nodes = nodes or self.bench.nodes
         self.seed = seed
@@ -90,6 +93,7 @@ class CellObjective:
         )
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, float]:
+        self.last_attrs = {}
         sys_attrs = trial_system_attrs(trial)
         if sys_attrs.get(SKIP_ATTR):
             raise optuna.TrialPruned("the strategy has nothing left to evaluate")
@@ -103,6 +107,10 @@ class CellObjective:
             for k, v in attrs.items():
                 trial.set_user_attr(k, v)
             self.last_attrs = attrs
+            if PRUNED_ATTR in attrs:  # what the run saw before: stopped at the same epoch, free
+                for step, v in sorted(first.intermediate_values.items()):
+                    trial.report(v, step)
+                raise optuna.TrialPruned(f"a repeat of trial {first.number}, pruned at epoch {attrs[PRUNED_ATTR]}")
             return self.values(attrs)
         seed = (self.bench.evaluator or LIVE).seed_for(self.seed, cell.key)
         started = time.time()
@@ -138,10 +146,37 @@ class CellObjective:
         if (self.bench.evaluator or LIVE).cacheable:  # it trained: the real clock, in the attrs a simulated
             # clock writes (runs.clock); a lookup's real time says nothing
             attrs.update(clock_start=started, clock_end=time.time(), clock_worker=worker_name())
+        if self.prunes:
+            self._report_epochs(trial, rec, attrs)  # raises TrialPruned when the pruner stops it
         for k, v in attrs.items():
             trial.set_user_attr(k, v)
         self.last_attrs = attrs
         return self.values(attrs)
+
+    def _report_epochs(self, trial: optuna.Trial, rec: Any, attrs: dict[str, Any]) -> None:
+        """Tell the study's pruner the score after each epoch of the record's learning curve; when it stops the
+        trial after epoch e of E, the trial is charged e/E of the record's seconds and FLOPs, keeps the metric it
+        had then, and is marked pruned (``budget.PRUNED_ATTR``)."""
+        kind = self.bench.kind
+        epochs = [p for p in rec.curve if kind.curve_metric in p and p[kind.curve_metric] is not None]
+        for i, point in enumerate(epochs[:-1], start=1):  # after the last epoch the evaluation is complete anyway
+            value = self.bench.score(point[kind.curve_metric], rec.resource, lam=self.lam)
+            trial.report(value, i)
+            if trial.should_prune():
+                share = i / len(epochs)
+                attrs.update(
+                    {
+                        "score": value,
+                        self.bench.metric: point[kind.curve_metric],
+                        "cost_s": attrs["cost_s"] * share,
+                        "train_flops": attrs["train_flops"] * share,
+                        PRUNED_ATTR: i,
+                    }
+                )
+                for k, v in attrs.items():
+                    trial.set_user_attr(k, v)
+                self.last_attrs = attrs
+                raise optuna.TrialPruned(f"pruned after epoch {i} of {len(epochs)}")
 
     def first_evaluation(self, study: optuna.Study, key: str) -> optuna.trial.FrozenTrial | None:
         """The run's earliest finished trial of architecture ``key``, read from the study's storage (so other
@@ -161,7 +196,7 @@ class CellObjective:
             if t.number not in indexed:
                 indexed.add(t.number)
                 k = t.user_attrs.get("arch_key")
-                if t.state == TrialState.COMPLETE and k is not None and (k not in first or first[k].number > t.number):
+                if charged_trial(t) and k is not None and (k not in first or first[k].number > t.number):
                     first[k] = t
             if prefix:
                 done_prefix[0] = pos + 1

@@ -19,7 +19,17 @@ from optuna.trial import FrozenTrial, TrialState
 
 from nasbench_shrink import interrupts
 from nasbench_shrink.benchmarks import Benchmark
-from nasbench_shrink.budget import BUDGET_KINDS, MAX_REPEATS_IN_A_ROW, REPEAT_ATTR, WALLCLOCK, Budget, charged, cost_of
+from nasbench_shrink.budget import (
+    BUDGET_KINDS,
+    MAX_REPEATS_IN_A_ROW,
+    PRUNED_ATTR,
+    REPEAT_ATTR,
+    WALLCLOCK,
+    Budget,
+    charged,
+    charged_trial,
+    cost_of,
+)
 from nasbench_shrink.catalogue import resolve_benchmark
 from nasbench_shrink.errors import UserError, check_sqlite_url
 from nasbench_shrink.objectives import SCORE, parse_objectives
@@ -62,6 +72,7 @@ class SearchSpec:
     options: dict[str, Any] = field(default_factory=dict)
     extend: bool = False  # a larger budget than the stored study's continues it (else any change is refused)
     workers_sim: int | None = None  # on a table: W workers on a simulated clock (runs.clock)
+    pruner: str | None = None  # a name of PRUNERS: stop trials early on their per-epoch curve (tables)
     objectives: str = SCORE  # score | metric,macs | metric,params (nasbench_shrink.objectives)
     bench: Benchmark = field(init=False, repr=False, compare=False)
     plan: Strategy = field(init=False, repr=False, compare=False)
@@ -102,6 +113,8 @@ class SearchSpec:
         }
         if self.workers_sim is not None:  # W > 1 changes what asynchronous samplers see: part of the run
             out["workers_sim"] = self.workers_sim
+        if self.pruner is not None:  # (a run without one keeps the settings it had before pruners existed)
+            out["pruner"] = self.pruner
         if self.objectives != SCORE:  # (a score study's settings stay what they were before objectives existed)
             out["objectives"] = self.objectives
         return out
@@ -190,7 +203,12 @@ def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage | None = None
     objectives = parse_objectives(spec.objectives)
     directions = objectives.directions(bench.kind.higher_is_better)
     study = optuna.create_study(
-        storage=storage, study_name=spec.study_name, sampler=sampler, directions=directions, load_if_exists=True
+        storage=storage,
+        study_name=spec.study_name,
+        sampler=sampler,
+        directions=directions,
+        load_if_exists=True,
+        pruner=make_pruner(spec.pruner, bench.proxy.recipe.max_epochs),
     )
     if [d.name.lower() for d in study.directions] != directions:
         raise UserError(
@@ -231,6 +249,7 @@ def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage | None = None
         lam=spec.lam,
         device=spec.device,
         objectives=objectives,
+        prunes=spec.pruner is not None,
     )
     return study, objective
 
@@ -288,7 +307,11 @@ def _guarded(objective: CellObjective, rule: _StopRule | None = None) -> Callabl
     def run(trial: optuna.Trial) -> float:
         try:
             value = objective(trial)
-        except (UserError, optuna.TrialPruned, KeyboardInterrupt):
+        except optuna.TrialPruned:
+            if rule is not None and PRUNED_ATTR in objective.last_attrs:  # a pruned evaluation is charged too
+                rule.after(trial.study, objective.last_attrs)
+            raise
+        except (UserError, KeyboardInterrupt):
             raise
         except Exception as exc:
             raise CandidateFailed(f"{type(exc).__name__}: {exc}") from exc
@@ -437,7 +460,7 @@ def run_ended(study: optuna.Study, limit: Budget) -> bool:
     trials = study.get_trials(deepcopy=False)
     if limit.spent(trials) or is_finished(study):
         return True
-    done = [t for t in trials if t.state == TrialState.COMPLETE][-MAX_REPEATS_IN_A_ROW:]
+    done = [t for t in trials if charged_trial(t)][-MAX_REPEATS_IN_A_ROW:]
     return len(done) == MAX_REPEATS_IN_A_ROW and all(t.user_attrs.get(REPEAT_ATTR) for t in done)
 
 
@@ -455,6 +478,49 @@ def search_job(spec: SearchSpec, threads: int | None) -> str:
     return spec.study_name
 
 
+def _pruners(epochs: int) -> dict[str, Callable[[], optuna.pruners.BasePruner]]:
+    """Optuna's pruners by name, over a run's epochs (steps 1 .. epochs - 1 are reported)."""
+    p = optuna.pruners
+    return {
+        "median": lambda: p.MedianPruner(n_startup_trials=5, n_warmup_steps=0),
+        "percentile": lambda: p.PercentilePruner(25.0, n_startup_trials=5, n_warmup_steps=0),
+        "sha": lambda: p.SuccessiveHalvingPruner(min_resource=1, reduction_factor=2),
+        "hyperband": lambda: p.HyperbandPruner(min_resource=1, max_resource=max(1, epochs), reduction_factor=2),
+    }
+
+
+PRUNERS: tuple[str, ...] = tuple(_pruners(1))
+
+
+def make_pruner(name: str | None, epochs: int) -> optuna.pruners.BasePruner | None:
+    """The pruner called ``name`` for runs of ``epochs`` epochs (``None``: no pruning)."""
+    return None if name is None else _pruners(epochs)[name]()
+
+
+def check_pruner(spec: SearchSpec) -> None:
+    """Pruning needs a per-epoch curve answered without training (a table), one objective, no simulated clock,
+    and a strategy that tolerates pruned trials."""
+    if spec.pruner is None:
+        return
+    if spec.pruner not in PRUNERS:
+        raise UserError(f"unknown --pruner {spec.pruner!r}; choose one of {', '.join(PRUNERS)} or none")
+    ev = spec.bench.evaluator
+    if ev is None or not ev.instant or not ev.curves:
+        raise UserError(
+            f"--pruner needs a table's per-epoch curves; {spec.bench.name} has none (a live run would train the "
+            "epochs before the pruner saw them; a surrogate predicts no curve): use a table, e.g. -b digits-table"
+        )
+    if parse_objectives(spec.objectives).multi:
+        raise UserError("Optuna's pruners stop single-objective trials only; drop --pruner or pass --objectives score")
+    if spec.workers_sim is not None:
+        raise UserError("--pruner does not run on a simulated clock yet; drop --workers-sim or --pruner")
+    if not spec.plan.prunable:
+        raise UserError(
+            f"strategy {spec.strategy!r} chooses among every candidate's final value, so its trials are never "
+            "pruned; drop --pruner for it"
+        )
+
+
 def check_budget(spec: SearchSpec) -> None:
     if spec.budget is None and not spec.plan.ends_by_itself:
         raise UserError(
@@ -465,6 +531,7 @@ def check_budget(spec: SearchSpec) -> None:
         raise UserError("the budget must be positive")
     check_clock(spec)
     check_objectives(spec)
+    check_pruner(spec)
 
 
 def check_objectives(spec: SearchSpec) -> None:
@@ -540,6 +607,11 @@ def study_summary(study: optuna.Study) -> dict[str, Any]:
         "trials": len(trials),
         "complete": sum(t.state == TrialState.COMPLETE for t in trials),
         "failed": sum(t.state == TrialState.FAIL for t in trials),
+        "pruned": sum(
+            PRUNED_ATTR in t.user_attrs and not t.user_attrs.get(REPEAT_ATTR)
+            for t in trials
+            if t.state == TrialState.PRUNED
+        ),
         "cache_hits": sum(bool(t.user_attrs.get("cache_hit")) for t in trials if t.state == TrialState.COMPLETE),
         "free_repeats": sum(bool(t.user_attrs.get(REPEAT_ATTR)) for t in trials if t.state == TrialState.COMPLETE),
         "charged_evaluations": cost["evals"],

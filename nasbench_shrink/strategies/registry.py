@@ -76,6 +76,8 @@ class Strategy:
             comparison refuses it in any other.
         reference_for: The kinds of comparison whose report tests every strategy against this one (AutoShrink
             for the score, its λ sweep for two objectives).
+        prunable: Whether ``--pruner`` may stop its trials early (AutoShrink's steps choose among all K
+            candidates' final values, so its runs are never pruned).
 
     Example:
         >>> from nasbench_shrink.strategies.registry import Strategy
@@ -97,6 +99,7 @@ class Strategy:
     objectives: tuple[str, ...] = ("single",)
     reference_for: tuple[str, ...] = ()
     label: str | None = None  # the name a plug-in declares (its sampler's ``strategy_name``), shown in results
+    prunable: bool = True  # its runs may be pruned per epoch (--pruner); AutoShrink's steps need every candidate
 
     @property
     def display_name(self) -> str:
@@ -302,6 +305,7 @@ def _builtin() -> None:
             paper_row="Shrink",
             reference_for=("single",),
             **default,
+            prunable=False,
         ),
         Strategy(
             "autoshrink-sweep",
@@ -313,6 +317,7 @@ def _builtin() -> None:
             objectives=("multi",),
             reference_for=("multi",),
             **default,
+            prunable=False,
         ),
         Strategy(
             "autoshrink-pareto",
@@ -323,6 +328,7 @@ def _builtin() -> None:
             options=("nodes", "k", "width"),
             objectives=("multi",),
             **default,
+            prunable=False,
         ),
         Strategy(
             "autoshrink-restarts",
@@ -330,6 +336,7 @@ def _builtin() -> None:
             "AutoShrink restarted from a fresh seed's complete "
             "DAG whenever a shrinking run ends, so it can spend a fixed budget (our extension)",
             options=("nodes", "k"),
+            prunable=False,
         ),
         Strategy(
             "autoshrink-zc",
@@ -338,6 +345,7 @@ def _builtin() -> None:
             "removals ranked by a zero-cost proxy, the best K trained (our extension)",
             ends_by_itself=True,
             options=("nodes", "k", "proxy", "screen"),
+            prunable=False,
         ),
         Strategy(
             "zc-rank",

@@ -422,6 +422,7 @@ class TableLookup(Evaluator):
 
     cacheable = False
     instant = True
+    curves = True  # every row keeps its per-epoch curve
     # lookups are cheap: enough seeds that the paired test detects an A12 of about 0.6 (the report says how small)
     default_seeds = 100
 

@@ -1,0 +1,119 @@
+"""Optuna's pruners on a table's per-epoch curves: the decisions a median pruner must take, worked out here from
+the curves; the epochs a pruned evaluation is charged; a repeat of a pruned architecture; what is refused."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from optuna.trial import TrialState
+from typer.testing import CliRunner
+
+from nasbench_shrink.budget import PRUNED_ATTR, charged
+from nasbench_shrink.catalogue import get_benchmark
+from nasbench_shrink.cli import app
+from nasbench_shrink.runs.search import SearchSpec, best_trial, run_search
+from search_spaces import Cell
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def test_median_pruner_decides_and_charges_as_worked_out_from_the_curves(tmp_path):
+    bench = get_benchmark("digits-table")  # up to 8 epochs per row
+    spec = SearchSpec(
+        "random",
+        bench,
+        seed=3,
+        storage=f"sqlite:///{tmp_path}/s.db",
+        cache=None,
+        budget_kind="evals",
+        budget=40,
+        pruner="median",
+    )
+    trials = sorted(run_search(spec).get_trials(deepcopy=False), key=lambda t: t.number)
+    seen: list = []
+    pruned = repeats_of_pruned = 0
+    for t in trials:
+        a = t.user_attrs
+        if a.get("repeat"):
+            first = trials[a["repeat_of"]]
+            assert t.state == first.state  # what the run saw before
+            assert a["train_flops"] == 0 and a["cost_s"] == 0
+            repeats_of_pruned += t.state == TrialState.PRUNED
+            seen.append(t)
+            continue
+        rec = bench.evaluator.run(Cell.from_dict(a["cell"]), bench, "proxy", a["eval_seed"])
+        scores = [bench.score(p["val_acc"], rec.resource) for p in rec.curve]
+        epochs = len(scores)
+        completed = [s for s in seen if s.state == TrialState.COMPLETE]
+        expected = None  # Optuna's median rule: best value so far below the completed trials' median at that step
+        if len(completed) >= 5:
+            best = -math.inf
+            for e in range(1, epochs):
+                best = max(best, scores[e - 1])
+                at_e = [s.intermediate_values[e] for s in completed if e in s.intermediate_values]
+                if at_e and best < np.percentile(at_e, 50):
+                    expected = e
+                    break
+        if expected is None:
+            assert t.state == TrialState.COMPLETE and a["train_flops"] == rec.train_flops
+        else:
+            pruned += 1
+            assert t.state == TrialState.PRUNED and a[PRUNED_ATTR] == expected
+            assert a["train_flops"] == pytest.approx(rec.train_flops * expected / epochs, rel=1e-12)
+            assert a["cost_s"] == pytest.approx(rec.cost_s * expected / epochs, rel=1e-12)
+            assert a["score"] == pytest.approx(scores[expected - 1], rel=1e-12)
+        seen.append(t)
+    assert pruned > 5  # the rule did prune: the test checked real decisions
+    assert charged(trials)["evals"] == 40  # a pruned evaluation is one evaluation of the budget
+    assert best_trial(run_search(spec)).state == TrialState.COMPLETE
+
+
+def test_compare_with_a_pruner_pairs_budgets_and_never_takes_a_pruned_incumbent(tmp_path):
+    out = tmp_path / "c"
+    args = ["compare", "-b", "digits-table", "--strategies", "autoshrink,random", "--seeds", "0,1", "-w", "1"]
+    res = CliRunner().invoke(app, [*args, "--pruner", "median", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    summary = pd.read_csv(out / "summary.csv").set_index(["strategy", "seed"])
+    trials = pd.read_csv(out / "trials.csv")
+    assert (summary.loc["autoshrink", "pruned"] == 0).all() and (summary.loc["random", "pruned"] > 0).all()
+    for seed in (0, 1):
+        spent = summary.loc[("autoshrink", seed), "search_flops"]
+        assert summary.loc[("random", seed), "search_flops"] <= spent * (1 + 1e-9)
+        run = trials[(trials.strategy == "random") & (trials.seed == seed) & trials.within_budget]
+        assert run.loc[run[PRUNED_ATTR].notna(), "score"].isna().all()  # a partial score is no incumbent's
+        assert summary.loc[("random", seed), "best_score"] == run["score"].max()
+    assert "- pruner: median" in (out / "report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["search", "-b", "cifar10-small-n8", "-s", "random", "--budget-evals", "5"], "per-epoch curves"),
+        (["search", "-b", "digits-table", "-s", "autoshrink"], "never pruned"),
+        (
+            ["search", "-b", "digits-table", "-s", "random", "--budget-evals", "5", "--objectives", "metric,macs"],
+            "single-objective",
+        ),
+        (
+            ["search", "-b", "digits-table", "-s", "random", "--budget-evals", "5", "--workers-sim", "2"],
+            "simulated clock",
+        ),
+        (["compare", "-b", "digits-table", "--strategies", "autoshrink"], "none of the strategies"),
+    ],
+)
+def test_pruner_refusals_are_one_line(args, needle, tmp_path):
+    res = CliRunner().invoke(app, [*args, "--pruner", "median", "--storage", f"sqlite:///{tmp_path}/x.db"])
+    assert res.exit_code == 2, res.output
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and needle in " ".join(res.stderr.split()), res.stderr
+
+
+def test_unknown_pruner_is_named():
+    res = CliRunner().invoke(
+        app, ["search", "-b", "digits-table", "-s", "random", "--budget-evals", "5", "--pruner", "x"]
+    )
+    assert res.exit_code == 2 and "median, percentile, sha, hyperband" in res.stderr
