@@ -94,8 +94,9 @@ def legend_outside(ax, title: str | None = None, handles=None, labels=None) -> N
 
 
 def regret_axis(ax, values: np.ndarray) -> None:
-    """A symmetric-log y axis for regret that shows 0 (the optimum found) and labels every tick in plain
-    numbers: linear below the smallest positive decade present, logarithmic above, ticks at 1, 2 and 5 × 10^k."""
+    """A symmetric-log y axis for regret that shows 0 (the optimum, or a surrogate's best known cell) and labels
+    every tick in plain numbers: linear below the smallest positive decade present, logarithmic above, ticks at 1, 2
+    and 5 × 10^k."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
     v = np.asarray(values, dtype=float)
@@ -110,7 +111,7 @@ def regret_axis(ax, values: np.ndarray) -> None:
         ticks = [0.0] + [float(f"{d:.3g}") for d in decades]
     ax.yaxis.set_major_locator(FixedLocator(ticks))
     ax.yaxis.set_minor_locator(NullLocator())
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: "0 (optimum)" if y == 0 else f"{y:g}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: "0 (optimum / best known)" if y == 0 else f"{y:g}"))
     top = max(float(v.max()) if v.size else hi, lo) * 1.15
     ax.set_ylim(min(-0.05 * lo, 1.15 * float(v.min()) if v.size else 0.0), top)  # < 0: past a best known cell
 

@@ -8,8 +8,8 @@ scikit-learn: the forest is copied once into padded node arrays and walked for a
 gives scikit-learn's predictions (tested) in tens of microseconds instead of milliseconds per cell.
 
 The noise model is the pooled within-cell standard deviation of one seed around the seed mean, from the cells
-trained at several seeds; the seconds are a least-squares line in the training FLOPs (what a live run of the tier
-would be charged, without the measuring machine's noise).
+trained at several seeds; the seconds are a Theil–Sen line in the training FLOPs on the reference machine (what a
+live run of the tier would be charged there, without the measuring machine's load).
 """
 
 from __future__ import annotations
@@ -107,6 +107,18 @@ def _noise(frame: pd.DataFrame) -> tuple[float, int]:
     return float(np.sqrt((dev**2).sum() / max(1, len(dev) - cells))), int(cells)
 
 
+def _seconds_line(frame: pd.DataFrame) -> tuple[float, float]:
+    """Seconds against training GFLOPs on the reference machine (the one that trained the most rows, a table's
+    rule), by Theil–Sen: the median of pairwise slopes, so seconds measured while the machine was busy do not tilt
+    it (a least-squares line on this data fell below zero for small cells)."""
+    from scipy import stats as st
+
+    ref = frame["machine"].value_counts().idxmax() if frame["machine"].notna().any() else None
+    rows = frame if ref is None else frame[frame["machine"] == ref]
+    fit = st.theilslopes(rows["cost_s"].to_numpy(float), rows["train_flops"].to_numpy(float) / 1e9)
+    return float(fit[0]), float(fit[1])
+
+
 def fit_surrogate(path: Path) -> FittedSurrogate:
     """Fit every part of the surrogate on the data set at ``path`` (deterministic: fixed seeds, one thread)."""
     frame, meta = load_dataset(path)
@@ -116,7 +128,7 @@ def fit_surrogate(path: Path) -> FittedSurrogate:
     x = np.vstack([cell_features(c, m, p) for c, m, p in zip(cells, means["macs"], means["params"])])
     acc = fit_model("rf", x, means["accuracy"].to_numpy(float)).model
     test = fit_model("rf", x, test_means.loc[means["key"]].to_numpy(float)).model
-    slope, intercept = np.polyfit(frame["train_flops"].to_numpy(float) / 1e9, frame["cost_s"].to_numpy(float), 1)
+    slope, intercept = _seconds_line(frame)
     sd, noise_cells = _noise(frame)
     examples = frame["train_flops"] / (3 * frame["macs"])
     return FittedSurrogate(
