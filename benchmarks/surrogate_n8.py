@@ -21,7 +21,7 @@ DATA = ROOT / "nasbench_shrink" / "surrogates" / "cifar10-small-n8-data.parquet"
 OUT = ROOT / "benchmarks" / "results" / "surrogate-n8"
 
 
-def export(collection: Path) -> dict:
+def export(collection: Path, to: Path = DATA) -> dict:
     import sqlalchemy as sa
 
     from nasbench_shrink.catalogue import get_benchmark
@@ -48,7 +48,7 @@ def export(collection: Path) -> dict:
         "python benchmarks/surrogate_n8.py --dir DIR",
         "exported": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    return export_dataset(records, manifest, DATA, meta)
+    return export_dataset(records, manifest, to, meta)
 
 
 def _study_manifest(path: Path) -> list[dict]:
@@ -83,11 +83,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dir", type=Path, default=None, help="collection folder to export first")
     ap.add_argument("--no-best", action="store_true", help="skip the best-known search (regret's reference)")
+    ap.add_argument(
+        "--collection-only",
+        type=Path,
+        default=None,
+        help="export the collection to this file and stop: rows kept for the next export, the shipped data unchanged",
+    )
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     from nasbench_shrink.surrogates.dataset import load_dataset, seed_means
     from nasbench_shrink.surrogates.validation import validate
 
+    if args.collection_only is not None:
+        if args.dir is None:
+            sys.exit("surrogate_n8: --collection-only needs --dir")
+        info = export(args.dir, args.collection_only)
+        print(f"exported {info['rows']} rows, {info['architectures']} architectures to {args.collection_only}")
+        return
     if args.dir is not None:
         info = export(args.dir)
         print(f"exported {info['rows']} rows, {info['architectures']} architectures to {DATA}")
