@@ -75,15 +75,25 @@ class Cell:
         for k, op in enumerate(ops[1:], start=1):
             if op not in allowed:
                 raise CellError(f"unknown op {op!r} at node {k}; {space} ops are {list(allowed)}")
+        self._set(space, nodes, tuple(sorted(norm)), ops)
+
+    def _set(self, space: str, nodes: int, edges: tuple[Edge, ...], ops: tuple[str, ...]) -> None:
         object.__setattr__(self, "space", space)
         object.__setattr__(self, "nodes", nodes)
-        object.__setattr__(self, "edges", tuple(sorted(norm)))
+        object.__setattr__(self, "edges", edges)
         object.__setattr__(self, "ops", ops)
         succ: list[list[int]] = [[] for _ in range(nodes)]
-        for i, j in self.edges:
+        for i, j in edges:
             succ[i].append(j)
         object.__setattr__(self, "_succ", tuple(tuple(s) for s in succ))
         object.__setattr__(self, "_key", None)
+
+    def _with_edges(self, edges: tuple[Edge, ...]) -> Cell:
+        """This cell with a sorted subset of its edges: valid by construction, so not validated again (a search
+        derives thousands of cells this way)."""
+        cell = object.__new__(Cell)
+        cell._set(self.space, self.nodes, edges, self.ops)
+        return cell
 
     # ------------------------------------------------------------------ structure
     def reachable(self) -> frozenset[int]:
@@ -100,7 +110,7 @@ class Cell:
         kept = tuple(e for e in self.edges if e[0] in live)
         if kept == self.edges:
             return self
-        return Cell(self.space, self.nodes, kept, self.ops)
+        return self._with_edges(kept)
 
     @property
     def active_nodes(self) -> tuple[int, ...]:
@@ -129,7 +139,7 @@ class Cell:
         e = (int(edge[0]), int(edge[1]))
         if e not in self.edges:
             raise CellError(f"edge {e} is not in the cell")
-        return Cell(self.space, self.nodes, [x for x in self.edges if x != e], self.ops)
+        return self._with_edges(tuple(x for x in self.edges if x != e))
 
     def shrink_space(self) -> list[tuple[Edge, Cell]]:
         """The topology shrink space (paper Eq. 4): every one-edge removal of the pruned cell."""

@@ -9,6 +9,7 @@ import pytest
 
 from nasbench_shrink.budget import Budget, charged
 from nasbench_shrink.runs.clock import simulate
+from nasbench_shrink.runs.compare import store_studies
 from nasbench_shrink.runs.search import SearchSpec, run_worker
 from nasbench_shrink.samplers import AutoShrinkSampler
 from nasbench_shrink.samplers.cell_sampler import SKIP_ATTR, trial_system_attrs
@@ -309,6 +310,8 @@ def test_the_studys_clock_attr_agrees_with_the_summary(tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
+    assert not optuna.get_all_study_names(f"sqlite:///{out / 'studies.db'}")  # a table's studies: on request
+    assert store_studies(out) == {"stored": 8, "already": 0, "differ": []}  # each replay equals its recorded rows
     summary = pd.read_csv(out / "summary.csv")
     storage = f"sqlite:///{out / 'studies.db'}"
     checked = 0

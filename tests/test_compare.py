@@ -221,3 +221,23 @@ def test_dashboard_serves_the_studies(reference):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_power_chooses_the_seeds_and_bad_power_is_one_line(tmp_path):
+    from nasbench_shrink.analysis.stats import seeds_for_power
+
+    runner = CliRunner()
+    out = tmp_path / "powered"
+    args = ["compare", "-b", "digits-table", "--strategies", "autoshrink,random", "--no-final"]
+    res = runner.invoke(app, [*args, "--power", "0.75", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    n = seeds_for_power(0.75, alpha=0.05)  # two strategies: one comparison, Holm's strictest step is 0.05
+    assert json.loads((out / "compare.json").read_text())["settings"]["seeds"] == list(range(n))
+    assert f"{n} seeds: the paired test detects A12 ≥ 0.75" in res.stderr
+    for bad, says in (
+        (["--power", "0.4"], "between 0.5 and 1"),
+        (["--power", "0.7", "--seeds", "0-3"], "pass one of them"),
+    ):
+        res = runner.invoke(app, [*args, *bad, "--out", str(tmp_path / "bad")])
+        assert res.exit_code == 2 and says in res.output and "Traceback" not in res.output
+        assert not (tmp_path / "bad").exists()

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from nasbench_shrink import make_sampler
 from nasbench_shrink.analysis.report import shrink_steps
 from nasbench_shrink.cli import app
+from nasbench_shrink.runs.compare import store_studies
 
 runner = CliRunner()
 SEEDS = [0, 1, 2]
@@ -57,6 +58,7 @@ def test_summary_formats(table_run):
 
 def test_shrink_figure_data_is_each_steps_chosen_cell(table_run):
     out, _ = table_run
+    store_studies(out, SEEDS)  # a table comparison's studies are stored on request
     steps = shrink_steps(pd.read_csv(out / "trials.csv"))
     for seed in SEEDS:
         sampler = make_sampler("autoshrink", benchmark="digits-table", seed=seed)

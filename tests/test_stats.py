@@ -95,3 +95,25 @@ def test_a12_interval_covers_the_truth_and_equivalence_needs_a_narrow_one():
     )
     text = equivalence_sentence(ns, "ref")
     assert "Equivalent to ref within a negligible effect" in text and text.endswith(": narrow.")
+
+
+def test_seeds_for_power_inverts_detectable_a12():
+    """The seeds it asks for detect the target effect (and one seed in ten fewer would not quite)."""
+    n = stats.seeds_for_power(0.64, alpha=0.05 / 8)
+    assert 50 < n < 400
+    values = np.random.default_rng(3).random(4000)
+    assert stats.detectable_a12(values, n, alpha=0.05 / 8) == pytest.approx(0.64, abs=0.01)
+    assert stats.detectable_a12(values, int(n * 0.8), alpha=0.05 / 8) > 0.64
+    assert stats.seeds_for_power(0.71, alpha=0.05 / 8) < n < stats.seeds_for_power(0.6, alpha=0.05 / 8)
+    assert stats.seeds_for_power(0.64, alpha=0.05) < n  # Holm's strictest step needs more
+
+
+def test_seeds_for_power_reads_ties_as_detectable_a12_does():
+    tied = np.r_[np.zeros(600), np.random.default_rng(0).random(400)]  # 60 % of runs at one value
+    n = stats.seeds_for_power(0.64, values=tied)
+    assert n != stats.seeds_for_power(0.64)
+    assert stats.detectable_a12(tied, n) == pytest.approx(0.64, abs=0.015)
+    with pytest.raises(ValueError, match=r"between 0\.5 and 1"):
+        stats.seeds_for_power(0.5)
+    with pytest.raises(ValueError, match="distinct"):
+        stats.seeds_for_power(0.6, values=[1.0, 1.0])

@@ -501,11 +501,17 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
             f"unknown cost axis {axis!r} for this comparison; choose one of evals, flops, seconds "
             "(and wallclock for a run on a simulated clock)"
         )
-    anytime_figure(trials, axis, out / "anytime.png", kind)
-    rank_figure(trials, axis, out / "rank.png", kind)
+
+    def curves() -> None:  # drawn in a second process while this one writes the rest
+        anytime_figure(trials, axis, out / "anytime.png", kind)
+        rank_figure(trials, axis, out / "rank.png", kind)
+
+    drawn = style.drawn_aside(curves)
     objectives = parse_objectives(cfg.get("objectives"))
     if objectives.multi:
-        return _write_front_report(out, bench, trials, summary, settings, objectives)
+        path = _write_front_report(out, bench, trials, summary, settings, objectives)
+        drawn()
+        return path
     land = table_landscape(bench, trials)
     if land is not None and land.enumerated:
         table_pareto_figure(summary, land, out / "pareto.png")
@@ -536,6 +542,7 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
         "",
     ]
     path = out / "report.md"
+    drawn()
     path.write_text("\n".join(lines))
     return path
 

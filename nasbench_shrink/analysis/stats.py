@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,7 @@ __all__ = [
     "iqm",
     "mean_rank",
     "paired_test",
+    "seeds_for_power",
     "step_values",
     "vargha_delaney_a12",
     "wilcoxon_pvalues",
@@ -89,11 +90,21 @@ def _grid(trials: pd.DataFrame, x_col: str, points: int) -> np.ndarray:
 def _per_run(
     trials: pd.DataFrame, x_col: str, y_col: str, maximize: bool, grid: np.ndarray, best_so_far: bool = True
 ) -> pd.DataFrame:
-    rows = []
-    for (strategy, seed), g in trials.groupby(["strategy", "seed"], sort=False):
-        vals = step_values(g[x_col].to_numpy(), g[y_col].to_numpy(), grid, maximize, best_so_far)
-        rows += [{"strategy": strategy, "seed": seed, "x": x, "value": v} for x, v in zip(grid, vals)]
-    return pd.DataFrame(rows)
+    keys, values = [], []
+    for key, g in trials.groupby(["strategy", "seed"], sort=False):
+        keys.append(key)
+        values.append(step_values(g[x_col].to_numpy(), g[y_col].to_numpy(), grid, maximize, best_so_far))
+    if not keys:
+        return pd.DataFrame(columns=["strategy", "seed", "x", "value"])
+    n = len(grid)  # one block of grid points per run, built as columns (a frame of dicts is slow at 1,000s of runs)
+    return pd.DataFrame(
+        {
+            "strategy": np.repeat(np.array([k[0] for k in keys], dtype=object), n),
+            "seed": np.repeat(np.array([k[1] for k in keys]), n),
+            "x": np.tile(np.asarray(grid, dtype=float), len(keys)),
+            "value": np.concatenate([np.asarray(v, dtype=float) for v in values]),
+        }
+    )
 
 
 def bootstrap_bands(
@@ -272,6 +283,30 @@ def wilcoxon_pvalues(d: np.ndarray) -> np.ndarray:
     return np.where(n_r > 0, 2.0 * st.norm.sf(np.abs(z)), 1.0)
 
 
+def _quantile_of(values: Sequence[float] | None) -> Callable[[np.ndarray], np.ndarray] | None:
+    """Z ↦ Q(Φ(Z)) with Q the empirical quantile function of ``values`` (ties kept); the identity for None (a
+    continuous, tie-free distribution: A12 and the signed-rank test see ranks only). None if ``values`` has fewer
+    than two distinct values."""
+    if values is None:
+        return lambda z: z
+    v = np.sort(np.asarray(values, dtype=float))
+    v = v[np.isfinite(v)]
+    if len(np.unique(v)) < 2:
+        return None
+
+    def quantile(z: np.ndarray) -> np.ndarray:
+        idx = np.minimum((st.norm.cdf(z) * len(v)).astype(int), len(v) - 1)
+        return v[idx]
+
+    return quantile
+
+
+def _a12_at(quantile: Callable[[np.ndarray], np.ndarray], delta: float, big1: np.ndarray, big2: np.ndarray) -> float:
+    """P(Y > X) + ½ P(Y = X) for X = Q(Φ(Z₁)), Y = Q(Φ(Z₂ + δ)), from the normal samples ``big1``, ``big2``."""
+    x, y = quantile(big1), quantile(big2 + delta)
+    return float((y > x).mean() + 0.5 * (y == x).mean())
+
+
 def detectable_a12(
     values: Sequence[float], n: int, alpha: float = 0.05, power: float = 0.8, sims: int = 1000, seed: int = 0
 ) -> float:
@@ -283,16 +318,10 @@ def detectable_a12(
     conservative assumption: pairing can only help). δ is found by bisection with common random numbers; the
     A12 reported is P(Y > X) + ½ P(Y = X) at that δ. NaN when ``values`` has fewer than two distinct values.
     """
-    v = np.sort(np.asarray(values, dtype=float))
-    v = v[np.isfinite(v)]
-    if n < 2 or len(np.unique(v)) < 2:
+    quantile = _quantile_of(values)
+    if n < 2 or quantile is None:
         return math.nan
     rng = np.random.default_rng(seed)
-
-    def quantile(z: np.ndarray) -> np.ndarray:
-        idx = np.minimum((st.norm.cdf(z) * len(v)).astype(int), len(v) - 1)
-        return v[idx]
-
     z1, z2 = rng.standard_normal((sims, n)), rng.standard_normal((sims, n))
     big1, big2 = rng.standard_normal(200_000), rng.standard_normal(200_000)
 
@@ -307,5 +336,51 @@ def detectable_a12(
     for _ in range(14):
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if power_at(mid) < power else (lo, mid)
-    x, y = quantile(big1), quantile(big2 + hi)
-    return float((y > x).mean() + 0.5 * (y == x).mean())
+    return _a12_at(quantile, hi, big1, big2)
+
+
+def seeds_for_power(
+    a12: float,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    values: Sequence[float] | None = None,
+    sims: int = 1000,
+    seed: int = 0,
+    most: int = 20_000,
+) -> int:
+    """The fewest seeds at which the paired two-sided Wilcoxon test at level ``alpha`` detects an effect of
+    ``a12`` with ``power``: the inverse of ``detectable_a12``, with the same copula simulation (δ set so that
+    P(Y > X) + ½ P(Y = X) = ``a12``, then the smallest n whose simulated power reaches ``power``, with common
+    random numbers across n). ``values``: the distribution the pairs are drawn from; None, a tie-free one (the
+    test and A12 see ranks only, so only ties in ``values`` change the answer)."""
+    if not 0.5 < a12 < 1.0:
+        raise ValueError(f"a12 must lie strictly between 0.5 and 1 (got {a12})")
+    quantile = _quantile_of(values)
+    if quantile is None:
+        raise ValueError("values need at least two distinct values")
+    rng = np.random.default_rng(seed)
+    big1, big2 = rng.standard_normal(200_000), rng.standard_normal(200_000)
+    lo_d, hi_d = 0.0, 1.0
+    while _a12_at(quantile, hi_d, big1, big2) < a12:
+        lo_d, hi_d = hi_d, hi_d * 2
+        if hi_d > 64:
+            raise ValueError(f"no shift of these values reaches A12 {a12}")
+    for _ in range(30):
+        mid = (lo_d + hi_d) / 2
+        lo_d, hi_d = (mid, hi_d) if _a12_at(quantile, mid, big1, big2) < a12 else (lo_d, mid)
+    delta, first = hi_d, rng.integers(2**32)
+
+    def power_at(n: int) -> float:
+        # seed i's pair is draws 2i and 2i + 1 of one stream: every n sees the same first pairs
+        z = np.random.default_rng(first).standard_normal((2 * n, sims)).T
+        return float((wilcoxon_pvalues(quantile(z[:, 1::2] + delta) - quantile(z[:, 0::2])) < alpha).mean())
+
+    lo, hi = 1, 16
+    while power_at(hi) < power:
+        lo, hi = hi, hi * 2
+        if hi > most:
+            raise ValueError(f"more than {most} seeds would be needed to detect A12 {a12}")
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if power_at(mid) < power else (lo, mid)
+    return hi

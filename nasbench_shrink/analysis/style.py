@@ -3,12 +3,12 @@ outside the data (in columns past a cap), readable log axes, and PNGs saved with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DPI", "LEGEND_ROWS", "figure", "legend_outside", "palette", "plt", "regret_axis", "save"]
+__all__ = ["DPI", "LEGEND_ROWS", "drawn_aside", "figure", "legend_outside", "palette", "plt", "regret_axis", "save"]
 
 DPI = 130
 TAB10_AND_TWO = [
@@ -123,3 +123,44 @@ def save(fig, path: str | Path, dpi: int = DPI) -> Path:
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     plt().close(fig)
     return path
+
+
+def drawn_aside(draw: Callable[[], None]) -> Callable[[], None]:
+    """Run ``draw`` (figures written to files, nothing returned) in a forked process while this one goes on, and
+    return the function that waits for it and raises its error: savefig is most of a report's time, and its
+    figures are independent files. Drawn here, at once, where fork is unavailable or there is one core."""
+    import multiprocessing as mp
+    import os
+    import warnings
+
+    if "fork" not in mp.get_all_start_methods() or (os.cpu_count() or 1) < 2:
+        draw()
+        return lambda: None
+    ctx = mp.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            draw()
+            send.send(None)
+        except BaseException as exc:  # the parent raises it
+            send.send(exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))
+
+    with warnings.catch_warnings():  # Python >= 3.12 warns of fork beside threads; the child only draws
+        warnings.simplefilter("ignore", DeprecationWarning)
+        proc = ctx.Process(target=child, daemon=True)
+        proc.start()
+    send.close()  # the child's end only: a child that dies unheard reads as end-of-file here
+
+    def join() -> None:
+        try:
+            outcome = receive.recv()
+        except EOFError:
+            outcome = RuntimeError("the figure process ended without drawing its figures")
+        finally:
+            receive.close()
+            proc.join()
+        if outcome is not None:
+            raise outcome
+
+    return join

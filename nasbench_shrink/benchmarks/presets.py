@@ -30,7 +30,7 @@ class Answerer(Protocol):
     implements it; a table's lookup is one): a benchmark is data, so it names no evaluator class."""
 
     instant: bool  # answers in microseconds, without training
-    default_seeds: int  # seeds a comparison runs by default on it
+    default_seeds: int | None  # seeds a comparison runs by default on it (None: as many as power asks)
 
     def describe(self) -> dict[str, Any]: ...
 
@@ -92,8 +92,10 @@ class Benchmark:
         return self.proxy if name == STAGES[0] else self.final
 
     @property
-    def default_seeds(self) -> int:
-        """Seeds a comparison runs by default: many where evaluations are lookups, a few where they train."""
+    def default_seeds(self) -> int | None:
+        """Seeds a comparison runs by default: a few where evaluations train; None where they are lookups, whose
+        default is as many as the paired test needs to detect a small effect (``analysis.stats.seeds_for_power``,
+        chosen by the command for its number of comparisons)."""
         return self.evaluator.default_seeds if self.evaluator is not None else 3
 
     @property

@@ -25,6 +25,8 @@ from nasbench_shrink.cli._common import (
 from nasbench_shrink.cli.final_table import FORMATS, final_table_text, final_table_views
 from nasbench_shrink.errors import UserError
 
+DEFAULT_POWER_A12 = 0.56  # a small effect (Vargha & Delaney: 0.56 small, 0.64 medium, 0.71 large)
+
 
 @app.command("compare")
 @user_errors
@@ -46,7 +48,15 @@ def compare_cmd(
     objectives: str = ObjectivesOpt,
     pruner: str = PrunerOpt,
     seeds: str | None = typer.Option(
-        None, "--seeds", help="Seeds: 0,1,2 or 0-99 (default: 100 on a table or surrogate, 3 live)."
+        None,
+        "--seeds",
+        help="Seeds: 0,1,2 or 0-99 (default: on a table or surrogate, as many as --power asks; 3 live).",
+    ),
+    power: float | None = typer.Option(
+        None,
+        "--power",
+        help="Run as many seeds as the paired test needs to detect this A12 against the reference at 80 %% power "
+        f"at Holm's strictest step (default on a table or surrogate: {DEFAULT_POWER_A12}).",
     ),
     budget_evals: int | None = typer.Option(None, "--budget-evals", min=1, help="Evaluations per run."),
     budget_flops: float | None = typer.Option(None, "--budget-flops", help="Charged training FLOPs per run."),
@@ -90,6 +100,12 @@ def compare_cmd(
         help="On a surrogate: afterwards train the returned cells of each strategy's first N seeds live on the "
         "tier it was fitted on and set them against the predictions (verify-live.json).",
     ),
+    store_studies: bool = typer.Option(
+        False,
+        "--store-studies",
+        help="On a table or surrogate: write every run's Optuna study as it ends (default: on request, by "
+        "'nasbench-shrink dashboard', which makes the runs again; their rows are kept either way).",
+    ),
 ) -> None:
     """Compare strategies x seeds under one budget; write CSVs, figures and report.md.
 
@@ -119,7 +135,18 @@ def compare_cmd(
     kind, amount = budget_of(budget_evals, budget_flops, budget_seconds, budget_wallclock)
     bench = get_benchmark(benchmark)
     check_settings(bench, kind, amount, workers)
-    if seeds is None:
+    if seeds is not None and power is not None:
+        raise UserError("--seeds and --power both choose the seeds; pass one of them")
+    if seeds is None and (power is not None or bench.default_seeds is None):
+        n, alpha = powered_seeds(power or DEFAULT_POWER_A12, len(names))
+        seeds = f"0-{n - 1}"
+        err_console.print(
+            f"{n} seeds: the paired test detects A12 ≥ {power or DEFAULT_POWER_A12:g} at 80 % power at α = {alpha:.3g} "
+            "(Holm's strictest step); --seeds or --power chooses otherwise",
+            highlight=False,
+            soft_wrap=True,
+        )
+    elif seeds is None:
         seeds = f"0-{bench.default_seeds - 1}"
     sims = _workers_sim(workers_sim)
     if verify_live is not None and (len(sims) > 1 or not _is_surrogate(bench)):
@@ -158,6 +185,7 @@ def compare_cmd(
             workers_sim=w,
             objectives=objectives,
             pruner=None if pruner == "none" else pruner,
+            store_studies=store_studies,
         )
         for w in sims
     ]
@@ -226,6 +254,21 @@ def compare_cmd(
     console.print(f"wrote {folder}/report.md, trials.csv, summary.csv and the figures", highlight=False)
     for view in final_table_views(summary, spec.budget_kind, console.width):
         console.print(view)
+
+
+def powered_seeds(a12: float, strategies: int) -> tuple[int, float]:
+    """The seeds (and the test level) at which the paired test detects ``a12`` at 80 % power at Holm's strictest
+    step over the comparisons against the reference, for tie-free scores (the report then states what the run
+    could detect with its scores' ties)."""
+    from nasbench_shrink.analysis.stats import seeds_for_power
+
+    if not 0.5 < a12 < 1.0:
+        raise UserError(f"--power takes an A12 between 0.5 and 1 (got {a12:g}), e.g. 0.56 for a small effect")
+    alpha = 0.05 / max(1, strategies - 1)
+    try:
+        return seeds_for_power(a12, alpha=alpha, most=10_000), alpha
+    except ValueError as exc:
+        raise UserError(f"--power {a12:g}: {exc}; ask for a larger A12") from None
 
 
 def _is_surrogate(bench) -> bool:
@@ -358,11 +401,41 @@ def dashboard_cmd(
     out: Path | None = typer.Argument(None, help="A compare output folder (default: the latest in results/)."),
     storage: str | None = typer.Option(None, "--storage", help="Storage URL instead of a folder."),
     port: int = typer.Option(0, "--port", help="Port (0: a free one)."),
+    seeds: str | None = typer.Option(
+        None,
+        "--seeds",
+        help="A comparison's seeds to show, e.g. 0-9 (default: all, at most the first 100). A table or surrogate "
+        "comparison stores its studies on request: those shown are stored first.",
+    ),
 ) -> None:
     """Serve optuna-dashboard on 127.0.0.1 for a compare run's (or any) storage."""
-    from nasbench_shrink.cli.dashboard import resolve_storage, serve
+    from rich.progress import Progress
 
-    url = storage or resolve_storage(out)
+    from nasbench_shrink.cli.dashboard import resolve_storage, seeds_to_show, serve
+    from nasbench_shrink.runs.compare import store_studies
+
+    asked = int_list(seeds, "--seeds") if seeds is not None else None
+    url, folder = (storage, None) if storage else resolve_storage(out)
+    if folder is not None:
+        import json
+
+        ran = json.loads((folder / "compare.json").read_text())["settings"].get("seeds", [])
+        shown, note = seeds_to_show(ran, asked)
+        if note:
+            console.print(note, highlight=False)
+        with Progress(console=err_console, transient=True) as progress:
+            task = progress.add_task("storing the runs' studies", total=None)
+            done = store_studies(folder, shown, on_progress=lambda i, n: progress.update(task, completed=i, total=n))
+        if done["stored"]:
+            console.print(f"stored {done['stored']} studies of {folder} for the dashboard", highlight=False)
+        if done["differ"]:
+            err_console.print(
+                f"warning: {len(done['differ'])} runs came out otherwise than the comparison recorded "
+                f"(e.g. {done['differ'][0]}; the code changed since?): the dashboard shows them as made now",
+                highlight=False,
+            )
+    elif asked is not None:
+        raise UserError("--seeds chooses a comparison's runs; pass a compare output folder, not --storage")
     serve(
         url,
         port=port,

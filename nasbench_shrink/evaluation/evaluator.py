@@ -104,6 +104,7 @@ class Evaluator(ABC):
     cacheable = True  # worth storing in the evaluation cache (a lookup is not)
     instant = False  # answers without training, in microseconds (a table lookup)
     curves = False  # its records carry a per-epoch learning curve (what a pruner is told)
+    default_seeds: int | None = 3  # a comparison's default seeds (None: as many as the paired test needs)
 
     def seed_for(self, run_seed: int, arch_key: str) -> int:
         """The evaluation seed of architecture ``arch_key`` in a run: the run's seed (a table draws one of its

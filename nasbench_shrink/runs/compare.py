@@ -42,7 +42,7 @@ from nasbench_shrink.errors import UserError
 from nasbench_shrink.objectives import SCORE, parse_objectives
 from nasbench_shrink.runs.clock import CLOCK_ATTRS
 from nasbench_shrink.runs.search import SearchSpec, check_budget, open_storage, run_ended, run_worker, trial_score
-from nasbench_shrink.storage.trials import finished_counts, trials_by_name
+from nasbench_shrink.storage.trials import backend, finished_counts, trials_by_name
 from nasbench_shrink.strategies.registry import Strategy, default_strategies, resolve
 from nasbench_shrink.tables.landscape import regret_column
 from nasbench_shrink.work.plan import Abandoned, Context, Unit, open_plan, work
@@ -80,6 +80,8 @@ class CompareSpec:
     workers_sim: int | None = None  # on a table: every run on a simulated clock of this many workers
     objectives: str = SCORE  # score | metric,macs | metric,params
     pruner: str | None = None  # every prunable strategy's runs are pruned by it (the others run unpruned)
+    # an instant benchmark's studies written as its runs end (else on request: ``store_studies``; not a setting)
+    store_studies: bool = False
     bench: Benchmark = field(init=False, repr=False, compare=False)
     plans: dict[str, Strategy] = field(init=False, repr=False, compare=False)
 
@@ -155,7 +157,14 @@ def _run_spec(spec: CompareSpec, strategy: str, seed: int, budget: float | None)
         workers_sim=spec.workers_sim,
         objectives=spec.objectives,
         pruner=spec.pruner_of(strategy),
+        store=not studies_compact(spec),
     )
+
+
+def studies_compact(spec: CompareSpec) -> bool:
+    """Whether the comparison's runs leave no Optuna study behind as they end (an instant benchmark's runs, unless
+    asked to store them): their rows are in the plan, and ``store_studies`` writes the studies when wanted."""
+    return spec.bench.instant and not spec.store_studies
 
 
 def _final_job(
@@ -248,7 +257,7 @@ def search_unit(payload: dict[str, Any], ctx: Context) -> dict[str, Any]:
             seed,
             None if payload["phase"] == 0 else budget_of_seed(_budget_of(payload, spec), seed),
         )
-        if payload["attempt"] > 1:
+        if payload["attempt"] > 1 and run.store:
             _discard_interrupted(run)
         study = run_worker(run, ctx.threads, watch_parent=ctx.watch_parent)
         trials = study.get_trials(deepcopy=False)
@@ -260,6 +269,43 @@ def search_unit(payload: dict[str, Any], ctx: Context) -> dict[str, Any]:
             "rows": run_rows(trials, payload["strategy"], seed, bench.metric, land),
         }
     return {"runs": runs}
+
+
+def store_studies(
+    out: Path, seeds: list[int] | None = None, on_progress: Callable[[int, int], None] | None = None
+) -> dict[str, Any]:
+    """Write into the comparison's storage the Optuna studies it did not store as its runs ended (those of
+    ``seeds``; default all), so optuna-dashboard shows them: each run is made again, stored whole. A run on an
+    instant benchmark is a pure function of its settings; each replay is checked against the rows the comparison
+    recorded, and a run that came out otherwise (the code changed since) is named in ``differ``."""
+    state = _load_settings(out)
+    if state is None or "run_id" not in state:
+        raise UserError(f"{out} is not a compare output folder (no compare.json); pass one")
+    plan = open_plan(state["storage"])
+    storage = open_storage(state["storage"], heartbeat=None)
+    present = {s.study_name for s in backend(storage).get_all_studies()}
+    wanted = None if seeds is None else set(seeds)
+    todo = []
+    for unit in plan.units(state["run_id"]):
+        if not unit["work"].endswith(":search_unit") or unit["state"] != "done":
+            continue
+        for seed, run in unit["result"]["runs"].items():
+            if run["study"] not in present and (wanted is None or int(seed) in wanted):
+                todo.append((unit, int(seed), run))
+    differ = []
+    ctx = Context(threads=1)
+    for i, (unit, seed, recorded) in enumerate(todo):
+        payload = {**unit["payload"], "compare": {**unit["payload"]["compare"], "store_studies": True}}
+        spec = _spec_of(payload, ctx)
+        budget = None if payload["phase"] == 0 else budget_of_seed(_budget_of(payload, spec), seed)
+        run = _run_spec(spec, payload["strategy"], seed, budget)
+        trials = run_worker(run, 1).get_trials(deepcopy=False)
+        again = run_rows(trials, payload["strategy"], seed, spec.bench.metric, None)
+        if [(r["arch_key"], r["score"]) for r in again] != [(r["arch_key"], r["score"]) for r in recorded["rows"]]:
+            differ.append(run.study_name)
+        if on_progress is not None:
+            on_progress(i + 1, len(todo))
+    return {"stored": len(todo), "already": len(present), "differ": differ}
 
 
 def _discard_interrupted(run: SearchSpec) -> None:
@@ -422,7 +468,13 @@ def _run_in(
     workers = spec.workers or cores
     threads = max(1, cores // workers)
     t0 = time.perf_counter()
-    tick = None if on_progress is None else (lambda: on_progress(progress_snapshot(spec)))
+    if on_progress is None:
+        tick = None
+    elif studies_compact(spec):
+        units_done = UnitProgress(spec, run_id)
+        tick = lambda: on_progress(units_done.snapshot())  # noqa: E731
+    else:
+        tick = lambda: on_progress(progress_snapshot(spec))  # noqa: E731
     ctx = Context(threads=threads, data_dir=spec.data_dir, watch_parent=True)
     before = float(state.get("wall_s_total", state.get("wall_s", 0.0)))  # earlier invocations, interrupted or not
     invocations = int(state.get("invocations", 1 if "wall_s" in state else 0)) + 1
@@ -484,6 +536,8 @@ def _run_in(
     state["phases_s"] = phases
     state["budget_kind"] = spec.budget_kind
     state["benchmark_lam"] = bench.lam
+    # informational (the dashboard stores whatever study it lacks): how the first invocation kept its studies
+    state.setdefault("studies", "on request" if studies_compact(spec) else "stored")
     _write_settings(out, state)
     from nasbench_shrink.analysis.report import write_report
 
@@ -495,11 +549,13 @@ def study_name(benchmark: str, strategy: str, seed: int) -> str:
     return f"{benchmark}/{strategy}/seed{seed}"
 
 
-def progress_snapshot(spec: CompareSpec) -> dict[str, dict]:
+def progress_snapshot(spec: CompareSpec, counts: dict[str, tuple[int, float | None]] | None = None) -> dict[str, dict]:
     """Per strategy: runs started, finished evaluations over its runs and the median over its runs of each run's
-    best score so far (one noisy seed's best would overstate what the strategy finds), from one grouped query
-    (cheap enough to poll while hundreds of studies grow)."""
-    counts = finished_counts(open_storage(spec.storage, heartbeat=None))
+    best score so far (one noisy seed's best would overstate what the strategy finds), from ``counts`` (per study
+    name: evaluations and best score) or else one grouped query of the storage (cheap enough to poll while
+    hundreds of studies grow)."""
+    if counts is None:
+        counts = finished_counts(open_storage(spec.storage, heartbeat=None))
     snap: dict[str, dict] = {}
     for strategy in spec.strategies:
         found = [counts[n] for n in (study_name(spec.benchmark, strategy, s) for s in spec.seeds) if n in counts]
@@ -512,6 +568,28 @@ def progress_snapshot(spec: CompareSpec) -> dict[str, dict]:
             "median_best": float(np.median(bests)) if bests else None,
         }
     return snap
+
+
+class UnitProgress:
+    """What a compact comparison (no studies stored as runs end) has finished, read from its done plan units: per
+    study name, evaluations and best score, each unit's result parsed once however often it is polled."""
+
+    def __init__(self, spec: CompareSpec, run_id: str) -> None:
+        self.spec, self.run_id = spec, run_id
+        self.known: set[int] = set()
+        self.counts: dict[str, tuple[int, float | None]] = {}
+
+    def snapshot(self) -> dict[str, dict]:
+        for unit in open_plan(self.spec.storage).done_since(self.run_id, self.known):
+            self.known.add(unit["unit"])
+            strategy = unit["payload"].get("strategy")
+            for seed, run in (unit["result"] or {}).get("runs", {}).items():
+                scores = [r["score"] for r in run["rows"] if r["score"] is not None]
+                self.counts[study_name(self.spec.benchmark, strategy, int(seed))] = (
+                    len(run["rows"]),
+                    max(scores, default=None),
+                )
+        return progress_snapshot(self.spec, self.counts)
 
 
 def _landscape(bench: Benchmark):

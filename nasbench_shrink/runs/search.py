@@ -74,6 +74,9 @@ class SearchSpec:
     workers_sim: int | None = None  # on a table: W workers on a simulated clock (runs.clock)
     pruner: str | None = None  # a name of PRUNERS: stop trials early on their per-epoch curve (tables)
     objectives: str = SCORE  # score | metric,macs | metric,params (nasbench_shrink.objectives)
+    # an instant benchmark's run is made in memory; False: it is not written to ``storage`` (a comparison keeps
+    # its trials' rows and stores studies on request: ``runs.compare.store_studies``)
+    store: bool = True
     bench: Benchmark = field(init=False, repr=False, compare=False)
     plan: Strategy = field(init=False, repr=False, compare=False)
 
@@ -358,6 +361,10 @@ def run_worker(
         os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
     if spec.workers_sim is not None:
         return _run_simulated(spec)
+    if spec.bench.instant and not spec.store:
+        study, objective = prepare(spec, optuna.storages.InMemoryStorage())
+        _optimize(study, objective, spec, watch_parent, callback, exclusive=True)
+        return study
     if spec.bench.instant:
         return _run_in_memory(spec, watch_parent, callback)
     study, objective = prepare(spec)
@@ -407,8 +414,8 @@ def _run_simulated(spec: SearchSpec) -> optuna.Study:
     """The run on a simulated clock of ``spec.workers_sim`` workers (in memory, stored in one transaction); a
     stored run is returned as it is."""
     check_clock(spec)
-    storage = open_storage(spec.storage, spec.heartbeat)
-    if _stored_study_id(backend(storage), spec.study_name) is not None:
+    storage = open_storage(spec.storage, spec.heartbeat) if spec.store else None
+    if storage is not None and _stored_study_id(backend(storage), spec.study_name) is not None:
         return prepare(spec)[0]
     study, objective = prepare(spec, optuna.storages.InMemoryStorage())
     result = simulate(
@@ -422,7 +429,8 @@ def _run_simulated(spec: SearchSpec) -> optuna.Study:
     )
     # what summary.csv counts: the trials within the budget (a started trial that did not fit is not the run's)
     study.set_user_attr("clock", counted_clock(study, spec.limit, result.workers))
-    if write_study(storage, study) is None:  # another worker stored this very run first: it stands
+    # another worker stored this very run first: it stands
+    if storage is not None and write_study(storage, study) is None:
         return prepare(spec)[0]
     return study
 

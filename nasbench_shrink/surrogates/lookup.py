@@ -47,7 +47,7 @@ class SurrogateLookup(Evaluator):
 
     cacheable = False
     instant = True
-    default_seeds = 100  # as a table: lookups are cheap
+    default_seeds = None  # as a table: lookups are cheap, the default seeds are chosen by power
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)

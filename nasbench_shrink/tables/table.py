@@ -423,8 +423,8 @@ class TableLookup(Evaluator):
     cacheable = False
     instant = True
     curves = True  # every row keeps its per-epoch curve
-    # lookups are cheap: enough seeds that the paired test detects an A12 of about 0.6 (the report says how small)
-    default_seeds = 100
+    # lookups are cheap: a comparison's default seeds are as many as the paired test needs (compare --power)
+    default_seeds = None
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)

@@ -19,7 +19,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -277,6 +277,17 @@ class Plan:
             }
             for r in rows
         ]
+
+    def done_since(self, run_id: str, known: Collection[int]) -> list[dict[str, Any]]:
+        """The run's done units other than those numbered in ``known``, with payloads and results (a progress
+        view polls this: each unit's result is read once)."""
+        c = units_table.c
+        q = sa.select(c.unit, c.payload, c.result).where(c.run_id == run_id, c.state == "done")
+        if known:
+            q = q.where(c.unit.notin_(list(known)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q.order_by(c.unit)).all()
+        return [{"unit": r.unit, "payload": json.loads(r.payload), "result": json.loads(r.result)} for r in rows]
 
     def run_state(self, run_id: str) -> str | None:
         with self.engine.connect() as conn:
