@@ -178,3 +178,23 @@ def test_names_are_resolved_only_at_entries():
     }, callers
     with pytest.raises(UserError, match="takes a Benchmark"):
         evaluate(complete_cell("cnn", 3), "digits")
+
+
+def test_a_lookup_only_run_never_imports_torch():
+    """torch costs seconds to import in every worker process; a table's runs build no network."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from nasbench_shrink.runs.compare import run_compare\n"
+        "from nasbench_shrink.runs.search import SearchSpec, run_worker\n"
+        "from nasbench_shrink.strategies import default_strategies\n"
+        "for s in default_strategies():\n"
+        "    spec = SearchSpec(strategy=s, benchmark='digits-table', seed=0, storage='', cache=None, store=False)\n"
+        "    run_worker(spec)\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

@@ -17,7 +17,6 @@ from typing import Any
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.evaluation.cache import EvaluationCache, cache_key
-from nasbench_shrink.evaluation.networks import networks_of
 from search_spaces import Cell
 
 __all__ = ["EvalRecord", "Evaluator", "LiveTraining", "check_cell", "evaluate", "network_resources", "record_rungs"]
@@ -89,6 +88,8 @@ def network_resources(cell: Cell, bench: Benchmark, stage: str = "proxy", data_d
         >>> network_resources(complete_cell("cnn", 5), DIGITS)[0] > 0
         True
     """
+    from nasbench_shrink.evaluation.networks import networks_of  # torch: imported only where a network is built
+
     nets = networks_of(bench)
     return nets.resources(cell, nets.network(bench, bench.stage(stage), data_dir))
 
@@ -159,6 +160,8 @@ class LiveTraining(Evaluator):
         from nasbench_shrink.evaluation.training import pick_device, set_threads, train
 
         check_cell(cell, bench)
+        from nasbench_shrink.evaluation.networks import networks_of
+
         nets, fidelity = networks_of(bench), bench.stage(stage)
         dev = pick_device(device)
         if dev.type == "cpu":

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.errors import UserError
 from search_spaces import Cell
+
+if TYPE_CHECKING:  # torch is imported where a proxy is computed: the registry names proxy strategies without it
+    import torch
 
 __all__ = ["BATCH", "PROXIES", "PROXY_SEED", "compute_proxies", "proxy_batch"]
 
@@ -35,6 +36,8 @@ def proxy_batch(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``size`` examples of ``bench``'s proxy training split (drawn with a generator seeded by ``seed``),
     normalised as for training: (x float32 N×C×H×W, y int64)."""
+    import torch
+
     from nasbench_shrink.evaluation.networks import benchmark_splits
 
     if bench.task != "image":  # (a task kind's trait would be the place once language models get proxies)
@@ -58,6 +61,8 @@ def compute_proxies(
     names: tuple[str, ...] = PROXIES,
 ) -> dict[str, dict[str, float]]:
     """``{proxy: {"value": v, "seconds": s}}`` of ``cell`` on ``bench`` (see the module's note)."""
+    import torch
+
     from nasbench_shrink.evaluation.networks import networks_of
     from nasbench_shrink.proxies.measures import MEASURES
 

@@ -355,7 +355,8 @@ def run_worker(
 ) -> optuna.Study:
     """One worker: optimise the study until the strategy finishes or the budget is spent; returns the study (on
     an instant benchmark, its in-memory twin, whose trials equal the stored ones)."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if optuna.logging.get_verbosity() != optuna.logging.WARNING:  # setting it clears every logger's cache
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("optuna.study._optimize").addFilter(_QUIET_INTERRUPT)  # adding it twice is a no-op
     if threads:
         os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
