@@ -191,7 +191,7 @@ def test_a_lookup_only_run_never_imports_torch():
         "from nasbench_shrink.runs.search import SearchSpec, run_worker\n"
         "from nasbench_shrink.strategies import default_strategies\n"
         "for s in default_strategies():\n"
-        "    spec = SearchSpec(strategy=s, benchmark='digits-table', seed=0, storage='', cache=None, store=False)\n"
+        "    spec = SearchSpec(s, 'digits-table', storage='', cache=None, budget_kind='evals', budget=5, store=False)\n"
         "    run_worker(spec)\n"
         "print('torch' in sys.modules)\n"
     )
