@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -76,3 +77,19 @@ def test_a_run_planned_with_other_settings_is_refused(plan):
     plan.create_run("r", "test", {"seeds": [0, 1]}, [])
     with pytest.raises(UserError, match="other settings"):
         plan.create_run("r", "test", {"seeds": [0]}, [])
+
+
+def test_large_results_are_stored_compressed_and_read_back_whole():
+    from nasbench_shrink.work.plan import decode_result, encode_result
+
+    small = {"runs": {"0": {"rows": [1, 2]}}}
+    assert encode_result(small) == json.dumps(small)
+    big = {
+        "runs": {
+            str(s): {"rows": [{"arch_key": f"k{i}", "score": i / 7, "cell": "{}"} for i in range(300)]}
+            for s in range(5)
+        }
+    }
+    text = encode_result(big)
+    assert text.startswith("zlib:") and len(text) < len(json.dumps(big)) / 5
+    assert decode_result(text) == big and decode_result(json.dumps(small)) == small

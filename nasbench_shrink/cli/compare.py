@@ -137,14 +137,13 @@ def compare_cmd(
     check_settings(bench, kind, amount, workers)
     if seeds is not None and power is not None:
         raise UserError("--seeds and --power both choose the seeds; pass one of them")
+    power_note = None  # said once the runs are done (a refusal of other settings stays one line)
     if seeds is None and (power is not None or bench.default_seeds is None):
         n, alpha = powered_seeds(power or DEFAULT_POWER_A12, len(names))
         seeds = f"0-{n - 1}"
-        err_console.print(
+        power_note = (
             f"{n} seeds: the paired test detects A12 ≥ {power or DEFAULT_POWER_A12:g} at 80 % power at α = {alpha:.3g} "
-            "(Holm's strictest step); --seeds or --power chooses otherwise",
-            highlight=False,
-            soft_wrap=True,
+            "(Holm's strictest step); --seeds or --power chooses otherwise"
         )
     elif seeds is None:
         seeds = f"0-{bench.default_seeds - 1}"
@@ -219,6 +218,8 @@ def compare_cmd(
             run_compare(s, on_progress=lambda snap, w=s.workers_sim: update(snap, f"W={w} " if len(specs) > 1 else ""))
             for s in specs
         ]
+    if power_note is not None:
+        err_console.print(power_note, highlight=False, soft_wrap=True)
     if parent is not None:
         from nasbench_shrink.analysis.clock_report import write_clock_report
 
