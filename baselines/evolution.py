@@ -15,7 +15,7 @@ from __future__ import annotations
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial
 
-from nasbench_shrink.samplers.cell_sampler import CellSampler, Proposal
+from nasbench_shrink.samplers.cell_sampler import PROPOSAL_ATTR, CellSampler, Proposal
 from search_spaces import SPACE_OPS, Cell, all_edges, random_ops
 
 PARENT = "parent_trial"
@@ -39,7 +39,8 @@ class RegularizedEvolutionSampler(CellSampler):
         done = [
             t
             for t in self.finished(study)
-            if self.proposed_cell(t) is not None and (before is None or t.number < before)
+            # a trial of a proposal (not parsed: the population is read at every trial)
+            if t.system_attrs.get(PROPOSAL_ATTR) is not None and (before is None or t.number < before)
         ]
         return sorted(done, key=lambda t: t.number)[-self.population :]
 

@@ -100,7 +100,7 @@ def main() -> None:
         trials_per_run = {}
         for r in range(args.repeats):
             for s in names:  # the floor measured beside each strategy: a busy moment hits both
-                floor = floor_ms(args.table, attrs, 500, seed=r)
+                floor = floor_ms(args.table, attrs, 1000, seed=r)
                 ms, tpr = ours_ms(args.table, s, args.seeds, f"sqlite:///{d}/r{r}.db", store=False)
                 floors.append(floor)
                 per[s].append(ms)
