@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -257,6 +258,7 @@ def compare_cmd(
         console.print(view)
 
 
+@functools.lru_cache(maxsize=32)  # a simulation of about 2 s, the same for every comparison of that many strategies
 def powered_seeds(a12: float, strategies: int) -> tuple[int, float]:
     """The seeds (and the test level) at which the paired test detects ``a12`` at 80 % power at Holm's strictest
     step over the comparisons against the reference, for tie-free scores (the report then states what the run
@@ -354,7 +356,13 @@ def worker_cmd(
     if not urls:
         fail("pass --storage URL (a comparison's study storage) and/or --cache URL (a tabulation's cache)")
     threads = max(1, (os.cpu_count() or 1) // workers)
-    ctx = Context(threads=threads, data_dir=str(data_dir) if data_dir else None, cache=cache, watch_parent=workers > 1)
+    ctx = Context(
+        threads=threads,
+        data_dir=str(data_dir) if data_dir else None,
+        cache=cache,
+        watch_parent=workers > 1,
+        preload=("nasbench_shrink.evaluation.networks",),  # a joining worker usually trains: torch before a claim
+    )
     if workers == 1:
         ran = work(
             urls,

@@ -475,7 +475,9 @@ def _run_in(
         tick = lambda: on_progress(units_done.snapshot())  # noqa: E731
     else:
         tick = lambda: on_progress(progress_snapshot(spec))  # noqa: E731
-    ctx = Context(threads=threads, data_dir=spec.data_dir, watch_parent=True)
+    # live evaluation builds networks: torch is imported before any unit is claimed (lookups never import it)
+    preload = () if bench.instant else ("nasbench_shrink.evaluation.networks",)
+    ctx = Context(threads=threads, data_dir=spec.data_dir, watch_parent=True, preload=preload)
     before = float(state.get("wall_s_total", state.get("wall_s", 0.0)))  # earlier invocations, interrupted or not
     invocations = int(state.get("invocations", 1 if "wall_s" in state else 0)) + 1
     try:

@@ -120,7 +120,12 @@ def tabulate(
             lease_s=lease_s,
         )
         threads = max(1, (os.cpu_count() or 1) // max(workers, 1))
-        ctx = Context(threads=threads, data_dir=data_dir, watch_parent=workers > 1)
+        ctx = Context(
+            threads=threads,
+            data_dir=data_dir,
+            watch_parent=workers > 1,
+            preload=("nasbench_shrink.evaluation.networks",),  # trains: torch before the first claim
+        )
         tick = None if on_progress is None else (lambda: on_progress(done_count(), total))
         if workers <= 1:
             work([cache_url], ctx, run_id, on_unit=None if tick is None else (lambda _c: tick()))

@@ -95,6 +95,9 @@ class Context:
     data_dir: str | None = None
     cache: str | None = None  # overrides the plan's cache URL (a machine that reaches it under another name)
     watch_parent: bool = False
+    # modules imported before the first claim: a slow import inside a claimed unit (torch: seconds in C) is where a
+    # stop request would find the worker unable to hand its unit back before it is killed
+    preload: tuple[str, ...] = ()
 
 
 _ZLIB = "zlib:"  # a compressed result's prefix (plain JSON never starts with it)
@@ -388,6 +391,8 @@ def work(
     A unit that raises marks its run failed and the exception propagates (the run's starting command reports it).
     """
     me = worker_name()
+    for module in context.preload:
+        importlib.import_module(module)
     plans = [open_plan(u) for u in dict.fromkeys(urls)]
     done = 0
     deadline = time.monotonic() + wait_s
