@@ -14,12 +14,13 @@ acknowledges it first, so its clean-up is not itself interrupted.
 
 from __future__ import annotations
 
+import atexit
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["acknowledge", "deferred", "entry", "install"]
+__all__ = ["acknowledge", "deferred", "entry", "install", "pending"]
 
 _RECHECK_S = 0.05
 _pending = False
@@ -74,10 +75,26 @@ def acknowledge() -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+def pending() -> bool:
+    """An interrupt arrived and nobody has handled it yet (e.g. a library caught the KeyboardInterrupt and turned
+    it into a quiet exit code)."""
+    return _pending
+
+
+def _disarm() -> None:
+    """At exit: no repetition may outlive the handler. The interpreter restores SIGALRM's default action while it
+    shuts down, and a timer still armed then would end the process with "Alarm clock" (exit -14)."""
+    if hasattr(signal, "setitimer"):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)
+
+
 def install() -> None:
     """Route SIGINT (and the repetition's SIGALRM) through the handler above; a no-op where the platform has no
     interval timer. Call it from the main thread of a command-line entry point."""
     if not hasattr(signal, "setitimer"):
         return
+    if signal.getsignal(signal.SIGALRM) is not _on_signal:
+        atexit.register(_disarm)
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGALRM, _on_signal)

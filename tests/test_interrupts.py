@@ -144,3 +144,23 @@ def test_interrupted_workers_release_their_units_so_a_rerun_claims_them_at_once(
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGINT)
             p.communicate(timeout=30)
+
+
+def test_an_interrupt_a_library_turned_into_an_exit_code_still_ends_in_one_line():
+    """typer turns a Ctrl-C during option parsing into a quiet ``return 130``; the interrupt stays pending and, left
+    alone, its 50 ms repetition outlived the handler at shutdown and killed the process with SIGALRM (-14)."""
+    script = (
+        "import os, signal, time\n"
+        "from nasbench_shrink import cli\n"
+        "def app(standalone_mode=False):\n"
+        "    try:\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        time.sleep(5)\n"
+        "    except KeyboardInterrupt:\n"
+        "        return 130\n"
+        "cli.app = app\n"
+        "cli.main()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 130, proc.stderr
+    _one_line_interrupt(proc.stderr)

@@ -55,6 +55,11 @@ def _run() -> int:
         )
         return 2
     except typer.Abort:  # Ctrl-C at a prompt
+        interrupts.acknowledge()
+        err_console.print("[bold red]error:[/] interrupted", highlight=False)
+        return 130
+    if interrupts.pending():  # typer turns a Ctrl-C during option parsing into a quiet exit 130
+        interrupts.acknowledge()
         err_console.print("[bold red]error:[/] interrupted", highlight=False)
         return 130
     return code if isinstance(code, int) else 0
