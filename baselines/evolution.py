@@ -15,7 +15,8 @@ from __future__ import annotations
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial
 
-from nasbench_shrink.samplers.cell_sampler import PROPOSAL_ATTR, CellSampler, Proposal
+from nasbench_shrink import trial_attrs as ta
+from nasbench_shrink.samplers.cell_sampler import CellSampler, Proposal
 from search_spaces import SPACE_OPS, Cell, all_edges, random_ops
 
 PARENT = "parent_trial"
@@ -40,7 +41,7 @@ class RegularizedEvolutionSampler(CellSampler):
             t
             for t in self.finished(study)
             # a trial of a proposal (not parsed: the population is read at every trial)
-            if t.system_attrs.get(PROPOSAL_ATTR) is not None and (before is None or t.number < before)
+            if t.system_attrs.get(ta.PROPOSAL) is not None and (before is None or t.number < before)
         ]
         return sorted(done, key=lambda t: t.number)[-self.population :]
 

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nasbench_shrink import trial_attrs as ta
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -34,7 +36,6 @@ def main() -> None:
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     from nasbench_shrink.analysis.stats import bootstrap_ci, iqm
-    from nasbench_shrink.budget import PRUNED_ATTR
     from nasbench_shrink.catalogue import get_benchmark
 
     bench = get_benchmark(args.table)
@@ -61,13 +62,13 @@ def main() -> None:
             t = trials[trials["strategy"] == strategy]
             saved = []
             for seed, r in t.groupby("seed"):
-                if PRUNED_ATTR not in r:
+                if ta.PRUNED_AT_EPOCH not in r:
                     saved.append(0)
                     continue
-                stopped = r[r[PRUNED_ATTR].notna() & ~r["repeat"]]
+                stopped = r[r[ta.PRUNED_AT_EPOCH].notna() & ~r["repeat"]]
                 epochs = [
                     len(table.record_row(k, bench.evaluator.seed_for(int(seed), k))["curve"]) - int(e)
-                    for k, e in zip(stopped["arch_key"], stopped[PRUNED_ATTR])
+                    for k, e in zip(stopped["arch_key"], stopped[ta.PRUNED_AT_EPOCH])
                 ]
                 saved.append(sum(epochs))
             lo, hi = bootstrap_ci(g["final_regret"].to_numpy(float))

@@ -41,12 +41,12 @@ from typing import Any
 import numpy as np
 from optuna.trial import FrozenTrial, TrialState
 
+from nasbench_shrink import trial_attrs as ta
+
 __all__ = [
     "BUDGET_KINDS",
     "COST_KINDS",
     "MAX_REPEATS_IN_A_ROW",
-    "PRUNED_ATTR",
-    "REPEAT_ATTR",
     "WALLCLOCK",
     "Budget",
     "budget_of_seed",
@@ -64,14 +64,12 @@ __all__ = [
 COST_KINDS: tuple[str, ...] = ("evals", "flops", "seconds")
 WALLCLOCK = "wallclock"  # simulated time on W workers: a limit, not a charge (no trial is charged "wallclock")
 BUDGET_KINDS: tuple[str, ...] = (*COST_KINDS, WALLCLOCK)
-REPEAT_ATTR = "repeat"  # user attr: this trial repeated an architecture the run had evaluated (free)
-PRUNED_ATTR = "pruned_at_epoch"  # user attr: a pruner stopped this evaluation after that many epochs
 # a run whose last trials were all free repeats has nothing new to buy: it stops after this many in a row
 MAX_REPEATS_IN_A_ROW = 50
 # the trial user attr that records each kind's cost (an evaluation costs 1)
-_ATTR = {"evals": None, "flops": "train_flops", "seconds": "cost_s"}
+_ATTR = {"evals": None, "flops": ta.TRAIN_FLOPS, "seconds": ta.COST_S}
 # the proposal's own cost in each kind: zero-cost proxies a strategy computed to choose it
-PROXY_ATTR = {"evals": None, "flops": "proxy_flops", "seconds": "proxy_cost_s"}
+PROXY_ATTR = {"evals": None, "flops": ta.PROXY_FLOPS, "seconds": ta.PROXY_COST_S}
 # the running-total column of trials.csv for each kind, and its axis label
 _CUMULATIVE = {"evals": "eval_index", "flops": "cum_train_flops", "seconds": "cum_cost_s", WALLCLOCK: "clock_end"}
 _LABEL = {
@@ -92,7 +90,7 @@ def cost_of(attrs: Mapping[str, Any], kind: str) -> float:
     """What one finished trial with user attrs ``attrs`` is charged in ``kind`` (a repeat: nothing)."""
     attr, proxy = _ATTR[_check(kind, COST_KINDS)], PROXY_ATTR[kind]
     screening = float(attrs.get(proxy, 0.0) or 0.0) if proxy is not None else 0.0
-    if attrs.get(REPEAT_ATTR):
+    if attrs.get(ta.REPEAT):
         return screening
     return 1.0 if attr is None else float(attrs.get(attr, 0.0) or 0.0) + screening
 
@@ -103,9 +101,9 @@ def repeat_attrs(first: Mapping[str, Any], first_number: int) -> dict[str, Any]:
     out = dict(first)
     out.update(
         {
-            REPEAT_ATTR: True,
-            "repeat_of": first_number,
-            "cache_hit": False,
+            ta.REPEAT: True,
+            ta.REPEAT_OF: first_number,
+            ta.CACHE_HIT: False,
             **{a: 0.0 for a in _ATTR.values() if a is not None},
         }
     )
@@ -115,7 +113,7 @@ def repeat_attrs(first: Mapping[str, Any], first_number: int) -> dict[str, Any]:
 def charged_trial(t: FrozenTrial) -> bool:
     """Whether a finished trial is charged: it completed, or a pruner stopped its evaluation (a trial pruned
     because its strategy had nothing left to propose evaluated nothing)."""
-    return t.state == TrialState.COMPLETE or (t.state == TrialState.PRUNED and PRUNED_ATTR in t.user_attrs)
+    return t.state == TrialState.COMPLETE or (t.state == TrialState.PRUNED and ta.PRUNED_AT_EPOCH in t.user_attrs)
 
 
 def charged(trials: Iterable[FrozenTrial]) -> dict[str, float]:
@@ -168,7 +166,9 @@ class Budget:
             return False
         if self.kind == WALLCLOCK:  # the simulated clock has reached the limit
             return self.reached(
-                max((t.user_attrs.get("clock_end", 0.0) for t in trials if t.state == TrialState.COMPLETE), default=0.0)
+                max(
+                    (t.user_attrs.get(ta.CLOCK_END, 0.0) for t in trials if t.state == TrialState.COMPLETE), default=0.0
+                )
             )
         return self.reached(charged(trials)[self.kind])  # type: ignore[index]
 
@@ -188,7 +188,7 @@ def running_totals(trials: Iterable[FrozenTrial]) -> list[dict[str, Any]]:
                 "eval_index": int(totals["evals"]),
                 "cum_cost_s": totals["seconds"],
                 "cum_train_flops": totals["flops"],
-                "repeat": bool(t.user_attrs.get(REPEAT_ATTR)),
+                "repeat": bool(t.user_attrs.get(ta.REPEAT)),
             }
         )
     return rows

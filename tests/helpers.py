@@ -7,7 +7,8 @@ import hashlib
 import optuna
 from optuna.trial import TrialState
 
-from nasbench_shrink.samplers.cell_sampler import SKIP_ATTR, trial_system_attrs
+from nasbench_shrink import trial_attrs as ta
+from nasbench_shrink.samplers.cell_sampler import trial_system_attrs
 from nasbench_shrink.samplers.params import suggest_cell
 from search_spaces import Cell
 
@@ -19,7 +20,7 @@ def fake_score(cell: Cell) -> float:
 
 def fake_objective(space: str = "cnn", nodes: int = 5):
     def objective(trial: optuna.Trial) -> float:
-        if trial_system_attrs(trial).get(SKIP_ATTR):
+        if trial_system_attrs(trial).get(ta.SKIP):
             raise optuna.TrialPruned()
         cell = suggest_cell(trial, space, nodes)
         trial.set_user_attr("cell", cell.to_dict())

@@ -19,6 +19,7 @@ LAYERS = (
     "nasbench_shrink.errors",  # the UserError family
     "nasbench_shrink._version",
     "nasbench_shrink.interrupts",  # Ctrl-C raised at safe points until acknowledged
+    "nasbench_shrink.trial_attrs",  # the names results are stored under in a study
     "nasbench_shrink.budget",  # the cost rule: what a trial is charged, when a run is spent
     "nasbench_shrink.objectives",  # score or metric against cost; fronts, hypervolume, IGD+
     "nasbench_shrink.storage",  # table creation under a lock, studies written and read in one transaction
@@ -131,20 +132,6 @@ def test_benchmarks_are_data():
     assert not any(b.startswith(("nasbench_shrink.evaluation", "nasbench_shrink.tables")) for b in below)
 
 
-def test_modules_of_the_flat_layout_still_import():
-    """A script written against the flat layout keeps working (with a DeprecationWarning naming the new home)."""
-    import importlib
-    import warnings
-
-    from nasbench_shrink.samplers import CellSampler
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        old = importlib.import_module("nasbench_shrink.cell_sampler")
-    assert old.CellSampler is CellSampler
-    assert any("nasbench_shrink.samplers.cell_sampler" in str(w.message) for w in caught)
-
-
 def test_names_are_resolved_only_at_entries():
     """``get_benchmark`` is called only in the catalogue itself, the CLI, the plan units' entries, the specs a run
     is entered with, and the public APIs (``api``, and the OptunaHub problem); ``evaluation.evaluate`` refuses a
@@ -198,3 +185,40 @@ def test_a_lookup_only_run_never_imports_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_trial_attribute_names_are_defined_once():
+    """Every trial or study attribute a module sets or reads is named through ``nasbench_shrink.trial_attrs``,
+    never by a string literal: ``set_user_attr("x")``, ``.user_attrs["x"]``, ``.user_attrs.get("x")``,
+    ``"x" in .user_attrs`` (and the same for system attrs), and no ``nbs:`` attribute spelled out elsewhere."""
+    from nasbench_shrink import trial_attrs
+
+    def literal(node) -> bool:
+        return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+    def attrs_of(node) -> bool:  # x.user_attrs / x.system_attrs
+        return isinstance(node, ast.Attribute) and node.attr in ("user_attrs", "system_attrs")
+
+    found = []
+    for name, path in _modules().items():
+        if name == "nasbench_shrink.trial_attrs":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            bad = None
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                f = node.func
+                if f.attr in ("set_user_attr", "set_system_attr") and node.args and literal(node.args[0]):
+                    bad = node.args[0].value
+                elif f.attr in ("set_trial_user_attr", "set_trial_system_attr") and len(node.args) > 1:
+                    bad = node.args[1].value if literal(node.args[1]) else None
+                elif f.attr == "get" and attrs_of(f.value) and node.args and literal(node.args[0]):
+                    bad = node.args[0].value
+            elif isinstance(node, ast.Subscript) and attrs_of(node.value) and literal(node.slice):
+                bad = node.slice.value
+            elif isinstance(node, ast.Compare) and literal(node.left) and any(attrs_of(c) for c in node.comparators):
+                bad = node.left.value
+            elif literal(node) and node.value.startswith("nbs:") and node.value in vars(trial_attrs).values():
+                bad = node.value
+            if bad is not None:
+                found.append(f"{name}:{node.lineno} {bad!r}")
+    assert found == [], "name these through nasbench_shrink.trial_attrs:\n" + "\n".join(found)

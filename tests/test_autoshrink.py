@@ -167,7 +167,7 @@ def test_four_workers_on_postgresql(fresh_db):
         strategy="autoshrink",
         benchmark="digits",
         seed=0,
-        nodes=5,
+        nodes=4,
         k=3,
         storage=fresh_db,
         study="pg",

@@ -121,20 +121,20 @@ def test_console_script_bad_input_has_no_traceback(tmp_path):
 
 @pytest.mark.slow
 def test_shared_cifar10_proxy_evaluation_shortened(shared_data, tmp_path):
-    """A real cifar10-proxy evaluation from the shared ImageFolder tarball (2 epochs: CPU-sized)."""
+    """A real cifar10-proxy evaluation from the shared ImageFolder tarball (one epoch: CPU-sized)."""
     from nasbench_shrink import evaluate
     from nasbench_shrink.catalogue import get_benchmark, register_benchmark
     from nasbench_shrink.evaluation.training import TrainRecipe
     from search_spaces import Cell
 
     bench = get_benchmark("cifar10-proxy")
-    short = bench.with_options(name="cifar10-proxy-2ep").with_stage(
-        "proxy", recipe=TrainRecipe(max_epochs=2, min_acc_epoch=None)
+    short = bench.with_options(name="cifar10-proxy-1ep").with_stage(
+        "proxy", recipe=TrainRecipe(max_epochs=1, min_acc_epoch=None)
     )
     register_benchmark(short)
     rec = evaluate(Cell.from_dict(CELL), short, seed=0, data_dir=shared_data)
-    assert rec.epochs == 2 and rec.train_images == 5000
-    assert rec.accuracy > 0.2  # clearly above chance (0.1) after two epochs on 5,000 images
+    assert rec.epochs == 1 and rec.train_images == 5000
+    assert rec.accuracy > 0.2  # clearly above chance (0.1) after one epoch on 5,000 images (measured: 0.316)
 
 
 def test_landscape_one_table_and_tables_side_by_side(tmp_path):

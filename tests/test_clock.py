@@ -7,12 +7,13 @@ import heapq
 import optuna
 import pytest
 
+from nasbench_shrink import trial_attrs as ta
 from nasbench_shrink.budget import Budget, charged
 from nasbench_shrink.runs.clock import simulate
 from nasbench_shrink.runs.compare import store_studies
 from nasbench_shrink.runs.search import SearchSpec, run_worker
 from nasbench_shrink.samplers import AutoShrinkSampler
-from nasbench_shrink.samplers.cell_sampler import SKIP_ATTR, trial_system_attrs
+from nasbench_shrink.samplers.cell_sampler import trial_system_attrs
 from nasbench_shrink.samplers.params import suggest_cell
 from search_spaces import Cell
 
@@ -32,7 +33,7 @@ class TimedObjective:
         self.nodes, self.last_attrs = nodes, {}
 
     def __call__(self, trial: optuna.Trial) -> float:
-        if trial_system_attrs(trial).get(SKIP_ATTR):
+        if trial_system_attrs(trial).get(ta.SKIP):
             raise optuna.TrialPruned()
         cell = suggest_cell(trial, "cnn", self.nodes)
         seen = {t.user_attrs.get("key") for t in trial.study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))}

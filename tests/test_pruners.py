@@ -12,7 +12,8 @@ import pytest
 from optuna.trial import TrialState
 from typer.testing import CliRunner
 
-from nasbench_shrink.budget import PRUNED_ATTR, charged
+from nasbench_shrink import trial_attrs as ta
+from nasbench_shrink.budget import charged
 from nasbench_shrink.catalogue import get_benchmark
 from nasbench_shrink.cli import app
 from nasbench_shrink.runs.search import SearchSpec, best_trial, run_search
@@ -62,7 +63,7 @@ def test_median_pruner_decides_and_charges_as_worked_out_from_the_curves(tmp_pat
             assert t.state == TrialState.COMPLETE and a["train_flops"] == rec.train_flops
         else:
             pruned += 1
-            assert t.state == TrialState.PRUNED and a[PRUNED_ATTR] == expected
+            assert t.state == TrialState.PRUNED and a[ta.PRUNED_AT_EPOCH] == expected
             assert a["train_flops"] == pytest.approx(rec.train_flops * expected / epochs, rel=1e-12)
             assert a["cost_s"] == pytest.approx(rec.cost_s * expected / epochs, rel=1e-12)
             assert a["score"] == pytest.approx(scores[expected - 1], rel=1e-12)
@@ -84,7 +85,7 @@ def test_compare_with_a_pruner_pairs_budgets_and_never_takes_a_pruned_incumbent(
         spent = summary.loc[("autoshrink", seed), "search_flops"]
         assert summary.loc[("random", seed), "search_flops"] <= spent * (1 + 1e-9)
         run = trials[(trials.strategy == "random") & (trials.seed == seed) & trials.within_budget]
-        assert run.loc[run[PRUNED_ATTR].notna(), "score"].isna().all()  # a partial score is no incumbent's
+        assert run.loc[run[ta.PRUNED_AT_EPOCH].notna(), "score"].isna().all()  # a partial score is no incumbent's
         assert summary.loc[("random", seed), "best_score"] == run["score"].max()
     assert "- pruner: median" in (out / "report.md").read_text()
 

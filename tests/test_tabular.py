@@ -209,35 +209,21 @@ def test_a_missing_row_names_its_cell_and_seed(table, quick, tmp_path):
         evaluate(cell, holey, seed=1)
 
 
-def test_a_format_1_table_is_read_as_the_current_format(table, tmp_path):
-    """Tables written before rows named their machine load with those rows marked and seconds per architecture;
-    ``upgrade_table`` writes the same as a current-format file (fronts in the metadata)."""
+def test_a_table_of_an_older_format_is_refused_with_the_command_that_regenerates_it(table, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from nasbench_shrink.tables.table import FORMAT, FORMAT1_COLUMNS, META_KEY, _digest, upgrade_table
+    from nasbench_shrink.tables.table import COLUMNS, META_KEY
 
     d, _ = table
     arrow = pq.read_table(d / "t.parquet")
-    meta = json.loads(arrow.schema.metadata[META_KEY])
-    old = {c: arrow.column(c).to_pylist() for c in FORMAT1_COLUMNS}
-    old["cost_s"] = [c * (2.0 if s == 1 else 1.0) for c, s in zip(old["cost_s"], old["seed"])]
-    meta.update(format=1, cpu="Old CPU", sha256=_digest(old, 1))
-    meta.pop("cost_reference", None)
-    pq.write_table(
-        pa.table(old).replace_schema_metadata({META_KEY: json.dumps(meta).encode()}), tmp_path / "old.parquet"
-    )
-    t = load_table(tmp_path / "old.parquet")
-    assert t.meta["format"] == FORMAT and t.meta["format_read"] == 1 and t.meta["pareto"]["macs"]["keys"]
-    assert set(t.columns["machine"]) == {"Old CPU (family/model unrecorded); torch " + meta["torch_version"]}
-    for k, a in zip(t.columns["key"], t.columns["arch_cost_s"]):  # one machine: the mean of its seeds
-        assert a == pytest.approx((t.row(k, 0)["cost_s"] + t.row(k, 1)["cost_s"]) / 2)
-    new = upgrade_table(tmp_path / "old.parquet", tmp_path / "new.parquet", unrecorded="the calibration VM")
-    assert (
-        new["format"] == FORMAT and load_table(tmp_path / "new.parquet").columns["machine"][0] == "the calibration VM"
-    )
-    with pytest.raises(TableError, match=f"already format {FORMAT}"):
-        upgrade_table(tmp_path / "new.parquet", tmp_path / "again.parquet")
+    meta = {**json.loads(arrow.schema.metadata[META_KEY]), "format": 3}
+    old = pa.table({c: arrow.column(c) for c in COLUMNS}).replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
+    pq.write_table(old, tmp_path / "old.parquet")
+    with pytest.raises(
+        TableError, match=r"has format 3 .*reads format 4; regenerate it with 'nasbench-shrink tabulate'"
+    ):
+        load_table(tmp_path / "old.parquet")
 
 
 def test_seconds_of_two_machines_are_normalised_to_the_reference():

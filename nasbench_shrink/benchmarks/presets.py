@@ -47,7 +47,7 @@ class Benchmark:
         proxy: The search-time stage (network, recipe, data).
         final: The final-training stage.
         lam: λ of the score (Eq. 5).
-        task: The task kind, a key of ``nasbench_shrink.tasks.TASKS`` (``image`` or ``lm``).
+        task: The task kind, a key of ``nasbench_shrink.benchmarks.tasks.TASKS`` (``image`` or ``lm``).
         evaluator: How evaluations are answered; ``None`` trains live (a table benchmark answers from a file).
 
     Example:

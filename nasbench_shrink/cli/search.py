@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from nasbench_shrink import trial_attrs as ta
 from nasbench_shrink.cli._common import (
     CacheOpt,
     DataDirOpt,
@@ -152,7 +153,7 @@ def search_cmd(
         + (f"; {summary['pruned']} evaluations pruned" if summary.get("pruned") else ""),
         highlight=False,
     )
-    clock = result.user_attrs.get("clock")
+    clock = result.user_attrs.get(ta.CLOCK)
     if clock:
         console.print(
             f"simulated clock, {clock['workers']} workers: makespan {clock['makespan_s']:.1f} s, "

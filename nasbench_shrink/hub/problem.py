@@ -16,12 +16,13 @@ from typing import Any
 import optuna
 import optunahub
 
+from nasbench_shrink import trial_attrs as ta
 from nasbench_shrink.catalogue import get_benchmark
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.evaluation.evaluator import evaluate
 from nasbench_shrink.objectives import OBJECTIVES, parse_objectives
 from nasbench_shrink.objectives.pareto import hv_regret
-from nasbench_shrink.samplers.cell_sampler import SKIP_ATTR, trial_system_attrs
+from nasbench_shrink.samplers.cell_sampler import trial_system_attrs
 from nasbench_shrink.samplers.params import params_to_cell, search_space
 from nasbench_shrink.tables.fronts import front_normaliser
 
@@ -63,7 +64,7 @@ class TableProblem(optunahub.benchmarks.BaseProblem):
         return [MAXIMIZE if d == "maximize" else MINIMIZE for d in directions]
 
     def __call__(self, trial: optuna.Trial) -> float | Sequence[float]:
-        if trial_system_attrs(trial).get(SKIP_ATTR):  # a cell sampler with nothing to propose (e.g. finished)
+        if trial_system_attrs(trial).get(ta.SKIP):  # a cell sampler with nothing to propose (e.g. finished)
             raise optuna.TrialPruned()
         return super().__call__(trial)
 

@@ -23,8 +23,8 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from nasbench_shrink import trial_attrs as ta
 from nasbench_shrink.budget import (
-    REPEAT_ATTR,
     WALLCLOCK,
     Budget,
     cost_of,
@@ -37,7 +37,7 @@ from nasbench_shrink.samplers.cell_sampler import CellSampler
 
 __all__ = ["CLOCK_ATTRS", "ClockResult", "simulate"]
 
-CLOCK_ATTRS = ("clock_start", "clock_end", "clock_worker")
+CLOCK_ATTRS = (ta.CLOCK_START, ta.CLOCK_END, ta.CLOCK_WORKER)
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def simulate(
                 value = None
             attrs = dict(attrs_of()) if value is not None else {}
             key = attrs.get("arch_key")
-            if key is not None and key in in_flight and not attrs.get(REPEAT_ATTR):
+            if key is not None and key in in_flight and not attrs.get(ta.REPEAT):
                 first, end = in_flight[key]  # wait for the evaluation in flight; its record comes free
                 for name, v in repeat_attrs(attrs, first).items():
                     trial.set_user_attr(name, v)
@@ -121,7 +121,7 @@ def simulate(
                 end = clock + spent
                 if limit.kind not in (None, WALLCLOCK) and value is not None:
                     committed += cost_of(attrs, limit.kind)
-                if key is not None and not attrs.get(REPEAT_ATTR):
+                if key is not None and not attrs.get(ta.REPEAT):
                     in_flight[key] = (trial.number, end)
             for name, v in zip(CLOCK_ATTRS, (clock, end, worker)):
                 trial.set_user_attr(name, v)
@@ -131,7 +131,7 @@ def simulate(
             break
         end, worker, number, trial, value = heapq.heappop(running)
         clock = end
-        key = trial.user_attrs.get("arch_key")
+        key = trial.user_attrs.get(ta.ARCH_KEY)
         if key is not None and in_flight.get(key, (None,))[0] == number:
             del in_flight[key]
         if value is None:
@@ -149,16 +149,16 @@ def counted_clock(study: optuna.Study, limit: Budget, workers: int) -> dict[str,
     """The study's ``clock`` attr over the trials that count under ``limit`` (the rule of ``summary.csv``: the
     running total including a trial stays within the limit), so the dashboard and the summary agree: makespan =
     the last counted trial's end, busy = their charged seconds."""
-    rows = [r for r in running_totals(study.get_trials(deepcopy=False)) if "clock_end" in r["trial"].user_attrs]
+    rows = [r for r in running_totals(study.get_trials(deepcopy=False)) if ta.CLOCK_END in r["trial"].user_attrs]
     if not rows:
         return {"workers": workers, "makespan_s": 0.0, "busy_s": 0.0, "idle_s": 0.0, "utilisation": 1.0}
     if limit.kind is not None:
         col = cumulative_column(limit.kind)
-        cum = [r["trial"].user_attrs["clock_end"] if col == "clock_end" else r[col] for r in rows]
+        cum = [r["trial"].user_attrs[ta.CLOCK_END] if col == "clock_end" else r[col] for r in rows]
         keep = within_limit(cum, limit.limit)
         rows = [r for r, k in zip(rows, keep) if k]
-    ends = [r["trial"].user_attrs["clock_end"] for r in rows]
-    starts = [r["trial"].user_attrs["clock_start"] for r in rows]
+    ends = [r["trial"].user_attrs[ta.CLOCK_END] for r in rows]
+    starts = [r["trial"].user_attrs[ta.CLOCK_START] for r in rows]
     makespan = (max(ends) - min(starts)) if rows else 0.0
     busy = sum(cost_of(r["trial"].user_attrs, "seconds") for r in rows)
     return {

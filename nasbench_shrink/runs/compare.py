@@ -25,10 +25,10 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from nasbench_shrink import interrupts
+from nasbench_shrink import trial_attrs as ta
 from nasbench_shrink.analysis.fronts import front_columns, front_summary
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.budget import (
-    PRUNED_ATTR,
     budget_of_seed,
     charged,
     cost_of,
@@ -607,18 +607,20 @@ def run_rows(trials: list[FrozenTrial], strategy: str, seed: int, metric: str, l
     totals = running_totals(trials)
     # a pruned trial's score is a partial one: it is charged, but never an incumbent
     observed = [trial_score(r["trial"]) if r["trial"].state == TrialState.COMPLETE else None for r in totals]
-    pruned = any(PRUNED_ATTR in r["trial"].user_attrs for r in totals)
+    pruned = any(ta.PRUNED_AT_EPOCH in r["trial"].user_attrs for r in totals)
     if land is not None:  # a table knows the optimum: simple regret after every evaluation
-        land.include(Cell.from_dict(r["trial"].user_attrs["cell"]) for r in totals if r["trial"].user_attrs.get("cell"))
-        regrets = regret_column([r["trial"].user_attrs.get("arch_key") for r in totals], observed, land)
+        land.include(
+            Cell.from_dict(r["trial"].user_attrs[ta.CELL]) for r in totals if r["trial"].user_attrs.get(ta.CELL)
+        )
+        regrets = regret_column([r["trial"].user_attrs.get(ta.ARCH_KEY) for r in totals], observed, land)
         top = land.top(0.01)
-    clocked = bool(totals) and "clock_end" in totals[0]["trial"].user_attrs
+    clocked = bool(totals) and ta.CLOCK_END in totals[0]["trial"].user_attrs
     if clocked and land is not None:  # regret as known at each end time: the trials ended by then
         by_end = sorted(
-            range(len(totals)), key=lambda i: (totals[i]["trial"].user_attrs["clock_end"], totals[i]["trial"].number)
+            range(len(totals)), key=lambda i: (totals[i]["trial"].user_attrs[ta.CLOCK_END], totals[i]["trial"].number)
         )
         at_end = regret_column(
-            [totals[i]["trial"].user_attrs.get("arch_key") for i in by_end],
+            [totals[i]["trial"].user_attrs.get(ta.ARCH_KEY) for i in by_end],
             [trial_score(totals[i]["trial"]) for i in by_end],
             land,
         )
@@ -651,7 +653,7 @@ def run_rows(trials: list[FrozenTrial], strategy: str, seed: int, metric: str, l
                 "arch_key": a.get("arch_key"),
                 "step": a.get("step"),
                 "cell": json.dumps(a.get("cell")),
-                **({PRUNED_ATTR: a.get(PRUNED_ATTR)} if pruned else {}),
+                **({ta.PRUNED_AT_EPOCH: a.get(ta.PRUNED_AT_EPOCH)} if pruned else {}),
                 **(
                     {"regret": regrets[i], "top1pct": observed[i] is not None and a.get("arch_key") in top}
                     if land is not None
@@ -718,8 +720,8 @@ def summarize_runs(trials: pd.DataFrame, spec: CompareSpec, metric: str = "accur
                     "time_to_top1pct_s": float(min(hit_times)) - t0 if len(hit_times) else float("inf"),
                 }
             )
-        if PRUNED_ATTR in g.columns:  # a pruned run: how many of its evaluations the pruner stopped
-            extra["pruned"] = int((g[PRUNED_ATTR].notna() & ~g["repeat"].astype(bool)).sum())
+        if ta.PRUNED_AT_EPOCH in g.columns:  # a pruned run: how many of its evaluations the pruner stopped
+            extra["pruned"] = int((g[ta.PRUNED_AT_EPOCH].notna() & ~g["repeat"].astype(bool)).sum())
         if fronts:
             extra.update(
                 front_summary(g, metric, objectives.cost, spec.bench.kind.higher_is_better, land, reference=trials)

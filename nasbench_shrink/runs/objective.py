@@ -15,34 +15,35 @@ from typing import Any
 
 import optuna
 
+from nasbench_shrink import trial_attrs as ta
 from nasbench_shrink.benchmarks import Benchmark
-from nasbench_shrink.budget import PRUNED_ATTR, charged_trial, repeat_attrs
+from nasbench_shrink.budget import charged_trial, repeat_attrs
 from nasbench_shrink.evaluation.cache import EvaluationCache, open_cache
 from nasbench_shrink.evaluation.evaluator import LIVE, evaluate
 from nasbench_shrink.objectives import Objectives, parse_objectives
-from nasbench_shrink.samplers.cell_sampler import PROPOSAL_ATTR, SKIP_ATTR, trial_system_attrs
+from nasbench_shrink.samplers.cell_sampler import trial_system_attrs
 from nasbench_shrink.samplers.params import suggest_cell
 from nasbench_shrink.work.plan import worker_name
 
 # the user attrs that hold the evaluation record (a repeat copies these; the proposal's own attrs are its own)
 RECORD_ATTRS = (
-    "score",
-    "macs",
-    "params",
-    "resource",
-    "cost_s",
-    "train_flops",
-    "cache_hit",
-    "arch_key",
-    "edges",
-    "cell",
-    "epochs",
-    "diverged",
-    "benchmark",
-    "eval_seed",
+    ta.SCORE,
+    ta.MACS,
+    ta.PARAMS,
+    ta.RESOURCE,
+    ta.COST_S,
+    ta.TRAIN_FLOPS,
+    ta.CACHE_HIT,
+    ta.ARCH_KEY,
+    ta.EDGES,
+    ta.CELL,
+    ta.EPOCHS,
+    ta.DIVERGED,
+    ta.BENCHMARK,
+    ta.EVAL_SEED,
     "accuracy",
     "perplexity",
-    PRUNED_ATTR,
+    ta.PRUNED_AT_EPOCH,
 )
 
 
@@ -95,7 +96,7 @@ class CellObjective:
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, float]:
         self.last_attrs = {}
         sys_attrs = trial_system_attrs(trial)
-        if sys_attrs.get(SKIP_ATTR):
+        if sys_attrs.get(ta.SKIP):
             raise optuna.TrialPruned("the strategy has nothing left to evaluate")
         cell = suggest_cell(trial, self.bench.space, self.nodes)
         first = self.first_evaluation(trial.study, cell.key)
@@ -103,14 +104,16 @@ class CellObjective:
             record = {k: v for k, v in first.user_attrs.items() if k in RECORD_ATTRS}
             attrs = repeat_attrs(record, first.number)
             attrs["cell"] = cell.to_dict()
-            attrs.update({k: v for k, v in sys_attrs.get(PROPOSAL_ATTR, {}).items() if k != "cell"})
+            attrs.update({k: v for k, v in sys_attrs.get(ta.PROPOSAL, {}).items() if k != "cell"})
             for k, v in attrs.items():
                 trial.set_user_attr(k, v)
             self.last_attrs = attrs
-            if PRUNED_ATTR in attrs:  # what the run saw before: stopped at the same epoch, free
+            if ta.PRUNED_AT_EPOCH in attrs:  # what the run saw before: stopped at the same epoch, free
                 for step, v in sorted(first.intermediate_values.items()):
                     trial.report(v, step)
-                raise optuna.TrialPruned(f"a repeat of trial {first.number}, pruned at epoch {attrs[PRUNED_ATTR]}")
+                raise optuna.TrialPruned(
+                    f"a repeat of trial {first.number}, pruned at epoch {attrs[ta.PRUNED_AT_EPOCH]}"
+                )
             return self.values(attrs)
         seed = (self.bench.evaluator or LIVE).seed_for(self.seed, cell.key)
         started = time.time()
@@ -125,27 +128,27 @@ class CellObjective:
             lam=self.lam,
         )
         attrs = {
-            "score": rec.score,
+            ta.SCORE: rec.score,
             self.bench.metric: rec.perf,
-            "macs": rec.macs,
-            "params": rec.params,
-            "resource": rec.resource,
-            "cost_s": rec.cost_s,
-            "train_flops": rec.train_flops,
-            "cache_hit": rec.cache_hit,
-            "arch_key": rec.key,
-            "edges": len(cell.active_edges),
-            "cell": cell.to_dict(),
-            "epochs": rec.epochs,
-            "diverged": rec.diverged,
-            "benchmark": self.bench.name,
-            "eval_seed": seed,
+            ta.MACS: rec.macs,
+            ta.PARAMS: rec.params,
+            ta.RESOURCE: rec.resource,
+            ta.COST_S: rec.cost_s,
+            ta.TRAIN_FLOPS: rec.train_flops,
+            ta.CACHE_HIT: rec.cache_hit,
+            ta.ARCH_KEY: rec.key,
+            ta.EDGES: len(cell.active_edges),
+            ta.CELL: cell.to_dict(),
+            ta.EPOCHS: rec.epochs,
+            ta.DIVERGED: rec.diverged,
+            ta.BENCHMARK: self.bench.name,
+            ta.EVAL_SEED: seed,
         }
         # strategy-specific attrs of the proposal (AutoShrink: step, removed_edge, parent_key, parent)
-        attrs.update({k: v for k, v in sys_attrs.get(PROPOSAL_ATTR, {}).items() if k != "cell"})
+        attrs.update({k: v for k, v in sys_attrs.get(ta.PROPOSAL, {}).items() if k != "cell"})
         if (self.bench.evaluator or LIVE).cacheable:  # it trained: the real clock, in the attrs a simulated
             # clock writes (runs.clock); a lookup's real time says nothing
-            attrs.update(clock_start=started, clock_end=time.time(), clock_worker=worker_name())
+            attrs.update({ta.CLOCK_START: started, ta.CLOCK_END: time.time(), ta.CLOCK_WORKER: worker_name()})
         if self.prunes:
             self._report_epochs(trial, rec, attrs)  # raises TrialPruned when the pruner stops it
         for k, v in attrs.items():
@@ -156,7 +159,7 @@ class CellObjective:
     def _report_epochs(self, trial: optuna.Trial, rec: Any, attrs: dict[str, Any]) -> None:
         """Tell the study's pruner the score after each epoch of the record's learning curve; when it stops the
         trial after epoch e of E, the trial is charged e/E of the record's seconds and FLOPs, keeps the metric it
-        had then, and is marked pruned (``budget.PRUNED_ATTR``)."""
+        had then, and is marked pruned (``budget.ta.PRUNED_AT_EPOCH``)."""
         kind = self.bench.kind
         epochs = [p for p in rec.curve if kind.curve_metric in p and p[kind.curve_metric] is not None]
         for i, point in enumerate(epochs[:-1], start=1):  # after the last epoch the evaluation is complete anyway
@@ -166,11 +169,11 @@ class CellObjective:
                 share = i / len(epochs)
                 attrs.update(
                     {
-                        "score": value,
+                        ta.SCORE: value,
                         self.bench.metric: point[kind.curve_metric],
-                        "cost_s": attrs["cost_s"] * share,
-                        "train_flops": attrs["train_flops"] * share,
-                        PRUNED_ATTR: i,
+                        ta.COST_S: attrs[ta.COST_S] * share,
+                        ta.TRAIN_FLOPS: attrs[ta.TRAIN_FLOPS] * share,
+                        ta.PRUNED_AT_EPOCH: i,
                     }
                 )
                 for k, v in attrs.items():
@@ -195,7 +198,7 @@ class CellObjective:
                 continue
             if t.number not in indexed:
                 indexed.add(t.number)
-                k = t.user_attrs.get("arch_key")
+                k = t.user_attrs.get(ta.ARCH_KEY)
                 if charged_trial(t) and k is not None and (k not in first or first[k].number > t.number):
                     first[k] = t
             if prefix:

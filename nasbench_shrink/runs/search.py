@@ -18,12 +18,11 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from nasbench_shrink import interrupts
+from nasbench_shrink import trial_attrs as ta
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.budget import (
     BUDGET_KINDS,
     MAX_REPEATS_IN_A_ROW,
-    PRUNED_ATTR,
-    REPEAT_ATTR,
     WALLCLOCK,
     Budget,
     charged,
@@ -41,9 +40,6 @@ from nasbench_shrink.storage.trials import backend, in_memory_twin, write_study,
 from nasbench_shrink.strategies.registry import Strategy, resolve, sampler_nodes
 from nasbench_shrink.work.pool import WorkerPool
 
-SETTINGS_ATTR = "nbs:settings"
-BUDGET_ATTR = "nbs:budget"  # {"kind", "amount"}: the budget the study runs to; changed only by an explicit extend
-
 
 @dataclass
 class SearchSpec:
@@ -51,8 +47,8 @@ class SearchSpec:
 
     ``strategy`` and ``benchmark`` may be given as names or as objects: the spec is where a run's entry resolves
     them, once (``self.plan``, ``self.bench``); both fields then hold the names, which is what a study stores.
-    A spec sent to a worker process travels with its benchmark and is given its strategy again there (a built-in
-    strategy's factory is a closure, which does not pickle).
+    A spec sent to a worker process travels with its benchmark and is given its strategy again there, by name (a
+    strategy registered in Python may hold a lambda, which does not pickle).
     """
 
     strategy: str | Strategy
@@ -176,7 +172,7 @@ class _StopRule:
         self.total = charged(study.get_trials(deepcopy=False))[limit.kind] if exclusive and not limit.unlimited else 0.0
 
     def after(self, study: optuna.Study, attrs: dict[str, Any]) -> None:
-        self.repeats_in_a_row = self.repeats_in_a_row + 1 if attrs.get(REPEAT_ATTR) else 0
+        self.repeats_in_a_row = self.repeats_in_a_row + 1 if attrs.get(ta.REPEAT) else 0
         stop = self.repeats_in_a_row >= MAX_REPEATS_IN_A_ROW or (
             self.parent is not None and os.getppid() != self.parent
         )
@@ -218,7 +214,7 @@ def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage | None = None
             f"study {spec.study_name} optimises {[d.name.lower() for d in study.directions]}, not "
             f"{directions} (--objectives {objectives.name}); pass another --study name"
         )
-    stored = study.user_attrs.get(SETTINGS_ATTR)
+    stored = study.user_attrs.get(ta.SETTINGS)
     if stored is None:
         _name_objectives(
             study,
@@ -227,7 +223,7 @@ def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage | None = None
             else [f"validation {bench.kind.metric}", objectives.cost],
         )
         for k, v in {
-            SETTINGS_ATTR: spec.settings(),
+            ta.SETTINGS: spec.settings(),
             "strategy": spec.strategy,
             "benchmark": spec.benchmark,
             "seed": spec.seed,
@@ -274,9 +270,9 @@ def _check_budget_of(study: optuna.Study, spec: SearchSpec) -> None:
     stored trials answer the first budget, not the new one), except a larger budget of the same kind with
     ``extend``, which continues the run and becomes its budget."""
     asked = {"kind": spec.budget_kind if spec.budget is not None else None, "amount": spec.budget}
-    stored = study.user_attrs.get(BUDGET_ATTR)
+    stored = study.user_attrs.get(ta.BUDGET)
     if stored is None:  # a new study (or one stored before budgets were kept)
-        study.set_user_attr(BUDGET_ATTR, asked)
+        study.set_user_attr(ta.BUDGET, asked)
         return
     if stored == asked:
         return
@@ -287,7 +283,7 @@ def _check_budget_of(study: optuna.Study, spec: SearchSpec) -> None:
         and asked["amount"] > stored["amount"]
     )
     if spec.extend and larger:
-        study.set_user_attr(BUDGET_ATTR, asked)
+        study.set_user_attr(ta.BUDGET, asked)
         return
     how = " or --extend to continue it to the larger budget" if larger else ""
     raise UserError(
@@ -311,7 +307,7 @@ def _guarded(objective: CellObjective, rule: _StopRule | None = None) -> Callabl
         try:
             value = objective(trial)
         except optuna.TrialPruned:
-            if rule is not None and PRUNED_ATTR in objective.last_attrs:  # a pruned evaluation is charged too
+            if rule is not None and ta.PRUNED_AT_EPOCH in objective.last_attrs:  # a pruned evaluation is charged too
                 rule.after(trial.study, objective.last_attrs)
             raise
         except (UserError, KeyboardInterrupt):
@@ -429,7 +425,7 @@ def _run_simulated(spec: SearchSpec) -> optuna.Study:
         failures=(CandidateFailed,),
     )
     # what summary.csv counts: the trials within the budget (a started trial that did not fit is not the run's)
-    study.set_user_attr("clock", counted_clock(study, spec.limit, result.workers))
+    study.set_user_attr(ta.CLOCK, counted_clock(study, spec.limit, result.workers))
     # another worker stored this very run first: it stands
     if storage is not None and write_study(storage, study) is None:
         return prepare(spec)[0]
@@ -470,7 +466,7 @@ def run_ended(study: optuna.Study, limit: Budget) -> bool:
     if limit.spent(trials) or is_finished(study):
         return True
     done = [t for t in trials if charged_trial(t)][-MAX_REPEATS_IN_A_ROW:]
-    return len(done) == MAX_REPEATS_IN_A_ROW and all(t.user_attrs.get(REPEAT_ATTR) for t in done)
+    return len(done) == MAX_REPEATS_IN_A_ROW and all(t.user_attrs.get(ta.REPEAT) for t in done)
 
 
 def is_finished(study: optuna.Study) -> bool:
@@ -596,7 +592,7 @@ def run_search(
 
 def trial_score(trial: FrozenTrial) -> float:
     """A finished trial's λ-weighted score: its value in a score study, its ``score`` attr in any study."""
-    score = trial.user_attrs.get("score")
+    score = trial.user_attrs.get(ta.SCORE)
     return float(score if score is not None else trial.values[0])
 
 
@@ -617,22 +613,22 @@ def study_summary(study: optuna.Study) -> dict[str, Any]:
         "complete": sum(t.state == TrialState.COMPLETE for t in trials),
         "failed": sum(t.state == TrialState.FAIL for t in trials),
         "pruned": sum(
-            PRUNED_ATTR in t.user_attrs and not t.user_attrs.get(REPEAT_ATTR)
+            ta.PRUNED_AT_EPOCH in t.user_attrs and not t.user_attrs.get(ta.REPEAT)
             for t in trials
             if t.state == TrialState.PRUNED
         ),
-        "cache_hits": sum(bool(t.user_attrs.get("cache_hit")) for t in trials if t.state == TrialState.COMPLETE),
-        "free_repeats": sum(bool(t.user_attrs.get(REPEAT_ATTR)) for t in trials if t.state == TrialState.COMPLETE),
+        "cache_hits": sum(bool(t.user_attrs.get(ta.CACHE_HIT)) for t in trials if t.state == TrialState.COMPLETE),
+        "free_repeats": sum(bool(t.user_attrs.get(ta.REPEAT)) for t in trials if t.state == TrialState.COMPLETE),
         "charged_evaluations": cost["evals"],
         "charged_seconds": cost["seconds"],
         "charged_flops": cost["flops"],
     }
-    if study.user_attrs.get("clock"):
-        out["clock"] = study.user_attrs["clock"]
+    if study.user_attrs.get(ta.CLOCK):
+        out["clock"] = study.user_attrs[ta.CLOCK]
     if len(study.directions) > 1 and out["complete"]:  # two objectives: the front, cheapest first
         front: dict[str, FrozenTrial] = {}  # one trial per architecture (a free repeat has the same values)
         for t in sorted(study.best_trials, key=lambda t: (t.values[1], t.number)):
-            front.setdefault(t.user_attrs.get("arch_key") or str(t.number), t)
+            front.setdefault(t.user_attrs.get(ta.ARCH_KEY) or str(t.number), t)
         out["front"] = [{"trial": t.number, "values": list(t.values), "arch_key": k} for k, t in front.items()]
     if best is not None:
         out.update(
@@ -643,10 +639,10 @@ def study_summary(study: optuna.Study) -> dict[str, Any]:
                 for k in ("accuracy", "perplexity", "macs", "params", "edges", "arch_key", "cell")
             },
         )
-    steps = [t for t in trials if "step" in t.user_attrs and t.state == TrialState.COMPLETE]
+    steps = [t for t in trials if ta.STEP in t.user_attrs and t.state == TrialState.COMPLETE]
     if steps:
-        n = int(study.user_attrs.get("nodes", 0))
+        n = int(study.user_attrs.get(ta.NODES, 0))
         out["start_edges"] = n * (n - 1) // 2
-        out["steps"] = 1 + max(t.user_attrs["step"] for t in steps)
-        out["end_edges"] = min(t.user_attrs["edges"] for t in steps)
+        out["steps"] = 1 + max(t.user_attrs[ta.STEP] for t in steps)
+        out["end_edges"] = min(t.user_attrs[ta.EDGES] for t in steps)
     return out

@@ -52,11 +52,10 @@ import sqlalchemy as sa
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-from nasbench_shrink.samplers.cell_sampler import PROPOSAL_ATTR, SKIP_ATTR, CellSampler, Proposal, stop_study
+from nasbench_shrink import trial_attrs as ta
+from nasbench_shrink.samplers.cell_sampler import CellSampler, Proposal, stop_study
 from search_spaces import Cell, complete_cell
 from search_spaces.cell import Edge
-
-CLAIM = "autoshrink:claim"  # [step, i, j] or None when released
 
 _ACTIVE = (TrialState.RUNNING, TrialState.WAITING)
 
@@ -234,7 +233,7 @@ class AutoShrinkSampler(CellSampler):
         first = len(decided)
         by_claim: dict[tuple[int, int, int], list[FrozenTrial]] = {}
         for t in trials:
-            claim = t.system_attrs.get(CLAIM)
+            claim = t.system_attrs.get(ta.CLAIM)
             if claim and claim[0] >= first:
                 by_claim.setdefault(tuple(claim), []).append(t)
         traj = Trajectory(steps=list(decided))
@@ -336,28 +335,28 @@ class AutoShrinkSampler(CellSampler):
                     with _MEMORY_CLAIMS:
                         won = not self._claimed_elsewhere(study, trial, claim)
                         if won:
-                            storage.set_trial_system_attr(trial._trial_id, CLAIM, claim)
+                            storage.set_trial_system_attr(trial._trial_id, ta.CLAIM, claim)
                 else:
-                    storage.set_trial_system_attr(trial._trial_id, CLAIM, claim)
+                    storage.set_trial_system_attr(trial._trial_id, ta.CLAIM, claim)
                     won = bool(atomic_claim(study, trial.number, step.index, cand.claim_edge, cand.failures))
                 if won:
                     parent = step.parents[cand.parent] if step.parents else step.cell
                     attrs = {
-                        "step": step.index,
-                        "removed_edge": list(cand.edge),
-                        "parent": parent.to_dict(),
-                        "parent_key": parent.key,
+                        ta.STEP: step.index,
+                        ta.REMOVED_EDGE: list(cand.edge),
+                        ta.PARENT: parent.to_dict(),
+                        ta.PARENT_KEY: parent.key,
                     }
                     if self.restarts:
-                        attrs["restart"] = step.restart
+                        attrs[ta.RESTART] = step.restart
                     if self.lams is not None:
-                        attrs.update(restart=step.restart, lam=self.lams[step.restart])
+                        attrs.update({ta.RESTART: step.restart, ta.LAM: self.lams[step.restart]})
                     if self.screen is not None:  # the step's proxy scoring, split over its candidates
                         _, cost_s, flops = self._screen(step.index, step.cell, list(step.cell.pruned().edges))
                         n = len(step.candidates)
-                        attrs.update(proxy_cost_s=cost_s / n, proxy_flops=flops / n)
+                        attrs.update({ta.PROXY_COST_S: cost_s / n, ta.PROXY_FLOPS: flops / n})
                     return Proposal(cand.cell, attrs)
-                storage.set_trial_system_attr(trial._trial_id, CLAIM, None)
+                storage.set_trial_system_attr(trial._trial_id, ta.CLAIM, None)
                 time.sleep(self.poll_interval / 10)  # lost to another worker: let its claim become visible
                 continue
             # waiting is not dying: keep this trial's heartbeat fresh so no other worker fails it as stale
@@ -369,22 +368,22 @@ class AutoShrinkSampler(CellSampler):
         """Whether another running or finished-complete trial holds ``claim`` (in-memory storage)."""
         return any(
             t.number != trial.number
-            and t.system_attrs.get(CLAIM) == claim
+            and t.system_attrs.get(ta.CLAIM) == claim
             and t.state in (*_ACTIVE, TrialState.COMPLETE)
             for t in study._storage.get_all_trials(study._study_id, deepcopy=False)
         )
 
     def _may_end_run(self, trial: FrozenTrial) -> bool:
         """Whether the trial's step has an edgeless candidate (the only way the next cell has no edge)."""
-        claim, parent = trial.system_attrs.get(CLAIM), _claim_parent(trial)
+        claim, parent = trial.system_attrs.get(ta.CLAIM), _claim_parent(trial)
         if not claim or parent is None or self.lams is not None or self.pareto_width is not None:
             return True  # (a sweep or Pareto shrinking: checked every time)
         return any(not parent.without_edge(e).pruned().edges for e in self.candidate_edges(claim[0], parent))
 
     def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState, values) -> None:
-        if self.restarts or (not trial.system_attrs.get(CLAIM) and not trial.system_attrs.get(SKIP_ATTR)):
+        if self.restarts or (not trial.system_attrs.get(ta.CLAIM) and not trial.system_attrs.get(ta.SKIP)):
             return  # a restarting sampler never ends by itself
-        if trial.system_attrs.get(CLAIM) and not self._may_end_run(trial):
+        if trial.system_attrs.get(ta.CLAIM) and not self._may_end_run(trial):
             return  # the run can only end at a step with an edgeless candidate: skip the storage read
         # the trial's own final state is not stored yet: replay with it
         trials: list = [
@@ -492,7 +491,7 @@ def _holds(study: Study, number: int, claim: list[int]) -> bool:
     """Whether trial ``number`` of ``study`` carries ``claim`` (the winner writes its claim before inserting)."""
     for t in study._storage.get_all_trials(study._study_id, deepcopy=False):
         if t.number == number:
-            return t.system_attrs.get(CLAIM) == claim
+            return t.system_attrs.get(ta.CLAIM) == claim
     return False
 
 
@@ -510,5 +509,5 @@ def _fail_stale(study: Study) -> None:
 
 
 def _claim_parent(trial) -> Cell | None:
-    raw = trial.system_attrs.get(PROPOSAL_ATTR)
+    raw = trial.system_attrs.get(ta.PROPOSAL)
     return None if not raw or "parent" not in raw else Cell.from_dict(raw["parent"])

@@ -19,13 +19,10 @@ from optuna.samplers import BaseSampler, RandomSampler
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
+from nasbench_shrink import trial_attrs as ta
 from nasbench_shrink.samplers.params import cell_to_params, search_space
 from nasbench_shrink.work.plan import worker_name
 from search_spaces import Cell
-
-PROPOSAL_ATTR = "nbs:proposal"  # trial system attr: {"cell": cell dict, **strategy-specific attrs}, one write
-SKIP_ATTR = "nbs:skip"  # trial system attr: the strategy has nothing left; the objective prunes this trial
-
 
 __all__ = ["CellSampler", "Proposal"]
 
@@ -95,7 +92,7 @@ class CellSampler(BaseSampler, ABC):
 
     @staticmethod
     def proposed_cell(trial: FrozenTrial) -> Cell | None:
-        raw = trial.system_attrs.get(PROPOSAL_ATTR)
+        raw = trial.system_attrs.get(ta.PROPOSAL)
         return None if raw is None else Cell.from_dict(raw["cell"])
 
     @staticmethod
@@ -112,18 +109,18 @@ class CellSampler(BaseSampler, ABC):
                 f"{type(self).__name__} supports single-objective studies only (the score of Eq. 5); "
                 "create the study with one direction"
             )
-        if PROPOSAL_ATTR in trial.system_attrs or SKIP_ATTR in trial.system_attrs:
+        if ta.PROPOSAL in trial.system_attrs or ta.SKIP in trial.system_attrs:
             return  # already assigned (e.g. a re-queued trial)
         proposal = self.propose(study, trial)
         storage = study._storage
         if proposal is None:
-            storage.set_trial_system_attr(trial._trial_id, SKIP_ATTR, True)
+            storage.set_trial_system_attr(trial._trial_id, ta.SKIP, True)
             return
         if isinstance(proposal, Cell):
             proposal = Proposal(proposal)
         # the worker (host:pid) that evaluates it: shown in the dashboard, and how a stuck trial is traced
         storage.set_trial_system_attr(
-            trial._trial_id, PROPOSAL_ATTR, {"cell": proposal.cell.to_dict(), **proposal.attrs, "worker": worker_name()}
+            trial._trial_id, ta.PROPOSAL, {"cell": proposal.cell.to_dict(), **proposal.attrs, "worker": worker_name()}
         )
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
@@ -168,4 +165,4 @@ def trial_system_attrs(trial: optuna.Trial) -> dict[str, Any]:
 
 
 def is_skipped(trial: optuna.Trial) -> bool:
-    return bool(trial_system_attrs(trial).get(SKIP_ATTR))
+    return bool(trial_system_attrs(trial).get(ta.SKIP))

@@ -22,7 +22,6 @@ _EXPORTS = {
         "normalised_costs",
         "table_benchmark",
         "table_seed",
-        "upgrade_table",
         "write_table",
     ),
     "nasbench_shrink.tables.landscape": ("Landscape", "evaluations_to_top", "landscape_of", "regret_column"),

@@ -9,7 +9,7 @@ normalised axes, fixed by the table so that every user measures against the same
 - reference point: (1.1, 1.1) in those axes, i.e. 10 % of each range beyond the worst metric and the largest
   cost, so that the extreme architectures (the most accurate is also the largest) still add volume.
 
-The fronts are written into the table's metadata (format 3) and covered by its sha256.
+The fronts are written into the table's metadata and covered by its sha256.
 
 Example:
     >>> f = true_fronts(["a", "a", "b", "c"], [0.9, 0.7, 0.6, 0.5], [False] * 4, [30, 30, 20, 40], [3, 3, 2, 4],

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from nasbench_shrink.benchmarks import Benchmark
-from nasbench_shrink.benchmarks.tasks import task_kind
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.evaluation.evaluator import EvalRecord, Evaluator
 from nasbench_shrink.evaluation.machine import cpu_model
@@ -47,17 +46,16 @@ __all__ = [
     "normalised_costs",
     "table_benchmark",
     "table_seed",
-    "upgrade_table",
     "write_table",
 ]
 
-# 2: every row names its machine; ``arch_cost_s``, the architecture's seconds on the reference machine
-# 3: the metadata holds the exact accuracy-against-cost fronts (``tables.fronts``), covered by the sha256
-# 4: may hold zero-cost proxy columns (``zc_<proxy>`` and its seconds ``zc_<proxy>_s``), named in the metadata
+# Format 4: every row names its machine, with ``arch_cost_s`` (the architecture's seconds on the reference
+# machine); the metadata holds the exact accuracy-against-cost fronts (``tables.fronts``); zero-cost proxy columns
+# (``zc_<proxy>`` and its seconds ``zc_<proxy>_s``) may follow, named in the metadata; all inside the sha256.
+# Every shipped table is format 4; an older file is refused with the command that regenerates it.
 FORMAT = 4
-READS_FORMATS = (1, 2, 3, 4)  # an older table is upgraded in memory on loading (``upgrade_columns``)
 META_KEY = b"nasbench_shrink"
-FORMAT1_COLUMNS = (
+COLUMNS = (
     "key",
     "seed",
     "cell",
@@ -75,10 +73,9 @@ FORMAT1_COLUMNS = (
     "stop_reason",
     "diverged",
     "curve",
+    "machine",
+    "arch_cost_s",
 )
-COLUMNS = FORMAT1_COLUMNS + ("machine", "arch_cost_s")
-# format 1: written by later versions of it, absent from earlier tables (whose digest then stays what it was)
-OPTIONAL_COLUMNS = ("machine",)
 COST_RULE = (
     "arch_cost_s = mean over the architecture's rows of cost_s / factor(machine of the row); the "
     "reference machine is the one that recorded the most rows (ties: the one of the lowest seed), factor "
@@ -125,26 +122,16 @@ def proxy_columns(names) -> tuple[str, ...]:
     return tuple(f"zc_{n}" for n in names) + tuple(f"zc_{n}_s" for n in names)
 
 
-def _present(columns: dict[str, list], format: int = FORMAT, proxies: dict[str, Any] | None = None) -> tuple[str, ...]:
-    if format >= 4 and proxies:
-        return COLUMNS + proxy_columns(proxies["names"])
-    if format >= 2:
-        return COLUMNS
-    return FORMAT1_COLUMNS + tuple(c for c in OPTIONAL_COLUMNS if c in columns)
+def _present(proxies: dict[str, Any] | None = None) -> tuple[str, ...]:
+    return COLUMNS + proxy_columns(proxies["names"]) if proxies else COLUMNS
 
 
-def _digest(
-    columns: dict[str, list],
-    format: int = FORMAT,
-    pareto: dict[str, Any] | None = None,
-    proxies: dict[str, Any] | None = None,
-) -> str:
-    """The sha256 loading checks: of the rows, from format 3 of the fronts the metadata states, and from format
-    4 of the proxy columns and how they were computed."""
-    content: dict[str, Any] = {c: columns[c] for c in _present(columns, format, proxies)}
-    if format >= 3:
-        content["pareto"] = pareto
-    if format >= 4 and proxies:
+def _digest(columns: dict[str, list], pareto: dict[str, Any] | None, proxies: dict[str, Any] | None = None) -> str:
+    """The sha256 loading checks: of the rows, the fronts the metadata states, and the proxy columns and how they
+    were computed."""
+    content: dict[str, Any] = {c: columns[c] for c in _present(proxies)}
+    content["pareto"] = pareto
+    if proxies:
         content["proxies"] = proxies
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
@@ -153,12 +140,6 @@ def _fronts(columns: dict[str, list], higher_is_better: bool) -> dict[str, Any]:
     return true_fronts(
         columns["key"], columns["perf"], columns["diverged"], columns["macs"], columns["params"], higher_is_better
     )
-
-
-def unrecorded_machine(meta: dict[str, Any]) -> str:
-    """The machine label of a row trained before rows named their machine: what the table's metadata knows
-    (its processor as then recorded, and torch), marked as such."""
-    return f"{meta.get('cpu') or 'unknown processor'} (family/model unrecorded); torch {meta.get('torch_version')}"
 
 
 def normalised_costs(
@@ -194,25 +175,6 @@ def normalised_costs(
     return [mean[k] for k in keys], {"reference_machine": reference, "machine_factors": factors, "rule": COST_RULE}
 
 
-def upgrade_columns(
-    columns: dict[str, list], meta: dict[str, Any], unrecorded: str | None = None
-) -> tuple[dict[str, list], dict[str, Any]]:
-    """An older table's columns and metadata as the current format: rows without a machine get ``unrecorded``
-    (default: ``unrecorded_machine(meta)``) and ``arch_cost_s`` is computed (format 1), the fronts are computed
-    (formats 1, 2); the digest is the current format's of the same rows."""
-    columns = dict(columns)
-    if meta.get("format", 1) < 2:
-        label = unrecorded or unrecorded_machine(meta)
-        columns["machine"] = [m or label for m in columns.get("machine") or [None] * len(columns["key"])]
-        columns["arch_cost_s"], cost = normalised_costs(
-            columns["key"], columns["seed"], columns["cost_s"], columns["machine"]
-        )
-        meta = {**meta, "machines": sorted(set(columns["machine"])), "cost_reference": cost}
-    pareto = _fronts(columns, task_kind(meta["task"]).higher_is_better)
-    meta = {**meta, "format": FORMAT, "pareto": pareto, "sha256": _digest(columns, FORMAT, pareto)}
-    return columns, meta
-
-
 def _commit() -> str | None:
     try:
         out = subprocess.run(
@@ -239,7 +201,7 @@ def write_table(
 
     records = list(records)
     rows = sorted((_row_of(r) for r in records), key=lambda r: (r["key"], r["seed"]))
-    columns = {c: [r[c] for r in rows] for c in FORMAT1_COLUMNS + ("machine",)}
+    columns = {c: [r[c] for r in rows] for c in COLUMNS[:-1]}  # all but arch_cost_s, computed below
     columns["machine"] = [m or "unrecorded (a cached record older than the machine field)" for m in columns["machine"]]
     columns["arch_cost_s"], cost = normalised_costs(
         columns["key"], columns["seed"], columns["cost_s"], columns["machine"]
@@ -272,7 +234,7 @@ def write_table(
         "complete": len(rows) == architectures * len(seeds),
         "pareto": _fronts(columns, live.kind.higher_is_better),
     }
-    meta["sha256"] = _digest(columns, FORMAT, meta["pareto"])
+    meta["sha256"] = _digest(columns, meta["pareto"])
     _write(path, columns, meta)
     return meta
 
@@ -281,31 +243,13 @@ def _write(path: str | Path, columns: dict[str, list], meta: dict[str, Any]) -> 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    names = _present(columns, FORMAT, meta.get("proxies"))
+    names = _present(meta.get("proxies"))
     table = pa.table({c: columns[c] for c in names}).replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     pq.write_table(table, tmp, compression="zstd")
     tmp.replace(path)  # never a half-written table under the real name
-
-
-def upgrade_table(
-    path: str | Path, out: str | Path, unrecorded: str | None = None, **meta_updates: Any
-) -> dict[str, Any]:
-    """Rewrite the older table at ``path`` in the current format at ``out`` (``upgrade_columns``; rows unchanged,
-    the metadata updated by ``meta_updates``); returns the metadata written."""
-    import pyarrow.parquet as pq
-
-    t = load_table(path)  # checks the file and its digest
-    if t.meta.get("format_read", FORMAT) >= FORMAT:
-        raise TableError(f"table {path} is already format {FORMAT}")
-    raw = pq.read_table(path)
-    columns, meta = upgrade_columns(raw.to_pydict(), json.loads(raw.schema.metadata[META_KEY]), unrecorded)
-    meta = {**meta, **meta_updates}
-    meta["sha256"] = _digest(columns, FORMAT, meta["pareto"])
-    _write(out, columns, meta)
-    return meta
 
 
 def write_proxies(
@@ -325,9 +269,8 @@ def write_proxies(
     for name in info["names"]:
         columns[f"zc_{name}"] = [float(values[k][name]["value"]) for k in columns["key"]]
         columns[f"zc_{name}_s"] = [float(values[k][name]["seconds"]) for k in columns["key"]]
-    meta = {k: v for k, v in t.meta.items() if k != "format_read"}
-    meta.update(format=FORMAT, proxies=info)
-    meta["sha256"] = _digest(columns, FORMAT, meta["pareto"], info)
+    meta = {**t.meta, "format": FORMAT, "proxies": info}
+    meta["sha256"] = _digest(columns, meta["pareto"], info)
     _write(out, columns, meta)
     return meta
 
@@ -341,7 +284,7 @@ class Table:
         self._rows = {(k, s): i for i, (k, s) in enumerate(zip(columns["key"], columns["seed"]))}
         self.columns = columns
         # the columns a row carries, fixed once: rows are read on every query
-        self._names = _present(columns, FORMAT, meta.get("proxies"))
+        self._names = _present(meta.get("proxies"))
         self._parsed: dict[int, dict[str, Any]] = {}
 
     def __len__(self) -> int:
@@ -389,22 +332,19 @@ def _load(path: str, mtime: float) -> Table:
             f"{p} is a Parquet file but not a nasbench-shrink table; pass a table that 'nasbench-shrink tabulate' wrote"
         )
     fmt = meta.get("format")
-    missing = set(_present(columns, fmt if fmt in READS_FORMATS else FORMAT, meta.get("proxies"))) - set(columns)
-    if fmt in READS_FORMATS and fmt >= 4 and meta.get("proxies") and missing:
+    missing = set(_present(meta.get("proxies"))) - set(columns)
+    if fmt == FORMAT and meta.get("proxies") and missing:
         raise TableError(
             f"table {p}'s metadata lists proxy columns it does not hold ({sorted(missing)[0]} ...); "
             "restore the file or add them again with 'nasbench-shrink proxies'"
         )
-    if fmt not in READS_FORMATS or missing:
+    if fmt != FORMAT or missing:
         raise TableError(
-            f"table {p} has format {fmt} (columns {sorted(columns)}), this version reads formats "
-            f"{list(READS_FORMATS)}; regenerate it with 'nasbench-shrink tabulate'"
+            f"table {p} has format {fmt} (columns {sorted(columns)}), this version reads format {FORMAT}; "
+            "regenerate it with 'nasbench-shrink tabulate'"
         )
-    if _digest(columns, fmt, meta.get("pareto"), meta.get("proxies")) != meta.get("sha256"):
+    if _digest(columns, meta.get("pareto"), meta.get("proxies")) != meta.get("sha256"):
         raise TableError(f"table {p} fails its sha256 check (changed since it was written); restore or regenerate it")
-    if fmt < FORMAT:
-        columns, meta = upgrade_columns(columns, meta)
-        meta["format_read"] = fmt
     return Table(p, meta, columns)
 
 
