@@ -222,3 +222,22 @@ def test_trial_attribute_names_are_defined_once():
             if bad is not None:
                 found.append(f"{name}:{node.lineno} {bad!r}")
     assert found == [], "name these through nasbench_shrink.trial_attrs:\n" + "\n".join(found)
+
+
+def test_no_function_body_over_60_lines_in_the_upper_rooms():
+    """Functions in ``runs/``, ``analysis/``, ``cli/`` and ``strategies/`` stay readable: at most 60 lines from the
+    first statement after the docstring to the end (a command's signature declares its options and does not
+    count)."""
+    long = []
+    for name, path in _modules().items():
+        if not name.startswith(tuple(f"nasbench_shrink.{d}" for d in ("runs", "analysis", "cli", "strategies"))):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            body = node.body
+            if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and len(body) > 1:
+                body = body[1:]
+            if node.end_lineno - body[0].lineno + 1 > 60:
+                long.append(f"{name}.{node.name}: {node.end_lineno - body[0].lineno + 1} lines")
+    assert long == [], long

@@ -105,6 +105,41 @@ def _figure(trials: dict[int, pd.DataFrame], path: Path) -> None:
     style.save(fig, path)
 
 
+def _clock_row(r) -> str:
+    """One (W, strategy) row of clock.md's table."""
+    vs = (
+        r.verdict
+        if r.verdict in ("reference", "") or pd.isna(r.p_holm)
+        else f"{r.verdict} (p {p_text(r.p_holm)}, A12 {r.a12:.2f})"
+    )
+    return (
+        f"| {r.workers} | {r.strategy} | {r.time_to_top1pct} | {100 * r.reached:.0f} % | "
+        f"{'–' if pd.isna(r.speedup) else f'{r.speedup:.2f}x'} | "
+        f"{'–' if pd.isna(r.makespan_speedup) else f'{r.makespan_speedup:.2f}x'} | "
+        f"{100 * r.utilisation:.0f} % | {vs} |"
+    )
+
+
+def _ordering_line(table: pd.DataFrame) -> tuple[str, list[int]]:
+    """The ordering by median time to a top-1 % cell, among the strategies whose median run reaches one, per W,
+    and whether it changes with W; and the W values."""
+    order = {
+        w: list(g[np.isfinite(g["median_s"])].sort_values("median_s")["strategy"]) for w, g in table.groupby("workers")
+    }
+    ws = sorted(order)
+    line = (
+        "Ordering by median time to a top-1 % cell (strategies whose median run reaches one): "
+        + "; ".join(f"W = {w}: {', '.join(order[w]) or 'none'}" for w in ws)
+        + ". "
+        + (
+            "It does not change with W."
+            if all(order[a] == order[b] for a, b in itertools.pairwise(ws))
+            else "It changes with W."
+        )
+    )
+    return line, ws
+
+
 def write_clock_report(parent: Path, folders: list[Path], bench: Benchmark | None = None) -> pd.DataFrame:
     """clock.csv, clock.md and clock.png in ``parent`` from the comparisons in ``folders`` (one per W)."""
     import json
@@ -137,18 +172,7 @@ def write_clock_report(parent: Path, folders: list[Path], bench: Benchmark | Non
         f"vs {reference or '–'} (Holm p, A12) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for r in table.itertuples():
-        vs = (
-            r.verdict
-            if r.verdict in ("reference", "") or pd.isna(r.p_holm)
-            else f"{r.verdict} (p {p_text(r.p_holm)}, A12 {r.a12:.2f})"
-        )
-        lines.append(
-            f"| {r.workers} | {r.strategy} | {r.time_to_top1pct} | {100 * r.reached:.0f} % | "
-            f"{'–' if pd.isna(r.speedup) else f'{r.speedup:.2f}x'} | "
-            f"{'–' if pd.isna(r.makespan_speedup) else f'{r.makespan_speedup:.2f}x'} | "
-            f"{100 * r.utilisation:.0f} % | {vs} |"
-        )
+    lines += [_clock_row(r) for r in table.itertuples()]
     lines += [
         "",
         "![clock](clock.png)",
@@ -157,21 +181,8 @@ def write_clock_report(parent: Path, folders: list[Path], bench: Benchmark | Non
         + ", ".join(f"[W = {w}]({Path(f).name}/report.md)" for w, f in zip(sorted(summaries), folders)),
         "",
     ]
-    # the ordering by median time to a top-1 % cell, among the strategies whose median run reaches one
-    order = {
-        w: list(g[np.isfinite(g["median_s"])].sort_values("median_s")["strategy"]) for w, g in table.groupby("workers")
-    }
-    ws = sorted(order)
-    lines.append(
-        "Ordering by median time to a top-1 % cell (strategies whose median run reaches one): "
-        + "; ".join(f"W = {w}: {', '.join(order[w]) or 'none'}" for w in ws)
-        + ". "
-        + (
-            "It does not change with W."
-            if all(order[a] == order[b] for a, b in itertools.pairwise(ws))
-            else "It changes with W."
-        )
-    )
+    ordering, ws = _ordering_line(table)
+    lines.append(ordering)
     (parent / "clock.md").write_text("\n".join(lines) + "\n")
     (parent / "clock.json").write_text(json.dumps({"workers": ws, "folders": [str(f) for f in folders]}))
     return table

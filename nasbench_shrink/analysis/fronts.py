@@ -135,14 +135,51 @@ def run_front_points(g: pd.DataFrame, summary_row, metric: str, cost: str, land=
     return p[np.argsort(p[:, 1], kind="stable")]
 
 
+def _front_panel(ax, s: str, runs, trials, metric: str, cost: str, land, target: str, colour, scale: float) -> None:
+    """Strategy ``s``'s panel: every architecture and the true front (on a table), each run's believed front at
+    its end (thin), and the median run's (bold)."""
+    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
+
+    if land is not None:
+        all_cost = [land.macs[k] if cost == "macs" else land.params[k] for k in land.keys]
+        ax.scatter(
+            all_cost,
+            [scale * land.mean_perf[k] for k in land.keys],
+            s=3,
+            color="0.8",
+            lw=0,
+            label="all architectures",
+        )
+        true = np.array(land.fronts[cost]["points"])
+        ax.step(true[:, 1], scale * true[:, 0], where="post", color="k", lw=1.2, label="true front")
+    order = runs.sort_values([target, "seed"]).reset_index(drop=True)
+    median = order.iloc[(len(order) - 1) // 2] if len(order) else None
+    for _, r in runs.iterrows():
+        g = trials[(trials.strategy == s) & (trials.seed == r["seed"])]
+        p = run_front_points(g, r, metric, cost, land)
+        if len(p):
+            ax.step(p[:, 1], scale * p[:, 0], where="post", color=colour, lw=0.7, alpha=0.25)
+    if median is not None:
+        g = trials[(trials.strategy == s) & (trials.seed == median["seed"])]
+        p = run_front_points(g, median, metric, cost, land)
+        ax.step(p[:, 1], scale * p[:, 0], where="post", color=colour, lw=2.0, marker="o", ms=3.5, label="median run")
+        ax.set_title(
+            f"{s}\nmedian {'HV regret' if target == 'final_hv_regret' else 'HV'} "
+            f"{median[target]:.3g} (seed {int(median['seed'])})",
+            fontsize="small",
+        )
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))  # a decade or two: label 2 and 5
+    ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 10k, 20k, 50k, 100k
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def fronts_figure(
     trials: pd.DataFrame, summary: pd.DataFrame, metric: str, cost: str, higher_is_better: bool, path, land=None
 ) -> str:
     """One panel per strategy: every architecture and the true front (table), each run's believed front at its
     end (thin), and the median run's (bold: the run whose final measure is the median over seeds). Returns a
     sentence saying which run each panel's bold front is."""
-    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
-
     from nasbench_shrink.analysis import style
 
     strategies = list(dict.fromkeys(summary["strategy"]))
@@ -163,41 +200,7 @@ def fronts_figure(
     for ax in axes.flat[len(strategies) :]:
         ax.set_visible(False)
     for ax, s in zip(axes.flat, strategies):
-        runs = summary[summary.strategy == s]
-        if land is not None:
-            all_cost = [land.macs[k] if cost == "macs" else land.params[k] for k in land.keys]
-            ax.scatter(
-                all_cost,
-                [scale * land.mean_perf[k] for k in land.keys],
-                s=3,
-                color="0.8",
-                lw=0,
-                label="all architectures",
-            )
-            true = np.array(land.fronts[cost]["points"])
-            ax.step(true[:, 1], scale * true[:, 0], where="post", color="k", lw=1.2, label="true front")
-        order = runs.sort_values([target, "seed"]).reset_index(drop=True)
-        median = order.iloc[(len(order) - 1) // 2] if len(order) else None
-        for _, r in runs.iterrows():
-            g = trials[(trials.strategy == s) & (trials.seed == r["seed"])]
-            p = run_front_points(g, r, metric, cost, land)
-            if len(p):
-                ax.step(p[:, 1], scale * p[:, 0], where="post", color=colours[s], lw=0.7, alpha=0.25)
-        if median is not None:
-            g = trials[(trials.strategy == s) & (trials.seed == median["seed"])]
-            p = run_front_points(g, median, metric, cost, land)
-            ax.step(
-                p[:, 1], scale * p[:, 0], where="post", color=colours[s], lw=2.0, marker="o", ms=3.5, label="median run"
-            )
-            ax.set_title(
-                f"{s}\nmedian {'HV regret' if target == 'final_hv_regret' else 'HV'} "
-                f"{median[target]:.3g} (seed {int(median['seed'])})",
-                fontsize="small",
-            )
-        ax.set_xscale("log")
-        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))  # a decade or two: label 2 and 5
-        ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 10k, 20k, 50k, 100k
-        ax.xaxis.set_minor_formatter(NullFormatter())
+        _front_panel(ax, s, summary[summary.strategy == s], trials, metric, cost, land, target, colours[s], scale)
     for ax in axes[-1]:
         ax.set_xlabel(f"{cost} (log)")
     for ax in axes[:, 0]:

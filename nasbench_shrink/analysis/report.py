@@ -612,6 +612,40 @@ def _settings_lines(cfg: dict, settings: dict, out: Path, kind: str) -> list[str
     ]
 
 
+def _front_truth_lines(land, m: str, cost: str) -> list[str]:
+    """What a two-objective run is measured against: a table's true front, a surrogate's best known one, or (live)
+    the hypervolume in axes shared by every strategy."""
+    if land is None:
+        return [
+            "## Measure",
+            "",
+            "A live benchmark has no ground truth: each run's observed front is measured by "
+            "its hypervolume in axes normalised over every evaluation of this comparison (best 0, worst 1, "
+            "reference point (1.1, 1.1)), the same axes for every strategy.",
+            "",
+        ]
+    front = land.fronts[cost]
+    whose = (
+        f"The table's true front of (seed-mean validation {m}, {cost}) has {len(front['keys'])} "
+        f"of {len(land.keys)} architectures"
+        if land.enumerated
+        else f"The surrogate's best known front of (predicted seed-mean validation {m}, {cost}) has "
+        f"{len(front['keys'])} architectures, of the {front.get('cells', '?')} cells its best-known search "
+        "scored (not the true front: the space is not enumerated)"
+    )
+    return [
+        "## Ground truth",
+        "",
+        f"{whose}; its hypervolume is {front['hypervolume']:.4f} in the table's "
+        f"normalised axes (best {m} and smallest {cost} 0, worst 1; reference point "
+        f"{tuple(front['reference'])}). A run's front is the set of its evaluations that no other of its "
+        "evaluations dominates in the values it observed; it is measured at its architectures' seed-mean "
+        "values: HV regret = the true front's hypervolume minus its own (0: it covers the true front); "
+        "IGD+ = the mean distance from the true front's points to it, counting only where it is worse.",
+        "",
+    ]
+
+
 def _write_front_report(
     out: Path, bench: Benchmark | None, trials: pd.DataFrame, summary: pd.DataFrame, settings: dict, objectives
 ) -> Path:
@@ -628,36 +662,7 @@ def _write_front_report(
     caption = fronts_figure(trials, summary, m, objectives.cost, higher, out / "pareto.png", land)
     lines = [f"# Comparison on `{cfg.get('benchmark', '?')}`: {m} against {objectives.cost}", ""]
     lines += _settings_lines(cfg, settings, out, kind)
-    if land is not None:
-        front = land.fronts[objectives.cost]
-        whose = (
-            f"The table's true front of (seed-mean validation {m}, {objectives.cost}) has {len(front['keys'])} "
-            f"of {len(land.keys)} architectures"
-            if land.enumerated
-            else f"The surrogate's best known front of (predicted seed-mean validation {m}, {objectives.cost}) has "
-            f"{len(front['keys'])} architectures, of the {front.get('cells', '?')} cells its best-known search "
-            "scored (not the true front: the space is not enumerated)"
-        )
-        lines += [
-            "## Ground truth",
-            "",
-            f"{whose}; its hypervolume is {front['hypervolume']:.4f} in the table's "
-            f"normalised axes (best {m} and smallest {objectives.cost} 0, worst 1; reference point "
-            f"{tuple(front['reference'])}). A run's front is the set of its evaluations that no other of its "
-            "evaluations dominates in the values it observed; it is measured at its architectures' seed-mean "
-            "values: HV regret = the true front's hypervolume minus its own (0: it covers the true front); "
-            "IGD+ = the mean distance from the true front's points to it, counting only where it is worse.",
-            "",
-        ]
-    else:
-        lines += [
-            "## Measure",
-            "",
-            "A live benchmark has no ground truth: each run's observed front is measured by "
-            "its hypervolume in axes normalised over every evaluation of this comparison (best 0, worst 1, "
-            "reference point (1.1, 1.1)), the same axes for every strategy.",
-            "",
-        ]
+    lines += _front_truth_lines(land, m, objectives.cost)
     table, columns, target, reference = comparison(summary, kind)
     lines += _final_table_lines(table, columns, target, reference, len(seeds))
     if "true_front_found" in summary.columns:

@@ -42,6 +42,15 @@ ObjectivesOpt = typer.Option(
 )
 
 
+# the --budget-* group, the same on every command that runs searches (one of them, or none)
+BudgetEvalsOpt = typer.Option(None, "--budget-evals", min=1, help="Evaluations per run.")
+BudgetFlopsOpt = typer.Option(None, "--budget-flops", help="Charged training FLOPs per run.")
+BudgetSecondsOpt = typer.Option(None, "--budget-seconds", help="Charged seconds per run.")
+BudgetWallclockOpt = typer.Option(
+    None, "--budget-wallclock", help="Simulated wall-clock seconds per run (with --workers-sim)."
+)
+
+
 def default_cache_url(value: str | None) -> str:
     """``--cache`` when given; else the evaluation cache in the user cache folder ($NASBENCH_SHRINK_CACHE or
     ~/.cache/nasbench-shrink), shared by every command run anywhere, so nothing is trained twice and nothing is

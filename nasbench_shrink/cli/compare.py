@@ -10,6 +10,10 @@ import typer
 
 from nasbench_shrink.cli._common import (
     DEFAULT_COMPARE_BENCHMARK,
+    BudgetEvalsOpt,
+    BudgetFlopsOpt,
+    BudgetSecondsOpt,
+    BudgetWallclockOpt,
     DataDirOpt,
     ObjectivesOpt,
     PrunerOpt,
@@ -59,12 +63,10 @@ def compare_cmd(
         help="Run as many seeds as the paired test needs to detect this A12 against the reference at 80 %% power "
         f"at Holm's strictest step (default on a table or surrogate: {DEFAULT_POWER_A12}).",
     ),
-    budget_evals: int | None = typer.Option(None, "--budget-evals", min=1, help="Evaluations per run."),
-    budget_flops: float | None = typer.Option(None, "--budget-flops", help="Charged training FLOPs per run."),
-    budget_seconds: float | None = typer.Option(None, "--budget-seconds", help="Charged seconds per run."),
-    budget_wallclock: float | None = typer.Option(
-        None, "--budget-wallclock", help="Simulated wall-clock seconds per run (with --workers-sim)."
-    ),
+    budget_evals: int | None = BudgetEvalsOpt,
+    budget_flops: float | None = BudgetFlopsOpt,
+    budget_seconds: float | None = BudgetSecondsOpt,
+    budget_wallclock: float | None = BudgetWallclockOpt,
     workers: int = typer.Option(0, "--workers", "-w", min=0, help="Worker processes (0: number of cores)."),
     storage: str | None = typer.Option(None, "--storage", help="Optuna storage URL (default <out>/studies.db)."),
     cache: str | None = typer.Option(None, "--cache", help="Evaluation cache URL (default <out>/cache.db)."),
@@ -120,47 +122,18 @@ def compare_cmd(
     Progress, per strategy: runs started, evaluations stored, and the median over its runs of each run's best
     score so far.
     """
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from nasbench_shrink.catalogue import get_benchmark
-    from nasbench_shrink.objectives import parse_objectives
-    from nasbench_shrink.runs.compare import CompareSpec, run_compare
-    from nasbench_shrink.strategies import default_strategies
+    from nasbench_shrink.runs.compare import CompareSpec
 
     if fmt not in FORMATS:
         raise UserError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    kind_of_study = parse_objectives(objectives).kind
-    names: list[str] = []
-    for x in (x.strip() for x in strategies.split(",")):  # 'all': the default comparison's; plug-ins may follow
-        names += [n for n in (default_strategies(kind_of_study) if x == "all" else [x] if x else []) if n not in names]
+    names = _strategy_names(strategies, objectives)
     kind, amount = budget_of(budget_evals, budget_flops, budget_seconds, budget_wallclock)
     bench = get_benchmark(benchmark)
     check_settings(bench, kind, amount, workers)
-    if seeds is not None and power is not None:
-        raise UserError("--seeds and --power both choose the seeds; pass one of them")
-    power_note = None  # said once the runs are done (a refusal of other settings stays one line)
-    if seeds is None and (power is not None or bench.default_seeds is None):
-        n, alpha = powered_seeds(power or DEFAULT_POWER_A12, len(names))
-        seeds = f"0-{n - 1}"
-        power_note = (
-            f"{n} seeds: the paired test detects A12 ≥ {power or DEFAULT_POWER_A12:g} at 80 % power at α = {alpha:.3g} "
-            "(Holm's strictest step); --seeds or --power chooses otherwise"
-        )
-    elif seeds is None:
-        seeds = f"0-{bench.default_seeds - 1}"
+    seeds, power_note = _seeds(seeds, power, bench, len(names))
     sims = _workers_sim(workers_sim)
-    if verify_live is not None and (len(sims) > 1 or not _is_surrogate(bench)):
-        raise UserError(
-            f"--verify-live checks a surrogate's predictions in one comparison; {bench.name} is not a surrogate "
-            "(e.g. -b cifar10-small-n8)"
-            if not _is_surrogate(bench)
-            else "--verify-live takes one --workers-sim value at most"
-        )
-    if len(sims) > 1 and (storage or cache):
-        raise UserError(
-            "--storage and --cache name one comparison; with several --workers-sim values each W gets "
-            "its own folder under --out: drop --storage/--cache"
-        )
+    _check_options(bench, sims, verify_live, storage, cache)
     parent = None
     if len(sims) > 1:
         from datetime import datetime
@@ -189,8 +162,70 @@ def compare_cmd(
         )
         for w in sims
     ]
-    spec = specs[0]
-    shown = {n: p.display_name for n, p in spec.plans.items()}
+    folders = _run_with_progress(specs, quiet=as_json or fmt != "table")
+    if power_note is not None:
+        err_console.print(power_note, highlight=False, soft_wrap=True)
+    if parent is not None:
+        _print_clock(parent, folders, bench, fmt, as_json)
+        return
+    if verify_live is not None:
+        _verify(folders[0], bench, verify_live, cache, data_dir)
+    _print_results(folders[0], specs[0].budget_kind, fmt, as_json)
+
+
+def _strategy_names(strategies: str, objectives: str) -> list[str]:
+    """The names asked for, in order: 'all' is the default comparison's for the kind of study; plug-ins may
+    follow it."""
+    from nasbench_shrink.objectives import parse_objectives
+    from nasbench_shrink.strategies import default_strategies
+
+    kind_of_study = parse_objectives(objectives).kind
+    names: list[str] = []
+    for x in (x.strip() for x in strategies.split(",")):
+        names += [n for n in (default_strategies(kind_of_study) if x == "all" else [x] if x else []) if n not in names]
+    return names
+
+
+def _seeds(seeds: str | None, power: float | None, bench, strategies: int) -> tuple[str, str | None]:
+    """The seeds to run, and the line that says why when they were chosen by power (said once the runs are
+    done, so that a refusal of other settings stays one line)."""
+    if seeds is not None and power is not None:
+        raise UserError("--seeds and --power both choose the seeds; pass one of them")
+    if seeds is not None:
+        return seeds, None
+    if power is None and bench.default_seeds is not None:
+        return f"0-{bench.default_seeds - 1}", None
+    a12 = power or DEFAULT_POWER_A12
+    n, alpha = powered_seeds(a12, strategies)
+    return f"0-{n - 1}", (
+        f"{n} seeds: the paired test detects A12 ≥ {a12:g} at 80 % power at α = {alpha:.3g} "
+        "(Holm's strictest step); --seeds or --power chooses otherwise"
+    )
+
+
+def _check_options(bench, sims: list[int | None], verify_live: int | None, storage, cache) -> None:
+    if verify_live is not None and not _is_surrogate(bench):
+        raise UserError(
+            f"--verify-live checks a surrogate's predictions in one comparison; {bench.name} is not a surrogate "
+            "(e.g. -b cifar10-small-n8)"
+        )
+    if verify_live is not None and len(sims) > 1:
+        raise UserError("--verify-live takes one --workers-sim value at most")
+    if len(sims) > 1 and (storage or cache):
+        raise UserError(
+            "--storage and --cache name one comparison; with several --workers-sim values each W gets "
+            "its own folder under --out: drop --storage/--cache"
+        )
+
+
+def _run_with_progress(specs: list, quiet: bool) -> list[Path]:
+    """Run each comparison with one progress line per strategy (runs started, evaluations stored, the median
+    over its runs of each run's best score so far); one comparison per simulated worker count W."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from nasbench_shrink.runs.compare import run_compare
+
+    shown = {n: p.display_name for n, p in specs[0].plans.items()}
     width = max([len(v) for v in shown.values()] + [8])
     progress = Progress(
         SpinnerColumn(),
@@ -198,7 +233,7 @@ def compare_cmd(
         TextColumn("{task.fields[stats]}"),
         TimeElapsedColumn(),
         console=err_console,
-        disable=as_json or fmt != "table",
+        disable=quiet,
     )
     tasks: dict[str, int] = {}
 
@@ -206,43 +241,43 @@ def compare_cmd(
         for name, r in snap.items():
             if prefix + name not in tasks:
                 tasks[prefix + name] = progress.add_task(prefix + shown.get(r["strategy"], r["strategy"]), stats="")
-            name = prefix + name
             best = "–" if r["median_best"] is None else f"{r['median_best']:.4f}"
             progress.update(
-                tasks[name],
+                tasks[prefix + name],
                 stats=f"runs {r['runs']:>{len(str(r['seeds']))}}/{r['seeds']}  evals "
                 f"{r['evals']:>5}  median best {best}",
             )
 
     with progress:
-        folders = [
+        return [
             run_compare(s, on_progress=lambda snap, w=s.workers_sim: update(snap, f"W={w} " if len(specs) > 1 else ""))
             for s in specs
         ]
-    if power_note is not None:
-        err_console.print(power_note, highlight=False, soft_wrap=True)
-    if parent is not None:
-        from nasbench_shrink.analysis.clock_report import write_clock_report
 
-        table = write_clock_report(parent, folders, bench)
-        if as_json or fmt != "table":
-            err_console.print(f"wrote {parent}/clock.md, clock.csv and clock.png", highlight=False)
-            sys.stdout.write(
-                table.to_json(orient="records", indent=2) + "\n"
-                if as_json or fmt == "json"
-                else table.to_csv(index=False)
-                if fmt == "csv"
-                else (parent / "clock.md").read_text()
-            )
-            return
-        console.print(
-            f"wrote {parent}/clock.md, clock.csv, clock.png and one comparison per W in {parent}/w<W>", highlight=False
+
+def _print_clock(parent: Path, folders: list[Path], bench, fmt: str, as_json: bool) -> None:
+    """The clock report of a comparison per W: written, then printed as asked."""
+    from nasbench_shrink.analysis.clock_report import write_clock_report
+
+    table = write_clock_report(parent, folders, bench)
+    if as_json or fmt != "table":
+        err_console.print(f"wrote {parent}/clock.md, clock.csv and clock.png", highlight=False)
+        sys.stdout.write(
+            table.to_json(orient="records", indent=2) + "\n"
+            if as_json or fmt == "json"
+            else table.to_csv(index=False)
+            if fmt == "csv"
+            else (parent / "clock.md").read_text()
         )
-        console.print(clock_view(table))
         return
-    folder = folders[0]
-    if verify_live is not None:
-        _verify(folder, bench, verify_live, cache, data_dir)
+    console.print(
+        f"wrote {parent}/clock.md, clock.csv, clock.png and one comparison per W in {parent}/w<W>", highlight=False
+    )
+    console.print(clock_view(table))
+
+
+def _print_results(folder: Path, budget_kind: str, fmt: str, as_json: bool) -> None:
+    """The final table of a comparison from its summary.csv: fitted to the terminal, or md, csv, json."""
     import pandas as pd
 
     summary = pd.read_csv(folder / "summary.csv")
@@ -251,10 +286,10 @@ def compare_cmd(
         return
     if fmt != "table":
         err_console.print(f"wrote {folder}/report.md, trials.csv, summary.csv and the figures", highlight=False)
-        sys.stdout.write(final_table_text(summary, spec.budget_kind, fmt))
+        sys.stdout.write(final_table_text(summary, budget_kind, fmt))
         return
     console.print(f"wrote {folder}/report.md, trials.csv, summary.csv and the figures", highlight=False)
-    for view in final_table_views(summary, spec.budget_kind, console.width):
+    for view in final_table_views(summary, budget_kind, console.width):
         console.print(view)
 
 

@@ -10,6 +10,10 @@ from rich.table import Table
 
 from nasbench_shrink import trial_attrs as ta
 from nasbench_shrink.cli._common import (
+    BudgetEvalsOpt,
+    BudgetFlopsOpt,
+    BudgetSecondsOpt,
+    BudgetWallclockOpt,
     CacheOpt,
     DataDirOpt,
     ObjectivesOpt,
@@ -57,12 +61,10 @@ def search_cmd(
     nodes: int | None = typer.Option(None, "--nodes", min=2, help="Cell nodes N (default: the benchmark's)."),
     k: int | None = typer.Option(None, "--k", min=1, help="AutoShrink candidates per step (default: benchmark's)."),
     lam: float | None = typer.Option(None, "--lam", help="Resource weight in the score (default: benchmark's)."),
-    budget_evals: int | None = typer.Option(None, "--budget-evals", min=1, help="Stop after N evaluations."),
-    budget_flops: float | None = typer.Option(None, "--budget-flops", help="Stop after F charged train FLOPs."),
-    budget_seconds: float | None = typer.Option(None, "--budget-seconds", help="Stop after S charged seconds."),
-    budget_wallclock: float | None = typer.Option(
-        None, "--budget-wallclock", help="Simulated wall-clock seconds per run (with --workers-sim)."
-    ),
+    budget_evals: int | None = BudgetEvalsOpt,
+    budget_flops: float | None = BudgetFlopsOpt,
+    budget_seconds: float | None = BudgetSecondsOpt,
+    budget_wallclock: float | None = BudgetWallclockOpt,
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Local worker processes on the same storage."),
     data_dir: Path | None = DataDirOpt,
     cache: str = CacheOpt,
@@ -86,12 +88,8 @@ def search_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Run (or resume) a strategy as an Optuna study and print the best cell."""
-    from optuna.trial import TrialState
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from nasbench_shrink.budget import charged
     from nasbench_shrink.catalogue import get_benchmark
-    from nasbench_shrink.runs.search import SearchSpec, run_search, study_summary, trial_score
+    from nasbench_shrink.runs.search import SearchSpec, study_summary
     from nasbench_shrink.strategies import resolve
 
     kind, amount = budget_of(budget_evals, budget_flops, budget_seconds, budget_wallclock)
@@ -118,6 +116,23 @@ def search_cmd(
         objectives=objectives,
         pruner=None if pruner == "none" else pruner,
     )
+    result = _run_with_progress(spec, workers, kind, amount, quiet=as_json or not err_console.is_terminal)
+    summary = study_summary(result)
+    _add_regret(summary, bench, lam)
+    if as_json:
+        print_json(summary)
+        return
+    _print_summary(summary, result.user_attrs.get(ta.CLOCK))
+
+
+def _run_with_progress(spec, workers: int, kind: str | None, amount: float | None, quiet: bool):
+    """Run the search with a progress bar (the budget spent, evaluations, charged seconds, best score)."""
+    from optuna.trial import TrialState
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from nasbench_shrink.budget import charged
+    from nasbench_shrink.runs.search import run_search, trial_score
+
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -125,7 +140,7 @@ def search_cmd(
         TextColumn("{task.fields[stats]}"),
         TimeElapsedColumn(),
         console=err_console,
-        disable=as_json or not err_console.is_terminal,
+        disable=quiet,
     )
     with progress:
         task = progress.add_task(f"{spec.study_name}", total=amount, stats="starting")
@@ -140,12 +155,11 @@ def search_cmd(
                 stats=f"evals {int(cost['evals'])}  cost {cost['seconds']:.1f}s  best {best:.4f}",
             )
 
-        result = run_search(spec, workers=workers, on_progress=update)
-    summary = study_summary(result)
-    _add_regret(summary, bench, lam)
-    if as_json:
-        print_json(summary)
-        return
+        return run_search(spec, workers=workers, on_progress=update)
+
+
+def _print_summary(summary: dict, clock: dict | None) -> None:
+    """What a search found, for the terminal: its cost, its clock, its front and its best trial."""
     console.print(
         f"study {summary['study']}: {summary['complete']} trials, {summary['charged_evaluations']:.0f} "
         f"charged evaluations ({summary['cache_hits']} cache hits, {summary['free_repeats']} free repeats), "
@@ -153,7 +167,6 @@ def search_cmd(
         + (f"; {summary['pruned']} evaluations pruned" if summary.get("pruned") else ""),
         highlight=False,
     )
-    clock = result.user_attrs.get(ta.CLOCK)
     if clock:
         console.print(
             f"simulated clock, {clock['workers']} workers: makespan {clock['makespan_s']:.1f} s, "
@@ -168,22 +181,23 @@ def search_cmd(
             "at the benchmark's λ:",
             highlight=False,
         )
-    if "best_score" in summary:
-        metric = "accuracy" if summary.get("accuracy") is not None else "perplexity"
+    if "best_score" not in summary:
+        return
+    metric = "accuracy" if summary.get("accuracy") is not None else "perplexity"
+    console.print(
+        f"best trial #{summary['best_trial']}: score {summary['best_score']:.4f}, {metric} "
+        f"{summary[metric]:.4f}, {summary['macs'] / 1e6:.3f} M MACs, {summary['params']} params, "
+        f"{summary['edges']} edges",
+        highlight=False,
+    )
+    if "regret" in summary:
         console.print(
-            f"best trial #{summary['best_trial']}: score {summary['best_score']:.4f}, {metric} "
-            f"{summary[metric]:.4f}, {summary['macs'] / 1e6:.3f} M MACs, {summary['params']} params, "
-            f"{summary['edges']} edges",
+            f"on {summary['truth']}: true (seed-mean) score {summary['true_score']:.4f}, regret "
+            f"{summary['regret']:.4f} against {summary['reference']} ({summary['optimum_score']:.4f})",
             highlight=False,
         )
-        if "regret" in summary:
-            console.print(
-                f"on {summary['truth']}: true (seed-mean) score {summary['true_score']:.4f}, regret "
-                f"{summary['regret']:.4f} against {summary['reference']} ({summary['optimum_score']:.4f})",
-                highlight=False,
-            )
-        console.print(str(Cell.from_dict(summary["cell"])), highlight=False)
-        console.print(json.dumps(summary["cell"]), highlight=False, soft_wrap=True)
+    console.print(str(Cell.from_dict(summary["cell"])), highlight=False)
+    console.print(json.dumps(summary["cell"]), highlight=False, soft_wrap=True)
 
 
 def _add_regret(summary: dict, bench, lam) -> None:

@@ -329,32 +329,9 @@ def proxies_cmd(
     )
 
 
-def _correlate(bench, figure: Path | None, resamples: int, fmt: str) -> None:
-    import sys
-
-    from nasbench_shrink.analysis.proxies import correlation_figure, correlation_table, proxy_frame
-    from nasbench_shrink.tables.landscape import landscape_of
-    from nasbench_shrink.tables.table import TableLookup
-
-    if fmt not in ("table", "md", "csv", "json"):
-        raise UserError(f"unknown --format {fmt!r}; choose one of table, md, csv, json")
-    if not isinstance(bench.evaluator, TableLookup):
-        raise UserError(f"{bench.name} is not a table; pass a table benchmark (e.g. -b digits-table)")
-    table = bench.evaluator.table
-    if not table.meta.get("proxies"):
-        raise UserError(f"table {bench.name} holds no proxies; add them with 'nasbench-shrink proxies -b {bench.name}'")
-    frame = proxy_frame(table, landscape_of(table, bench), bench.kind.higher_is_better)
-    names = table.meta["proxies"]["names"]
-    corr = correlation_table(frame, names, resamples=resamples)
-    path = figure
-    if path is not None:
-        correlation_figure(corr, path, f"Zero-cost proxies on {bench.name} ({len(frame)} architectures)")
-    seconds = {n: float(frame[f"{n}_s"].median()) for n in names}
-    if fmt in ("json", "csv"):
-        if path is not None:
-            err_console.print(f"wrote {path}", highlight=False)
-        sys.stdout.write(corr.to_json(orient="records", indent=2) + "\n" if fmt == "json" else corr.to_csv(index=False))
-        return
+def _correlation_markdown(corr, names: list[str], seconds: dict[str, float]) -> str:
+    """The proxies' correlations as markdown: overall (metric and score, top-k overlap, seconds), then within each
+    edge-count stratum."""
     overall = corr[corr.stratum == "all"]
     lines = [
         "| proxy | ρ metric [95% CI] | τ metric [95% CI] | ρ score [95% CI] | top-1 % | top-5 % | median s/arch |",
@@ -387,11 +364,41 @@ def _correlate(bench, figure: Path | None, resamples: int, fmt: str) -> None:
             )
             + " |"
         )
-    text = "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n"
+
+
+def _correlate(bench, figure: Path | None, resamples: int, fmt: str) -> None:
+    import sys
+
+    from nasbench_shrink.analysis.proxies import correlation_figure, correlation_table, proxy_frame
+    from nasbench_shrink.tables.landscape import landscape_of
+    from nasbench_shrink.tables.table import TableLookup
+
+    if fmt not in ("table", "md", "csv", "json"):
+        raise UserError(f"unknown --format {fmt!r}; choose one of table, md, csv, json")
+    if not isinstance(bench.evaluator, TableLookup):
+        raise UserError(f"{bench.name} is not a table; pass a table benchmark (e.g. -b digits-table)")
+    table = bench.evaluator.table
+    if not table.meta.get("proxies"):
+        raise UserError(f"table {bench.name} holds no proxies; add them with 'nasbench-shrink proxies -b {bench.name}'")
+    frame = proxy_frame(table, landscape_of(table, bench), bench.kind.higher_is_better)
+    names = table.meta["proxies"]["names"]
+    corr = correlation_table(frame, names, resamples=resamples)
+    path = figure
+    if path is not None:
+        correlation_figure(corr, path, f"Zero-cost proxies on {bench.name} ({len(frame)} architectures)")
+    seconds = {n: float(frame[f"{n}_s"].median()) for n in names}
+    if fmt in ("json", "csv"):
+        if path is not None:
+            err_console.print(f"wrote {path}", highlight=False)
+        sys.stdout.write(corr.to_json(orient="records", indent=2) + "\n" if fmt == "json" else corr.to_csv(index=False))
+        return
+    text = _correlation_markdown(corr, names, seconds)
     if fmt == "md":
         if path is not None:
             err_console.print(f"wrote {path}", highlight=False)
         sys.stdout.write(text)
         return
     console.print(text, highlight=False, soft_wrap=True)
-    console.print(f"wrote {path}", highlight=False)
+    if path is not None:
+        console.print(f"wrote {path}", highlight=False)

@@ -66,6 +66,31 @@ def _ready(study: optuna.Study) -> bool:
     return not isinstance(sampler, CellSampler) or sampler.ready(study)
 
 
+def _started(
+    trial: optuna.Trial,
+    attrs: dict[str, Any],
+    evaluated: bool,
+    clock: float,
+    in_flight: dict[str, tuple[int, float]],
+    limit: Budget,
+) -> tuple[float, float, float]:
+    """A trial started at ``clock``: when it ends, the seconds its worker is busy, and what it commits of
+    ``limit``. An architecture whose evaluation is in flight on another worker waits for it and comes free (a
+    repeat); otherwise the trial takes its recorded seconds and is the architecture's evaluation in flight."""
+    key = attrs.get(ta.ARCH_KEY)
+    if key is not None and key in in_flight and not attrs.get(ta.REPEAT):
+        first, end = in_flight[key]
+        for name, v in repeat_attrs(attrs, first).items():
+            trial.set_user_attr(name, v)
+        return end, 0.0, 0.0
+    spent = cost_of(attrs, "seconds") if evaluated else 0.0
+    end = clock + spent
+    charge = cost_of(attrs, limit.kind) if limit.kind not in (None, WALLCLOCK) and evaluated else 0.0
+    if key is not None and not attrs.get(ta.REPEAT):
+        in_flight[key] = (trial.number, end)
+    return end, spent, charge
+
+
 def simulate(
     study: optuna.Study,
     objective: Callable[[optuna.Trial], float],
@@ -110,19 +135,8 @@ def simulate(
             except failures:
                 value = None
             attrs = dict(attrs_of()) if value is not None else {}
-            key = attrs.get("arch_key")
-            if key is not None and key in in_flight and not attrs.get(ta.REPEAT):
-                first, end = in_flight[key]  # wait for the evaluation in flight; its record comes free
-                for name, v in repeat_attrs(attrs, first).items():
-                    trial.set_user_attr(name, v)
-                spent = 0.0
-            else:
-                spent = cost_of(attrs, "seconds") if value is not None else 0.0
-                end = clock + spent
-                if limit.kind not in (None, WALLCLOCK) and value is not None:
-                    committed += cost_of(attrs, limit.kind)
-                if key is not None and not attrs.get(ta.REPEAT):
-                    in_flight[key] = (trial.number, end)
+            end, spent, charge = _started(trial, attrs, value is not None, clock, in_flight, limit)
+            committed += charge
             for name, v in zip(CLOCK_ATTRS, (clock, end, worker)):
                 trial.set_user_attr(name, v)
             busy += spent

@@ -433,6 +433,50 @@ def _run_in(
     on_progress: Callable[[dict[str, dict]], None] | None,
     planned: list[bool],
 ) -> Path:
+    state, run_id, plan = _open_run(out, spec, bench, setters)
+    planned.append(True)
+    cores = os.cpu_count() or 1
+    workers = spec.workers or cores
+    threads = max(1, cores // workers)
+    t0 = time.perf_counter()
+    before = float(state.get("wall_s_total", state.get("wall_s", 0.0)))  # earlier invocations, interrupted or not
+    state["invocations"] = int(state.get("invocations", 1 if "wall_s" in state else 0)) + 1
+    try:
+        _run_units(spec, bench, run_id, workers, threads, on_progress)
+    except BaseException:
+        state["wall_s_total"] = round(before + time.perf_counter() - t0, 1)
+        _write_settings(out, state)
+        raise
+    units = plan.check_done(run_id)
+    phases = {"searches_and_finals": round(time.perf_counter() - t0, 2)}
+    budget = spec.budget if spec.budget is not None else auto_budget(spec, setters, run_id)
+    state["resolved_budget"] = budget if not isinstance(budget, dict) else {str(k): v for k, v in budget.items()}
+    state["budget_mode"] = "fixed" if spec.budget is not None else "paired"
+    mark = time.perf_counter()
+    trials, summary = _collect(units, spec, bench, budget)
+    phases["collect"] = round(time.perf_counter() - mark, 2)
+    if spec.final:
+        _add_finals(summary, units, spec, bench, threads)
+    trials, summary = _with_display_names(trials, spec), _with_display_names(summary, spec)
+    trials.to_csv(out / "trials.csv", index=False)
+    summary.to_csv(out / "summary.csv", index=False)
+    state["wall_s"] = round(time.perf_counter() - t0, 1)  # this invocation
+    state["wall_s_total"] = round(before + state["wall_s"], 1)  # every invocation of this comparison
+    state["phases_s"] = phases
+    state["budget_kind"] = spec.budget_kind
+    state["benchmark_lam"] = bench.lam
+    # informational (the dashboard stores whatever study it lacks): how the first invocation kept its studies
+    state.setdefault("studies", "on request" if studies_compact(spec) else "stored")
+    _write_settings(out, state)
+    from nasbench_shrink.analysis.report import write_report
+
+    write_report(out, bench)
+    return out
+
+
+def _open_run(out: Path, spec: CompareSpec, bench: Benchmark, setters: list[str]) -> tuple[dict, str, Any]:
+    """The comparison's settings file (new, or the stored one if the settings match) and its plan in the
+    storage, created with every unit of work unless it is there already."""
     # absolute paths, so the dashboard and reports work from any folder
     spec.storage = spec.storage or f"sqlite:///{(out / 'studies.db').resolve()}"
     spec.cache = spec.cache or f"sqlite:///{(out / 'cache.db').resolve()}"
@@ -455,19 +499,20 @@ def _run_in(
     _write_settings(out, state)
     open_storage(spec.storage)  # fail early, with one line, on a bad storage URL
     plan = open_plan(spec.storage)
-    plan.create_run(
-        run_id,
-        "compare",
-        spec.settings(),
-        plan_units(spec, setters, spec.budget, run_id, bench.instant),
-        lease_s=spec.lease_s,
-    )
-    planned.append(True)
+    units = plan_units(spec, setters, spec.budget, run_id, bench.instant)
+    plan.create_run(run_id, "compare", spec.settings(), units, lease_s=spec.lease_s)
+    return state, run_id, plan
 
-    cores = os.cpu_count() or 1
-    workers = spec.workers or cores
-    threads = max(1, cores // workers)
-    t0 = time.perf_counter()
+
+def _run_units(
+    spec: CompareSpec,
+    bench: Benchmark,
+    run_id: str,
+    workers: int,
+    threads: int,
+    on_progress: Callable[[dict[str, dict]], None] | None,
+) -> None:
+    """Work the plan's units in ``workers`` local processes, reporting progress as they go."""
     if on_progress is None:
         tick = None
     elif studies_compact(spec):
@@ -478,24 +523,13 @@ def _run_in(
     # live evaluation builds networks: torch is imported before any unit is claimed (lookups never import it)
     preload = () if bench.instant else ("nasbench_shrink.evaluation.networks",)
     ctx = Context(threads=threads, data_dir=spec.data_dir, watch_parent=True, preload=preload)
-    before = float(state.get("wall_s_total", state.get("wall_s", 0.0)))  # earlier invocations, interrupted or not
-    invocations = int(state.get("invocations", 1 if "wall_s" in state else 0)) + 1
-    try:
-        with WorkerPool(workers) as pool:
-            pool.run(
-                [(work, ([spec.storage], ctx, run_id))] * workers, on_tick=tick, tick_s=0.5 if bench.instant else 2.0
-            )
-    except BaseException:
-        state["wall_s_total"] = round(before + time.perf_counter() - t0, 1)
-        state["invocations"] = invocations
-        _write_settings(out, state)
-        raise
-    units = plan.check_done(run_id)
-    phases = {"searches_and_finals": round(time.perf_counter() - t0, 2)}
-    budget = spec.budget if spec.budget is not None else auto_budget(spec, setters, run_id)
-    state["resolved_budget"] = budget if not isinstance(budget, dict) else {str(k): v for k, v in budget.items()}
-    state["budget_mode"] = "fixed" if spec.budget is not None else "paired"
-    mark = time.perf_counter()
+    with WorkerPool(workers) as pool:
+        pool.run([(work, ([spec.storage], ctx, run_id))] * workers, on_tick=tick, tick_s=0.5 if bench.instant else 2.0)
+
+
+def _collect(units: list[dict], spec: CompareSpec, bench: Benchmark, budget: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """trials.csv and summary.csv's frames from the finished search units' rows (and, on two objectives, the
+    believed front's hypervolume after each evaluation)."""
     rows = {
         (u["payload"]["strategy"], int(seed)): run["rows"]
         for u in units
@@ -504,47 +538,32 @@ def _run_in(
     }
     trials = runs_frame({k: rows[k] for k in ((s, seed) for s in spec.strategies for seed in spec.seeds)}, spec, budget)
     objectives = parse_objectives(spec.objectives)
-    if objectives.multi:  # the believed front's hypervolume (regret) after each evaluation
+    if objectives.multi:
         land = _landscape(bench)
         if land is not None:  # a surrogate's landscape in this process has not yet been shown the workers' cells
             land.include(Cell.from_json(c) for c in trials.drop_duplicates("arch_key")["cell"])
         trials = front_columns(trials, bench.metric, objectives.cost, bench.kind.higher_is_better, land)
-    summary = summarize_runs(trials, spec, bench.metric)
-    phases["collect"] = round(time.perf_counter() - mark, 2)
-    if spec.final:
-        if bench.instant:  # lookups: made here, in microseconds
-            finals = {
-                (r.strategy, int(r.seed)): _final_job(
-                    bench, r.best_cell, int(r.seed), spec.cache, spec.data_dir, threads
-                )
-                for r in summary.itertuples()
-            }
-        else:
-            finals = {
-                (u["payload"]["strategy"], u["payload"]["seed"]): u["result"]
-                for u in units
-                if u["work"].endswith(":final_unit")
-            }
-        keys = list(zip(summary["strategy"], summary["seed"].astype(int)))
-        summary[f"final_test_{bench.metric}"] = [finals[k][bench.metric] for k in keys]
-        summary["final_macs"] = [finals[k]["macs"] for k in keys]
-        summary["final_params"] = [finals[k]["params"] for k in keys]
-    trials, summary = _with_display_names(trials, spec), _with_display_names(summary, spec)
-    trials.to_csv(out / "trials.csv", index=False)
-    summary.to_csv(out / "summary.csv", index=False)
-    state["wall_s"] = round(time.perf_counter() - t0, 1)  # this invocation
-    state["wall_s_total"] = round(before + state["wall_s"], 1)  # every invocation of this comparison
-    state["invocations"] = invocations
-    state["phases_s"] = phases
-    state["budget_kind"] = spec.budget_kind
-    state["benchmark_lam"] = bench.lam
-    # informational (the dashboard stores whatever study it lacks): how the first invocation kept its studies
-    state.setdefault("studies", "on request" if studies_compact(spec) else "stored")
-    _write_settings(out, state)
-    from nasbench_shrink.analysis.report import write_report
+    return trials, summarize_runs(trials, spec, bench.metric)
 
-    write_report(out, bench)
-    return out
+
+def _add_finals(summary: pd.DataFrame, units: list[dict], spec: CompareSpec, bench: Benchmark, threads: int) -> None:
+    """The final evaluation of each run's best cell, as summary columns: a lookup's is made here (microseconds),
+    a live one was a unit of the plan."""
+    if bench.instant:
+        finals = {
+            (r.strategy, int(r.seed)): _final_job(bench, r.best_cell, int(r.seed), spec.cache, spec.data_dir, threads)
+            for r in summary.itertuples()
+        }
+    else:
+        finals = {
+            (u["payload"]["strategy"], u["payload"]["seed"]): u["result"]
+            for u in units
+            if u["work"].endswith(":final_unit")
+        }
+    keys = list(zip(summary["strategy"], summary["seed"].astype(int)))
+    summary[f"final_test_{bench.metric}"] = [finals[k][bench.metric] for k in keys]
+    summary["final_macs"] = [finals[k]["macs"] for k in keys]
+    summary["final_params"] = [finals[k]["params"] for k in keys]
 
 
 def study_name(benchmark: str, strategy: str, seed: int) -> str:

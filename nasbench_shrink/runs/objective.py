@@ -86,10 +86,10 @@ class CellObjective:
     def values(self, attrs: dict) -> float | tuple[float, float]:
         """The trial's value(s) from its record's attrs: the score, or (metric, cost)."""
         return self.objectives.values(
-            attrs["score"],
+            attrs[ta.SCORE],
             attrs.get(self.bench.metric),
-            attrs["macs"],
-            attrs["params"],
+            attrs[ta.MACS],
+            attrs[ta.PARAMS],
             self.bench.kind.higher_is_better,
         )
 
@@ -101,20 +101,7 @@ class CellObjective:
         cell = suggest_cell(trial, self.bench.space, self.nodes)
         first = self.first_evaluation(trial.study, cell.key)
         if first is not None:  # a repeat inside this run: the same record, free
-            record = {k: v for k, v in first.user_attrs.items() if k in RECORD_ATTRS}
-            attrs = repeat_attrs(record, first.number)
-            attrs["cell"] = cell.to_dict()
-            attrs.update({k: v for k, v in sys_attrs.get(ta.PROPOSAL, {}).items() if k != "cell"})
-            for k, v in attrs.items():
-                trial.set_user_attr(k, v)
-            self.last_attrs = attrs
-            if ta.PRUNED_AT_EPOCH in attrs:  # what the run saw before: stopped at the same epoch, free
-                for step, v in sorted(first.intermediate_values.items()):
-                    trial.report(v, step)
-                raise optuna.TrialPruned(
-                    f"a repeat of trial {first.number}, pruned at epoch {attrs[ta.PRUNED_AT_EPOCH]}"
-                )
-            return self.values(attrs)
+            return self._repeat(trial, cell, first, sys_attrs)
         seed = (self.bench.evaluator or LIVE).seed_for(self.seed, cell.key)
         started = time.time()
         rec = evaluate(
@@ -154,6 +141,24 @@ class CellObjective:
         for k, v in attrs.items():
             trial.set_user_attr(k, v)
         self.last_attrs = attrs
+        return self.values(attrs)
+
+    def _repeat(
+        self, trial: optuna.Trial, cell: Any, first: Any, sys_attrs: dict[str, Any]
+    ) -> float | tuple[float, float]:
+        """A cell this run evaluated before (trial ``first``): its record again, free; pruned at the same epoch
+        if it was."""
+        record = {k: v for k, v in first.user_attrs.items() if k in RECORD_ATTRS}
+        attrs = repeat_attrs(record, first.number)
+        attrs[ta.CELL] = cell.to_dict()
+        attrs.update({k: v for k, v in sys_attrs.get(ta.PROPOSAL, {}).items() if k != "cell"})
+        for k, v in attrs.items():
+            trial.set_user_attr(k, v)
+        self.last_attrs = attrs
+        if ta.PRUNED_AT_EPOCH in attrs:  # what the run saw before: stopped at the same epoch, free
+            for step, v in sorted(first.intermediate_values.items()):
+                trial.report(v, step)
+            raise optuna.TrialPruned(f"a repeat of trial {first.number}, pruned at epoch {attrs[ta.PRUNED_AT_EPOCH]}")
         return self.values(attrs)
 
     def _report_epochs(self, trial: optuna.Trial, rec: Any, attrs: dict[str, Any]) -> None:

@@ -100,39 +100,8 @@ def tabulate(
     if on_progress is not None:
         on_progress(done_count(), total)
     if todo and not partial:  # --partial exports what is there and trains nothing
-        # the plan lives in the cache's database: 'nasbench-shrink worker --cache URL' on other machines joins it
-        run_id = f"tabulate:{fid}:N{nodes}:seeds{','.join(map(str, seeds))}"
-        chunks = [[c.to_dict() for c in cells[i : i + JOB_CELLS]] for i in range(0, len(cells), JOB_CELLS)]
-        plan = open_plan(cache_url)
-        plan.create_run(
-            run_id,
-            "tabulate",
-            {"benchmark": bench.name, "fidelity": fid, "nodes": nodes, "seeds": seeds},
-            [
-                Unit(
-                    0,
-                    "nasbench_shrink.runs.tabulate:chunk_unit",
-                    {"benchmark": bench.name, "cells": chunk, "seeds": seeds, "cache": cache_url, "data_dir": data_dir},
-                    f"cells {i * JOB_CELLS}-{i * JOB_CELLS + len(chunk) - 1}",
-                )
-                for i, chunk in enumerate(chunks)
-            ],
-            lease_s=lease_s,
-        )
-        threads = max(1, (os.cpu_count() or 1) // max(workers, 1))
-        ctx = Context(
-            threads=threads,
-            data_dir=data_dir,
-            watch_parent=workers > 1,
-            preload=("nasbench_shrink.evaluation.networks",),  # trains: torch before the first claim
-        )
         tick = None if on_progress is None else (lambda: on_progress(done_count(), total))
-        if workers <= 1:
-            work([cache_url], ctx, run_id, on_unit=None if tick is None else (lambda _c: tick()))
-        else:
-            with WorkerPool(workers) as pool:
-                pool.run([(work, ([cache_url], ctx, run_id))] * workers, on_tick=tick, tick_s=2.0)
-        plan.check_done(run_id)
+        _train(bench, cells, nodes, seeds, cache_url, workers, data_dir, lease_s, tick)
     seconds = time.perf_counter() - t0
     done = done_count()
     summary: dict[str, Any] = {
@@ -151,14 +120,67 @@ def tabulate(
             raise UserError(
                 f"{done} of {total} evaluations are done; rerun to continue, or pass --partial to export what is there"
             )
-        records = []
-        for c in cells:
-            for s in seeds:
-                raw = cache.get(cache_key(c.key, fid, s))
-                if raw is not None:
-                    rec = EvalRecord.from_dict(raw)
-                    rec.cell = c.to_dict()  # the representative cell of the enumeration
-                    records.append(rec)
+        records = _records(cells, seeds, cache, fid)
         summary["table"] = write_table(out, records, bench, nodes, seeds, len(cells), bench.cpu_threads)
         summary["out"] = str(out)
     return summary
+
+
+def _train(
+    bench: Benchmark,
+    cells: list[Cell],
+    nodes: int,
+    seeds: list[int],
+    cache_url: str,
+    workers: int,
+    data_dir: str | None,
+    lease_s: float,
+    tick: Callable[[], None] | None,
+) -> None:
+    """Train every (cell, seed) the cache lacks, as a plan in the cache's database: 'nasbench-shrink worker
+    --cache URL' on other machines joins it."""
+    fid = bench.fidelity_key("proxy")
+    run_id = f"tabulate:{fid}:N{nodes}:seeds{','.join(map(str, seeds))}"
+    chunks = [[c.to_dict() for c in cells[i : i + JOB_CELLS]] for i in range(0, len(cells), JOB_CELLS)]
+    plan = open_plan(cache_url)
+    plan.create_run(
+        run_id,
+        "tabulate",
+        {"benchmark": bench.name, "fidelity": fid, "nodes": nodes, "seeds": seeds},
+        [
+            Unit(
+                0,
+                "nasbench_shrink.runs.tabulate:chunk_unit",
+                {"benchmark": bench.name, "cells": chunk, "seeds": seeds, "cache": cache_url, "data_dir": data_dir},
+                f"cells {i * JOB_CELLS}-{i * JOB_CELLS + len(chunk) - 1}",
+            )
+            for i, chunk in enumerate(chunks)
+        ],
+        lease_s=lease_s,
+    )
+    threads = max(1, (os.cpu_count() or 1) // max(workers, 1))
+    ctx = Context(
+        threads=threads,
+        data_dir=data_dir,
+        watch_parent=workers > 1,
+        preload=("nasbench_shrink.evaluation.networks",),  # trains: torch before the first claim
+    )
+    if workers <= 1:
+        work([cache_url], ctx, run_id, on_unit=None if tick is None else (lambda _c: tick()))
+    else:
+        with WorkerPool(workers) as pool:
+            pool.run([(work, ([cache_url], ctx, run_id))] * workers, on_tick=tick, tick_s=2.0)
+    plan.check_done(run_id)
+
+
+def _records(cells: list[Cell], seeds: list[int], cache: Any, fid: str) -> list[EvalRecord]:
+    """The cached records of the enumeration, each carrying its enumeration's representative cell."""
+    records = []
+    for c in cells:
+        for s in seeds:
+            raw = cache.get(cache_key(c.key, fid, s))
+            if raw is not None:
+                rec = EvalRecord.from_dict(raw)
+                rec.cell = c.to_dict()
+                records.append(rec)
+    return records
