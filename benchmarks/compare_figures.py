@@ -15,13 +15,14 @@ import pandas as pd
 
 from nasbench_shrink.analysis import stats
 from nasbench_shrink.analysis.report import _COST_COLUMN, comparison, p_text
+from nasbench_shrink.analysis.results import RunKind
 
 
 def figures(folder: Path) -> dict:
     summary = pd.read_csv(folder / "summary.csv")
     settings = json.loads((folder / "compare.json").read_text())
     kind = settings.get("budget_kind", "flops")
-    table, _, target, reference = comparison(summary, kind)
+    table, _, target, reference = comparison(summary, kind, RunKind.from_settings(settings, str(folder)))
     cost = summary.groupby("strategy", sort=False)[_COST_COLUMN[kind]].mean()
     seeds = summary["seed"].nunique()
     m = summary["strategy"].nunique() - 1

@@ -132,6 +132,18 @@ def test_benchmarks_are_data():
     assert not any(b.startswith(("nasbench_shrink.evaluation", "nasbench_shrink.tables")) for b in below)
 
 
+def test_results_are_read_by_their_recorded_kind_not_through_the_registry():
+    """The report and the tables read a comparison's kind (reference strategy, paper rows, metric) from its
+    compare.json; ``analysis`` never asks the strategy registry."""
+    g = _graph()
+    up = {
+        (a, b)
+        for a, b in g.edges
+        if a.startswith("nasbench_shrink.analysis") and b.startswith("nasbench_shrink.strategies")
+    }
+    assert up == set()
+
+
 def test_names_are_resolved_only_at_entries():
     """``get_benchmark`` is called only in the catalogue itself, the CLI, the plan units' entries, the specs a run
     is entered with, and the public APIs (``api``, and the OptunaHub problem); ``evaluation.evaluate`` refuses a

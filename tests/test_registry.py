@@ -66,6 +66,25 @@ def test_external_plugin_by_path_and_entry_point(tmp_path, monkeypatch):
     assert len(done) == 2 and all(t.user_attrs["cell"]["nodes"] == 3 for t in done)
 
 
+def test_a_broken_plugin_is_listed_and_refused_in_one_line_when_asked_for(tmp_path, monkeypatch):
+    """An installed plug-in whose import fails does not break the tool; asking for it is refused at once (before
+    any run is planned), as a path plug-in that does not load is."""
+    from nasbench_shrink.strategies.registry import resolve
+
+    install_fake_distribution(
+        tmp_path,
+        "broken_nas_plugin",
+        "raise ImportError('needs torch_geometric')\n",
+        "nasbench_shrink.strategies",
+        "broken = broken_nas_plugin:factory",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    found = strategies()
+    assert "failed to load" in found["broken"].description and "autoshrink" in found
+    with pytest.raises(UserError, match=r"strategy 'broken' failed to load \(needs torch_geometric\); reinstall"):
+        resolve("broken")
+
+
 def test_unknown_strategy_is_a_user_error():
     with pytest.raises(UserError, match="unknown strategy"):
         make_sampler("nope")

@@ -75,6 +75,7 @@ def test_anytime_curve_ends_at_the_final_tables_iqm(table_run):
     """The curve reads the incumbent's true regret as it stands, so its last point is the final table's IQM."""
     from nasbench_shrink.analysis import stats
     from nasbench_shrink.analysis.report import _best_so_far, anytime_y, comparison
+    from nasbench_shrink.analysis.results import RunKind
 
     out, _ = table_run
     trials, summary = pd.read_csv(out / "trials.csv"), pd.read_csv(out / "summary.csv")
@@ -82,7 +83,9 @@ def test_anytime_curve_ends_at_the_final_tables_iqm(table_run):
     y, maximize, _ = anytime_y(t, "cum_train_flops")
     assert y == "regret" and not _best_so_far(y)
     curves = stats.anytime(t.dropna(subset=[y]), "cum_train_flops", y, maximize, best_so_far=_best_so_far(y))
-    table, _, target, _ = comparison(summary, "flops")
+    table, _, target, _ = comparison(
+        summary, "flops", RunKind.from_settings(json.loads((out / "compare.json").read_text()))
+    )
     for strategy, g in curves.groupby("strategy"):
         final = table.set_index("strategy").loc[strategy, target]
         assert g.sort_values("x")["iqm"].iloc[-1] == pytest.approx(final, abs=1e-12), strategy

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from nasbench_shrink.analysis import stats, style
-from nasbench_shrink.analysis.report import load, p_text, strategies_by_paper_row
+from nasbench_shrink.analysis.report import load, p_text
+from nasbench_shrink.analysis.results import RunKind
 from nasbench_shrink.benchmarks import Benchmark
 
 __all__ = ["clock_table", "write_clock_report"]
@@ -36,7 +37,7 @@ def _fmt(x: float) -> str:
     return "not reached" if not np.isfinite(x) else f"{x:.4g}"
 
 
-def clock_table(summaries: dict[int, pd.DataFrame]) -> pd.DataFrame:
+def clock_table(summaries: dict[int, pd.DataFrame], reference: str | None) -> pd.DataFrame:
     """One row per (W, strategy) from each W's ``summary.csv`` (which holds makespan_s, busy_s and
     time_to_top1pct_s per run)."""
     rows = []
@@ -44,7 +45,6 @@ def clock_table(summaries: dict[int, pd.DataFrame]) -> pd.DataFrame:
         censor = float(summary["makespan_s"].max())
         s = summary.assign(t=np.where(np.isfinite(summary["time_to_top1pct_s"]), summary["time_to_top1pct_s"], np.inf))
         s["t_censored"] = np.minimum(s["t"], censor)
-        reference = strategies_by_paper_row(list(dict.fromkeys(s["strategy"]))).get("Shrink")
         tests = stats.final_table(s, {"t_censored": False}, reference, "t_censored")
         for strategy, g in s.groupby("strategy", sort=False):
             med, lo, hi = _median_ci(g["t"].to_numpy(float))
@@ -149,7 +149,9 @@ def write_clock_report(parent: Path, folders: list[Path], bench: Benchmark | Non
         t, s, settings = load(Path(f))
         w = int(settings["settings"]["workers_sim"])
         summaries[w], trials[w] = s, t
-    table = clock_table(summaries)
+        # time is tested against the strategy reproducing the paper's searched row
+        shrink = RunKind.from_settings(settings, str(f)).paper_rows.get("Shrink")
+    table = clock_table(summaries, shrink)
     parent = Path(parent)
     table.to_csv(parent / "clock.csv", index=False)
     _figure(trials, parent / "clock.png")

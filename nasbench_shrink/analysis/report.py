@@ -10,10 +10,10 @@ import pandas as pd
 
 from nasbench_shrink.analysis import stats, style
 from nasbench_shrink.analysis.fronts import LIVE_COLUMN, TRUTH_COLUMN
+from nasbench_shrink.analysis.results import LABELS, SCALE, RunKind
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.budget import BUDGET_KINDS, cost_label, cumulative_column
 from nasbench_shrink.errors import UserError
-from nasbench_shrink.objectives import parse_objectives
 from search_spaces import Cell
 
 # Paper Table 4 (CIFAR-10, full training): accuracy %, MACs (M). Random graphs: mean ± std over 10 runs, N = 15.
@@ -32,25 +32,6 @@ PAPER_TABLE5 = [
     {"topology": "Complete-DAG", "row": "Complete-DAG", "nodes": 6, "perplexity": "63.1", "params_m": "33"},
     {"topology": "ShrinkRNN", "row": "Shrink", "nodes": 6, "perplexity": "56.5", "params_m": "23"},
 ]
-
-
-def strategies_by_paper_row(strategies) -> dict[str, str]:
-    """Which of ``strategies`` reproduces each paper row (from the registry's ``paper_row`` trait)."""
-    from nasbench_shrink.strategies.registry import resolve
-
-    out: dict[str, str] = {}
-    for s in strategies:
-        try:
-            row = resolve(s).paper_row
-        except UserError:  # a plug-in that is no longer installed: it has no paper row
-            continue
-        if row is not None:
-            out.setdefault(row, s)
-    return out
-
-
-def metric_of(summary: pd.DataFrame) -> str:
-    return "perplexity" if any(c.endswith("_perplexity") for c in summary.columns) else "accuracy"
 
 
 def _save(fig, ax, path: Path, legend_title: str) -> None:
@@ -73,27 +54,6 @@ def load(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     if (out / "compare.json").is_file():
         settings = json.loads((out / "compare.json").read_text())
     return trials, summary, settings
-
-
-def mean_std_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Mean ± std per strategy over seeds, as the report prints it."""
-    m = metric_of(summary)
-    cols = [
-        c
-        for c in (
-            f"final_test_{m}",
-            f"best_{m}",
-            "final_macs",
-            "final_params",
-            "best_score",
-            "search_cost_s",
-            "search_flops",
-            "evaluations",
-        )
-        if c in summary.columns
-    ]
-    agg = summary.groupby("strategy", sort=False)[cols].agg(["mean", "std"])
-    return agg
 
 
 def _fmt(mean: float, std: float, scale: float = 1.0, digits: int = 3) -> str:
@@ -183,10 +143,9 @@ def rank_figure(trials: pd.DataFrame, kind: str, path: Path, budget_kind: str | 
     _save(fig, ax, path, "strategy")
 
 
-def pareto_figure(summary: pd.DataFrame, path: Path) -> None:
+def pareto_figure(summary: pd.DataFrame, path: Path, m: str) -> None:
     import seaborn as sns
 
-    m = metric_of(summary)
     fig, ax = style.figure()
     final = f"final_test_{m}" in summary.columns
     if m == "accuracy":
@@ -351,71 +310,36 @@ def cells_figure(summary: pd.DataFrame, path: Path, land=None) -> str:
 _COST_COLUMN = {"flops": "search_flops", "seconds": "search_cost_s", "evals": "evaluations", "wallclock": "makespan_s"}
 
 
-def comparison(summary: pd.DataFrame, kind: str = "flops") -> tuple[pd.DataFrame, dict[str, bool], str, str | None]:
+def comparison(summary: pd.DataFrame, kind: str, run: RunKind) -> tuple[pd.DataFrame, dict[str, bool], str, str | None]:
     """The final table: (table, columns → higher is better, tested column, reference strategy).
 
     The tested column is the search's own end point — simple regret on a table, else the best proxy score; with
     two objectives the believed front's hypervolume regret on a table, else its hypervolume — and the reference
-    is the strategy that declares itself the reference of that kind of comparison (AutoShrink; its λ sweep)."""
-    m = metric_of(summary)
-    higher = m == "accuracy"
-    strategies = list(dict.fromkeys(summary["strategy"]))
-    for target, up in (("final_hv_regret", False), ("final_hv", True)):
-        if target in summary.columns:  # two objectives
-            columns = {target: up}
-            if "final_igd_plus" in summary.columns:
-                columns["final_igd_plus"] = False
-            columns["front_size"] = True
-            columns[_COST_COLUMN.get(kind, "search_flops")] = False
-            reference = reference_strategy(strategies, "multi")
-            return stats.final_table(summary, columns, reference, target), columns, target, reference
+    is the run's recorded reference (the strategy that declares itself the reference of that kind of comparison:
+    AutoShrink; its λ sweep)."""
+    m, higher, reference = run.metric, run.higher_is_better, run.reference
+    if run.multi:
+        target, up = ("final_hv_regret", False) if "final_hv_regret" in summary.columns else ("final_hv", True)
+        columns = {target: up}
+        if "final_igd_plus" in summary.columns:
+            columns["final_igd_plus"] = False
+        columns["front_size"] = True
+        columns[_COST_COLUMN.get(kind, "search_flops")] = False
+        return stats.final_table(summary, columns, reference, target), columns, target, reference
     target = "final_regret" if "final_regret" in summary.columns else "best_score"
     columns = {target: target == "best_score"}
     if f"final_test_{m}" in summary.columns:
         columns[f"final_test_{m}"] = higher
     columns["final_macs" if "final_macs" in summary.columns else "best_macs"] = False
     columns[_COST_COLUMN.get(kind, "search_flops")] = False
-    reference = reference_strategy(strategies, "single")
     return stats.final_table(summary, columns, reference, target), columns, target, reference
-
-
-def reference_strategy(strategies, kind: str) -> str | None:
-    """The first of ``strategies`` that declares itself the reference of a ``kind`` comparison (registry trait
-    ``reference_for``); for one objective, else the one reproducing the paper's searched row."""
-    from nasbench_shrink.strategies.registry import resolve
-
-    for s in strategies:
-        try:
-            if kind in resolve(s).reference_for:
-                return s
-        except UserError:  # a plug-in that is no longer installed
-            continue
-    return strategies_by_paper_row(strategies).get("Shrink") if kind == "single" else None
-
-
-_LABELS = {
-    "final_hv_regret": "final HV regret",
-    "final_hv": "final HV",
-    "final_igd_plus": "IGD+",
-    "front_size": "front size",
-    "final_regret": "final regret",
-    "best_score": "best score",
-    "final_test_accuracy": "test acc. (%)",
-    "final_test_perplexity": "final test perplexity",
-    "final_macs": "MACs (M)",
-    "best_macs": "MACs (M)",
-    "search_flops": "search FLOPs",
-    "search_cost_s": "search s",
-    "evaluations": "evaluations",
-}
-_SCALE = {"final_test_accuracy": 100.0, "final_macs": 1e-6, "best_macs": 1e-6}
 
 
 def _value(row, col: str, ci: bool = True) -> str:
     v = row.get(col)
     if v is None or pd.isna(v):
         return "–"
-    k = _SCALE.get(col, 1.0)
+    k = SCALE.get(col, 1.0)
     fmt = (lambda x: f"{x * k:.3g}") if col in ("search_flops",) else (lambda x: f"{x * k:.4g}")
     return f"{fmt(v)} [{fmt(row[col + '_lo'])}, {fmt(row[col + '_hi'])}]" if ci else fmt(v)
 
@@ -436,7 +360,7 @@ def comparison_sentences(table: pd.DataFrame, target: str, reference: str | None
     """The report's claims about the strategies, each computed from the final table."""
     if reference is None:
         return ["No strategy reproduces the paper's searched row here, so there is no reference to test against."]
-    what = _LABELS.get(target, target)
+    what = LABELS.get(target, target)
     ref = table[table.strategy == reference].iloc[0]
     out = []
     for verdict in ("better", "worse"):
@@ -493,6 +417,7 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
     the budget's kind)."""
     out = Path(out)
     trials, summary, settings = load(out)
+    run = RunKind.from_settings(settings, str(out))
     cfg = settings.get("settings", {})
     kind = cfg.get("budget_kind", "flops")
     axis = x_axis or kind
@@ -507,21 +432,20 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
         rank_figure(trials, axis, out / "rank.png", kind)
 
     drawn = style.drawn_aside(curves)
-    objectives = parse_objectives(cfg.get("objectives"))
-    if objectives.multi:
-        path = _write_front_report(out, bench, trials, summary, settings, objectives)
+    if run.multi:
+        path = _write_front_report(out, bench, trials, summary, settings, run)
         drawn()
         return path
     land = table_landscape(bench, trials)
     if land is not None and land.enumerated:
         table_pareto_figure(summary, land, out / "pareto.png")
     else:
-        pareto_figure(summary, out / "pareto.png")
+        pareto_figure(summary, out / "pareto.png", run.metric)
     has_shrink = shrink_figure(trials, out / "shrink.png")
     cells_caption = cells_figure(summary, out / "cells.png", land)
     seeds = cfg.get("seeds", [])
     lines = [f"# Comparison on `{cfg.get('benchmark', '?')}`", ""] + _settings_lines(cfg, settings, out, kind)
-    table, columns, target, reference = comparison(summary, kind)
+    table, columns, target, reference = comparison(summary, kind, run)
     lines += _final_table_lines(table, columns, target, reference, len(seeds))
     lines += pruning_lines(summary)
     lines += fairness_lines(trials, summary, kind, target, len(seeds))
@@ -529,16 +453,18 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
     if has_shrink:
         lines += ["![shrink](shrink.png)", ""]
     lines += [cells_caption, "", "![cells](cells.png)", ""]
-    m = metric_of(summary)
+    m = run.metric
     has_final = f"final_test_{m}" in summary.columns
     pcol = f"final_test_{m}" if has_final else f"best_{m}"
-    by_row = strategies_by_paper_row(list(dict.fromkeys(summary["strategy"])))
+    by_row = run.paper_rows
     lines += _paper_table(
         m, {row: (s, summary[summary["strategy"] == s]) for row, s in by_row.items()}, pcol, has_final
     )
     lines += [
         "",
-        _paper_sentence(cfg.get("benchmark", ""), bench is not None and bench.paper_setting, summary, has_final, m),
+        _paper_sentence(
+            cfg.get("benchmark", ""), bench is not None and bench.paper_setting, summary, has_final, m, by_row
+        ),
         "",
     ]
     path = out / "report.md"
@@ -555,12 +481,12 @@ def _final_table_lines(
         "## Final table",
         "",
         "Each cell: interquartile mean over seeds [bootstrap 95 % interval]. The last column tests the "
-        f"strategy against {reference or 'the reference'} on {_LABELS.get(target, target)}: paired "
+        f"strategy against {reference or 'the reference'} on {LABELS.get(target, target)}: paired "
         "Wilcoxon signed-rank over the same seeds, Holm-corrected across strategies, with the Vargha–Delaney "
         "A12 effect size (> 0.5: the strategy tends to do better).",
         "",
     ]
-    head = ["strategy"] + [_LABELS.get(c, c) for c in columns] + [f"vs {reference or '–'}"]
+    head = ["strategy"] + [LABELS.get(c, c) for c in columns] + [f"vs {reference or '–'}"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
         lines.append("| " + " | ".join([r["strategy"], *(_value(r, c) for c in columns), _versus(r, reference)]) + " |")
@@ -647,7 +573,7 @@ def _front_truth_lines(land, m: str, cost: str) -> list[str]:
 
 
 def _write_front_report(
-    out: Path, bench: Benchmark | None, trials: pd.DataFrame, summary: pd.DataFrame, settings: dict, objectives
+    out: Path, bench: Benchmark | None, trials: pd.DataFrame, summary: pd.DataFrame, settings: dict, run: RunKind
 ) -> Path:
     """report.md of a two-objective comparison: the true front (table), the final table on the believed
     fronts' hypervolume regret (or hypervolume), the tests against the reference, and the fronts figure."""
@@ -656,20 +582,19 @@ def _write_front_report(
     cfg = settings.get("settings", {})
     kind = cfg.get("budget_kind", "flops")
     seeds = cfg.get("seeds", [])
-    m = metric_of(summary)
-    higher = bench.kind.higher_is_better if bench is not None else m == "accuracy"
+    m, cost = run.metric, run.cost
     land = table_landscape(bench, trials)
-    caption = fronts_figure(trials, summary, m, objectives.cost, higher, out / "pareto.png", land)
-    lines = [f"# Comparison on `{cfg.get('benchmark', '?')}`: {m} against {objectives.cost}", ""]
+    caption = fronts_figure(trials, summary, m, cost, run.higher_is_better, out / "pareto.png", land)
+    lines = [f"# Comparison on `{cfg.get('benchmark', '?')}`: {m} against {cost}", ""]
     lines += _settings_lines(cfg, settings, out, kind)
-    lines += _front_truth_lines(land, m, objectives.cost)
-    table, columns, target, reference = comparison(summary, kind)
+    lines += _front_truth_lines(land, m, cost)
+    table, columns, target, reference = comparison(summary, kind, run)
     lines += _final_table_lines(table, columns, target, reference, len(seeds))
     if "true_front_found" in summary.columns:
         shares = summary.groupby("strategy", sort=False)["true_front_found"].median()
         best = [s for s, v in shares.items() if v == shares.max()]
         lines += [
-            f"Median share of the true front's {len(land.fronts[objectives.cost]['keys'])} architectures in a "
+            f"Median share of the true front's {len(land.fronts[cost]['keys'])} architectures in a "
             "run's front: "
             + ", ".join(f"{s} {100 * v:.0f} %" for s, v in shares.items())
             + f" (highest: {', '.join(best)}).",
@@ -799,7 +724,7 @@ def fairness_lines(trials: pd.DataFrame, summary: pd.DataFrame, kind: str, targe
     m = max(1, summary["strategy"].nunique() - 1)
     one, holm_first = stats.detectable_a12(values, seeds), stats.detectable_a12(values, seeds, alpha=0.05 / m)
     how = (
-        f"simulated from this comparison's {_LABELS.get(target, target)} values (Gaussian-copula shifts of "
+        f"simulated from this comparison's {LABELS.get(target, target)} values (Gaussian-copula shifts of "
         "their empirical distribution, independent pairs)"
     )
     if np.isfinite(one):
@@ -888,7 +813,12 @@ def _iqm_ci(values: pd.Series, scale: float, digits: int) -> str:
 
 
 def _paper_sentence(
-    benchmark: str, paper_setting: bool, summary: pd.DataFrame, has_final: bool, metric: str = "accuracy"
+    benchmark: str,
+    paper_setting: bool,
+    summary: pd.DataFrame,
+    has_final: bool,
+    metric: str,
+    paper_rows: dict[str, str],
 ) -> str:
     if not has_final:
         return "No final evaluation was run, so nothing here is comparable with the paper's full-training numbers."
@@ -906,7 +836,7 @@ def _paper_sentence(
             "The paper's Table 5 trains 23-33 M-parameter models on full PTB; this run's final networks are "
             "far smaller and trained briefly, so only orderings compare."
         )
-    row = strategies_by_paper_row(list(means.index))
+    row = {r: s for r, s in paper_rows.items() if s in means.index}
     shrink = row.get("Shrink")
     if shrink is not None and "Complete-DAG" in row:
         a, c = means.loc[shrink], means.loc[row["Complete-DAG"]]

@@ -31,6 +31,8 @@ class Answerer(Protocol):
 
     instant: bool  # answers in microseconds, without training
     default_seeds: int | None  # seeds a comparison runs by default on it (None: as many as power asks)
+    table: Any  # the table it answers from (``tables.Table``), or None
+    predicts: bool  # its answers are a fitted model's predictions, which training live can check
 
     def describe(self) -> dict[str, Any]: ...
 
@@ -97,6 +99,11 @@ class Benchmark:
         default is as many as the paired test needs to detect a small effect (``analysis.stats.seeds_for_power``,
         chosen by the command for its number of comparisons)."""
         return self.evaluator.default_seeds if self.evaluator is not None else 3
+
+    @property
+    def table(self) -> Any:
+        """The table this benchmark answers from (``tables.Table``), or ``None`` (live training, a surrogate)."""
+        return None if self.evaluator is None else self.evaluator.table
 
     @property
     def instant(self) -> bool:

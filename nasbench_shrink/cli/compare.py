@@ -204,7 +204,7 @@ def _seeds(seeds: str | None, power: float | None, bench, strategies: int) -> tu
 
 
 def _check_options(bench, sims: list[int | None], verify_live: int | None, storage, cache) -> None:
-    if verify_live is not None and not _is_surrogate(bench):
+    if verify_live is not None and not (bench.evaluator is not None and bench.evaluator.predicts):
         raise UserError(
             f"--verify-live checks a surrogate's predictions in one comparison; {bench.name} is not a surrogate "
             "(e.g. -b cifar10-small-n8)"
@@ -277,19 +277,25 @@ def _print_clock(parent: Path, folders: list[Path], bench, fmt: str, as_json: bo
 
 
 def _print_results(folder: Path, budget_kind: str, fmt: str, as_json: bool) -> None:
-    """The final table of a comparison from its summary.csv: fitted to the terminal, or md, csv, json."""
+    """The final table of a comparison from its summary.csv and recorded kind: fitted to the terminal, or md,
+    csv, json."""
+    import json
+
     import pandas as pd
 
+    from nasbench_shrink.analysis.results import RunKind
+
     summary = pd.read_csv(folder / "summary.csv")
+    run = RunKind.from_settings(json.loads((folder / "compare.json").read_text()), str(folder))
     if as_json:
         print_json({"out": str(folder), "runs": summary.drop(columns=["best_cell"]).to_dict(orient="records")})
         return
     if fmt != "table":
         err_console.print(f"wrote {folder}/report.md, trials.csv, summary.csv and the figures", highlight=False)
-        sys.stdout.write(final_table_text(summary, budget_kind, fmt))
+        sys.stdout.write(final_table_text(summary, budget_kind, run, fmt))
         return
     console.print(f"wrote {folder}/report.md, trials.csv, summary.csv and the figures", highlight=False)
-    for view in final_table_views(summary, budget_kind, console.width):
+    for view in final_table_views(summary, budget_kind, run, console.width):
         console.print(view)
 
 
@@ -307,11 +313,6 @@ def powered_seeds(a12: float, strategies: int) -> tuple[int, float]:
         return seeds_for_power(a12, alpha=alpha, most=10_000), alpha
     except ValueError as exc:
         raise UserError(f"--power {a12:g}: {exc}; ask for a larger A12") from None
-
-
-def _is_surrogate(bench) -> bool:
-    land = bench.evaluator.landscape(bench) if bench.evaluator is not None and bench.instant else None
-    return land is not None and not land.enumerated
 
 
 def _verify(folder: Path, bench, per_strategy: int, cache: str | None, data_dir: Path | None) -> None:
@@ -425,6 +426,7 @@ def report_cmd(
 
     from nasbench_shrink.analysis.report import write_report
     from nasbench_shrink.catalogue import get_benchmark
+    from nasbench_shrink.runs.compare import record_run_kind
 
     if not out.is_dir():
         raise UserError(f"{out} is not a folder; pass the folder a compare run wrote")
@@ -436,6 +438,7 @@ def report_cmd(
         bench = get_benchmark(name)
     except UserError:  # e.g. a plug-in benchmark since uninstalled: the report is written without its table
         bench = None
+    record_run_kind(out)  # a folder written before comparisons recorded their kind
     console.print(f"wrote {write_report(out, bench, x_axis)}", highlight=False)
 
 

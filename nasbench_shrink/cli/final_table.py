@@ -16,6 +16,8 @@ from rich.text import Text
 if TYPE_CHECKING:
     import pandas as pd
 
+    from nasbench_shrink.analysis.results import RunKind
+
 __all__ = ["FORMATS", "final_table_text", "final_table_views", "fitted_table"]
 
 FORMATS = ("table", "md", "csv", "json")
@@ -25,11 +27,11 @@ _VERDICT = {"reference": "reference", "not significant": "n.s.", "better": "bett
 def _num(v, col: str, digits: int = 4) -> str:
     import pandas as pd
 
-    from nasbench_shrink.analysis.report import _SCALE
+    from nasbench_shrink.analysis.results import SCALE
 
     if v is None or pd.isna(v):
         return "–"
-    x = float(v) * _SCALE.get(col, 1.0)
+    x = float(v) * SCALE.get(col, 1.0)
     return f"{x:.{min(digits, 3)}g}" if abs(x) >= 1e5 else f"{x:.{digits}g}"
 
 
@@ -63,9 +65,10 @@ def _width(header: list[str], rows: list[list[str]]) -> int:
 def _test_cells(table: pd.DataFrame, target: str, reference: str | None) -> tuple[list[str], list[list[str]]]:
     import pandas as pd
 
-    from nasbench_shrink.analysis.report import _LABELS, p_text
+    from nasbench_shrink.analysis.report import p_text
+    from nasbench_shrink.analysis.results import LABELS
 
-    header = ["strategy", f"{_LABELS.get(target, target)} [95% CI]", "vs ref.", "p (Holm)", "A12"]
+    header = ["strategy", f"{LABELS.get(target, target)} [95% CI]", "vs ref.", "p (Holm)", "A12"]
     rows = []
     for _, r in table.iterrows():
         tested = not (r["verdict"] == "reference" or pd.isna(r["p_holm"]))
@@ -82,18 +85,18 @@ def _test_cells(table: pd.DataFrame, target: str, reference: str | None) -> tupl
 
 
 def _other_cells(table: pd.DataFrame, columns: list[str], ci: bool) -> tuple[list[str], list[list[str]]]:
-    from nasbench_shrink.analysis.report import _LABELS
+    from nasbench_shrink.analysis.results import LABELS
 
-    header = [_LABELS.get(c, c) for c in columns]
+    header = [LABELS.get(c, c) for c in columns]
     rows = [[_with_ci(r, c) if ci else _num(r[c], c) for c in columns] for _, r in table.iterrows()]
     return header, rows
 
 
-def final_table_views(summary: pd.DataFrame, kind: str, width: int = 80) -> list[Table]:
+def final_table_views(summary: pd.DataFrame, kind: str, run: RunKind, width: int = 80) -> list[Table]:
     """The final table as one or two rich tables, each at most ``width`` characters wide."""
     from nasbench_shrink.analysis.report import comparison
 
-    table, columns, target, reference = comparison(summary, kind)
+    table, columns, target, reference = comparison(summary, kind, run)
     others = [c for c in columns if c != target]
     th, trows = _test_cells(table, target, reference)
     title = (
@@ -114,11 +117,11 @@ def final_table_views(summary: pd.DataFrame, kind: str, width: int = 80) -> list
     ]
 
 
-def final_table_text(summary: pd.DataFrame, kind: str, fmt: str) -> str:
+def final_table_text(summary: pd.DataFrame, kind: str, run: RunKind, fmt: str) -> str:
     """The final table as Markdown (what report.md holds), CSV or JSON (every number, unrounded)."""
     from nasbench_shrink.analysis.report import comparison
 
-    table, columns, target, reference = comparison(summary, kind)
+    table, columns, target, reference = comparison(summary, kind, run)
     if fmt == "csv":
         return table.to_csv(index=False)
     if fmt == "json":

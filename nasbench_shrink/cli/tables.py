@@ -106,7 +106,6 @@ def landscape_cmd(
     """What a table's search problem looks like: scores, the optimum, noise, how hard random search finds it."""
     from nasbench_shrink.catalogue import get_benchmark
     from nasbench_shrink.tables import landscape
-    from nasbench_shrink.tables.table import TableLookup
 
     if lam is not None and lam < 0:
         raise UserError(f"--lam must be >= 0 (got {lam})")
@@ -122,12 +121,12 @@ def landscape_cmd(
                 raise UserError(f"{bench.name} is a surrogate: landscape takes it alone, without --png or --lam")
             _surrogate_landscape(bench, land, as_json)
             return
-        if not isinstance(bench.evaluator, TableLookup):
+        if bench.table is None:
             raise UserError(
                 f"{bench.name} is a live benchmark; landscape needs a table or a surrogate (make a table with "
                 "'nasbench-shrink tabulate')"
             )
-        info = landscape.summary(bench.evaluator.table, bench, lam)
+        info = landscape.summary(bench.table, bench, lam)
         if png is not None:
             landscape.landscape_figure(bench.evaluator.table, bench, png, lam)
             info["png"] = str(png)
@@ -372,13 +371,12 @@ def _correlate(bench, figure: Path | None, resamples: int, fmt: str) -> None:
 
     from nasbench_shrink.analysis.proxies import correlation_figure, correlation_table, proxy_frame
     from nasbench_shrink.tables.landscape import landscape_of
-    from nasbench_shrink.tables.table import TableLookup
 
     if fmt not in ("table", "md", "csv", "json"):
         raise UserError(f"unknown --format {fmt!r}; choose one of table, md, csv, json")
-    if not isinstance(bench.evaluator, TableLookup):
+    table = bench.table
+    if table is None:
         raise UserError(f"{bench.name} is not a table; pass a table benchmark (e.g. -b digits-table)")
-    table = bench.evaluator.table
     if not table.meta.get("proxies"):
         raise UserError(f"table {bench.name} holds no proxies; add them with 'nasbench-shrink proxies -b {bench.name}'")
     frame = proxy_frame(table, landscape_of(table, bench), bench.kind.higher_is_better)

@@ -106,6 +106,8 @@ class Evaluator(ABC):
     instant = False  # answers without training, in microseconds (a table lookup)
     curves = False  # its records carry a per-epoch learning curve (what a pruner is told)
     default_seeds: int | None = 3  # a comparison's default seeds (None: as many as the paired test needs)
+    table: Any = None  # the table it answers from (a table lookup's)
+    predicts = False  # it answers with a fitted model's predictions (``compare --verify-live`` checks it by training)
 
     def seed_for(self, run_seed: int, arch_key: str) -> int:
         """The evaluation seed of architecture ``arch_key`` in a run: the run's seed (a table draws one of its

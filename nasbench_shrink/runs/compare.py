@@ -27,6 +27,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nasbench_shrink import interrupts
 from nasbench_shrink import trial_attrs as ta
 from nasbench_shrink.analysis.fronts import front_columns, front_summary
+from nasbench_shrink.analysis.results import KIND_KEY, RunKind
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.budget import (
     budget_of_seed,
@@ -173,10 +174,11 @@ def _final_job(
     from nasbench_shrink.evaluation.cache import open_cache
     from nasbench_shrink.evaluation.evaluator import LIVE, evaluate
 
-    os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
     cell = Cell.from_json(cell_json)
     seed = (bench.evaluator or LIVE).seed_for(seed, cell.key)  # a table: the row the search saw
-    rec = evaluate(cell, bench, seed=seed, cache=open_cache(cache) if cache else None, data_dir=data_dir, stage="final")
+    cached = open_cache(cache) if cache else None
+    threads = bench.cpu_threads or threads  # a benchmark that fixes its thread count keeps it
+    rec = evaluate(cell, bench, seed=seed, cache=cached, data_dir=data_dir, stage="final", threads=threads)
     return rec.summary()
 
 
@@ -465,6 +467,7 @@ def _run_in(
     state["phases_s"] = phases
     state["budget_kind"] = spec.budget_kind
     state["benchmark_lam"] = bench.lam
+    state[KIND_KEY] = run_kind(spec, bench).to_dict()
     # informational (the dashboard stores whatever study it lacks): how the first invocation kept its studies
     state.setdefault("studies", "on request" if studies_compact(spec) else "stored")
     _write_settings(out, state)
@@ -564,6 +567,44 @@ def _add_finals(summary: pd.DataFrame, units: list[dict], spec: CompareSpec, ben
     summary[f"final_test_{bench.metric}"] = [finals[k][bench.metric] for k in keys]
     summary["final_macs"] = [finals[k]["macs"] for k in keys]
     summary["final_params"] = [finals[k]["params"] for k in keys]
+
+
+def run_kind(spec: CompareSpec, bench: Benchmark) -> RunKind:
+    """The comparison's kind as its readers need it, from the strategies' traits (in the names its results use):
+    the reference is the first that declares itself the reference of this kind of comparison, else (one
+    objective) the one reproducing the paper's searched row."""
+    objectives = parse_objectives(spec.objectives)
+    shown = [(p.display_name, p) for p in spec.plans.values()]
+    rows: dict[str, str] = {}
+    for name, p in shown:
+        if p.paper_row is not None:
+            rows.setdefault(p.paper_row, name)
+    declared = [name for name, p in shown if objectives.kind in p.reference_for]
+    reference = declared[0] if declared else rows.get("Shrink") if not objectives.multi else None
+    return RunKind(
+        metric=bench.metric,
+        higher_is_better=bench.kind.higher_is_better,
+        objectives=objectives.kind,
+        cost=objectives.cost if objectives.multi else None,
+        reference=reference,
+        paper_rows=rows,
+    )
+
+
+def record_run_kind(out: Path) -> None:
+    """Record the kind of a comparison written before comparisons recorded it (from its stored settings)."""
+    state = _load_settings(out)
+    if state is None or KIND_KEY in state:
+        return
+    cfg = state["settings"]
+    spec = CompareSpec(
+        benchmark=cfg["benchmark"],
+        strategies=cfg["strategies"],
+        seeds=cfg["seeds"],
+        objectives=cfg.get("objectives", SCORE),
+    )
+    state[KIND_KEY] = run_kind(spec, spec.bench).to_dict()
+    _write_settings(out, state)
 
 
 def study_name(benchmark: str, strategy: str, seed: int) -> str:

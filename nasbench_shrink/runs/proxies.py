@@ -18,7 +18,7 @@ from typing import Any
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.proxies import BATCH, PROXIES, PROXY_SEED, compute_proxies, proxy_batch
-from nasbench_shrink.tables.table import TableLookup, write_proxies
+from nasbench_shrink.tables.table import write_proxies
 from nasbench_shrink.work.pool import WorkerPool
 from search_spaces import Cell
 
@@ -73,7 +73,7 @@ def tabulate_proxies(
     ``out`` (default: the table file itself, replaced whole)."""
     import torch
 
-    if not isinstance(bench.evaluator, TableLookup):
+    if bench.table is None:
         raise UserError(f"{bench.name} is not a table; pass a table benchmark (e.g. -b digits-table) or file")
     path = bench.evaluator.path
     out = Path(out) if out is not None else path

@@ -188,7 +188,9 @@ class _StopRule:
             study.stop()
 
 
-def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage | None = None) -> tuple[optuna.Study, CellObjective]:
+def prepare(
+    spec: SearchSpec, storage: optuna.storages.BaseStorage | None = None, threads: int | None = None
+) -> tuple[optuna.Study, CellObjective]:
     """Create or load the study for ``spec`` (in ``storage``, default: ``spec.storage``) with its sampler and
     objective."""
     if spec.lam is not None and spec.lam < 0:
@@ -238,7 +240,6 @@ def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage | None = None
             f"(stored vs asked: {diff}); pass another --study name or the same settings"
         )
     _check_budget_of(study, spec)
-    # threads reach the objective through NASBENCH_SHRINK_THREADS only, so a benchmark's fixed cpu_threads wins
     objective = CellObjective(
         bench,
         nodes=nodes,
@@ -247,6 +248,7 @@ def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage | None = None
         data_dir=spec.data_dir,
         lam=spec.lam,
         device=spec.device,
+        threads=bench.cpu_threads or threads,  # a benchmark that fixes its thread count keeps it
         objectives=objectives,
         prunes=spec.pruner is not None,
     )
@@ -354,8 +356,6 @@ def run_worker(
     if optuna.logging.get_verbosity() != optuna.logging.WARNING:  # setting it clears every logger's cache
         optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("optuna.study._optimize").addFilter(_QUIET_INTERRUPT)  # adding it twice is a no-op
-    if threads:
-        os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
     if spec.workers_sim is not None:
         return _run_simulated(spec)
     if spec.bench.instant and not spec.store:
@@ -364,7 +364,7 @@ def run_worker(
         return study
     if spec.bench.instant:
         return _run_in_memory(spec, watch_parent, callback)
-    study, objective = prepare(spec)
+    study, objective = prepare(spec, threads=threads)  # trains: ``threads`` torch threads per evaluation
     if not run_ended(study, spec.limit):
         _optimize(study, objective, spec, watch_parent, callback)
     return study
@@ -477,8 +477,6 @@ def is_finished(study: optuna.Study) -> bool:
 
 def search_job(spec: SearchSpec, threads: int | None) -> str:
     """One worker process's job: run ``spec``'s study until it is done; stops if the parent process dies."""
-    if threads:
-        os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
     run_worker(spec, threads, watch_parent=True)
     return spec.study_name
 

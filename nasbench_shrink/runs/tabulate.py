@@ -34,7 +34,6 @@ def chunk_unit(payload: dict[str, Any], ctx: Context) -> int:
     unit's entry: the benchmark is resolved here, from the plan's payload."""
     bench = get_benchmark(payload["benchmark"])
     threads = bench.cpu_threads or ctx.threads
-    os.environ["NASBENCH_SHRINK_THREADS"] = str(threads)
     cache = open_cache(ctx.cache or payload["cache"])
     data_dir = ctx.data_dir or payload["data_dir"]
     for raw in payload["cells"]:

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.proxies import BATCH, PROXIES, compute_proxies
-from nasbench_shrink.tables.table import TableLookup
 from search_spaces import Cell
 
 __all__ = ["proxy_oracle"]
@@ -22,7 +21,7 @@ def proxy_oracle(bench: Benchmark, name: str) -> Callable[[Cell], tuple[float, f
     """The proxy ``name`` of cells on ``bench`` (see the module's note)."""
     if name not in PROXIES:
         raise UserError(f"unknown proxy {name!r}; choose one of {', '.join(PROXIES)}")
-    table = bench.evaluator.table if isinstance(bench.evaluator, TableLookup) else None
+    table = bench.table
     rows: dict[str, int] = {}
     if table is not None and name in (table.meta.get("proxies") or {}).get("names", []):
         for i, k in enumerate(table.columns["key"]):

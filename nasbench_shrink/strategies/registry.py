@@ -114,8 +114,10 @@ def _entry_points() -> None:
             continue
         try:
             obj = ep.load()
-        except Exception as exc:  # a broken plug-in must not break the tool
-            _REGISTRY[ep.name] = Strategy(ep.name, _broken(ep.name, exc), f"(failed to load: {exc})", "entry point")
+        except Exception as exc:  # a broken plug-in must not break the tool: listed, refused when asked for
+            _REGISTRY[ep.name] = Strategy(
+                ep.name, _broken(ep.name, exc), f"(failed to load: {exc})", "entry point", load_error=str(exc)
+            )
             continue
         if isinstance(obj, Strategy):
             _REGISTRY[ep.name] = replace(obj, name=ep.name, source="entry point")
@@ -203,6 +205,10 @@ def resolve(name: str) -> Strategy:
         raise UserError(
             f"unknown strategy {name!r}; choose one of {', '.join(known)} or pass module.path:factory "
             "(see 'nasbench-shrink strategies')"
+        )
+    if known[name].load_error is not None:  # the same policy as a path that does not load: refused at once
+        raise UserError(
+            f"strategy {name!r} failed to load ({known[name].load_error}); reinstall the package that provides it"
         )
     return known[name]
 

@@ -62,6 +62,7 @@ class Strategy:
     reference_for: tuple[str, ...] = ()
     label: str | None = None  # the name a plug-in declares (its sampler's ``strategy_name``), shown in results
     prunable: bool = True  # its runs may be pruned per epoch (--pruner); AutoShrink's steps need every candidate
+    load_error: str | None = None  # an installed plug-in that failed to import: listed, refused when asked for
 
     @property
     def display_name(self) -> str:

@@ -47,6 +47,7 @@ class SurrogateLookup(Evaluator):
 
     cacheable = False
     instant = True
+    predicts = True
     default_seeds = None  # as a table: lookups are cheap, the default seeds are chosen by power
 
     def __init__(self, path: str | Path) -> None:
