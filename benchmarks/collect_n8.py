@@ -12,7 +12,7 @@ Two roles run side by side, one process each (the cache is shared, so nothing is
 
 Every evaluation is also a line of ``manifest-<role>.jsonl`` (design, run, step, key, seed, cell), so the data set
 says where each cell came from. Validation is recorded at every quarter epoch (rungs for pruners; outside the
-charged cost, and the trained network is the same: ``tests/evaluation/test_rungs.py``).
+charged cost, and the trained network is the same: ``tests/evaluation/test_training.py``).
 
     python benchmarks/collect_n8.py --dir results/n8 --role designs &
     python benchmarks/collect_n8.py --dir results/n8 --role strategies &

@@ -9,7 +9,7 @@ import torch
 from nasbench_shrink.benchmarks.datasets import ImageSet
 from nasbench_shrink.evaluation.training import DeviceData, mixed_precision, pick_device
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow

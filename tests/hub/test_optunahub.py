@@ -14,7 +14,7 @@ optunahub = pytest.importorskip("optunahub", reason="optunahub is in the dev ext
 import yaml  # noqa: E402  (an Optuna dependency)
 from optuna.testing.pytest_samplers import BasicSamplerTestCase  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = ROOT / "package"
 PACKAGES = ["samplers/autoshrink", "benchmarks/nasbench_shrink"]
 FRONT_MATTER = ("author", "title", "description", "tags", "optuna_versions", "license")

@@ -261,7 +261,7 @@ def test_a_plug_in_is_shown_under_the_name_it_declares(tmp_path):
     from nasbench_shrink.cli import app
     from nasbench_shrink.strategies import resolve
 
-    plug = str(Path(__file__).resolve().parents[1] / "examples" / "hill_climb.py") + ":factory"
+    plug = str(Path(__file__).resolve().parents[2] / "examples" / "hill_climb.py") + ":factory"
     assert resolve(plug).display_name == "hill-climb"
     out = tmp_path / "run"
     res = CliRunner().invoke(

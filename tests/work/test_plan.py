@@ -10,8 +10,8 @@ import pytest
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.work.plan import WAIT, Claim, Context, Plan, Unit, work
 
-ECHO = "tests.test_plan:echo_unit"
-BOOM = "tests.test_plan:boom_unit"
+ECHO = "tests.work.test_plan:echo_unit"
+BOOM = "tests.work.test_plan:boom_unit"
 
 
 def echo_unit(payload, ctx):
