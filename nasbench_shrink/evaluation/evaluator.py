@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,8 +140,12 @@ class Evaluator(ABC):
         data_dir: Any = None,
         device: str | None = None,
         threads: int | None = None,
+        on_epoch: Callable[[dict, int], bool] | None = None,
     ) -> EvalRecord:
-        """The record of ``cell`` on ``bench``'s ``stage`` at ``seed`` (``score`` at the benchmark's λ)."""
+        """The record of ``cell`` on ``bench``'s ``stage`` at ``seed`` (``score`` at the benchmark's λ).
+
+        An evaluator that trains tells ``on_epoch(point, resource)`` each epoch's curve point but the last and stops
+        when it returns True (a record with ``stop_reason`` ``pruned``); a lookup answers whole at once."""
 
 
 class LiveTraining(Evaluator):
@@ -155,7 +160,7 @@ class LiveTraining(Evaluator):
         self.rungs_per_epoch = rungs_per_epoch
         self.bf16 = bf16  # on CUDA: bf16 autocast (the fast path) or fp32 throughout
 
-    def run(self, cell, bench, stage, seed, data_dir=None, device=None, threads=None):
+    def run(self, cell, bench, stage, seed, data_dir=None, device=None, threads=None, on_epoch=None):
         import torch  # here, not at the top: a table lookup never needs it (and importing it costs seconds)
 
         from nasbench_shrink.evaluation.machine import machine_of
@@ -178,14 +183,17 @@ class LiveTraining(Evaluator):
         torch.manual_seed(seed)
         model = nets.build(cell, network)
         macs, params = nets.resources(cell, network)
-        result = train(model, task, recipe=fidelity.recipe, seed=seed, rungs_per_epoch=self.rungs_per_epoch)
+        resource = bench.score_resource(cell, macs)
+        told = None if on_epoch is None else (lambda point: on_epoch(point, resource))
+        result = train(
+            model, task, recipe=fidelity.recipe, seed=seed, rungs_per_epoch=self.rungs_per_epoch, on_epoch=told
+        )
         # proxy: the best validation value (Perf); final: the last epoch on the held-out test split
         perf = result.best_val if fidelity.scored_on == "val" else result.final_val
         cost = time.perf_counter() - t0 - result.rung_seconds
-        test_perf = None
-        if fidelity.scored_on == "val" and not result.diverged:
+        test_perf = None  # (a pruned network is not tested: its record is never a result)
+        if fidelity.scored_on == "val" and not result.diverged and result.stop_reason != "pruned":
             test_perf = nets.held_out_perf(model, bench, fidelity, data_dir, dev)
-        resource = bench.score_resource(cell, macs)
         return EvalRecord(
             key=cell.key,
             benchmark=bench.name,
@@ -234,11 +242,13 @@ def evaluate(
     threads: int | None = None,
     lam: float | None = None,
     stage: str = "proxy",
+    on_epoch: Callable[[dict, int], bool] | None = None,
 ) -> EvalRecord:
     """Evaluate ``cell`` on ``bench`` (``stage`` = ``proxy`` or ``final``), through ``cache`` when given.
 
     A cache hit returns the stored record with its original cost; only the score is recomputed (with ``lam``
-    when given), since λ is not part of the fidelity.
+    when given), since λ is not part of the fidelity. ``on_epoch`` (see ``Evaluator.run``) may stop live training
+    early: such a record is partial and never cached.
 
     Example:
         >>> from search_spaces import Cell
@@ -266,8 +276,8 @@ def evaluate(
             record.cache_hit = True
             record.cell = cell.to_dict()  # the stored cell may be an isomorphic relabelling
     if record is None:
-        record = evaluator.run(cell, bench, stage, seed, data_dir, device, threads)
-        if cache is not None:
+        record = evaluator.run(cell, bench, stage, seed, data_dir, device, threads, on_epoch=on_epoch)
+        if cache is not None and record.stop_reason != "pruned":
             cache.put(key, record.key, fidelity, seed, record.to_dict())
     record.score = bench.score(record.perf, record.resource, lam=lam, diverged=record.diverged)
     return record

@@ -11,7 +11,7 @@ import contextlib
 import math
 import os
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
 import torch
@@ -216,6 +216,7 @@ def train(
     recipe: TrainRecipe = TrainRecipe(),
     seed: int = 0,
     rungs_per_epoch: int = 1,
+    on_epoch: Callable[[dict], bool] | None = None,
 ) -> TrainResult:
     """Train ``model`` with ``recipe`` on a task (``ImageTask`` or any object with the same methods; a
     ``DeviceData`` pair is wrapped in an ``ImageTask``). Early-stopping rules read the validation metric each epoch.
@@ -225,8 +226,11 @@ def train(
     ``min_acc``; a validation loss above ``overfit_ratio`` × the training loss (its per-step moving average when
     ``ema_momentum`` is set). An epoch ends early once the moving training accuracy passes ``epoch_stop_acc``.
     A non-finite training or validation loss ends the run with ``diverged=True`` instead of raising.
+
+    ``on_epoch(point)`` is told each epoch's curve point after those stops, except the last epoch's; when it returns
+    True the run stops there (``stop_reason = "pruned"``: a pruner's decision, the cost being what was trained).
     """
-    steps = training_steps(model, train_data, val_data, recipe, seed, rungs_per_epoch)
+    steps = training_steps(model, train_data, val_data, recipe, seed, rungs_per_epoch, on_epoch)
     while True:
         try:
             next(steps)
@@ -241,6 +245,7 @@ def training_steps(
     recipe: TrainRecipe = TrainRecipe(),
     seed: int = 0,
     rungs_per_epoch: int = 1,
+    on_epoch: Callable[[dict], bool] | None = None,
 ) -> Generator[None, None, TrainResult]:
     """``train`` one optimizer step at a time: yields after every step and returns the ``TrainResult``.
 
@@ -356,6 +361,9 @@ def training_steps(
             break
         if recipe.overfit_ratio is not None and point["val_loss"] > recipe.overfit_ratio * ref_loss:
             stop_reason = "overfit"
+            break
+        if on_epoch is not None and epoch < recipe.max_epochs and on_epoch(point):
+            stop_reason = "pruned"
             break
     if average is not None:
         average.commit()

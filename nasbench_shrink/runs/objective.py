@@ -10,6 +10,7 @@ in the cache / table and reach only the final evaluation and the report.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,7 @@ class CellObjective:
             device=self.device,
             threads=self.threads,
             lam=self.lam,
+            on_epoch=self._told(trial) if self.prunes else None,
         )
         attrs = {
             ta.SCORE: rec.score,
@@ -136,8 +138,10 @@ class CellObjective:
         if (self.bench.evaluator or LIVE).cacheable:  # it trained: the real clock, in the attrs a simulated
             # clock writes (runs.clock); a lookup's real time says nothing
             attrs.update({ta.CLOCK_START: started, ta.CLOCK_END: time.time(), ta.CLOCK_WORKER: worker_name()})
-        if self.prunes:
-            self._report_epochs(trial, rec, attrs)  # raises TrialPruned when the pruner stops it
+        if self.prunes and rec.stop_reason == "pruned":  # the pruner stopped its live training
+            self._pruned_live(trial, rec, attrs)
+        elif self.prunes and (rec.cache_hit or not (self.bench.evaluator or LIVE).cacheable):
+            self._report_epochs(trial, rec, attrs)  # a lookup's curve, told now; raises TrialPruned when stopped
         for k, v in attrs.items():
             trial.set_user_attr(k, v)
         self.last_attrs = attrs
@@ -160,6 +164,37 @@ class CellObjective:
                 trial.report(v, step)
             raise optuna.TrialPruned(f"a repeat of trial {first.number}, pruned at epoch {attrs[ta.PRUNED_AT_EPOCH]}")
         return self.values(attrs)
+
+    def _told(self, trial: optuna.Trial) -> Callable[[dict, int], bool]:
+        """What live training tells after each epoch but the last: the trial reports the epoch's score (the same
+        value, at the same step, as a lookup's curve reports) and learns whether its pruner stops it."""
+        kind, reported = self.bench.kind, [0]
+
+        def on_epoch(point: dict, resource: int) -> bool:
+            if point.get(kind.curve_metric) is None:
+                return False
+            reported[0] += 1
+            trial.report(self.bench.score(point[kind.curve_metric], resource, lam=self.lam), reported[0])
+            return trial.should_prune()
+
+        return on_epoch
+
+    def _pruned_live(self, trial: optuna.Trial, rec: Any, attrs: dict[str, Any]) -> None:
+        """A live evaluation its pruner stopped: charged what it trained (the record's measured seconds and FLOPs of
+        the epochs it ran), with the metric it had then; marked pruned."""
+        kind = self.bench.kind
+        last = [p for p in rec.curve if p.get(kind.curve_metric) is not None][-1]
+        attrs.update(
+            {
+                ta.SCORE: self.bench.score(last[kind.curve_metric], rec.resource, lam=self.lam),
+                self.bench.metric: last[kind.curve_metric],
+                ta.PRUNED_AT_EPOCH: rec.epochs,
+            }
+        )
+        for k, v in attrs.items():
+            trial.set_user_attr(k, v)
+        self.last_attrs = attrs
+        raise optuna.TrialPruned(f"pruned after epoch {rec.epochs} of live training")
 
     def _report_epochs(self, trial: optuna.Trial, rec: Any, attrs: dict[str, Any]) -> None:
         """Tell the study's pruner the score after each epoch of the record's learning curve; when it stops the

@@ -501,17 +501,16 @@ def make_pruner(name: str | None, epochs: int) -> optuna.pruners.BasePruner | No
 
 
 def check_pruner(spec: SearchSpec) -> None:
-    """Pruning needs a per-epoch curve answered without training (a table), one objective, no simulated clock,
-    and a strategy that tolerates pruned trials."""
+    """Pruning needs per-epoch curves (a table's, or live training's, reported as it trains), one objective, no
+    simulated clock, and a strategy that tolerates pruned trials."""
     if spec.pruner is None:
         return
     if spec.pruner not in PRUNERS:
         raise UserError(f"unknown --pruner {spec.pruner!r}; choose one of {', '.join(PRUNERS)} or none")
-    ev = spec.bench.evaluator
-    if ev is None or not ev.instant or not ev.curves:
+    if spec.bench.evaluator is not None and not spec.bench.evaluator.curves:
         raise UserError(
-            f"--pruner needs a table's per-epoch curves; {spec.bench.name} has none (a live run would train the "
-            "epochs before the pruner saw them; a surrogate predicts no curve): use a table, e.g. -b digits-table"
+            f"--pruner needs per-epoch curves; {spec.bench.name} predicts none (a surrogate): use a table, e.g. "
+            "-b digits-table, or a live benchmark"
         )
     if parse_objectives(spec.objectives).multi:
         raise UserError("Optuna's pruners stop single-objective trials only; drop --pruner or pass --objectives score")

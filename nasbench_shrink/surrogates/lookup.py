@@ -114,7 +114,7 @@ class SurrogateLookup(Evaluator):
             known = self._answers[memo] = (r.macs, r.params, acc, test, flops, s.seconds(flops))
         return known
 
-    def run(self, cell, bench, stage, seed, data_dir=None, device=None, threads=None) -> EvalRecord:
+    def run(self, cell, bench, stage, seed, data_dir=None, device=None, threads=None, on_epoch=None) -> EvalRecord:
         meta = self.meta
         if cell.space != "cnn" or cell.nodes != meta["nodes"]:
             raise BenchmarkError(

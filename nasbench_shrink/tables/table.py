@@ -405,7 +405,7 @@ class TableLookup(Evaluator):
         final value is the held-out test value of the very network whose validation value the search saw)."""
         return table_seed(self.table.seeds, run_seed, arch_key)
 
-    def run(self, cell, bench, stage, seed, data_dir=None, device=None, threads=None) -> EvalRecord:
+    def run(self, cell, bench, stage, seed, data_dir=None, device=None, threads=None, on_epoch=None) -> EvalRecord:
         t = self.table
         meta = t.meta
         if cell.space != meta["space"] or cell.nodes != meta["nodes"]:

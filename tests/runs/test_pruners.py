@@ -118,3 +118,46 @@ def test_unknown_pruner_is_named():
         app, ["search", "-b", "digits-table", "-s", "random", "--budget-evals", "5", "--pruner", "x"]
     )
     assert res.exit_code == 2 and "median, percentile, sha, hyperband" in res.stderr
+
+
+def test_a_live_pruned_trial_stops_training_and_is_charged_what_it_trained(tmp_path):
+    """On a live benchmark the training loop tells the pruner each epoch's score as it trains: a pruned trial
+    stops there, keeps the metric it had then (the same bits as the first epochs of a full evaluation at that
+    seed), is charged the seconds and FLOPs it trained, and is never cached as the cell's record."""
+    from nasbench_shrink.evaluation.cache import cache_key, open_cache
+    from nasbench_shrink.evaluation.evaluator import evaluate
+
+    bench = get_benchmark("digits")
+    cache = f"sqlite:///{tmp_path / 'c.db'}"
+    spec = SearchSpec(
+        strategy="random",
+        benchmark=bench,
+        nodes=3,
+        budget_kind="evals",
+        budget=10,
+        pruner="percentile",
+        storage=f"sqlite:///{tmp_path / 's.db'}",
+        cache=cache,
+    )
+    study = run_search(spec)
+    pruned = [
+        t
+        for t in study.get_trials(states=(TrialState.PRUNED,))
+        if ta.PRUNED_AT_EPOCH in t.user_attrs and not t.user_attrs.get(ta.REPEAT)
+    ]
+    assert pruned, "the percentile pruner stopped no live trial"
+    stored = open_cache(cache)
+    for t in pruned[:2]:
+        a = t.user_attrs
+        e = a[ta.PRUNED_AT_EPOCH]
+        assert a[ta.EPOCHS] == e < bench.proxy.recipe.max_epochs and len(t.intermediate_values) == e
+        full = evaluate(Cell.from_dict(a[ta.CELL]), bench, seed=a[ta.EVAL_SEED])  # trained to its end
+        assert a["accuracy"] == full.curve[e - 1]["val_acc"]
+        assert a[ta.SCORE] == t.intermediate_values[e] == bench.score(full.curve[e - 1]["val_acc"], full.resource)
+        assert 0 < a[ta.TRAIN_FLOPS] < full.train_flops and a[ta.TRAIN_FLOPS] % (3 * a[ta.MACS]) == 0
+        assert stored.get(cache_key(a[ta.ARCH_KEY], bench.fidelity_key("proxy"), a[ta.EVAL_SEED])) is None
+    assert charged(study.get_trials())["flops"] == sum(
+        t.user_attrs.get(ta.TRAIN_FLOPS, 0.0)
+        for t in study.get_trials()
+        if t.state == TrialState.COMPLETE or ta.PRUNED_AT_EPOCH in t.user_attrs
+    )
