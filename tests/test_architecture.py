@@ -167,7 +167,7 @@ def test_names_are_resolved_only_at_entries():
         "nasbench_shrink.catalogue",
         "nasbench_shrink.api",
         "nasbench_shrink.runs.search",
-        "nasbench_shrink.runs.compare",
+        "nasbench_shrink.runs.compare_spec",
         "nasbench_shrink.runs.tabulate",
         "nasbench_shrink.cli.benchmarks",
         "nasbench_shrink.cli.compare",

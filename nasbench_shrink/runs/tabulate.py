@@ -19,7 +19,7 @@ from nasbench_shrink.catalogue import get_benchmark
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.evaluation.cache import EvaluationCache, cache_key, open_cache
 from nasbench_shrink.evaluation.evaluator import EvalRecord, evaluate
-from nasbench_shrink.work.plan import Context, Unit, open_plan, work
+from nasbench_shrink.work.plan import Context, Unit, open_plan, work, work_of
 from nasbench_shrink.work.pool import WorkerPool
 from search_spaces.cell import Cell
 from search_spaces.enumeration import enumerate_cells
@@ -40,6 +40,9 @@ def chunk_unit(payload: dict[str, Any], ctx: Context) -> int:
         for seed in payload["seeds"]:
             evaluate(Cell.from_dict(raw), bench, seed=seed, cache=cache, data_dir=data_dir, threads=threads)
     return len(payload["cells"]) * len(payload["seeds"])
+
+
+CHUNK_UNIT = work_of(chunk_unit)  # what the plan stores; a worker imports the function by it
 
 
 def _import_table(path: Path, bench: Benchmark, cache: EvaluationCache) -> int:
@@ -149,7 +152,7 @@ def _train(
         [
             Unit(
                 0,
-                "nasbench_shrink.runs.tabulate:chunk_unit",
+                CHUNK_UNIT,
                 {"benchmark": bench.name, "cells": chunk, "seeds": seeds, "cache": cache_url, "data_dir": data_dir},
                 f"cells {i * JOB_CELLS}-{i * JOB_CELLS + len(chunk) - 1}",
             )

@@ -30,7 +30,19 @@ import sqlalchemy as sa
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.storage.locks import schema_lock
 
-__all__ = ["WAIT", "Abandoned", "Claim", "Context", "Plan", "Unit", "open_plan", "work", "worker_name"]
+__all__ = [
+    "WAIT",
+    "Abandoned",
+    "Claim",
+    "Context",
+    "Plan",
+    "Unit",
+    "open_plan",
+    "work",
+    "work_is",
+    "work_of",
+    "worker_name",
+]
 
 _meta = sa.MetaData()
 runs_table = sa.Table(
@@ -347,6 +359,18 @@ def open_plan(url: str) -> Plan:
     if url not in _PLANS:
         _PLANS[url] = Plan(url)
     return _PLANS[url]
+
+
+def work_of(fn: Callable[[dict[str, Any], Context], Any]) -> str:
+    """How a plan stores a unit's function (``module:function``): a unit is made from the function object, so the
+    code that creates units names the function it runs."""
+    return f"{fn.__module__}:{fn.__qualname__}"
+
+
+def work_is(work: str, fn: Callable[[dict[str, Any], Context], Any]) -> bool:
+    """Whether a stored unit's ``work`` runs ``fn``: by the function's name, so that a plan stored before the
+    function moved to another module is still read (its old ``module:function`` still imports it)."""
+    return work.rpartition(":")[2] == fn.__qualname__
 
 
 def _call(work: str) -> Callable[[dict[str, Any], Context], Any]:
