@@ -254,6 +254,20 @@ def shrink_figure(trials: pd.DataFrame, path: Path) -> bool:
     return True
 
 
+def _cells_caption(land) -> str:
+    """The rule the cells figure picks each strategy's cell by."""
+    if land is not None:
+        return (
+            "Best cell of each strategy: of its runs' final incumbents, the one of highest true (seed-mean) "
+            f"score on {land.source}, labelled with that score and its regret against {land.reference}; bold "
+            "outline: cell outputs."
+        )
+    return (
+        "Best cell of each strategy: the final incumbent of highest observed proxy score over its runs "
+        "(one seed each, so a lucky draw can lead); bold outline: cell outputs."
+    )
+
+
 def cells_figure(summary: pd.DataFrame, path: Path, land=None) -> str:
     """The best cell of each strategy, drawn at one scale in every panel; returns the rule as a caption.
 
@@ -264,20 +278,12 @@ def cells_figure(summary: pd.DataFrame, path: Path, land=None) -> str:
     from nasbench_shrink.analysis.draw import draw_cell, op_legend
 
     s = summary.copy()
+    caption = _cells_caption(land)
     if land is not None:
         s["true_score"] = [land.true_score.get(k, np.nan) for k in s["best_arch_key"]]
         s["_rank"] = s["true_score"].fillna(-np.inf)
-        caption = (
-            "Best cell of each strategy: of its runs' final incumbents, the one of highest true (seed-mean) "
-            f"score on {land.source}, labelled with that score and its regret against {land.reference}; bold "
-            "outline: cell outputs."
-        )
     else:
         s["_rank"] = s["best_score"]
-        caption = (
-            "Best cell of each strategy: the final incumbent of highest observed proxy score over its runs "
-            "(one seed each, so a lucky draw can lead); bold outline: cell outputs."
-        )
     best = s.loc[s.groupby("strategy", sort=False)["_rank"].idxmax()]
     n = len(best)
     cols = min(3, n)
@@ -437,12 +443,18 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
         drawn()
         return path
     land = table_landscape(bench, trials)
-    if land is not None and land.enumerated:
-        table_pareto_figure(summary, land, out / "pareto.png")
-    else:
-        pareto_figure(summary, out / "pareto.png", run.metric)
-    has_shrink = shrink_figure(trials, out / "shrink.png")
-    cells_caption = cells_figure(summary, out / "cells.png", land)
+
+    def cell_figures() -> None:  # drawn in a third process: figures are independent files
+        if land is not None and land.enumerated:
+            table_pareto_figure(summary, land, out / "pareto.png")
+        else:
+            pareto_figure(summary, out / "pareto.png", run.metric)
+        shrink_figure(trials, out / "shrink.png")
+        cells_figure(summary, out / "cells.png", land)
+
+    drawn_cells = style.drawn_aside(cell_figures)
+    has_shrink = not shrink_steps(trials).empty
+    cells_caption = _cells_caption(land)
     seeds = cfg.get("seeds", [])
     lines = [f"# Comparison on `{cfg.get('benchmark', '?')}`", ""] + _settings_lines(cfg, settings, out, kind)
     table, columns, target, reference = comparison(summary, kind, run)
@@ -469,6 +481,7 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
     ]
     path = out / "report.md"
     drawn()
+    drawn_cells()
     path.write_text("\n".join(lines))
     return path
 

@@ -133,6 +133,28 @@ def test_report_command_regenerates(reference):
     assert bad.exit_code != 0 and "not a folder" in bad.stderr
 
 
+def test_a_folder_written_before_the_kind_was_recorded_is_reported_the_same(reference, tmp_path):
+    """The report reads a comparison's recorded kind; a folder without one gets it from its settings (through
+    the strategies' traits) when 'report' runs, and the report says what it said before."""
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(reference, old)
+    settings = json.loads((old / "compare.json").read_text())
+    kind = settings.pop("kind")
+    assert kind["reference"] == "autoshrink" and kind["paper_rows"]["Complete-DAG"] == "complete"
+    (old / "compare.json").write_text(json.dumps(settings))
+
+    def text(folder):  # the storage line names the folder it was written in
+        return [ln for ln in (folder / "report.md").read_text().splitlines() if "storage" not in ln]
+
+    before = text(reference)
+    res = runner.invoke(app, ["report", str(old)])
+    assert res.exit_code == 0, res.output
+    assert json.loads((old / "compare.json").read_text())["kind"] == kind
+    assert text(old) == before
+
+
 def test_interrupted_compare_resumes_to_the_same_summary(reference, tmp_path):
     out = tmp_path / "killed"
     # a short lease: the killed workers' units are taken over after 5 s instead of the default minute

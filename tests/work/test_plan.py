@@ -93,3 +93,14 @@ def test_large_results_are_stored_compressed_and_read_back_whole():
     text = encode_result(big)
     assert text.startswith("zlib:") and len(text) < len(json.dumps(big)) / 5
     assert decode_result(text) == big and decode_result(json.dumps(small)) == small
+
+
+def test_a_unit_is_named_by_its_function_and_an_older_name_still_resolves():
+    """Units are made from the function object; a plan stored when ``search_unit`` lived in ``runs.compare``
+    still names it, and a worker still imports it by that name."""
+    from nasbench_shrink.runs.compare_units import search_unit
+    from nasbench_shrink.work.plan import _call, work_is, work_of
+
+    assert work_of(search_unit) == "nasbench_shrink.runs.compare_units:search_unit"
+    old = "nasbench_shrink.runs.compare:search_unit"
+    assert work_is(old, search_unit) and _call(old) is search_unit and not work_is(old + "x", search_unit)
