@@ -35,6 +35,7 @@ PRUNED_AT_EPOCH = "pruned_at_epoch"  # a pruner stopped this evaluation after th
 CLOCK_START = "clock_start"
 CLOCK_END = "clock_end"
 CLOCK_WORKER = "clock_worker"
+SAMPLER_S = "sampler_s"  # on a simulated clock with the sampler's time: real seconds its decision took
 
 # --- a trial's user attrs, copied from the strategy's proposal ---
 STEP = "step"  # AutoShrink: the shrinking step

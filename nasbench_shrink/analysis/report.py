@@ -416,6 +416,16 @@ def equivalence_sentence(ns: pd.DataFrame, reference: str) -> str:
     return text
 
 
+def _cell_figures(out: Path, trials: pd.DataFrame, summary: pd.DataFrame, land, metric: str) -> None:
+    """pareto.png (against the table's true front where there is one), shrink.png and cells.png."""
+    if land is not None and land.enumerated:
+        table_pareto_figure(summary, land, out / "pareto.png")
+    else:
+        pareto_figure(summary, out / "pareto.png", metric)
+    shrink_figure(trials, out / "shrink.png")
+    cells_figure(summary, out / "cells.png", land)
+
+
 def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None = None) -> Path:
     """Regenerate figures and report.md in ``out`` from its CSVs; ``bench`` is the comparison's benchmark (``None``
     when it can no longer be had, e.g. a plug-in since uninstalled: no exact regret figure, no paper setting);
@@ -443,16 +453,8 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
         drawn()
         return path
     land = table_landscape(bench, trials)
-
-    def cell_figures() -> None:  # drawn in a third process: figures are independent files
-        if land is not None and land.enumerated:
-            table_pareto_figure(summary, land, out / "pareto.png")
-        else:
-            pareto_figure(summary, out / "pareto.png", run.metric)
-        shrink_figure(trials, out / "shrink.png")
-        cells_figure(summary, out / "cells.png", land)
-
-    drawn_cells = style.drawn_aside(cell_figures)
+    # drawn in a third process: the figures are independent files
+    drawn_cells = style.drawn_aside(lambda: _cell_figures(out, trials, summary, land, run.metric))
     has_shrink = not shrink_steps(trials).empty
     cells_caption = _cells_caption(land)
     seeds = cfg.get("seeds", [])

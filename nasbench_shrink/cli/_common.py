@@ -42,6 +42,13 @@ ObjectivesOpt = typer.Option(
 )
 
 
+SamplerTimeOpt = typer.Option(
+    False,
+    "--sampler-time",
+    help="With --workers-sim: each worker also spends the strategy's measured decision time before its trial "
+    "(real seconds on this machine: the clock then depends on its load and no longer replays exactly).",
+)
+
 # the --budget-* group, the same on every command that runs searches (one of them, or none)
 BudgetEvalsOpt = typer.Option(None, "--budget-evals", min=1, help="Evaluations per run.")
 BudgetFlopsOpt = typer.Option(None, "--budget-flops", help="Charged training FLOPs per run.")

@@ -17,6 +17,7 @@ from nasbench_shrink.cli._common import (
     DataDirOpt,
     ObjectivesOpt,
     PrunerOpt,
+    SamplerTimeOpt,
     app,
     budget_of,
     check_settings,
@@ -89,6 +90,7 @@ def compare_cmd(
         "simulated clock of W asynchronous workers; a list (1,4,16) runs "
         "one comparison per W into <out>/w<W> and writes clock.md.",
     ),
+    sampler_time: bool = SamplerTimeOpt,
     fmt: str = typer.Option(
         "table",
         "--format",
@@ -156,6 +158,7 @@ def compare_cmd(
             k=k,
             lease_s=lease,
             workers_sim=w,
+            sampler_time=sampler_time,
             objectives=objectives,
             pruner=None if pruner == "none" else pruner,
             store_studies=store_studies,

@@ -18,6 +18,7 @@ from nasbench_shrink.cli._common import (
     DataDirOpt,
     ObjectivesOpt,
     PrunerOpt,
+    SamplerTimeOpt,
     app,
     budget_of,
     check_settings,
@@ -78,6 +79,7 @@ def search_cmd(
         help="On a table or surrogate: run on a simulated clock of W asynchronous workers (trials record "
         "clock_start/end).",
     ),
+    sampler_time: bool = SamplerTimeOpt,
     objectives: str = ObjectivesOpt,
     pruner: str = PrunerOpt,
     extend: bool = typer.Option(
@@ -113,6 +115,7 @@ def search_cmd(
         heartbeat=heartbeat,
         extend=extend,
         workers_sim=workers_sim,
+        sampler_time=sampler_time,
         objectives=objectives,
         pruner=None if pruner == "none" else pruner,
     )

@@ -16,6 +16,7 @@ evaluation cache would make it.
 from __future__ import annotations
 
 import heapq
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -99,11 +100,17 @@ def simulate(
     ended: Callable[[optuna.Study], bool] | None = None,
     last_attrs: Callable[[], dict[str, Any]] | None = None,
     failures: tuple[type, ...] = (),
+    sampler_time: bool = False,
 ) -> ClockResult:
     """Run ``study`` with ``workers`` simulated workers until ``ended(study)`` (the strategy finished, or the
     finished trials spent ``limit``) or the charge of the trials started reaches ``limit`` (no worker starts a
     trial that could not count). ``last_attrs()`` returns the user attrs the objective just wrote (what the trial
-    is charged); ``failures`` are exceptions that fail a trial and let the run go on."""
+    is charged); ``failures`` are exceptions that fail a trial and let the run go on.
+
+    ``sampler_time``: a worker also spends the real seconds its strategy took to decide (``study.ask`` and the
+    objective's parameter suggestions, measured here; recorded as ``sampler_s``) before its trial starts, so a
+    slow model-based sampler is as slow on the clock as it would be beside training. Off by default: measured
+    seconds make the simulated clock depend on the machine and its load, and the run no longer replays exactly."""
     if workers < 1:
         raise ValueError("workers must be >= 1")
     attrs_of = last_attrs or (lambda: {})
@@ -124,6 +131,7 @@ def simulate(
     while True:
         while free and not over() and _ready(study):
             worker = free.pop(0)
+            asked = time.perf_counter()
             trial = study.ask()
             try:
                 value: float | None = objective(trial)
@@ -135,9 +143,14 @@ def simulate(
             except failures:
                 value = None
             attrs = dict(attrs_of()) if value is not None else {}
-            end, spent, charge = _started(trial, attrs, value is not None, clock, in_flight, limit)
+            start = clock
+            if sampler_time:  # (a lookup inside the objective takes microseconds: the time is the sampler's)
+                decided = time.perf_counter() - asked
+                trial.set_user_attr(ta.SAMPLER_S, decided)
+                start = clock + decided
+            end, spent, charge = _started(trial, attrs, value is not None, start, in_flight, limit)
             committed += charge
-            for name, v in zip(CLOCK_ATTRS, (clock, end, worker)):
+            for name, v in zip(CLOCK_ATTRS, (start, end, worker)):
                 trial.set_user_attr(name, v)
             busy += spent
             heapq.heappush(running, (end, worker, trial.number, trial, value))

@@ -8,6 +8,7 @@ from typing import Any
 
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.catalogue import resolve_benchmark
+from nasbench_shrink.errors import UserError
 from nasbench_shrink.objectives import SCORE, parse_objectives
 from nasbench_shrink.runs.search import SearchSpec
 from nasbench_shrink.strategies.registry import Strategy, default_strategies, resolve
@@ -39,6 +40,7 @@ class CompareSpec:
     k: int | None = None
     lease_s: float = 60.0  # a unit whose worker stopped renewing for this long is taken over (not a setting)
     workers_sim: int | None = None  # on a table: every run on a simulated clock of this many workers
+    sampler_time: bool = False  # ... whose workers also spend the strategies' measured decision time
     objectives: str = SCORE  # score | metric,macs | metric,params
     pruner: str | None = None  # every prunable strategy's runs are pruned by it (the others run unpruned)
     # an instant benchmark's studies written as its runs end (else on request: ``store_studies``; not a setting)
@@ -53,6 +55,10 @@ class CompareSpec:
         if self.strategies is None:
             self.strategies = default_strategies(parse_objectives(self.objectives).kind)
         self.plans = {s: resolve(s) for s in self.strategies}  # an unknown strategy is the first thing reported
+        if self.sampler_time and self.workers_sim is None:
+            raise UserError(
+                "--sampler-time adds the strategies' time to a simulated clock: pass --workers-sim W with it"
+            )
 
     def payload(self) -> dict[str, Any]:
         """The spec as the plan stores it (names only): ``CompareSpec(**payload)`` on any worker is the same spec."""
@@ -74,6 +80,8 @@ class CompareSpec:
         }
         if self.workers_sim is not None:
             out["workers_sim"] = self.workers_sim
+        if self.sampler_time:
+            out["sampler_time"] = True
         if self.objectives != SCORE:
             out["objectives"] = self.objectives
         if self.pruner is not None:
@@ -105,6 +113,7 @@ def run_spec(spec: CompareSpec, strategy: str, seed: int, budget: float | None) 
         data_dir=spec.data_dir,
         cache=spec.cache,
         workers_sim=spec.workers_sim,
+        sampler_time=spec.sampler_time,
         objectives=spec.objectives,
         pruner=spec.pruner_of(strategy),
         store=not studies_compact(spec),

@@ -68,6 +68,7 @@ class SearchSpec:
     options: dict[str, Any] = field(default_factory=dict)
     extend: bool = False  # a larger budget than the stored study's continues it (else any change is refused)
     workers_sim: int | None = None  # on a table: W workers on a simulated clock (runs.clock)
+    sampler_time: bool = False  # ... whose workers also spend the strategy's measured decision time
     pruner: str | None = None  # a name of PRUNERS: stop trials early on their per-epoch curve (tables)
     objectives: str = SCORE  # score | metric,macs | metric,params (nasbench_shrink.objectives)
     # an instant benchmark's run is made in memory; False: it is not written to ``storage`` (a comparison keeps
@@ -112,6 +113,8 @@ class SearchSpec:
         }
         if self.workers_sim is not None:  # W > 1 changes what asynchronous samplers see: part of the run
             out["workers_sim"] = self.workers_sim
+        if self.sampler_time:  # (a run without it keeps the settings it had before the option existed)
+            out["sampler_time"] = True
         if self.pruner is not None:  # (a run without one keeps the settings it had before pruners existed)
             out["pruner"] = self.pruner
         if self.objectives != SCORE:  # (a score study's settings stay what they were before objectives existed)
@@ -423,6 +426,7 @@ def _run_simulated(spec: SearchSpec) -> optuna.Study:
         ended=lambda s: run_ended(s, spec.limit),
         last_attrs=lambda: objective.last_attrs,
         failures=(CandidateFailed,),
+        sampler_time=spec.sampler_time,
     )
     # what summary.csv counts: the trials within the budget (a started trial that did not fit is not the run's)
     study.set_user_attr(ta.CLOCK, counted_clock(study, spec.limit, result.workers))
@@ -551,6 +555,8 @@ def check_clock(spec: SearchSpec) -> None:
     """A simulated clock runs on a table only, with W >= 1; a wall-clock budget needs one."""
     if spec.budget_kind == WALLCLOCK and spec.budget is not None and spec.workers_sim is None:
         raise UserError("a wall-clock budget is simulated time: pass --workers-sim W with --budget-wallclock")
+    if spec.sampler_time and spec.workers_sim is None:
+        raise UserError("--sampler-time adds the strategy's time to a simulated clock: pass --workers-sim W with it")
     if spec.workers_sim is None:
         return
     if not spec.bench.instant:

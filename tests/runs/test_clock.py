@@ -335,3 +335,44 @@ def test_one_median_convention_for_times_to_the_top():
 
     assert _median_ci(np.array([1.0, 2.0, 3.0, 4.0]))[0] == np.median([1.0, 2.0, 3.0, 4.0]) == 2.5
     assert _median_ci(np.array([1.0, 2.0, np.inf, np.inf]))[0] == np.inf  # half never reached: not reached
+
+
+class _SleepySampler(optuna.samplers.RandomSampler):
+    """Random search that thinks for 0.1 s before each trial (a stand-in for a slow model-based sampler)."""
+
+    def sample_relative(self, study, trial, search_space):
+        import time
+
+        time.sleep(0.1)
+        return super().sample_relative(study, trial, search_space)
+
+
+def test_sampler_time_shifts_every_start_by_the_samplers_own_seconds(tmp_path):
+    """With --sampler-time a worker spends its strategy's measured decision time before each trial: on one
+    simulated worker, trial k starts at least 0.1 s x (k + 1) later than without, and records what it spent."""
+    from nasbench_shrink.strategies.registry import register_strategy, unregister_strategy
+
+    register_strategy("sleepy", lambda benchmark, seed=0, **kw: _SleepySampler(seed=seed), "thinks 0.1 s per ask")
+    try:
+        starts = {}
+        for on in (False, True):
+            spec = SearchSpec(
+                strategy="sleepy",
+                benchmark="digits-table",
+                seed=0,
+                budget_kind="evals",
+                budget=4,
+                workers_sim=1,
+                sampler_time=on,
+                storage=f"sqlite:///{tmp_path / f's{on}.db'}",
+                cache=None,
+            )
+            trials = run_worker(spec).get_trials(deepcopy=False)
+            starts[on] = [t.user_attrs[ta.CLOCK_START] for t in trials]
+            thought = [t.user_attrs.get(ta.SAMPLER_S) for t in trials]
+            assert all(s >= 0.1 for s in thought) if on else thought == [None] * len(trials)
+        assert len(starts[True]) == len(starts[False]) >= 4
+        for k, (a, b) in enumerate(zip(starts[False], starts[True])):
+            assert b - a >= 0.1 * (k + 1), (k, a, b)
+    finally:
+        unregister_strategy("sleepy")
