@@ -356,8 +356,8 @@ def test_a_study_keeps_its_directions(tmp_path):
 
 @pytest.mark.slow
 def test_a_live_two_objective_compare_opens_in_the_dashboard(tmp_path):
-    """A small two-objective compare on the live digits benchmark (N = 3, K = 2), then optuna-dashboard's HTTP API
-    lists its studies with both directions."""
+    """The README's live two-objective compare (digits, N = 3, K = 2), then optuna-dashboard's HTTP API lists its
+    studies with both directions."""
     out = tmp_path / "live"
     res = runner.invoke(
         app,
@@ -368,7 +368,7 @@ def test_a_live_two_objective_compare_opens_in_the_dashboard(tmp_path):
             "--objectives",
             "metric,macs",
             "--strategies",
-            "autoshrink-sweep,random",
+            "autoshrink-sweep,random,nsga2",
             "--seeds",
             "0",
             "--nodes",
