@@ -75,7 +75,7 @@ def test_shipped_code_reproduces_the_shipped_table(shipped, request):
     here = machine_of(torch.device("cpu"))
     keys = table.keys
     seed = spec.seeds[-1]
-    for key in (keys[0], keys[-1]):  # the first and last architectures by key (few edges and many alike)
+    for key in (keys[0], keys[-1]):  # two architectures, the first and the last by key
         row = table.row(key, seed)
         live = evaluate(Cell.from_dict(json.loads(row["cell"])), spec.live, seed=seed, data_dir=data_dir)
         if row.get("machine") == here:
