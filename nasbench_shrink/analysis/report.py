@@ -213,7 +213,8 @@ def table_pareto_figure(summary: pd.DataFrame, land, path: Path) -> None:
 def shrink_steps(trials: pd.DataFrame) -> pd.DataFrame:
     """Per (seed, step) of the shrinking runs: the best candidate score and the active edges of the chosen cell
     (the step's first best-scoring candidate, as AutoShrink keeps it)."""
-    t = trials[trials["step"].notna()]  # trials of a shrinking trajectory carry their step
+    # trials of a shrinking trajectory carry their step (a candidate halved out of its step has no score)
+    t = trials[trials["step"].notna() & trials["score"].notna()]
     if t.empty:
         return pd.DataFrame(columns=["seed", "step", "best_score", "edges"])
     chosen = t.loc[t.groupby(["seed", "step"], sort=True)["score"].idxmax()]

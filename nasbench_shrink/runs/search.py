@@ -12,6 +12,7 @@ import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import optuna
@@ -212,7 +213,7 @@ def prepare(
         sampler=sampler,
         directions=directions,
         load_if_exists=True,
-        pruner=make_pruner(spec.pruner, bench.proxy.recipe.max_epochs),
+        pruner=(spec.plan.pruner or partial(make_pruner, spec.pruner))(bench.proxy.recipe.max_epochs),
     )
     if [d.name.lower() for d in study.directions] != directions:
         raise UserError(
@@ -253,7 +254,7 @@ def prepare(
         device=spec.device,
         threads=bench.cpu_threads or threads,  # a benchmark that fixes its thread count keeps it
         objectives=objectives,
-        prunes=spec.pruner is not None,
+        prunes=spec.pruner is not None or spec.plan.pruner is not None,
     )
     return study, objective
 
@@ -507,6 +508,8 @@ def make_pruner(name: str | None, epochs: int) -> optuna.pruners.BasePruner | No
 def check_pruner(spec: SearchSpec) -> None:
     """Pruning needs per-epoch curves (a table's, or live training's, reported as it trains), one objective, no
     simulated clock, and a strategy that tolerates pruned trials."""
+    if spec.pruner is not None and spec.plan.pruner is not None:
+        raise UserError(f"strategy {spec.strategy!r} prunes its trials itself; drop --pruner for it")
     if spec.pruner is None:
         return
     if spec.pruner not in PRUNERS:

@@ -70,6 +70,7 @@ class Candidate:
     failures: int = 0
     parent: int = 0  # which of the step's parents it removes an edge from (Pareto shrinking)
     values: tuple[float, ...] | None = None  # the finished trial's values, minimisation form
+    partial: float | None = None  # halved out of its step (autoshrink-sha): its last reported score
 
     @property
     def claim_edge(self) -> Edge:
@@ -191,7 +192,8 @@ class AutoShrinkSampler(CellSampler):
 
     def _decide(self, s: Step) -> None:
         """Choose a decided step's outcome: the best candidate; Pareto shrinking also keeps its front."""
-        s.chosen = max(s.candidates, key=lambda c: c.rank_score)  # max() keeps the first of equal scores
+        # max() keeps the first of equal keys; a halved candidate ranks by its partial score below every finished one
+        s.chosen = max(s.candidates, key=lambda c: (c.rank_score, -math.inf if c.partial is None else c.partial))
         if self.pareto_width is None:
             return
         done, seen = [], set()
@@ -260,6 +262,11 @@ class AutoShrinkSampler(CellSampler):
                             c.values = tuple(s * v for s, v in zip(self._signs, t.values))
                         elif t.state in _ACTIVE:
                             c.running = True
+                        elif t.state == TrialState.PRUNED and ta.PRUNED_AT_EPOCH in t.user_attrs and c.score is None:
+                            # halved out of its step: resolved, chosen only if no candidate of the step finished
+                            # (all were repeats of cells stopped before), then by the score it was stopped at
+                            c.score, c.trial = -math.inf, t.number
+                            c.partial = t.intermediate_values[max(t.intermediate_values)]
                         elif t.state in (TrialState.FAIL, TrialState.PRUNED):
                             c.failures += 1
                     cands.append(c)
@@ -396,6 +403,7 @@ class AutoShrinkSampler(CellSampler):
                 user_attrs=trial.user_attrs,
                 values=list(values) if values and state == TrialState.COMPLETE else None,
                 system_attrs=trial.system_attrs,
+                intermediate_values=trial.intermediate_values,
             )
         )
         self._directions_of(study)

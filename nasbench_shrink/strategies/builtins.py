@@ -39,6 +39,13 @@ def autoshrink(
     return AutoShrinkSampler(benchmark.space, nodes or benchmark.nodes, k or benchmark.k, seed, **kw)
 
 
+def step_halving(epochs: int) -> Any:
+    """``autoshrink-sha``'s pruner: successive halving among each step's candidates, rungs at 1, 2, 4, ... epochs."""
+    from nasbench_shrink.samplers.step_halving import StepHalvingPruner
+
+    return StepHalvingPruner(min_resource=1, reduction_factor=2)
+
+
 def autoshrink_restarts(
     benchmark: Benchmark, seed: int = 0, nodes: int | None = None, k: int | None = None, **kw: Any
 ) -> BaseSampler:
@@ -203,6 +210,16 @@ BUILTINS: tuple[Strategy, ...] = (
         objectives=("multi",),
         **default,
         prunable=False,
+    ),
+    Strategy(
+        "autoshrink-sha",
+        autoshrink,
+        "AutoShrink whose steps train their K candidates by successive halving: at 1, 2, 4, ... epochs a candidate "
+        "goes on only among its step's best half (our extension; needs per-epoch curves)",
+        ends_by_itself=True,
+        options=("nodes", "k"),
+        prunable=False,
+        pruner=step_halving,
     ),
     Strategy(
         "autoshrink-restarts",

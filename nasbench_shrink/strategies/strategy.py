@@ -40,6 +40,8 @@ class Strategy:
             for the score, its λ sweep for two objectives).
         prunable: Whether ``--pruner`` may stop its trials early (AutoShrink's steps choose among all K
             candidates' final values, so its runs are never pruned).
+        pruner: Its own pruner, ``pruner(epochs) -> optuna.pruners.BasePruner``, always on (and ``--pruner`` then
+            refused): ``autoshrink-sha`` halves each step's candidates.
 
     Example:
         >>> from nasbench_shrink.strategies.strategy import Strategy
@@ -63,6 +65,7 @@ class Strategy:
     label: str | None = None  # the name a plug-in declares (its sampler's ``strategy_name``), shown in results
     prunable: bool = True  # its runs may be pruned per epoch (--pruner); AutoShrink's steps need every candidate
     load_error: str | None = None  # an installed plug-in that failed to import: listed, refused when asked for
+    pruner: Callable[[int], Any] | None = None  # its own pruner over a run of that many epochs
 
     @property
     def display_name(self) -> str:

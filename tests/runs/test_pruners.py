@@ -161,3 +161,43 @@ def test_a_live_pruned_trial_stops_training_and_is_charged_what_it_trained(tmp_p
         for t in study.get_trials()
         if t.state == TrialState.COMPLETE or ta.PRUNED_AT_EPOCH in t.user_attrs
     )
+
+
+def test_autoshrink_sha_halves_each_steps_candidates_and_chooses_among_the_finished(tmp_path):
+    """autoshrink-sha: at epochs 1, 2, 4 a candidate goes on only among the best half of the scores its own step
+    reached there so far (worked out here from the trials, in order); every step chooses a finished candidate;
+    the run costs less than AutoShrink's at the same seed."""
+    from nasbench_shrink.samplers.autoshrink import AutoShrinkSampler
+
+    runs = {}
+    for name in ("autoshrink", "autoshrink-sha"):
+        spec = SearchSpec(
+            strategy=name, benchmark="digits-table", seed=3, storage=f"sqlite:///{tmp_path / 's.db'}", cache=None
+        )
+        runs[name] = run_search(spec)
+    study = runs["autoshrink-sha"]
+    trials = study.get_trials(deepcopy=False)
+    stopped = [t for t in trials if t.state == TrialState.PRUNED and ta.PRUNED_AT_EPOCH in t.user_attrs]
+    assert stopped
+    for t in stopped:
+        e = t.user_attrs[ta.PRUNED_AT_EPOCH]
+        assert e in (1, 2, 4) and t.last_step == e
+        rivals = [
+            u.intermediate_values[e]
+            for u in trials
+            if u.number <= t.number
+            and u.user_attrs.get(ta.STEP) == t.user_attrs[ta.STEP]
+            and e in u.intermediate_values
+        ]
+        best_half = sorted(rivals, reverse=True)[: max(1, len(rivals) // 2)]
+        assert t.intermediate_values[e] < best_half[-1]
+    sampler = study.sampler
+    assert isinstance(sampler, AutoShrinkSampler)
+    by_number = {t.number: t for t in trials}
+    for step in sampler.trajectory(study).steps:
+        assert by_number[step.chosen.trial].state == TrialState.COMPLETE
+    assert charged(trials)["flops"] < charged(runs["autoshrink"].get_trials())["flops"]
+    res = CliRunner().invoke(
+        app, ["search", "-b", "digits-table", "-s", "autoshrink-sha", "--pruner", "median", "--storage", "sqlite://"]
+    )
+    assert res.exit_code == 2 and "prunes its trials itself" in res.stderr
