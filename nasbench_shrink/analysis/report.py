@@ -210,21 +210,29 @@ def table_pareto_figure(summary: pd.DataFrame, land, path: Path) -> None:
     _save(fig, ax, path, "strategy")
 
 
-def shrink_steps(trials: pd.DataFrame) -> pd.DataFrame:
-    """Per (seed, step) of the shrinking runs: the best candidate score and the active edges of the chosen cell
-    (the step's first best-scoring candidate, as AutoShrink keeps it)."""
-    # trials of a shrinking trajectory carry their step (a candidate halved out of its step has no score)
-    t = trials[trials["step"].notna() & trials["score"].notna()]
+def shrinking_strategy(trials: pd.DataFrame, prefer: str | None = None) -> str | None:
+    """The strategy whose shrinking runs the shrink figure draws: ``prefer`` (the run's reference) if it shrinks,
+    else the first that does (trials of a shrinking trajectory carry their step)."""
+    shrinking = list(dict.fromkeys(trials.loc[trials["step"].notna(), "strategy"]))
+    return prefer if prefer in shrinking else (shrinking[0] if shrinking else None)
+
+
+def shrink_steps(trials: pd.DataFrame, strategy: str | None = None) -> pd.DataFrame:
+    """Per (seed, step) of one strategy's shrinking runs (``shrinking_strategy``): the best candidate score and the
+    active edges of the chosen cell (the step's first best-scoring candidate, as AutoShrink keeps it)."""
+    name = shrinking_strategy(trials, strategy)
+    # a candidate halved out of its step has no score
+    t = trials[(trials["strategy"] == name) & trials["step"].notna() & trials["score"].notna()]
     if t.empty:
         return pd.DataFrame(columns=["seed", "step", "best_score", "edges"])
     chosen = t.loc[t.groupby(["seed", "step"], sort=True)["score"].idxmax()]
     return chosen[["seed", "step", "score", "edges"]].rename(columns={"score": "best_score"}).reset_index(drop=True)
 
 
-def shrink_figure(trials: pd.DataFrame, path: Path) -> bool:
-    """Best score (left) and the chosen cell's active edges (right) per shrink step: one light line per seed,
-    the median over seeds in bold."""
-    steps = shrink_steps(trials)
+def shrink_figure(trials: pd.DataFrame, path: Path, strategy: str | None = None) -> bool:
+    """Best score (left) and the chosen cell's active edges (right) per shrink step of one strategy's runs
+    (``shrinking_strategy``): one light line per seed, the median over seeds in bold."""
+    steps = shrink_steps(trials, strategy)
     if steps.empty:
         return False
     from matplotlib.collections import LineCollection
@@ -250,7 +258,7 @@ def shrink_figure(trials: pd.DataFrame, path: Path) -> bool:
         [f"one seed ({steps['seed'].nunique()} in all)", "median over the seeds still shrinking"],
         loc="upper right",
     )
-    fig.suptitle("AutoShrink: per step, the best candidate and the cell it keeps")
+    fig.suptitle(f"{shrinking_strategy(trials, strategy)}: per step, the best candidate and the cell it keeps")
     style.save(fig, path)
     return True
 
@@ -417,13 +425,13 @@ def equivalence_sentence(ns: pd.DataFrame, reference: str) -> str:
     return text
 
 
-def _cell_figures(out: Path, trials: pd.DataFrame, summary: pd.DataFrame, land, metric: str) -> None:
+def _cell_figures(out: Path, trials: pd.DataFrame, summary: pd.DataFrame, land, run: RunKind) -> None:
     """pareto.png (against the table's true front where there is one), shrink.png and cells.png."""
     if land is not None and land.enumerated:
         table_pareto_figure(summary, land, out / "pareto.png")
     else:
-        pareto_figure(summary, out / "pareto.png", metric)
-    shrink_figure(trials, out / "shrink.png")
+        pareto_figure(summary, out / "pareto.png", run.metric)
+    shrink_figure(trials, out / "shrink.png", run.reference)
     cells_figure(summary, out / "cells.png", land)
 
 
@@ -455,8 +463,8 @@ def write_report(out: Path, bench: Benchmark | None = None, x_axis: str | None =
         return path
     land = table_landscape(bench, trials)
     # drawn in a third process: the figures are independent files
-    drawn_cells = style.drawn_aside(lambda: _cell_figures(out, trials, summary, land, run.metric))
-    has_shrink = not shrink_steps(trials).empty
+    drawn_cells = style.drawn_aside(lambda: _cell_figures(out, trials, summary, land, run))
+    has_shrink = not shrink_steps(trials, run.reference).empty
     cells_caption = _cells_caption(land)
     seeds = cfg.get("seeds", [])
     lines = [f"# Comparison on `{cfg.get('benchmark', '?')}`", ""] + _settings_lines(cfg, settings, out, kind)
