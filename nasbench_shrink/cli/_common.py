@@ -31,8 +31,9 @@ DataDirOpt = typer.Option(None, "--data-dir", help="Data directory (else $NASBEN
 PrunerOpt = typer.Option(
     "none",
     "--pruner",
-    help="Stop trials early on a table's per-epoch curve: median, percentile, sha, hyperband (Optuna's) or none; "
-    "a pruned trial is charged the epochs it trained. AutoShrink's runs are never pruned.",
+    help="Stop trials early on their per-epoch curve (a table's, or live training's): median, percentile, sha, "
+    "hyperband, wilcoxon (Optuna's) or none; a pruned trial is charged the epochs it trained. AutoShrink's runs "
+    "are never pruned (autoshrink-sha halves its steps itself).",
 )
 ObjectivesOpt = typer.Option(
     "score",

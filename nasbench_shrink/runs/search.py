@@ -494,7 +494,16 @@ def _pruners(epochs: int) -> dict[str, Callable[[], optuna.pruners.BasePruner]]:
         "percentile": lambda: p.PercentilePruner(25.0, n_startup_trials=5, n_warmup_steps=0),
         "sha": lambda: p.SuccessiveHalvingPruner(min_resource=1, reduction_factor=2),
         "hyperband": lambda: p.HyperbandPruner(min_resource=1, max_resource=max(1, epochs), reduction_factor=2),
+        # a paired test of the trial's per-epoch scores against the best trial's at the same epochs (Optuna marks
+        # it experimental: its warning says nothing to a user here)
+        "wilcoxon": lambda: _quietly(lambda: p.WilcoxonPruner(p_threshold=0.1, n_startup_steps=2)),
     }
+
+
+def _quietly(make: Callable[[], Any]) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return make()
 
 
 PRUNERS: tuple[str, ...] = tuple(_pruners(1))

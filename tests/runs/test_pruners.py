@@ -201,3 +201,22 @@ def test_autoshrink_sha_halves_each_steps_candidates_and_chooses_among_the_finis
         app, ["search", "-b", "digits-table", "-s", "autoshrink-sha", "--pruner", "median", "--storage", "sqlite://"]
     )
     assert res.exit_code == 2 and "prunes its trials itself" in res.stderr
+
+
+def test_the_wilcoxon_pruner_runs_on_a_tables_curves(tmp_path):
+    """Optuna's Wilcoxon pruner (a paired test of a trial's per-epoch scores against the best trial's) stops some
+    of random search's evaluations on digits-table, each charged the epochs it trained."""
+    spec = SearchSpec(
+        strategy="random",
+        benchmark="digits-table",
+        seed=0,
+        budget_kind="evals",
+        budget=40,
+        pruner="wilcoxon",
+        storage=f"sqlite:///{tmp_path / 's.db'}",
+        cache=None,
+    )
+    trials = run_search(spec).get_trials(deepcopy=False)
+    stopped = [t for t in trials if ta.PRUNED_AT_EPOCH in t.user_attrs and not t.user_attrs.get(ta.REPEAT)]
+    assert stopped and all(t.state == TrialState.PRUNED for t in stopped)
+    assert all(t.user_attrs[ta.PRUNED_AT_EPOCH] == t.last_step for t in stopped)
