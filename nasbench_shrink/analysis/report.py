@@ -232,7 +232,8 @@ def shrink_steps(trials: pd.DataFrame, strategy: str | None = None) -> pd.DataFr
 def shrink_figure(trials: pd.DataFrame, path: Path, strategy: str | None = None) -> bool:
     """Best score (left) and the chosen cell's active edges (right) per shrink step of one strategy's runs
     (``shrinking_strategy``): one light line per seed, the median over seeds in bold."""
-    steps = shrink_steps(trials, strategy)
+    name = shrinking_strategy(trials, strategy)
+    steps = shrink_steps(trials, name)
     if steps.empty:
         return False
     from matplotlib.collections import LineCollection
@@ -258,7 +259,7 @@ def shrink_figure(trials: pd.DataFrame, path: Path, strategy: str | None = None)
         [f"one seed ({steps['seed'].nunique()} in all)", "median over the seeds still shrinking"],
         loc="upper right",
     )
-    fig.suptitle(f"{shrinking_strategy(trials, strategy)}: per step, the best candidate and the cell it keeps")
+    fig.suptitle(f"{name}: per step, the best candidate and the cell it keeps")
     style.save(fig, path)
     return True
 

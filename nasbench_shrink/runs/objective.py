@@ -174,7 +174,7 @@ class CellObjective:
             if point.get(kind.curve_metric) is None:
                 return False
             reported[0] += 1
-            trial.report(self.bench.score(point[kind.curve_metric], resource, lam=self.lam), reported[0])
+            trial.report(self._epoch_score(point, resource), reported[0])
             return trial.should_prune()
 
         return on_epoch
@@ -184,16 +184,7 @@ class CellObjective:
         the epochs it ran), with the metric it had then; marked pruned."""
         kind = self.bench.kind
         last = [p for p in rec.curve if p.get(kind.curve_metric) is not None][-1]
-        attrs.update(
-            {
-                ta.SCORE: self.bench.score(last[kind.curve_metric], rec.resource, lam=self.lam),
-                self.bench.metric: last[kind.curve_metric],
-                ta.PRUNED_AT_EPOCH: rec.epochs,
-            }
-        )
-        for k, v in attrs.items():
-            trial.set_user_attr(k, v)
-        self.last_attrs = attrs
+        self._stopped(trial, attrs, self._epoch_score(last, rec.resource), last, rec.epochs, share=1.0)
         raise optuna.TrialPruned(f"pruned after epoch {rec.epochs} of live training")
 
     def _report_epochs(self, trial: optuna.Trial, rec: Any, attrs: dict[str, Any]) -> None:
@@ -203,23 +194,33 @@ class CellObjective:
         kind = self.bench.kind
         epochs = [p for p in rec.curve if kind.curve_metric in p and p[kind.curve_metric] is not None]
         for i, point in enumerate(epochs[:-1], start=1):  # after the last epoch the evaluation is complete anyway
-            value = self.bench.score(point[kind.curve_metric], rec.resource, lam=self.lam)
+            value = self._epoch_score(point, rec.resource)
             trial.report(value, i)
             if trial.should_prune():
-                share = i / len(epochs)
-                attrs.update(
-                    {
-                        ta.SCORE: value,
-                        self.bench.metric: point[kind.curve_metric],
-                        ta.COST_S: attrs[ta.COST_S] * share,
-                        ta.TRAIN_FLOPS: attrs[ta.TRAIN_FLOPS] * share,
-                        ta.PRUNED_AT_EPOCH: i,
-                    }
-                )
-                for k, v in attrs.items():
-                    trial.set_user_attr(k, v)
-                self.last_attrs = attrs
+                self._stopped(trial, attrs, value, point, i, share=i / len(epochs))
                 raise optuna.TrialPruned(f"pruned after epoch {i} of {len(epochs)}")
+
+    def _epoch_score(self, point: dict, resource: int) -> float:
+        """The score after an epoch of a learning curve: what the pruner is told."""
+        return self.bench.score(point[self.bench.kind.curve_metric], resource, lam=self.lam)
+
+    def _stopped(
+        self, trial: optuna.Trial, attrs: dict[str, Any], value: float, point: dict, epoch: int, share: float
+    ) -> None:
+        """Record a trial its pruner stopped after ``epoch``: the score and metric it had then, ``share`` of the
+        record's seconds and FLOPs (1: the record is already what was trained), marked pruned."""
+        attrs.update(
+            {
+                ta.SCORE: value,
+                self.bench.metric: point[self.bench.kind.curve_metric],
+                ta.COST_S: attrs[ta.COST_S] * share,
+                ta.TRAIN_FLOPS: attrs[ta.TRAIN_FLOPS] * share,
+                ta.PRUNED_AT_EPOCH: epoch,
+            }
+        )
+        for k, v in attrs.items():
+            trial.set_user_attr(k, v)
+        self.last_attrs = attrs
 
     def first_evaluation(self, study: optuna.Study, key: str) -> optuna.trial.FrozenTrial | None:
         """The run's earliest finished trial of architecture ``key``, read from the study's storage (so other

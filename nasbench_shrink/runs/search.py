@@ -261,10 +261,8 @@ def prepare(
 
 def _name_objectives(study: optuna.Study, names: list[str]) -> None:
     """The objectives' names, so optuna-dashboard labels its axes with them instead of "Objective 0"
-    (``Study.set_metric_names`` is public but marked experimental: its warning says nothing to a user here)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        study.set_metric_names(names)
+    (``Study.set_metric_names`` is public but marked experimental)."""
+    _experimental(study.set_metric_names, names)
 
 
 def _budget_text(b: dict[str, Any]) -> str:
@@ -496,14 +494,15 @@ def _pruners(epochs: int) -> dict[str, Callable[[], optuna.pruners.BasePruner]]:
         "hyperband": lambda: p.HyperbandPruner(min_resource=1, max_resource=max(1, epochs), reduction_factor=2),
         # a paired test of the trial's per-epoch scores against the best trial's at the same epochs (Optuna marks
         # it experimental: its warning says nothing to a user here)
-        "wilcoxon": lambda: _quietly(lambda: p.WilcoxonPruner(p_threshold=0.1, n_startup_steps=2)),
+        "wilcoxon": lambda: _experimental(p.WilcoxonPruner, p_threshold=0.1, n_startup_steps=2),
     }
 
 
-def _quietly(make: Callable[[], Any]) -> Any:
+def _experimental(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call an Optuna API that is public but marked experimental: its warning says nothing to a user here."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return make()
+        return fn(*args, **kwargs)
 
 
 PRUNERS: tuple[str, ...] = tuple(_pruners(1))
