@@ -159,6 +159,9 @@ class AutoShrinkSampler(CellSampler):
         # so a trial replays only the current step instead of the whole run. The entry holds its storage, so an
         # id reused by a later storage object is never mistaken for it.
         self._decided: dict[tuple[int, int], tuple[object, list[Step]]] = {}
+        # a step's candidate cells, built once per (step, parent): every trial replays the step it is in, and a
+        # pruned cell keeps its canonical key once computed (a function of the seed, step and parent only)
+        self._candidates: dict[tuple[int, str], list[tuple[Edge, Cell]]] = {}
 
     # -- the trajectory, derived from the storage ------------------------------------------------------------
     def start(self, restart: int) -> Cell:
@@ -176,6 +179,14 @@ class AutoShrinkSampler(CellSampler):
         if len(edges) <= self.k:
             return edges
         return random.Random(f"autoshrink:{self.seed}:{step}:{cell.key}").sample(edges, self.k)
+
+    def step_candidates(self, step: int, cell: Cell) -> list[tuple[Edge, Cell]]:
+        """Step ``step``'s candidates from ``cell``: each removed edge with the pruned cell it leaves."""
+        known = self._candidates.get((step, cell.key))
+        if known is None:
+            known = [(e, cell.without_edge(e).pruned()) for e in self.candidate_edges(step, cell)]
+            self._candidates[(step, cell.key)] = known
+        return known
 
     def _rank(self, t: FrozenTrial, restart: int) -> float:
         """A finished candidate's rank within its step: the trial's value, or in a λ sweep the score at the run's
@@ -254,8 +265,8 @@ class AutoShrinkSampler(CellSampler):
                     break
             cands = []
             for p, cell in enumerate(parents):
-                for e in self.candidate_edges(step, cell):
-                    c = Candidate(e, cell.without_edge(e).pruned(), parent=p)
+                for e, child in self.step_candidates(step, cell):
+                    c = Candidate(e, child, parent=p)
                     for t in sorted(by_claim.get((step, *c.claim_edge), []), key=lambda t: t.number):
                         if t.state == TrialState.COMPLETE and c.score is None:
                             c.score, c.trial = self._rank(t, restart), t.number
@@ -332,8 +343,8 @@ class AutoShrinkSampler(CellSampler):
             assert step is not None
             busy = {c.cell.key for c in step.candidates if c.running}
             free = [c for c in step.candidates if c.score is None and not c.running and c.failures < self.max_failures]
-            # a candidate isomorphic to one being trained waits for it (then it is a cache hit)
-            free = [c for c in free if c.cell.key not in busy]
+            if busy:  # a candidate isomorphic to one being trained waits for it (then it is a cache hit)
+                free = [c for c in free if c.cell.key not in busy]
             if free:
                 cand = free[0]
                 _heartbeat(storage, trial._trial_id)  # a claimant that dies from here on goes stale, then FAIL
@@ -385,7 +396,7 @@ class AutoShrinkSampler(CellSampler):
         claim, parent = trial.system_attrs.get(ta.CLAIM), _claim_parent(trial)
         if not claim or parent is None or self.lams is not None or self.pareto_width is not None:
             return True  # (a sweep or Pareto shrinking: checked every time)
-        return any(not parent.without_edge(e).pruned().edges for e in self.candidate_edges(claim[0], parent))
+        return any(not child.edges for _, child in self.step_candidates(claim[0], parent))
 
     def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState, values) -> None:
         if self.restarts or (not trial.system_attrs.get(ta.CLAIM) and not trial.system_attrs.get(ta.SKIP)):
