@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from nasbench_shrink.analysis.results import ComparisonResults
 from nasbench_shrink.cli._common import (
     DEFAULT_COMPARE_BENCHMARK,
     BudgetEvalsOpt,
@@ -165,15 +166,15 @@ def compare_cmd(
         )
         for w in sims
     ]
-    folders = _run_with_progress(specs, quiet=as_json or fmt != "table")
+    results = _run_with_progress(specs, quiet=as_json or fmt != "table")
     if power_note is not None:
         err_console.print(power_note, highlight=False, soft_wrap=True)
     if parent is not None:
-        _print_clock(parent, folders, bench, fmt, as_json)
+        _print_clock(parent, [r.out for r in results], bench, fmt, as_json)
         return
     if verify_live is not None:
-        _verify(folders[0], bench, verify_live, cache, data_dir)
-    _print_results(folders[0], specs[0].budget_kind, fmt, as_json)
+        _verify(results[0].out, bench, verify_live, cache, data_dir)
+    _print_results(results[0], fmt, as_json)
 
 
 def _strategy_names(strategies: str, objectives: str) -> list[str]:
@@ -221,7 +222,7 @@ def _check_options(bench, sims: list[int | None], verify_live: int | None, stora
         )
 
 
-def _run_with_progress(specs: list, quiet: bool) -> list[Path]:
+def _run_with_progress(specs: list, quiet: bool) -> list[ComparisonResults]:
     """Run each comparison with one progress line per strategy (runs started, evaluations stored, the median
     over its runs of each run's best score so far); one comparison per simulated worker count W."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -279,26 +280,18 @@ def _print_clock(parent: Path, folders: list[Path], bench, fmt: str, as_json: bo
     console.print(clock_view(table))
 
 
-def _print_results(folder: Path, budget_kind: str, fmt: str, as_json: bool) -> None:
-    """The final table of a comparison from its summary.csv and recorded kind: fitted to the terminal, or md,
-    csv, json."""
-    import json
-
-    import pandas as pd
-
-    from nasbench_shrink.analysis.results import RunKind
-
-    summary = pd.read_csv(folder / "summary.csv")
-    run = RunKind.from_settings(json.loads((folder / "compare.json").read_text()), str(folder))
+def _print_results(results: ComparisonResults, fmt: str, as_json: bool) -> None:
+    """The final table of a comparison from its results: fitted to the terminal, or md, csv, json."""
+    folder, summary = results.out, results.summary
     if as_json:
         print_json({"out": str(folder), "runs": summary.drop(columns=["best_cell"]).to_dict(orient="records")})
         return
     if fmt != "table":
         err_console.print(f"wrote {folder}/report.md, trials.csv, summary.csv and the figures", highlight=False)
-        sys.stdout.write(final_table_text(summary, budget_kind, run, fmt))
+        sys.stdout.write(final_table_text(summary, results.budget_kind, results.kind, fmt))
         return
     console.print(f"wrote {folder}/report.md, trials.csv, summary.csv and the figures", highlight=False)
-    for view in final_table_views(summary, budget_kind, run, console.width):
+    for view in final_table_views(summary, results.budget_kind, results.kind, console.width):
         console.print(view)
 
 

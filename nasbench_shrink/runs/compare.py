@@ -23,7 +23,7 @@ import pandas as pd
 
 from nasbench_shrink import interrupts
 from nasbench_shrink.analysis.fronts import front_columns
-from nasbench_shrink.analysis.results import KIND_KEY, RunKind
+from nasbench_shrink.analysis.results import KIND_KEY, ComparisonResults, RunKind
 from nasbench_shrink.benchmarks import Benchmark
 from nasbench_shrink.budget import (
     budget_of_seed,
@@ -165,8 +165,9 @@ def _seed_range(seeds: list[int]) -> str:
 
 def run_compare(
     spec: CompareSpec, on_progress: Callable[[dict[str, dict]], None] | None = None, results_dir: Path = Path("results")
-) -> Path:
-    """Run (or continue) the comparison; writes trials.csv, summary.csv, the figures and report.md to ``out``.
+) -> ComparisonResults:
+    """Run (or continue) the comparison; writes trials.csv, summary.csv, the figures and report.md to its folder
+    and returns them as ``ComparisonResults`` (what a caller renders: nothing needs reading back).
 
     The work is a plan in the study storage's database: this command's local workers and any
     ``nasbench-shrink worker`` started on other machines share it.
@@ -220,8 +221,8 @@ def _run_in(
     setters: list[str],
     on_progress: Callable[[dict[str, dict]], None] | None,
     planned: list[bool],
-) -> Path:
-    state, run_id, plan = _open_run(out, spec, bench, setters)
+) -> ComparisonResults:
+    spec, state, run_id, plan = _open_run(out, spec, bench, setters)
     planned.append(True)
     cores = os.cpu_count() or 1
     workers = spec.workers or cores
@@ -253,22 +254,20 @@ def _run_in(
     state["phases_s"] = phases
     state["budget_kind"] = spec.budget_kind
     state["benchmark_lam"] = bench.lam
-    state[KIND_KEY] = run_kind(spec, bench).to_dict()
+    kind = run_kind(spec, bench)
+    state[KIND_KEY] = kind.to_dict()
     # informational (the dashboard stores whatever study it lacks): how the first invocation kept its studies
     state.setdefault("studies", "on request" if studies_compact(spec) else "stored")
     _write_settings(out, state)
     from nasbench_shrink.analysis.report import write_report
 
     write_report(out, bench)
-    return out
+    return ComparisonResults(out=out, trials=trials, summary=summary, kind=kind, budget_kind=spec.budget_kind)
 
 
-def _open_run(out: Path, spec: CompareSpec, bench: Benchmark, setters: list[str]) -> tuple[dict, str, Any]:
-    """The comparison's settings file (new, or the stored one if the settings match) and its plan in the
-    storage, created with every unit of work unless it is there already."""
-    # absolute paths, so the dashboard and reports work from any folder
-    spec.storage = spec.storage or f"sqlite:///{(out / 'studies.db').resolve()}"
-    spec.cache = spec.cache or f"sqlite:///{(out / 'cache.db').resolve()}"
+def _open_run(out: Path, spec: CompareSpec, bench: Benchmark, setters: list[str]) -> tuple[CompareSpec, dict, str, Any]:
+    """The spec with the storage and cache the comparison keeps, its settings file (new, or the stored one if the
+    settings match) and its plan in the storage, created with every unit of work unless it is there already."""
     stored = _load_settings(out)
     if stored is not None and stored.get("settings") != spec.settings():
         raise UserError(
@@ -277,20 +276,21 @@ def _open_run(out: Path, spec: CompareSpec, bench: Benchmark, setters: list[str]
         )
     state = stored or {
         "settings": spec.settings(),
-        "storage": spec.storage,
-        "cache": spec.cache,
+        # absolute paths, so the dashboard and reports work from any folder
+        "storage": spec.storage or f"sqlite:///{(out / 'studies.db').resolve()}",
+        "cache": spec.cache or f"sqlite:///{(out / 'cache.db').resolve()}",
         "resolved_budget": spec.budget,
         "started": datetime.now().isoformat(timespec="seconds"),
         "run_id": f"compare:{out.resolve().name}:{time.time_ns()}",
     }
-    spec.storage, spec.cache = state["storage"], state["cache"]
+    spec = spec.with_changes(storage=state["storage"], cache=state["cache"])  # a stored comparison's own
     run_id = state.setdefault("run_id", f"compare:{out.resolve().name}")
     _write_settings(out, state)
     open_storage(spec.storage)  # fail early, with one line, on a bad storage URL
     plan = open_plan(spec.storage)
     units = plan_units(spec, setters, spec.budget, run_id, bench.instant)
     plan.create_run(run_id, "compare", spec.settings(), units, lease_s=spec.lease_s)
-    return state, run_id, plan
+    return spec, state, run_id, plan
 
 
 def _run_units(

@@ -3,7 +3,7 @@ plan; the search spec of each of its runs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from nasbench_shrink.benchmarks import Benchmark
@@ -16,13 +16,13 @@ from nasbench_shrink.strategies.registry import Strategy, default_strategies, re
 COMPARE_RULES = 2  # 2: paired budgets, free repeats, no overshoot, table seeds by architecture, units of seeds
 
 
-@dataclass
+@dataclass(frozen=True)
 class CompareSpec:
-    """A comparison: strategies x seeds on a benchmark under one budget.
+    """A comparison: strategies x seeds on a benchmark under one budget (immutable: ``with_changes`` makes another).
 
     ``benchmark`` may be a name or a ``Benchmark``; the spec is where a comparison's entry (the command, or a plan
     unit on any worker) resolves it and its strategies, once (``self.bench``, ``self.plans``). ``benchmark`` and
-    ``strategies`` then hold names, which is what the settings and the plan store.
+    ``strategies`` then hold names, which is what the settings and the plan store (``payload``).
     """
 
     benchmark: str | Benchmark = "digits"
@@ -49,16 +49,27 @@ class CompareSpec:
     plans: dict[str, Strategy] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.bench = resolve_benchmark(self.benchmark)
-        self.benchmark = self.bench.name
-        self.objectives = parse_objectives(self.objectives).name
-        if self.strategies is None:
-            self.strategies = default_strategies(parse_objectives(self.objectives).kind)
-        self.plans = {s: resolve(s) for s in self.strategies}  # an unknown strategy is the first thing reported
+        bench = resolve_benchmark(self.benchmark)
+        objectives = parse_objectives(self.objectives)
+        strategies = list(self.strategies) if self.strategies is not None else default_strategies(objectives.kind)
+        resolved = {
+            "bench": bench,
+            "benchmark": bench.name,
+            "objectives": objectives.name,
+            "strategies": strategies,
+            "seeds": list(self.seeds),
+            "plans": {s: resolve(s) for s in strategies},  # an unknown strategy is the first thing reported
+        }
+        for name, value in resolved.items():  # frozen: set once, here
+            object.__setattr__(self, name, value)
         if self.sampler_time and self.workers_sim is None:
             raise UserError(
                 "--sampler-time adds the strategies' time to a simulated clock: pass --workers-sim W with it"
             )
+
+    def with_changes(self, **changes: Any) -> CompareSpec:
+        """This spec with ``changes`` (its benchmark object kept, not looked up again by name)."""
+        return replace(self, benchmark=self.bench, **changes)
 
     def payload(self) -> dict[str, Any]:
         """The spec as the plan stores it (names only): ``CompareSpec(**payload)`` on any worker is the same spec."""

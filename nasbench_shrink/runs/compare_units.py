@@ -48,9 +48,7 @@ def spec_of(payload: dict[str, Any], ctx: Context) -> CompareSpec:
     """The unit's comparison, with the cache and data folder this worker reaches them under (a unit's entry: its
     benchmark and strategies are resolved here, from the plan's payload)."""
     spec = CompareSpec(**payload["compare"])
-    spec.cache = ctx.cache or spec.cache
-    spec.data_dir = ctx.data_dir or spec.data_dir
-    return spec
+    return spec.with_changes(cache=ctx.cache or spec.cache, data_dir=ctx.data_dir or spec.data_dir)
 
 
 _AUTO: dict[tuple, dict[int, float]] = {}  # per process: (storage, run, setters, kind) → budgets

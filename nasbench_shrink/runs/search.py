@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -42,7 +42,7 @@ from nasbench_shrink.strategies.registry import Strategy, resolve, sampler_nodes
 from nasbench_shrink.work.pool import WorkerPool
 
 
-@dataclass
+@dataclass(frozen=True)
 class SearchSpec:
     """One run: a strategy on a benchmark at a seed, its storage, budget and options.
 
@@ -79,10 +79,17 @@ class SearchSpec:
     plan: Strategy = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.plan = self.strategy if isinstance(self.strategy, Strategy) else resolve(self.strategy)
-        self.bench = resolve_benchmark(self.benchmark)
-        self.strategy, self.benchmark = self.plan.name, self.bench.name
-        self.objectives = parse_objectives(self.objectives).name
+        plan = self.strategy if isinstance(self.strategy, Strategy) else resolve(self.strategy)
+        bench = resolve_benchmark(self.benchmark)
+        resolved = {
+            "plan": plan,
+            "bench": bench,
+            "strategy": plan.name,
+            "benchmark": bench.name,
+            "objectives": parse_objectives(self.objectives).name,
+        }
+        for name, value in resolved.items():  # frozen: set once, here
+            object.__setattr__(self, name, value)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -91,7 +98,7 @@ class SearchSpec:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.plan = resolve(self.strategy)  # a worker process's entry
+        self.__dict__["plan"] = resolve(self.strategy)  # a worker process's entry
 
     @property
     def study_name(self) -> str:
@@ -353,32 +360,74 @@ def run_worker(
     callback: Callable[[optuna.Study, FrozenTrial], None] | None = None,
     watch_parent: bool = False,
 ) -> optuna.Study:
-    """One worker: optimise the study until the strategy finishes or the budget is spent; returns the study (on
-    an instant benchmark, its in-memory twin, whose trials equal the stored ones)."""
+    """One worker: optimise the study until the strategy finishes or the budget is spent, by the executor the run
+    calls for; returns the study (on an instant benchmark, its in-memory twin, whose trials equal the stored
+    ones)."""
     if optuna.logging.get_verbosity() != optuna.logging.WARNING:  # setting it clears every logger's cache
         optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("optuna.study._optimize").addFilter(_QUIET_INTERRUPT)  # adding it twice is a no-op
+    return executor_for(spec).run(spec, threads, watch_parent, callback)
+
+
+class Executor(Protocol):
+    """How one run's trials are made and kept: the three kinds below, chosen by ``executor_for``."""
+
+    def run(
+        self,
+        spec: SearchSpec,
+        threads: int | None,
+        watch_parent: bool,
+        callback: Callable[[optuna.Study, FrozenTrial], None] | None,
+    ) -> optuna.Study: ...
+
+
+def executor_for(spec: SearchSpec) -> Executor:
+    """The executor of a run, from its traits: a simulated clock, an instant benchmark (lookups) or training."""
     if spec.workers_sim is not None:
-        return _run_simulated(spec)
-    if spec.bench.instant and not spec.store:
-        study, objective = prepare(spec, optuna.storages.InMemoryStorage())
-        _optimize(study, objective, spec, watch_parent, callback, exclusive=True)
+        return SimulatedClockRun()
+    return InMemoryRun() if spec.bench.instant else StoredRun()
+
+
+class StoredRun:
+    """A run that trains: each trial is stored as it ends, so workers on any machine share the study and a
+    rerun continues it (``threads``: torch threads per evaluation)."""
+
+    def run(
+        self,
+        spec: SearchSpec,
+        threads: int | None,
+        watch_parent: bool,
+        callback: Callable[[optuna.Study, FrozenTrial], None] | None,
+    ) -> optuna.Study:
+        study, objective = prepare(spec, threads=threads)
+        if not run_ended(study, spec.limit):
+            _optimize(study, objective, spec, watch_parent, callback)
         return study
-    if spec.bench.instant:
-        return _run_in_memory(spec, watch_parent, callback)
-    study, objective = prepare(spec, threads=threads)  # trains: ``threads`` torch threads per evaluation
-    if not run_ended(study, spec.limit):
-        _optimize(study, objective, spec, watch_parent, callback)
-    return study
 
 
-def _run_in_memory(
-    spec: SearchSpec, watch_parent: bool, callback: Callable[[optuna.Study, FrozenTrial], None] | None
-) -> optuna.Study:
-    """Lookups are microseconds and a storage commit is milliseconds: run the study in memory and store it at the
-    end in one transaction (a new study with its attrs and trials, or a stored one's new trials)."""
-    storage = open_storage(spec.storage, spec.heartbeat)
-    if _stored_study_id(backend(storage), spec.study_name) is None:
+class InMemoryRun:
+    """Lookups are microseconds and a storage commit is milliseconds: the run is made in memory and stored at the
+    end in one transaction (a new study with its attrs and trials, or a stored one's new trials), or not at all
+    when the run is not to be stored (``spec.store``: a comparison keeps its rows)."""
+
+    def run(
+        self,
+        spec: SearchSpec,
+        threads: int | None,
+        watch_parent: bool,
+        callback: Callable[[optuna.Study, FrozenTrial], None] | None,
+    ) -> optuna.Study:
+        if not spec.store:
+            study, objective = prepare(spec, optuna.storages.InMemoryStorage())
+            _optimize(study, objective, spec, watch_parent, callback, exclusive=True)
+            return study
+        storage = open_storage(spec.storage, spec.heartbeat)
+        if _stored_study_id(backend(storage), spec.study_name) is None:
+            return self._new(spec, storage, watch_parent, callback)
+        return self._continued(spec, watch_parent, callback)
+
+    @staticmethod
+    def _new(spec: SearchSpec, storage: optuna.storages.BaseStorage, watch_parent: bool, callback: Any) -> optuna.Study:
         study, objective = prepare(spec, optuna.storages.InMemoryStorage())
         try:
             _optimize(study, objective, spec, watch_parent, callback, exclusive=True)
@@ -390,49 +439,60 @@ def _run_in_memory(
         if write_study(storage, study) is None:  # another worker stored this very run first: it stands
             return prepare(spec)[0]
         return study
-    stored, objective = prepare(spec)
-    if run_ended(stored, spec.limit):
-        return stored
-    study = in_memory_twin(stored)
-    known = len(study.get_trials(deepcopy=False))
-    try:
-        _optimize(study, objective, spec, watch_parent, callback, exclusive=True)
-    except KeyboardInterrupt:
-        interrupts.acknowledge()  # storing must not itself be interrupted
-        raise
-    finally:
-        write_trials(
-            stored._storage,
-            stored._study_id,
-            [t for t in study.get_trials(deepcopy=False)[known:] if t.state.is_finished()],
-        )
-    return study  # an in-memory twin holds what the storage now holds, and reads faster
+
+    @staticmethod
+    def _continued(spec: SearchSpec, watch_parent: bool, callback: Any) -> optuna.Study:
+        stored, objective = prepare(spec)
+        if run_ended(stored, spec.limit):
+            return stored
+        study = in_memory_twin(stored)
+        known = len(study.get_trials(deepcopy=False))
+        try:
+            _optimize(study, objective, spec, watch_parent, callback, exclusive=True)
+        except KeyboardInterrupt:
+            interrupts.acknowledge()  # storing must not itself be interrupted
+            raise
+        finally:
+            write_trials(
+                stored._storage,  # Optuna has no public accessor of a study's storage and id
+                stored._study_id,
+                [t for t in study.get_trials(deepcopy=False)[known:] if t.state.is_finished()],
+            )
+        return study  # an in-memory twin holds what the storage now holds, and reads faster
 
 
-def _run_simulated(spec: SearchSpec) -> optuna.Study:
+class SimulatedClockRun:
     """The run on a simulated clock of ``spec.workers_sim`` workers (in memory, stored in one transaction); a
     stored run is returned as it is."""
-    check_clock(spec)
-    storage = open_storage(spec.storage, spec.heartbeat) if spec.store else None
-    if storage is not None and _stored_study_id(backend(storage), spec.study_name) is not None:
-        return prepare(spec)[0]
-    study, objective = prepare(spec, optuna.storages.InMemoryStorage())
-    result = simulate(
-        study,
-        _guarded(objective),
-        spec.workers_sim,
-        spec.limit,
-        ended=lambda s: run_ended(s, spec.limit),
-        last_attrs=lambda: objective.last_attrs,
-        failures=(CandidateFailed,),
-        sampler_time=spec.sampler_time,
-    )
-    # what summary.csv counts: the trials within the budget (a started trial that did not fit is not the run's)
-    study.set_user_attr(ta.CLOCK, counted_clock(study, spec.limit, result.workers))
-    # another worker stored this very run first: it stands
-    if storage is not None and write_study(storage, study) is None:
-        return prepare(spec)[0]
-    return study
+
+    def run(
+        self,
+        spec: SearchSpec,
+        threads: int | None,
+        watch_parent: bool,
+        callback: Callable[[optuna.Study, FrozenTrial], None] | None,
+    ) -> optuna.Study:
+        check_clock(spec)
+        storage = open_storage(spec.storage, spec.heartbeat) if spec.store else None
+        if storage is not None and _stored_study_id(backend(storage), spec.study_name) is not None:
+            return prepare(spec)[0]
+        study, objective = prepare(spec, optuna.storages.InMemoryStorage())
+        result = simulate(
+            study,
+            _guarded(objective),
+            spec.workers_sim,
+            spec.limit,
+            ended=lambda s: run_ended(s, spec.limit),
+            last_attrs=lambda: objective.last_attrs,
+            failures=(CandidateFailed,),
+            sampler_time=spec.sampler_time,
+        )
+        # what summary.csv counts: the trials within the budget (a started trial that did not fit is not the run's)
+        study.set_user_attr(ta.CLOCK, counted_clock(study, spec.limit, result.workers))
+        # another worker stored this very run first: it stands
+        if storage is not None and write_study(storage, study) is None:
+            return prepare(spec)[0]
+        return study
 
 
 def _optimize(

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from baselines import RandomDAGSampler
+from nasbench_shrink.analysis.results import ComparisonResults
 from nasbench_shrink.benchmarks.recipe import TrainRecipe
 from nasbench_shrink.budget import MAX_REPEATS_IN_A_ROW, Budget, paired_budgets, within_limit
 from nasbench_shrink.catalogue import get_benchmark, register_benchmark
@@ -210,12 +211,28 @@ def paired(tmp_path_factory):
         out=str(out),
         budget_kind="flops",
     )
-    run_compare(spec)
-    return pd.read_csv(out / "trials.csv"), pd.read_csv(out / "summary.csv")
+    results = run_compare(spec)
+    return results, pd.read_csv(out / "trials.csv"), pd.read_csv(out / "summary.csv")
 
 
-def test_paired_budget_gives_each_seed_what_autoshrink_spent_there(paired):
-    trials, summary = paired
+@pytest.fixture
+def paired_frames(paired):
+    return paired[1:]
+
+
+def test_the_comparison_returns_what_it_wrote(paired):
+    """The command renders what ``run_compare`` returns: the same frames and kind as the folder holds."""
+    results, trials, summary = paired
+    read = ComparisonResults.read(results.out)
+    assert read.kind == results.kind and results.kind.reference == "autoshrink"
+    assert results.budget_kind == read.budget_kind == "flops"
+    cols = ["strategy", "seed", "search_flops", "best_score", "final_regret"]
+    pd.testing.assert_frame_equal(results.summary[cols].reset_index(drop=True), summary[cols], check_dtype=False)
+    assert len(results.trials) == len(trials) == len(read.trials)
+
+
+def test_paired_budget_gives_each_seed_what_autoshrink_spent_there(paired_frames):
+    trials, summary = paired_frames
     ref = summary[summary.strategy == "autoshrink"].set_index("seed")
     assert (ref["search_flops"] == ref["budget"]).all()  # the setter spends exactly its own budget
     assert ref["budget"].nunique() > 1  # budgets differ by seed: paired, not one maximum for all
@@ -230,8 +247,8 @@ def test_paired_budget_gives_each_seed_what_autoshrink_spent_there(paired):
                 assert row["budget"] - row["search_flops"] < left_out.iloc[0]["train_flops"]
 
 
-def test_no_trial_counts_past_the_limit(paired):
-    trials, _ = paired
+def test_no_trial_counts_past_the_limit(paired_frames):
+    trials, _ = paired_frames
     inside = trials[trials.within_budget]
     assert (inside["cum_train_flops"] <= inside["budget"] * (1 + 1e-9)).all()
     # the flag is a prefix of each run: nothing after the first trial that did not fit counts
