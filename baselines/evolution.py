@@ -69,7 +69,7 @@ class RegularizedEvolutionSampler(CellSampler):
                 Cell(self.space, self.nodes, edges, random_ops(self.space, self.nodes, rng)), {MUTATION: "random"}
             )
         contenders = rng.sample(pop, self.sample)
-        if study._is_multi_objective():
+        if len(study.directions) > 1:
             signs = [-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions]
             parent = min(contenders, key=lambda t: (dominated_by(t, pop, signs), t.number))
         else:

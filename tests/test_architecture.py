@@ -236,6 +236,40 @@ def test_trial_attribute_names_are_defined_once():
     assert found == [], "name these through nasbench_shrink.trial_attrs:\n" + "\n".join(found)
 
 
+# the private names of Optuna's objects that an accessor of ``nasbench_shrink.storage.optuna_private`` stands for
+OPTUNA_PRIVATE = (
+    "_storage",
+    "_study_id",
+    "_trial_id",
+    "_backend",
+    "_is_multi_objective",
+    "_get_trials",
+    "_thread_local",
+)
+
+
+def test_optunas_private_api_is_used_in_one_module():
+    """Optuna's private names (``study._storage``, ``trial._trial_id``, ``optuna.storages._rdb``, ...) appear only
+    in ``nasbench_shrink.storage.optuna_private``, where each accessor says why no public call serves: a new
+    Optuna version that renames one breaks one module."""
+    found = []
+    for name, path in _modules().items():
+        if name == "nasbench_shrink.storage.optuna_private":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value in OPTUNA_PRIVATE:  # getattr(x, "_backend")
+                found.append(f"{name}:{node.lineno} {node.value!r}")
+            elif isinstance(node, ast.Attribute) and node.attr in OPTUNA_PRIVATE:
+                if not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                    found.append(f"{name}:{node.lineno} .{node.attr}")
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("optuna"):
+                if any(part.startswith("_") for part in node.module.split(".")) or any(
+                    a.name.startswith("_") for a in node.names
+                ):
+                    found.append(f"{name}:{node.lineno} from {node.module} import ...")
+    assert found == [], f"Optuna's private API outside storage/optuna_private.py: {found}"
+
+
 def test_no_function_body_over_60_lines_in_the_upper_rooms():
     """Functions in ``runs/``, ``analysis/``, ``cli/`` and ``strategies/`` stay readable: at most 60 lines from the
     first statement after the docstring to the end (a command's signature declares its options and does not

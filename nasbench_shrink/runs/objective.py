@@ -24,6 +24,7 @@ from nasbench_shrink.evaluation.evaluator import LIVE, evaluate
 from nasbench_shrink.objectives import Objectives, parse_objectives
 from nasbench_shrink.samplers.cell_sampler import trial_system_attrs
 from nasbench_shrink.samplers.params import suggest_cell
+from nasbench_shrink.storage.optuna_private import storage_of, study_id_of
 from nasbench_shrink.work.plan import worker_name
 
 # the user attrs that hold the evaluation record (a repeat copies these; the proposal's own attrs are its own)
@@ -225,12 +226,12 @@ class CellObjective:
     def first_evaluation(self, study: optuna.Study, key: str) -> optuna.trial.FrozenTrial | None:
         """The run's earliest finished trial of architecture ``key``, read from the study's storage (so other
         workers' trials count) and indexed incrementally (a run re-reads only its new trials)."""
-        storage = study._storage  # Optuna private API: no public per-study trial read without a deep copy
-        entry = self._seen.get((id(storage), study._study_id))
+        storage = storage_of(study)
+        entry = self._seen.get((id(storage), study_id_of(study)))
         if entry is None or entry[0] is not storage:
-            entry = self._seen[(id(storage), study._study_id)] = (storage, {}, set(), [0])
+            entry = self._seen[(id(storage), study_id_of(study))] = (storage, {}, set(), [0])
         _, first, indexed, done_prefix = entry
-        trials = storage.get_all_trials(study._study_id, deepcopy=False)
+        trials = study.get_trials(deepcopy=False)
         prefix = True  # every trial before done_prefix[0] is finished and indexed: it is not read again
         for pos in range(done_prefix[0], len(trials)):
             t = trials[pos]

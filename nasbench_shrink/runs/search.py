@@ -37,6 +37,7 @@ from nasbench_shrink.runs.clock import counted_clock, simulate
 from nasbench_shrink.runs.objective import CellObjective
 from nasbench_shrink.samplers.cell_sampler import CellSampler
 from nasbench_shrink.storage.locks import schema_lock
+from nasbench_shrink.storage.optuna_private import storage_of, study_id_of
 from nasbench_shrink.storage.trials import backend, in_memory_twin, write_study, write_trials
 from nasbench_shrink.strategies.registry import Strategy, resolve, sampler_nodes
 from nasbench_shrink.work.pool import WorkerPool
@@ -454,8 +455,8 @@ class InMemoryRun:
             raise
         finally:
             write_trials(
-                stored._storage,  # Optuna has no public accessor of a study's storage and id
-                stored._study_id,
+                storage_of(stored),
+                study_id_of(stored),
                 [t for t in study.get_trials(deepcopy=False)[known:] if t.state.is_finished()],
             )
         return study  # an in-memory twin holds what the storage now holds, and reads faster

@@ -54,6 +54,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from nasbench_shrink import trial_attrs as ta
 from nasbench_shrink.samplers.cell_sampler import CellSampler, Proposal, stop_study
+from nasbench_shrink.storage.optuna_private import backend, record_heartbeat, storage_of, study_id_of, trial_id_of
 from search_spaces import Cell, complete_cell
 from search_spaces.cell import Edge
 
@@ -292,17 +293,17 @@ class AutoShrinkSampler(CellSampler):
         return traj
 
     def _known_decided(self, study: Study) -> list[Step] | None:
-        entry = self._decided.get((id(study._storage), study._study_id))
-        return entry[1] if entry is not None and entry[0] is study._storage else None
+        entry = self._decided.get((id(storage_of(study)), study_id_of(study)))
+        return entry[1] if entry is not None and entry[0] is storage_of(study) else None
 
     def _directions_of(self, study: Study) -> None:
         self._signs = tuple(-1.0 if d == optuna.study.StudyDirection.MAXIMIZE else 1.0 for d in study.directions)
 
     def trajectory(self, study: Study) -> Trajectory:
         self._directions_of(study)
-        traj = self.replay(study._storage.get_all_trials(study._study_id, deepcopy=False), self._known_decided(study))
-        self._decided[(id(study._storage), study._study_id)] = (
-            study._storage,
+        traj = self.replay(study.get_trials(deepcopy=False), self._known_decided(study))
+        self._decided[(id(storage_of(study)), study_id_of(study))] = (
+            storage_of(study),
             [s for s in traj.steps if s.chosen is not None],
         )
         return traj
@@ -310,7 +311,7 @@ class AutoShrinkSampler(CellSampler):
     # -- proposing a candidate ---------------------------------------------------------------------------------
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         check_claim_storage(study)
-        if self.pareto_width is not None and not study._is_multi_objective():
+        if self.pareto_width is not None and len(study.directions) < 2:
             raise ValueError(
                 "Pareto shrinking keeps the non-dominated candidates of two objectives; create the "
                 "study with two directions"
@@ -333,7 +334,7 @@ class AutoShrinkSampler(CellSampler):
         )
 
     def propose(self, study: Study, trial: FrozenTrial) -> Proposal | None:
-        storage = study._storage
+        storage = storage_of(study)
         while True:
             traj = self.trajectory(study)
             if traj.done:
@@ -347,15 +348,15 @@ class AutoShrinkSampler(CellSampler):
                 free = [c for c in free if c.cell.key not in busy]
             if free:
                 cand = free[0]
-                _heartbeat(storage, trial._trial_id)  # a claimant that dies from here on goes stale, then FAIL
+                record_heartbeat(storage, trial_id_of(trial))  # a claimant that dies from here on goes stale, then FAIL
                 claim = [step.index, *cand.claim_edge]
                 if _engine_of(storage) is None:  # in-memory (one process): check-and-set under a lock
                     with _MEMORY_CLAIMS:
                         won = not self._claimed_elsewhere(study, trial, claim)
                         if won:
-                            storage.set_trial_system_attr(trial._trial_id, ta.CLAIM, claim)
+                            storage.set_trial_system_attr(trial_id_of(trial), ta.CLAIM, claim)
                 else:
-                    storage.set_trial_system_attr(trial._trial_id, ta.CLAIM, claim)
+                    storage.set_trial_system_attr(trial_id_of(trial), ta.CLAIM, claim)
                     won = bool(atomic_claim(study, trial.number, step.index, cand.claim_edge, cand.failures))
                 if won:
                     parent = step.parents[cand.parent] if step.parents else step.cell
@@ -374,11 +375,11 @@ class AutoShrinkSampler(CellSampler):
                         n = len(step.candidates)
                         attrs.update({ta.PROXY_COST_S: cost_s / n, ta.PROXY_FLOPS: flops / n})
                     return Proposal(cand.cell, attrs)
-                storage.set_trial_system_attr(trial._trial_id, ta.CLAIM, None)
+                storage.set_trial_system_attr(trial_id_of(trial), ta.CLAIM, None)
                 time.sleep(self.poll_interval / 10)  # lost to another worker: let its claim become visible
                 continue
             # waiting is not dying: keep this trial's heartbeat fresh so no other worker fails it as stale
-            _heartbeat(storage, trial._trial_id)
+            record_heartbeat(storage, trial_id_of(trial))
             time.sleep(self.poll_interval)
             _fail_stale(study)
 
@@ -388,7 +389,7 @@ class AutoShrinkSampler(CellSampler):
             t.number != trial.number
             and t.system_attrs.get(ta.CLAIM) == claim
             and t.state in (*_ACTIVE, TrialState.COMPLETE)
-            for t in study._storage.get_all_trials(study._study_id, deepcopy=False)
+            for t in study.get_trials(deepcopy=False)
         )
 
     def _may_end_run(self, trial: FrozenTrial) -> bool:
@@ -404,9 +405,7 @@ class AutoShrinkSampler(CellSampler):
         if trial.system_attrs.get(ta.CLAIM) and not self._may_end_run(trial):
             return  # the run can only end at a step with an edgeless candidate: skip the storage read
         # the trial's own final state is not stored yet: replay with it
-        trials: list = [
-            t for t in study._storage.get_all_trials(study._study_id, deepcopy=False) if t.number != trial.number
-        ]
+        trials: list = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
         trials.append(
             SimpleNamespace(
                 number=trial.number,
@@ -432,9 +431,7 @@ def check_claim_storage(study: Study) -> None:
     """Refuse, with one line, a storage on which AutoShrink's claims would not be atomic."""
     from optuna.storages import InMemoryStorage
 
-    from nasbench_shrink.storage.trials import backend
-
-    store = backend(study._storage)
+    store = backend(storage_of(study))
     if isinstance(store, InMemoryStorage):
         return
     engine = getattr(store, "engine", None)
@@ -459,16 +456,13 @@ _ready_engines: set[int] = set()
 
 
 def _engine_of(storage):
-    engine = getattr(storage, "engine", None)
-    if engine is None:  # optuna wraps RDBStorage in a caching layer
-        engine = getattr(getattr(storage, "_backend", None), "engine", None)
-    return engine
+    return getattr(backend(storage), "engine", None)  # an RDBStorage's SQLAlchemy engine, else None
 
 
 def atomic_claim(study: Study, trial_number: int, step: int, edge: Edge, attempt: int) -> bool | None:
     """Claim ``(step, edge, attempt)`` with one INSERT ... ON CONFLICT DO NOTHING in the study's database: exactly
     one trial wins, whatever the interleaving. ``None`` when the storage has no SQL engine."""
-    engine = _engine_of(study._storage)
+    engine = _engine_of(storage_of(study))
     if engine is None or engine.dialect.name not in ("sqlite", "postgresql"):
         return None
     if id(engine) not in _ready_engines:
@@ -481,7 +475,7 @@ def atomic_claim(study: Study, trial_number: int, step: int, edge: Edge, attempt
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    key = {"study_id": study._study_id, "step": step, "src": edge[0], "dst": edge[1], "attempt": attempt}
+    key = {"study_id": study_id_of(study), "step": step, "src": edge[0], "dst": edge[1], "attempt": attempt}
     where = sa.and_(*(claims_table.c[k] == v for k, v in key.items()))
     for _ in range(2):
         with engine.begin() as conn:
@@ -508,17 +502,10 @@ def atomic_claim(study: Study, trial_number: int, step: int, edge: Edge, attempt
 
 def _holds(study: Study, number: int, claim: list[int]) -> bool:
     """Whether trial ``number`` of ``study`` carries ``claim`` (the winner writes its claim before inserting)."""
-    for t in study._storage.get_all_trials(study._study_id, deepcopy=False):
+    for t in study.get_trials(deepcopy=False):
         if t.number == number:
             return t.system_attrs.get(ta.CLAIM) == claim
     return False
-
-
-def _heartbeat(storage, trial_id: int) -> None:
-    from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
-
-    if isinstance(storage, BaseHeartbeat) and is_heartbeat_enabled(storage):
-        storage.record_heartbeat(trial_id)
 
 
 def _fail_stale(study: Study) -> None:

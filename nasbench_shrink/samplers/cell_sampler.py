@@ -21,6 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from nasbench_shrink import trial_attrs as ta
 from nasbench_shrink.samplers.params import cell_to_params, search_space
+from nasbench_shrink.storage.optuna_private import storage_of, trial_id_of
 from nasbench_shrink.work.plan import worker_name
 from search_spaces import Cell
 
@@ -97,14 +98,14 @@ class CellSampler(BaseSampler, ABC):
 
     @staticmethod
     def finished(study: Study, states=(TrialState.COMPLETE,)) -> list[FrozenTrial]:
-        return [t for t in study._storage.get_all_trials(study._study_id, deepcopy=False, states=states)]
+        return [t for t in study.get_trials(deepcopy=False, states=states)]
 
     # -- Optuna sampler API ---------------------------------------------------------------------------------
     def reseed_rng(self) -> None:
         self._fallback.reseed_rng()
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        if study._is_multi_objective() and not self.supports_multi_objective:
+        if len(study.directions) > 1 and not self.supports_multi_objective:
             raise ValueError(
                 f"{type(self).__name__} supports single-objective studies only (the score of Eq. 5); "
                 "create the study with one direction"
@@ -112,15 +113,17 @@ class CellSampler(BaseSampler, ABC):
         if ta.PROPOSAL in trial.system_attrs or ta.SKIP in trial.system_attrs:
             return  # already assigned (e.g. a re-queued trial)
         proposal = self.propose(study, trial)
-        storage = study._storage
+        storage = storage_of(study)
         if proposal is None:
-            storage.set_trial_system_attr(trial._trial_id, ta.SKIP, True)
+            storage.set_trial_system_attr(trial_id_of(trial), ta.SKIP, True)
             return
         if isinstance(proposal, Cell):
             proposal = Proposal(proposal)
         # the worker (host:pid) that evaluates it: shown in the dashboard, and how a stuck trial is traced
         storage.set_trial_system_attr(
-            trial._trial_id, ta.PROPOSAL, {"cell": proposal.cell.to_dict(), **proposal.attrs, "worker": worker_name()}
+            trial_id_of(trial),
+            ta.PROPOSAL,
+            {"cell": proposal.cell.to_dict(), **proposal.attrs, "worker": worker_name()},
         )
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
@@ -130,7 +133,7 @@ class CellSampler(BaseSampler, ABC):
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
         # the FrozenTrial handed to sample_relative predates before_trial's writes: read them from the storage
-        cell = self.proposed_cell(study._storage.get_trial(trial._trial_id))
+        cell = self.proposed_cell(storage_of(study).get_trial(trial_id_of(trial)))
         if cell is None:  # skipped trial: any valid point; the objective prunes it before evaluating
             cell = Cell(
                 self.space,
@@ -161,7 +164,7 @@ def stop_study(study: Study) -> None:
 
 def trial_system_attrs(trial: optuna.Trial) -> dict[str, Any]:
     """A live trial's system attrs (read through the storage; ``Trial`` no longer exposes them)."""
-    return trial.study._storage.get_trial_system_attrs(trial._trial_id)
+    return storage_of(trial.study).get_trial_system_attrs(trial_id_of(trial))
 
 
 def is_skipped(trial: optuna.Trial) -> bool:

@@ -24,6 +24,8 @@ from optuna.distributions import distribution_to_json, json_to_distribution
 from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
+from nasbench_shrink.storage.optuna_private import backend, rdb_models, storage_of, study_id_of
+
 __all__ = [
     "backend",
     "finished_counts",
@@ -35,12 +37,6 @@ __all__ = [
 ]
 
 
-def backend(storage: BaseStorage) -> BaseStorage:
-    """The storage under Optuna's read cache (``create_study`` wraps an ``RDBStorage`` in one)."""
-    inner = getattr(storage, "_backend", None)
-    return inner if isinstance(inner, RDBStorage) else storage
-
-
 def in_memory_twin(study: optuna.Study) -> optuna.Study:
     """An in-memory copy of ``study`` (attrs and finished trials) with the same sampler, to run fast."""
     mem = InMemoryStorage()
@@ -48,11 +44,11 @@ def in_memory_twin(study: optuna.Study) -> optuna.Study:
         storage=mem, study_name=study.study_name, sampler=study.sampler, directions=study.directions
     )
     for k, v in study.user_attrs.items():
-        mem.set_study_user_attr(twin._study_id, k, v)
-    for k, v in study._storage.get_study_system_attrs(study._study_id).items():
-        mem.set_study_system_attr(twin._study_id, k, v)
+        mem.set_study_user_attr(study_id_of(twin), k, v)
+    for k, v in storage_of(study).get_study_system_attrs(study_id_of(study)).items():
+        mem.set_study_system_attr(study_id_of(twin), k, v)
     for t in study.get_trials(deepcopy=False):
-        mem.create_new_trial(twin._study_id, template_trial=t)
+        mem.create_new_trial(study_id_of(twin), template_trial=t)
     return twin
 
 
@@ -77,7 +73,8 @@ def write_trials(storage: BaseStorage, study_id: int, trials: Sequence[FrozenTri
 
 def _write_rdb(store: RDBStorage, study_id: int, trials: Sequence[FrozenTrial]) -> None:
     import sqlalchemy as sa
-    from optuna.storages._rdb import models as m
+
+    m = rdb_models()
 
     session = store.scoped_session()
     try:
@@ -102,7 +99,7 @@ def write_study(storage: BaseStorage, study: optuna.Study) -> int | None:
     (another worker stored it first). Where the batch path does not apply, Optuna's public API is used."""
     store = backend(storage)
     trials = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
-    user, system = study.user_attrs, study._storage.get_study_system_attrs(study._study_id)
+    user, system = study.user_attrs, storage_of(study).get_study_system_attrs(study_id_of(study))
     if isinstance(store, RDBStorage):
         try:
             return _write_study_rdb(store, study, trials, user, system)
@@ -124,7 +121,8 @@ def _write_study_rdb(
     store: RDBStorage, study: optuna.Study, trials: Sequence[FrozenTrial], user: dict, system: dict
 ) -> int | None:
     import sqlalchemy as sa
-    from optuna.storages._rdb import models as m
+
+    m = rdb_models()
 
     session = store.scoped_session()
     try:
@@ -156,7 +154,8 @@ def _write_study_rdb(
 
 def _insert_trials(session, study_id: int, trials: Sequence[FrozenTrial], first: int) -> None:
     import sqlalchemy as sa
-    from optuna.storages._rdb import models as m
+
+    m = rdb_models()
 
     if not trials:
         return
@@ -234,7 +233,8 @@ def _read_rdb(
     store: RDBStorage, study_ids: list[int], states: Container[TrialState] | None
 ) -> dict[int, list[FrozenTrial]]:
     import sqlalchemy as sa
-    from optuna.storages._rdb import models as m
+
+    m = rdb_models()
 
     tt = m.TrialModel.__table__
     query = sa.select(
@@ -323,7 +323,8 @@ def finished_counts(storage: BaseStorage) -> dict[str, tuple[int, float | None]]
     store = backend(storage)
     if isinstance(store, RDBStorage):
         import sqlalchemy as sa
-        from optuna.storages._rdb import models as m
+
+        m = rdb_models()
 
         st, tt, vt = m.StudyModel.__table__, m.TrialModel.__table__, m.TrialValueModel.__table__
         query = (
@@ -340,7 +341,7 @@ def finished_counts(storage: BaseStorage) -> dict[str, tuple[int, float | None]]
             return {name: (int(n), None if best is None else float(best)) for name, n, best in conn.execute(query)}
     out = {}
     for summary in store.get_all_studies():
-        done = store.get_all_trials(summary._study_id, deepcopy=False, states=(TrialState.COMPLETE,))
+        done = store.get_all_trials(study_id_of(summary), deepcopy=False, states=(TrialState.COMPLETE,))
         vals = [t.values[0] for t in done if t.values]
         if done:
             out[summary.study_name] = (len(done), max(vals, default=None))
