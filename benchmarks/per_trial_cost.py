@@ -31,12 +31,8 @@ CELL_STRATEGIES = ("autoshrink", "random", "ws", "er", "ba", "evolution", "compl
 OTHERS = ("tpe", "optuna-random")
 
 
-def floor_ms(table: str, attrs: dict, trials: int, seed: int) -> float:
-    """Milliseconds per trial of Optuna's bare ask/tell of the cell's parameters with ``attrs`` set."""
-    bench = resolve_benchmark(table)
-    dists = search_space(bench.space, bench.nodes)
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=seed))
-    t0 = time.perf_counter()
+def _ask_tell(study: optuna.Study, dists: dict, attrs: dict, trials: int) -> None:
+    """Optuna's bare loop: ask, suggest the cell's parameters, set ``attrs``, tell."""
     for i in range(trials):
         trial = study.ask()
         for name, d in dists.items():
@@ -44,6 +40,15 @@ def floor_ms(table: str, attrs: dict, trials: int, seed: int) -> float:
         for k, v in attrs.items():
             trial.set_user_attr(k, v)
         study.tell(trial, float(i % 7))
+
+
+def floor_ms(table: str, attrs: dict, trials: int, seed: int) -> float:
+    """Milliseconds per trial of Optuna's bare ask/tell of the cell's parameters with ``attrs`` set."""
+    bench = resolve_benchmark(table)
+    dists = search_space(bench.space, bench.nodes)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=seed))
+    t0 = time.perf_counter()
+    _ask_tell(study, dists, attrs, trials)
     return 1000 * (time.perf_counter() - t0) / trials
 
 
@@ -57,13 +62,7 @@ def floor_runs_ms(table: str, attrs: dict, trials_per_run: float, runs: int, see
     t0 = time.perf_counter()
     for r in range(runs):
         study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=seed + r))
-        for i in range(per_run):
-            trial = study.ask()
-            for name, d in dists.items():
-                trial.suggest_categorical(name, d.choices)
-            for k, v in attrs.items():
-                trial.set_user_attr(k, v)
-            study.tell(trial, float(i % 7))
+        _ask_tell(study, dists, attrs, per_run)
     return 1000 * (time.perf_counter() - t0) / (runs * per_run)
 
 
