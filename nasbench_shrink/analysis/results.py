@@ -13,7 +13,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,28 +88,11 @@ class RunKind:
 @dataclass(frozen=True)
 class ComparisonResults:
     """A finished comparison as its readers take it: its folder, the frames of its ``trials.csv`` and
-    ``summary.csv``, its kind and the cost its budget counts. ``run_compare`` returns it (the command only renders
-    it); ``read`` takes it from a folder written earlier."""
+    ``summary.csv``, its kind and the cost its budget counts. ``run_compare`` returns it: the command only renders
+    it, nothing is read back."""
 
     out: Path
     trials: pd.DataFrame
     summary: pd.DataFrame
     kind: RunKind
     budget_kind: str
-
-    @classmethod
-    def read(cls, out: Path | str) -> ComparisonResults:
-        """The results stored in folder ``out`` (one line naming the fix when they are missing or unrecorded)."""
-        import pandas as pd
-
-        out = Path(out)
-        if not (out / "compare.json").exists() or not (out / "summary.csv").exists():
-            raise UserError(f"{out} holds no finished comparison (no compare.json and summary.csv); pass its --out")
-        settings = json.loads((out / "compare.json").read_text())
-        return cls(
-            out=out,
-            trials=pd.read_csv(out / "trials.csv"),
-            summary=pd.read_csv(out / "summary.csv"),
-            kind=RunKind.from_settings(settings, str(out)),
-            budget_kind=settings.get("settings", {}).get("budget_kind", "flops"),
-        )
