@@ -8,12 +8,15 @@ Ctrl-C reaches the whole foreground process group. Workers are spawned with SIGI
 started), so only the parent sees it, even while a worker is still starting: it
 terminates the workers at once (what they finished is already stored; a unit they held is released on SIGTERM,
 so the next run claims it at once) and joins them, so the interrupt ends the command in about a second and leaks
-no process or semaphore.
+no process or semaphore. A stopped worker ends once its job has unwound: the pool's worker loop would otherwise
+catch the ``SystemExit`` and start the next queued job in a process whose imports the stop may have cut in half.
 """
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -75,7 +78,7 @@ class WorkerPool:
         # workers are spawned here: whole (an interrupt waits for the block's end), and with SIGINT blocked, which
         # they inherit, so a Ctrl-C to the process group never reaches them
         with interrupts.deferred(), _sigint_blocked():
-            futures: list[Future] = [self._pool.submit(fn, *args) for fn, args in jobs]
+            futures: list[Future] = [self._pool.submit(_run_job, fn, args) for fn, args in jobs]
         pending = set(futures)
         try:
             while pending:
@@ -105,6 +108,28 @@ def _sigint_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+_stopped_by: int | None = None  # the signal that stopped this worker
+
+
+def _run_job(fn: Callable[..., Any], args: tuple) -> Any:
+    """Run one job in a worker; a worker that was stopped ends here, once the job has unwound (its clean-up, e.g.
+    handing back a unit, has run), instead of returning to the pool's loop for the next job."""
+    try:
+        return fn(*args)
+    finally:
+        if _stopped_by is not None:
+            _end_stopped_worker()
+
+
+def _end_stopped_worker() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    os._exit(128 + (_stopped_by or signal.SIGTERM))
+
+
 def _ignore_sigint() -> None:
     """Worker initializer: leave Ctrl-C to the parent, which stops the workers itself; the parent's SIGTERM
     becomes an exception, so a worker hands back the unit it holds (``work.plan.work``) before it ends, and a
@@ -114,5 +139,7 @@ def _ignore_sigint() -> None:
 
 
 def _stop_worker(signum: int, frame: Any) -> None:
+    global _stopped_by
+    _stopped_by = signum
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process plainly
     raise SystemExit(128 + signum)
