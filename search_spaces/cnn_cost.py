@@ -31,29 +31,41 @@ def _node(op: str, cin: int, width: int, pixels: int, separable: str) -> tuple[i
     return depthwise[0] + pointwise[0], depthwise[1] + pointwise[1]
 
 
+class _Structure:
+    """What every block of the network asks of the pruned cell, worked out once per cell (it has one block per
+    stage): each node's op, whether node 0 feeds it and how many other nodes do, and the leaves. Every node but
+    node 0 outputs the block's width, so these decide every node's input channels."""
+
+    def __init__(self, cell: Cell) -> None:
+        p = cell.pruned()
+        preds: dict[int, list[int]] = {}
+        for i, j in p.edges:
+            preds.setdefault(j, []).append(i)
+        self.nodes = [(p.ops[n], 0 in preds[n], len(preds[n]) - (0 in preds[n])) for n in sorted(preds)]
+        self.leaves = len(preds) - len({i for i, _ in p.edges} - {0})  # nodes with inputs and no output
+        self.identity = not preds
+
+
 def _cell(
-    p: Cell, cin0: int, width: int, size: int, downsample: bool, config: MacroConfig
+    p: _Structure, cin0: int, width: int, size: int, downsample: bool, config: MacroConfig
 ) -> tuple[int, int, int, int]:
     """(MACs, params, output channels, output size) of one ``CellBlock`` of the pruned cell ``p``."""
     out_size = (size // 2) if downsample else size
     pixels = out_size * out_size
     macs = params = 0
-    channels = {0: cin0}
     projected = False
-    for n in p.active_nodes[1:]:
-        preds = p.predecessors(n)
-        if config.aggregation == "concat":
-            cin = sum(channels[i] for i in preds)
+    concat = config.aggregation == "concat"
+    for op, from_input, others in p.nodes:
+        if concat:
+            cin = (cin0 if from_input else 0) + width * others
         else:  # sum: node 0's output is projected once to the width when it differs
             cin = width
-            if 0 in preds and cin0 != width and not projected:
+            if from_input and cin0 != width and not projected:
                 m, q = _conv_bn(cin0, width, pixels)
                 macs, params, projected = macs + m, params + q, True
-        m, q = _node(p.ops[n], cin, width, pixels, config.separable)
+        m, q = _node(op, cin, width, pixels, config.separable)
         macs, params = macs + m, params + q
-        channels[n] = width
-    leaves = p.leaves
-    out = sum(channels[n] for n in leaves) if config.aggregation == "concat" or leaves == (0,) else width
+    out = cin0 if p.identity else (width * p.leaves if concat else width)
     if config.residual and (out != cin0 or downsample):
         m, q = _conv_bn(cin0, out, pixels)  # the projection's stride equals the pooling factor
         macs, params = macs + m, params + q
@@ -64,7 +76,7 @@ def cnn_resources(cell: Cell, config: MacroConfig) -> Resources:
     """Forward MACs per image and parameters of ``build_cnn(cell, config)``, counted without building it."""
     if cell.space != "cnn":
         raise ValueError(f"a CNN needs a 'cnn' cell, got a {cell.space!r} cell")
-    p = cell.pruned()
+    p = _Structure(cell)
     size = config.input_size
     macs, params = _conv_bn(config.in_channels, config.stem_channels, size * size, kernel=3)
     ch = config.stem_channels

@@ -32,29 +32,35 @@ __all__ = ["FittedSurrogate", "ForestArrays", "fit_surrogate"]
 
 class ForestArrays:
     """Fitted scikit-learn forests as flat node arrays (every tree of every forest one after another), walked for
-    all trees at once: one pass answers every forest."""
+    all trees at once: one pass answers every forest.
+
+    Each tree is laid out breadth first with a node's two children side by side, so one step of the walk is
+    ``node = left[node] + (x[feature[node]] > threshold[node])``; a leaf points to itself with an infinite
+    threshold, so a walk of the deepest tree's depth ends every tree at its leaf."""
 
     def __init__(self, forests: list[Any]) -> None:
         trees = [[e.tree_ for e in f.estimators_] for f in forests]
-        flat = [t for ts in trees for t in ts]
-        sizes = np.array([t.node_count for t in flat])
-        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("feature", "threshold", "left", "right", "value")}
-        for t, off in zip(flat, offsets):
-            n = t.node_count
-            own = np.arange(n)
-            leaf = t.children_left[:n] == -1
-            parts["feature"].append(np.where(leaf, 0, t.feature[:n]))
-            parts["threshold"].append(t.threshold[:n])
-            parts["left"].append(off + np.where(leaf, own, t.children_left[:n]))  # a leaf points to itself
-            parts["right"].append(off + np.where(leaf, own, t.children_right[:n]))
-            parts["value"].append(t.value[:n, 0, 0])
-        self.feature = np.concatenate(parts["feature"]).astype(np.intp)
-        self.threshold = np.concatenate(parts["threshold"])
-        self.left = np.concatenate(parts["left"]).astype(np.intp)
-        self.right = np.concatenate(parts["right"]).astype(np.intp)
-        self.value = np.concatenate(parts["value"])
-        self.roots = offsets.astype(np.intp)
+        feature: list[np.ndarray] = []
+        threshold: list[np.ndarray] = []
+        left: list[np.ndarray] = []
+        value: list[np.ndarray] = []
+        roots, offset = [], 0
+        for t in (t for ts in trees for t in ts):
+            order = _breadth_first(t.children_left, t.children_right)
+            position = np.empty(t.node_count, dtype=np.intp)
+            position[order] = np.arange(len(order))
+            leaf = t.children_left[order] == -1
+            feature.append(np.where(leaf, 0, t.feature[order]))
+            threshold.append(np.where(leaf, np.inf, t.threshold[order]))
+            left.append(offset + np.where(leaf, np.arange(len(order)), position[t.children_left[order]]))
+            value.append(t.value[order, 0, 0])
+            roots.append(offset)
+            offset += len(order)
+        self.feature = np.concatenate(feature).astype(np.intp)
+        self.threshold = np.concatenate(threshold)
+        self.left = np.concatenate(left).astype(np.intp)
+        self.value = np.concatenate(value)
+        self.roots = np.asarray(roots, dtype=np.intp)
         self.depth = max(e.get_depth() for f in forests for e in f.estimators_)
         self.forests = [len(ts) for ts in trees]
 
@@ -63,13 +69,22 @@ class ForestArrays:
         x = np.asarray(x, dtype=np.float32).astype(np.float64)
         node = self.roots
         for _ in range(self.depth):
-            node = np.where(x[self.feature[node]] <= self.threshold[node], self.left[node], self.right[node])
+            node = self.left[node] + (x[self.feature[node]] > self.threshold[node])
         leaves = self.value[node]
-        out, start = np.empty(len(self.forests)), 0
-        for i, n in enumerate(self.forests):
-            out[i] = leaves[start : start + n].mean()
-            start += n
-        return out
+        if len(set(self.forests)) == 1:
+            return leaves.reshape(len(self.forests), -1).mean(axis=1)
+        return np.array([part.mean() for part in np.split(leaves, np.cumsum(self.forests)[:-1])])
+
+
+def _breadth_first(children_left: np.ndarray, children_right: np.ndarray) -> list[int]:
+    """A tree's node ids in breadth-first order, each internal node's left child directly before its right."""
+    order, k = [0], 0
+    while k < len(order):
+        n = order[k]
+        k += 1
+        if children_left[n] != -1:
+            order += [int(children_left[n]), int(children_right[n])]
+    return order
 
 
 @dataclass(frozen=True)

@@ -139,8 +139,12 @@ def _gbt():
 def _rf():
     from sklearn.ensemble import RandomForestRegressor
 
+    # depth 8 and leaves of 5: one seed's noise (SD 0.02) is most of what deeper trees would fit; a query walks
+    # every tree, and these 100 shallow trees keep a lookup under 100 µs (docs/fidelity.md: the grid compared)
     return _OnFeatures(
-        RandomForestRegressor(n_estimators=300, min_samples_leaf=2, max_features=0.5, random_state=0, n_jobs=1)
+        RandomForestRegressor(
+            n_estimators=100, max_depth=8, min_samples_leaf=5, max_features=0.5, random_state=0, n_jobs=1
+        )
     )
 
 

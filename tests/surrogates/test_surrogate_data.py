@@ -16,6 +16,8 @@ from nasbench_shrink.surrogates.features import cell_features, feature_names
 from nasbench_shrink.surrogates.validation import rank_scores, validate
 from search_spaces import Cell, all_edges, random_ops
 
+OPS = ("conv1x1", "sep3x3")
+
 
 def _random_cell(rng: random.Random, nodes: int = 8) -> Cell:
     return Cell(
@@ -34,6 +36,47 @@ def test_isomorphic_cells_get_identical_features():
         assert twin.key == c.key
         assert np.array_equal(cell_features(c, 10**6, 10**4), cell_features(twin, 10**6, 10**4))
     assert len(cell_features(c, 1, 1)) == len(feature_names())
+
+
+def _graph_library_features(cell: Cell, macs: int, params: int) -> np.ndarray:
+    """The same features computed on a networkx graph of the pruned cell: an independent reference."""
+    import math
+
+    import networkx as nx
+
+    from search_spaces.canonical import to_graph
+
+    g = to_graph(cell)
+    ops = nx.get_node_attributes(g, "op")
+    depth, paths = {0: 0}, {0: 1}
+    for n in nx.topological_sort(g):
+        for m in g.successors(n):
+            depth[m] = max(depth.get(m, 0), depth[n] + 1)
+            paths[m] = paths.get(m, 0) + paths[n]
+    leaves = [n for n in g if g.out_degree(n) == 0 and n != 0]
+    inner = [n for n in g if n != 0]
+    in_deg = [g.in_degree(n) for n in inner] or [0]
+    f = [math.log10(max(macs, 1)), math.log10(max(params, 1)), len(inner), g.number_of_edges(), len(leaves)]
+    f += [max(depth.values()), math.log2(max(1, sum(paths[n] for n in leaves))), g.out_degree(0)]
+    f += [float(np.mean(in_deg)), max(in_deg)]
+    for op in OPS:
+        members = [n for n in inner if ops[n] == op]
+        f += [len(members), sum(ops[n] == op for n in leaves), sum(g.in_degree(n) for n in members)]
+        f.append(float(np.mean([depth[n] for n in members])) if members else 0.0)
+    f += [sum(depth[n] == d for n in inner) for d in range(1, 8)]
+    f += [sum(ops[u] == a and ops[v] == b for u, v in g.edges) for a in ("input", *OPS) for b in OPS]
+    return np.asarray(f, dtype=float)
+
+
+def test_features_equal_a_graph_library_computation():
+    """The features are computed on the edge list for speed; a networkx computation of each gives the same
+    vector, on cells of every density (the identity cell and unreachable nodes included)."""
+    rng = random.Random(11)
+    for _ in range(300):
+        nodes = rng.choice([2, 5, 8])
+        p = rng.random()
+        c = Cell("cnn", nodes, [e for e in all_edges(nodes) if rng.random() < p], random_ops("cnn", nodes, rng))
+        assert np.array_equal(cell_features(c, 12345, 678), _graph_library_features(c, 12345, 678)), c
 
 
 def _fixture_records(n: int = 60, seed: int = 0):
