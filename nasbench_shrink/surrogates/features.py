@@ -82,7 +82,10 @@ def cell_features(cell: Cell, macs: int, params: int) -> np.ndarray:
             sum(in_deg[n] for n in members),
             sum(depth[n] for n in members) / len(members) if members else 0.0,
         ]
-    f += [sum(depth[n] == d for n in inner) for d in range(1, _MAX_DEPTH)]
+    at_depth = [0] * (len(cell.ops) + 1)
+    for n in inner:
+        at_depth[depth[n]] += 1
+    f += at_depth[1:_MAX_DEPTH] + [0] * max(0, _MAX_DEPTH - len(at_depth))
     kinds = [(ops[u], ops[v]) for u, v in edges]
     for a in _NODE_OPS:
         for b in _OPS:

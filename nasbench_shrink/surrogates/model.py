@@ -63,6 +63,9 @@ class ForestArrays:
         self.roots = np.asarray(roots, dtype=np.intp)
         self.depth = max(e.get_depth() for f in forests for e in f.estimators_)
         self.forests = [len(ts) for ts in trees]
+        self.average = np.zeros((len(trees), len(roots)))  # row i: the mean over forest i's trees
+        for i, start in enumerate(np.cumsum([0, *self.forests[:-1]])):
+            self.average[i, start : start + self.forests[i]] = 1.0 / self.forests[i]
 
     def predict_one(self, x: np.ndarray) -> np.ndarray:
         """Each forest's prediction for one feature vector (scikit-learn compares float32 features)."""
@@ -70,10 +73,7 @@ class ForestArrays:
         node = self.roots
         for _ in range(self.depth):
             node = self.left[node] + (x[self.feature[node]] > self.threshold[node])
-        leaves = self.value[node]
-        if len(set(self.forests)) == 1:
-            return leaves.reshape(len(self.forests), -1).mean(axis=1)
-        return np.array([part.mean() for part in np.split(leaves, np.cumsum(self.forests)[:-1])])
+        return self.average @ self.value[node]
 
 
 def _breadth_first(children_left: np.ndarray, children_right: np.ndarray) -> list[int]:
