@@ -138,7 +138,7 @@ def run_front_points(g: pd.DataFrame, summary_row, metric: str, cost: str, land=
 def _front_panel(ax, s: str, runs, trials, metric: str, cost: str, land, target: str, colour, scale: float) -> None:
     """Strategy ``s``'s panel: every architecture and the true front (on a table), each run's believed front at
     its end (thin), and the median run's (bold)."""
-    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
+    from nasbench_shrink.analysis import style
 
     if land is not None:
         all_cost = [land.macs[k] if cost == "macs" else land.params[k] for k in land.keys]
@@ -168,10 +168,7 @@ def _front_panel(ax, s: str, runs, trials, metric: str, cost: str, land, target:
             f"{median[target]:.3g} (seed {int(median['seed'])})",
             fontsize="small",
         )
-    ax.set_xscale("log")
-    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))  # a decade or two: label 2 and 5
-    ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 10k, 20k, 50k, 100k
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    style.log_x(ax, engineering=True)  # 10k, 20k, 50k, 100k
 
 
 def fronts_figure(

@@ -157,10 +157,19 @@ def pareto_figure(summary: pd.DataFrame, path: Path, m: str) -> None:
         y = summary[f"final_test_{m}" if final else f"best_{m}"]
         xlabel, ylabel = "parameters (M, log scale)", "perplexity (lower is better)"
     d = summary.assign(x=x, y=y)
+    size, alpha = style.marker_size(len(d))
     sns.scatterplot(
-        d, x="x", y="y", hue="strategy", style="strategy", s=80, ax=ax, palette=style.palette(summary["strategy"])
+        d,
+        x="x",
+        y="y",
+        hue="strategy",
+        style="strategy",
+        s=size,
+        alpha=alpha,
+        ax=ax,
+        palette=style.palette(summary["strategy"]),
     )
-    ax.set_xscale("log")
+    style.log_x(ax)
     ax.set_xlabel(("final network " if final else "search network ") + xlabel)
     ax.set_ylabel(("final test " if final else "best proxy ") + ylabel)
     ax.set_title("Performance vs cost, one marker per run")
@@ -192,18 +201,19 @@ def table_pareto_figure(summary: pd.DataFrame, land, path: Path) -> None:
         x=[land.macs.get(k, np.nan) for k in summary["best_arch_key"]],
         y=[100 * land.mean_perf.get(k, np.nan) for k in summary["best_arch_key"]],
     )
+    size, alpha = style.marker_size(len(d), few=70.0)
     sns.scatterplot(
         d,
         x="x",
         y="y",
         hue="strategy",
         style="strategy",
-        s=70,
+        s=size,
         ax=ax,
-        alpha=0.8,
+        alpha=min(alpha, 0.8),
         palette=style.palette(summary["strategy"]),
     )
-    ax.set_xscale("log")
+    style.log_x(ax, engineering=True)
     ax.set_xlabel("search-network MACs per image (log scale)")
     ax.set_ylabel("mean proxy validation accuracy (%)")
     ax.set_title("Found cells over the whole space (one marker per run)")

@@ -58,6 +58,26 @@ def engineering_x(ax) -> None:
     ax.xaxis.set_major_formatter(EngFormatter(sep=""))
 
 
+def log_x(ax, engineering: bool = False) -> None:
+    """A log x axis labelled at 1, 2 and 5 of each decade in plain numbers (``engineering``: 10k, 20k, 50k), with
+    unlabelled minor ticks: over a decade or less, matplotlib's default labels every minor tick in scientific
+    notation and they run into each other."""
+    from matplotlib.ticker import EngFormatter, FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(EngFormatter(sep="") if engineering else FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def marker_size(markers: int, few: float = 80.0) -> tuple[float, float]:
+    """(size, alpha) of a scatter's markers: ``few`` and opaque up to 300 markers, smaller and see-through beyond,
+    so a comparison of hundreds of seeds shows where each strategy's runs lie instead of the last one drawn."""
+    if markers <= 300:
+        return few, 1.0
+    return max(8.0, few * np.sqrt(300 / markers)), 0.5
+
+
 def palette(names: Sequence[str]) -> dict[str, tuple]:
     """The same colour for a strategy in every figure of a report (the order the strategies were given)."""
     import seaborn as sns
