@@ -143,8 +143,25 @@ def rank_figure(trials: pd.DataFrame, kind: str, path: Path, budget_kind: str | 
     _save(fig, ax, path, "strategy")
 
 
-def pareto_figure(summary: pd.DataFrame, path: Path, m: str) -> None:
+def _runs_scatter(ax, runs: pd.DataFrame, few: float = 80.0, alpha: float = 1.0) -> None:
+    """One marker per run at (x, y), coloured and shaped by strategy; smaller and see-through for many runs."""
     import seaborn as sns
+
+    size, see_through = style.marker_size(len(runs), few=few)
+    sns.scatterplot(
+        runs,
+        x="x",
+        y="y",
+        hue="strategy",
+        style="strategy",
+        s=size,
+        alpha=min(alpha, see_through),
+        ax=ax,
+        palette=style.palette(runs["strategy"]),
+    )
+
+
+def pareto_figure(summary: pd.DataFrame, path: Path, m: str) -> None:
 
     fig, ax = style.figure()
     final = f"final_test_{m}" in summary.columns
@@ -156,19 +173,7 @@ def pareto_figure(summary: pd.DataFrame, path: Path, m: str) -> None:
         x = summary["final_params" if final else "best_params"] / 1e6
         y = summary[f"final_test_{m}" if final else f"best_{m}"]
         xlabel, ylabel = "parameters (M, log scale)", "perplexity (lower is better)"
-    d = summary.assign(x=x, y=y)
-    size, alpha = style.marker_size(len(d))
-    sns.scatterplot(
-        d,
-        x="x",
-        y="y",
-        hue="strategy",
-        style="strategy",
-        s=size,
-        alpha=alpha,
-        ax=ax,
-        palette=style.palette(summary["strategy"]),
-    )
+    _runs_scatter(ax, summary.assign(x=x, y=y))
     style.log_x(ax)
     ax.set_xlabel(("final network " if final else "search network ") + xlabel)
     ax.set_ylabel(("final test " if final else "best proxy ") + ylabel)
@@ -178,7 +183,6 @@ def pareto_figure(summary: pd.DataFrame, path: Path, m: str) -> None:
 
 def table_pareto_figure(summary: pd.DataFrame, land, path: Path) -> None:
     """On a table: every architecture, the exact accuracy-vs-MACs front, and each run's best cell over them."""
-    import seaborn as sns
 
     fig, ax = style.figure()
     ax.scatter(
@@ -201,18 +205,7 @@ def table_pareto_figure(summary: pd.DataFrame, land, path: Path) -> None:
         x=[land.macs.get(k, np.nan) for k in summary["best_arch_key"]],
         y=[100 * land.mean_perf.get(k, np.nan) for k in summary["best_arch_key"]],
     )
-    size, alpha = style.marker_size(len(d), few=70.0)
-    sns.scatterplot(
-        d,
-        x="x",
-        y="y",
-        hue="strategy",
-        style="strategy",
-        s=size,
-        ax=ax,
-        alpha=min(alpha, 0.8),
-        palette=style.palette(summary["strategy"]),
-    )
+    _runs_scatter(ax, d, few=70.0, alpha=0.8)
     style.log_x(ax, engineering=True)
     ax.set_xlabel("search-network MACs per image (log scale)")
     ax.set_ylabel("mean proxy validation accuracy (%)")
