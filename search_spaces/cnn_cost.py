@@ -42,7 +42,7 @@ class _Structure:
         for i, j in p.edges:
             preds.setdefault(j, []).append(i)
         self.nodes = [(p.ops[n], 0 in preds[n], len(preds[n]) - (0 in preds[n])) for n in sorted(preds)]
-        self.leaves = len(preds) - len({i for i, _ in p.edges} - {0})  # nodes with inputs and no output
+        self.leaf_count = len(preds) - len({i for i, _ in p.edges} - {0})  # nodes with inputs and no output
         self.identity = not preds
 
 
@@ -65,7 +65,7 @@ def _cell(
                 macs, params, projected = macs + m, params + q, True
         m, q = _node(op, cin, width, pixels, config.separable)
         macs, params = macs + m, params + q
-    out = cin0 if p.identity else (width * p.leaves if concat else width)
+    out = cin0 if p.identity else (width * p.leaf_count if concat else width)
     if config.residual and (out != cin0 or downsample):
         m, q = _conv_bn(cin0, out, pixels)  # the projection's stride equals the pooling factor
         macs, params = macs + m, params + q
