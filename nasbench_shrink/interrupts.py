@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["acknowledge", "deferred", "entry", "in_import", "install", "pending"]
+__all__ = ["acknowledge", "deferred", "entry", "install", "pending"]
 
 _RECHECK_S = 0.05
 _pending = False
@@ -36,12 +36,6 @@ def _in_import(frame: FrameType | None) -> bool:
             return True
         frame = frame.f_back
     return False
-
-
-def in_import(frame: FrameType | None) -> bool:
-    """Whether ``frame`` runs inside the import machinery (an exception raised there can leave a module half
-    imported, or be printed as "Exception ignored" from one of its callbacks and lost)."""
-    return _in_import(frame)
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:

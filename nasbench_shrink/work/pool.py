@@ -142,8 +142,4 @@ def _stop_worker(signum: int, frame: Any) -> None:
     global _stopped_by
     _stopped_by = signum
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process plainly
-    if interrupts.in_import(frame):
-        # an exception here would be lost in an import callback ("Exception ignored") or leave a module half
-        # imported: end at once; a unit held meanwhile is taken over when its lease lapses
-        _end_stopped_worker()
     raise SystemExit(128 + signum)
