@@ -18,6 +18,8 @@ charged cost, and the trained network is the same: ``tests/evaluation/test_train
     python benchmarks/collect_n8.py --dir results/n8 --role strategies &
     python benchmarks/collect_n8.py --dir results/n8 --status
 
+``--first autoshrink:4`` starts the strategies' sequence at that run (a second strategies process on a free core).
+
 On a machine without the collection folder, ``--import nasbench_shrink/surrogates/cifar10-small-n8-data.parquet``
 loads the shipped data set into a new folder's cache and manifests first; the roles then continue where it ended
 (a strategy run replays its finished evaluations from the cache, free).
@@ -120,11 +122,16 @@ def run_designs(args, bench, cache) -> None:
             )
 
 
-def _strategy_runs(max_seeds: int):
-    for seed in range(max_seeds):
-        yield "autoshrink", seed
-        yield "evolution", seed
-        yield "tpe", seed
+def _strategy_runs(max_seeds: int, first: str | None = None):
+    """The strategies' runs in order; ``first`` ("autoshrink:4") starts the sequence at that run, so a second
+    process can run ahead on another core (the cache is shared: the first process then replays it for free)."""
+    runs = [(name, seed) for seed in range(max_seeds) for name in ("autoshrink", "evolution", "tpe")]
+    if first is not None:
+        name, _, seed = first.partition(":")
+        if (name, int(seed or 0)) not in runs:
+            sys.exit(f"collect_n8: --first {first} is not one of the runs; pass NAME:SEED, e.g. autoshrink:4")
+        runs = runs[runs.index((name, int(seed or 0))) :]
+    yield from runs
 
 
 def run_strategies(args, bench, cache) -> None:
@@ -138,7 +145,7 @@ def run_strategies(args, bench, cache) -> None:
     manifest = Manifest(args.dir / "manifest-strategies.jsonl")
     storage = f"sqlite:///{args.dir / 'studies.db'}"
     cache_url = f"sqlite:///{args.dir / 'cache.db'}"
-    for name, seed in _strategy_runs(args.max_seeds):
+    for name, seed in _strategy_runs(args.max_seeds, args.first):
         t0 = time.time()
         budget = {} if name == "autoshrink" else {"budget_kind": "evals", "budget": float(STRATEGY_EVALS)}
         spec = SearchSpec(
@@ -281,6 +288,7 @@ def main() -> None:
     ap.add_argument("--start", type=int, default=0, help="designs: first index")
     ap.add_argument("--max-cells", type=int, default=4000, help="designs: stop before this index")
     ap.add_argument("--max-seeds", type=int, default=5, help="strategies: runs per strategy")
+    ap.add_argument("--first", default=None, help="strategies: start at this run, NAME:SEED (e.g. autoshrink:4)")
     args = ap.parse_args()
     if args.status:
         status(args)
