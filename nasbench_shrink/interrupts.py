@@ -20,11 +20,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["acknowledge", "deferred", "entry", "install", "pending"]
+__all__ = [
+    "acknowledge",
+    "ask_stop",
+    "deferred",
+    "deferring",
+    "entry",
+    "in_import",
+    "install",
+    "pending",
+    "stopping",
+    "undeferred",
+]
 
 _RECHECK_S = 0.05
 _pending = False
 _deferring = 0
+_stopping = False  # a worker process was asked to stop (``work.pool``)
 _ENTRIES: set = set()  # code objects of @entry functions
 
 
@@ -36,6 +48,12 @@ def _in_import(frame: FrameType | None) -> bool:
             return True
         frame = frame.f_back
     return False
+
+
+def in_import(frame: FrameType | None) -> bool:
+    """Whether ``frame`` runs inside the import machinery or a module's top level: an exception raised there can
+    leave a module half imported, or be printed as "Exception ignored" by an import-lock callback and lost."""
+    return _in_import(frame)
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -65,6 +83,33 @@ def deferred() -> Iterator[None]:
         yield
     finally:
         _deferring -= 1
+
+
+def deferring() -> bool:
+    """Whether a ``deferred()`` block (outside any ``undeferred()`` part of it) is running."""
+    return _deferring > 0
+
+
+@contextmanager
+def undeferred() -> Iterator[None]:
+    """A part of a ``deferred()`` block that an interrupt may cut: the work the block's bookkeeping is around (a
+    plan unit's call, between its claim and its hand-back)."""
+    global _deferring
+    saved, _deferring = _deferring, 0
+    try:
+        yield
+    finally:
+        _deferring = saved
+
+
+def ask_stop() -> None:
+    """Record that this (worker) process was asked to stop: it takes on no new work (``stopping()``)."""
+    global _stopping
+    _stopping = True
+
+
+def stopping() -> bool:
+    return _stopping
 
 
 def acknowledge() -> None:

@@ -381,8 +381,7 @@ def worker_cmd(
     leave when nothing is left. A worker killed mid-unit is replaced by the next one that claims its unit."""
     import os
 
-    from nasbench_shrink.work.plan import Context, work
-    from nasbench_shrink.work.pool import WorkerPool
+    from nasbench_shrink.work.plan import Context, work, work_in_processes
 
     urls = [u for u in (storage, cache) if u]
     if not urls:
@@ -404,8 +403,7 @@ def worker_cmd(
             on_unit=lambda c: err_console.print(f"[{c.run_id}] {c.label} (attempt {c.attempt})", highlight=False),
         )
     else:
-        with WorkerPool(workers) as pool:
-            ran = sum(pool.run([(work, (urls, ctx, run, 1.0, None, wait))] * workers))
+        ran = work_in_processes(workers, urls, ctx, run, wait_s=wait)
     console.print(f"ran {ran} units; nothing left to claim", highlight=False)
 
 

@@ -43,8 +43,7 @@ from nasbench_shrink.runs.compare_units import (
 )
 from nasbench_shrink.runs.search import SearchSpec, check_budget, open_storage, run_worker
 from nasbench_shrink.storage.trials import backend, finished_counts
-from nasbench_shrink.work.plan import Context, Unit, open_plan, work, work_is, work_of
-from nasbench_shrink.work.pool import WorkerPool
+from nasbench_shrink.work.plan import Context, Unit, open_plan, work_in_processes, work_is, work_of
 from search_spaces import Cell
 
 SEEDS_PER_UNIT = 10  # on an instant benchmark: the seeds one plan unit runs
@@ -312,8 +311,7 @@ def _run_units(
     # live evaluation builds networks: torch is imported before any unit is claimed (lookups never import it)
     preload = () if bench.instant else ("nasbench_shrink.evaluation.networks",)
     ctx = Context(threads=threads, data_dir=spec.data_dir, watch_parent=True, preload=preload)
-    with WorkerPool(workers) as pool:
-        pool.run([(work, ([spec.storage], ctx, run_id))] * workers, on_tick=tick, tick_s=0.5 if bench.instant else 2.0)
+    work_in_processes(workers, [spec.storage], ctx, run_id, on_tick=tick, tick_s=0.5 if bench.instant else 2.0)
 
 
 def _collect(units: list[dict], spec: CompareSpec, bench: Benchmark, budget: Any) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -19,8 +19,7 @@ from nasbench_shrink.catalogue import get_benchmark
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.evaluation.cache import EvaluationCache, cache_key, open_cache
 from nasbench_shrink.evaluation.evaluator import EvalRecord, evaluate
-from nasbench_shrink.work.plan import Context, Unit, open_plan, work, work_of
-from nasbench_shrink.work.pool import WorkerPool
+from nasbench_shrink.work.plan import Context, Unit, open_plan, work, work_in_processes, work_of
 from search_spaces.cell import Cell
 from search_spaces.enumeration import enumerate_cells
 
@@ -170,8 +169,7 @@ def _train(
     if workers <= 1:
         work([cache_url], ctx, run_id, on_unit=None if tick is None else (lambda _c: tick()))
     else:
-        with WorkerPool(workers) as pool:
-            pool.run([(work, ([cache_url], ctx, run_id))] * workers, on_tick=tick, tick_s=2.0)
+        work_in_processes(workers, [cache_url], ctx, run_id, on_tick=tick, tick_s=2.0)
     plan.check_done(run_id)
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from nasbench_shrink import interrupts
 from nasbench_shrink.errors import UserError
 from nasbench_shrink.storage.locks import schema_lock
 
@@ -39,6 +40,7 @@ __all__ = [
     "Unit",
     "open_plan",
     "work",
+    "work_in_processes",
     "work_is",
     "work_of",
     "worker_name",
@@ -130,8 +132,9 @@ def decode_result(text: str) -> Any:
     return json.loads(text)
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def worker_name(pid: int | None = None) -> str:
+    """How a plan names the worker process ``pid`` (this one by default) of this machine."""
+    return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}"
 
 
 def _now(conn: sa.Connection) -> float:
@@ -286,6 +289,18 @@ class Plan:
                 .values(state="todo", holder=None, lease_until=None)
             )
 
+    def release_holders(self, holders: Collection[str]) -> int:
+        """Hand back every running unit of ``holders`` (workers known to be gone); returns how many."""
+        if not holders:
+            return 0
+        c = units_table.c
+        with self.engine.begin() as conn:
+            return conn.execute(
+                units_table.update()
+                .where(c.state == "running", c.holder.in_(list(holders)))
+                .values(state="todo", holder=None, lease_until=None)
+            ).rowcount
+
     def fail(self, claim: Claim, worker: str, error: str) -> None:
         c = units_table.c
         with self.engine.begin() as conn:
@@ -418,12 +433,29 @@ def work(
     for module in context.preload:
         importlib.import_module(module)
     plans = [open_plan(u) for u in dict.fromkeys(urls)]
+    # the plan's bookkeeping (claim, hand-back, result) is never cut by a stop or a Ctrl-C: one that lands there
+    # waits for the unit's call (undeferred), so a claimed unit is always either run, handed back or failed
+    with interrupts.deferred():
+        return _work_loop(plans, me, context, run_id, poll_s, on_unit, wait_s)
+
+
+def _work_loop(
+    plans: Sequence[Plan],
+    me: str,
+    context: Context,
+    run_id: str | None,
+    poll_s: float,
+    on_unit: Callable[[Claim], None] | None,
+    wait_s: float,
+) -> int:
     done = 0
     deadline = time.monotonic() + wait_s
     waiting_since: float | None = None
     while True:
         waiting = False
         for plan in plans:
+            if interrupts.stopping():  # a stopped worker takes on nothing new
+                return done
             got = plan.claim(me, run_id)
             if got is None:
                 continue
@@ -431,17 +463,21 @@ def work(
                 waiting = True
                 continue
             assert isinstance(got, Claim)
-            if on_unit is not None:
-                on_unit(got)
-            with _Lease(plan, got, me, every=max(0.5, _lease_of(plan, got.run_id) / 4)):
-                try:
-                    result = _call(got.work)({**got.payload, "attempt": got.attempt}, context)
-                except Exception as exc:
-                    plan.fail(got, me, f"{type(exc).__name__}: {exc}".strip().splitlines()[0])
-                    raise
-                except BaseException:  # interrupted or abandoned: hand the unit back at once
-                    plan.release(got, me)
-                    raise
+            try:
+                with _Lease(plan, got, me, every=max(0.5, _lease_of(plan, got.run_id) / 4)):
+                    try:
+                        with interrupts.undeferred():
+                            if interrupts.stopping():  # asked to stop while claiming: run nothing
+                                raise Abandoned(got.label)
+                            if on_unit is not None:
+                                on_unit(got)
+                            result = _call(got.work)({**got.payload, "attempt": got.attempt}, context)
+                    except Exception as exc:
+                        plan.fail(got, me, f"{type(exc).__name__}: {exc}".strip().splitlines()[0])
+                        raise
+            except BaseException:  # interrupted or abandoned: hand the unit back at once (a failed one stays so)
+                plan.release(got, me)
+                raise
             plan.finish(got, me, result)
             done += 1
             break
@@ -453,7 +489,38 @@ def work(
             elif waiting and time.monotonic() - waiting_since > 5.0:
                 _say_waiting(plans, run_id)
                 waiting_since = time.monotonic() + 25.0  # say it again in about half a minute
-            time.sleep(poll_s)
+            with interrupts.undeferred():
+                time.sleep(poll_s)
+
+
+def work_in_processes(
+    workers: int,
+    urls: Sequence[str],
+    context: Context,
+    run_id: str | None = None,
+    on_tick: Callable[[], None] | None = None,
+    tick_s: float = 1.0,
+    wait_s: float = 0.0,
+) -> int:
+    """``work()`` in ``workers`` local processes; returns how many units they ran.
+
+    When the processes must be stopped (Ctrl-C, a failed unit), each hands its unit back as it unwinds, and what
+    one could not hand back is handed back here once it has ended: a worker killed after the grace period, or
+    one whose hand-back waited on a database lock held by the work it was cut off in. A rerun claims it at once.
+    """
+    from nasbench_shrink.work.pool import WorkerPool
+
+    pool = WorkerPool(workers)
+    try:
+        with pool:
+            jobs = [(work, (list(urls), context, run_id, 1.0, None, wait_s))] * pool.workers
+            return sum(pool.run(jobs, on_tick=on_tick, tick_s=tick_s))
+    finally:
+        if pool.stopped:
+            with interrupts.deferred():
+                gone = [worker_name(pid) for pid in pool.stopped]
+                for url in dict.fromkeys(urls):
+                    open_plan(url).release_holders(gone)
 
 
 def _say_waiting(plans: Sequence[Plan], run_id: str | None) -> None:

@@ -5,11 +5,13 @@ jobs from a process pool; the parent polls for progress while they run and re-ra
 A worker whose parent dies stops at its next trial (see ``search.run_worker(watch_parent=True)``).
 
 Ctrl-C reaches the whole foreground process group. Workers are spawned with SIGINT blocked (and ignore it once
-started), so only the parent sees it, even while a worker is still starting: it
-terminates the workers at once (what they finished is already stored; a unit they held is released on SIGTERM,
-so the next run claims it at once) and joins them, so the interrupt ends the command in about a second and leaks
-no process or semaphore. A stopped worker ends once its job has unwound: the pool's worker loop would otherwise
-catch the ``SystemExit`` and start the next queued job in a process whose imports the stop may have cut in half.
+started), so only the parent sees it, even while a worker is still starting: it terminates the workers at once
+(what they finished is already stored) and joins them, so the interrupt ends the command in about a second and
+leaks no process or semaphore. A worker's SIGTERM becomes ``SystemExit`` at the next safe point (never inside an
+import, nor in a plan's claim or hand-back: ``work.plan.work``), so the unit it holds is handed back as it
+unwinds; ``work.plan.work_in_processes`` hands back, once they have ended, the units of workers that could not
+(killed after the grace period). A stopped worker then ends: the pool's worker loop would otherwise catch the
+``SystemExit`` and start the next queued job.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class WorkerPool:
     def __init__(self, workers: int) -> None:
         self.workers = max(1, int(workers))
         self._pool: ProcessPoolExecutor | None = None
+        self.stopped: list[int] = []  # process ids of the workers an exception made this pool stop
 
     def __enter__(self) -> WorkerPool:
         self._pool = ProcessPoolExecutor(
@@ -61,7 +64,9 @@ class WorkerPool:
 
     def _stop_workers(self, grace_s: float = 2.0) -> None:
         """Terminate the worker processes (SIGTERM, then SIGKILL after ``grace_s``) and reap them."""
+        # private: ProcessPoolExecutor has no public handle on its processes, and they are what must be stopped
         procs = list((getattr(self._pool, "_processes", None) or {}).values())
+        self.stopped = [p.pid for p in procs if p.pid is not None]
         for p in procs:
             if p.is_alive():
                 p.terminate()
@@ -108,7 +113,7 @@ def _sigint_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-_stopped_by: int | None = None  # the signal that stopped this worker
+_STOP_CODE = 128 + signal.SIGTERM
 
 
 def _run_job(fn: Callable[..., Any], args: tuple) -> Any:
@@ -117,7 +122,7 @@ def _run_job(fn: Callable[..., Any], args: tuple) -> Any:
     try:
         return fn(*args)
     finally:
-        if _stopped_by is not None:
+        if interrupts.stopping():
             _end_stopped_worker()
 
 
@@ -127,7 +132,7 @@ def _end_stopped_worker() -> None:
             stream.flush()
         except (OSError, ValueError, AttributeError):
             pass
-    os._exit(128 + (_stopped_by or signal.SIGTERM))
+    os._exit(_STOP_CODE)
 
 
 def _ignore_sigint() -> None:
@@ -136,10 +141,26 @@ def _ignore_sigint() -> None:
     rerun started at once claims it instead of waiting for the lease to lapse."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_worker)
+    if hasattr(signal, "setitimer"):
+        signal.signal(signal.SIGALRM, _stop_worker)  # the stop's retry, while it waits for a safe point
+
+
+_RETRY_S = 0.02
 
 
 def _stop_worker(signum: int, frame: Any) -> None:
-    global _stopped_by
-    _stopped_by = signum
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process plainly
-    raise SystemExit(128 + signum)
+    """SIGTERM: raise ``SystemExit`` where it lands, so the job unwinds and hands back what it holds; but never
+    inside an import (the exception would be printed as "Exception ignored" by an import-lock callback and lost,
+    or cut a module in half) nor in a ``deferred()`` block (a plan's claim or hand-back, which a stop must not cut
+    between its commit and its return): there, try again every 20 ms."""
+    if signum != signal.SIGTERM and not interrupts.stopping():
+        return  # a timer without a stop
+    interrupts.ask_stop()
+    if hasattr(signal, "setitimer"):
+        if interrupts.deferring() or interrupts.in_import(frame):
+            signal.setitimer(signal.ITIMER_REAL, _RETRY_S)
+            return
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM now ends the process plainly
+    raise SystemExit(_STOP_CODE)
