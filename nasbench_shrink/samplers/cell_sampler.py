@@ -69,7 +69,10 @@ class CellSampler(BaseSampler, ABC):
         self.space = space
         self.nodes = nodes
         self.seed = seed
-        self._fallback = RandomSampler(seed=seed)
+        # Optuna's sampler for parameters outside the cell, made at first use: seeding its RNG costs about as much
+        # as a one-trial run of a table (the complete DAG), and a cell strategy rarely needs it
+        self._fallback: RandomSampler | None = None
+        self._reseeded = False
         self._space = search_space(space, nodes)
 
     # -- to implement -------------------------------------------------------------------------------------
@@ -101,8 +104,16 @@ class CellSampler(BaseSampler, ABC):
         return [t for t in study.get_trials(deepcopy=False, states=states)]
 
     # -- Optuna sampler API ---------------------------------------------------------------------------------
+    def _independent(self) -> RandomSampler:
+        if self._fallback is None:
+            self._fallback = RandomSampler(seed=None if self._reseeded else self.seed)
+        return self._fallback
+
     def reseed_rng(self) -> None:
-        self._fallback.reseed_rng()
+        if self._fallback is None:
+            self._reseeded = True  # it will be made with a fresh seed
+        else:
+            self._fallback.reseed_rng()
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         if len(study.directions) > 1 and not self.supports_multi_objective:
@@ -151,7 +162,7 @@ class CellSampler(BaseSampler, ABC):
     def sample_independent(
         self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
     ) -> Any:
-        return self._fallback.sample_independent(study, trial, param_name, param_distribution)
+        return self._independent().sample_independent(study, trial, param_name, param_distribution)
 
 
 def stop_study(study: Study) -> None:
