@@ -79,6 +79,47 @@ def _study_manifest(path: Path) -> list[dict]:
     return out
 
 
+def step_decisions(rows) -> dict:
+    """AutoShrink's decisions against the seed noise: for each step whose K candidates were all trained at the run's
+    seed and two more (the collection's whole-step noise subset), which candidate each seed would keep and which
+    the seed mean would; and how far apart the candidates' seed means are."""
+    runs = rows[rows["design"] == "autoshrink"]
+    acc = rows.groupby(["key", "seed"])["accuracy"].mean()
+    steps = []
+    for (run, step), g in runs.groupby(["run", "step"]):
+        run = int(run)
+        seeds = (run, run + 100, run + 200)
+        keys = list(dict.fromkeys(g["key"]))
+        try:
+            table = [[float(acc[(k, sd)]) for sd in seeds] for k in keys]
+        except KeyError:
+            continue  # a step outside the noise subset
+        means = [sum(r) / len(r) for r in table]
+        by_seed = [max(range(len(keys)), key=lambda i: table[i][j]) for j in range(len(seeds))]
+        best = max(range(len(keys)), key=lambda i: means[i])
+        steps.append(
+            {
+                "run": run,
+                "step": int(step),
+                "candidates": len(keys),
+                "winners_by_seed": by_seed,
+                "seed_mean_winner": best,
+                "mean_span": round(max(means) - min(means), 4),
+            }
+        )
+    return {
+        "steps": len(steps),
+        "steps_with_three_different_winners": sum(len(set(x["winners_by_seed"])) == 3 for x in steps),
+        "seed_picks_of_the_seed_mean_winner": sum(
+            w == x["seed_mean_winner"] for x in steps for w in x["winners_by_seed"]
+        ),
+        "seed_picks": sum(len(x["winners_by_seed"]) for x in steps),
+        "chance": round(sum(len(x["winners_by_seed"]) / x["candidates"] for x in steps), 1),
+        "mean_span_range": [min(x["mean_span"] for x in steps), max(x["mean_span"] for x in steps)] if steps else [],
+        "by_step": steps,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dir", type=Path, default=None, help="collection folder to export first")
@@ -111,6 +152,7 @@ def main() -> None:
     result["data"]["by_design"] = rows.groupby("design").size().to_dict()
     result["data"]["train_hours"] = round(float(rows["cost_s"].sum()) / 3600, 2)
     result["seconds"] = round(time.perf_counter() - t0, 1)
+    result["step_decisions"] = step_decisions(rows)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "validation.json").write_text(json.dumps(result, indent=1))
     print(json.dumps(result["data"]))
@@ -138,6 +180,7 @@ def main() -> None:
                         f"rho={s['spearman']:.3f} R2={s['r2']:.3f}"
                     )
     print(json.dumps(result["noise"], indent=None))
+    print(json.dumps({k: v for k, v in result["step_decisions"].items() if k != "by_step"}))
     if not args.no_best:
         write_best_known()
 
