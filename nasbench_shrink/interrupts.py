@@ -9,7 +9,10 @@ raised again every 50 ms (SIGALRM), and never inside an import, in module-level 
 the frame of a function marked ``@entry`` (a command line's ``main``, so that the interrupt surfaces in a callee,
 inside its ``try``), or in a ``deferred()`` block (e.g. while worker processes are being spawned: a half-started
 child would print a traceback of its own). Whoever cleans up after a KeyboardInterrupt
-acknowledges it first, so its clean-up is not itself interrupted.
+acknowledges it first, so its clean-up is not itself interrupted. A ``deferred()`` block may open an
+``undeferred()`` part (a plan's claim and hand-back are deferred, the unit's own work between them is not). Worker
+processes, stopped by SIGTERM rather than Ctrl-C, use the same rules (``work.pool``); ``ask_stop()`` records the
+stop, so a stopped worker takes on no new work.
 """
 
 from __future__ import annotations
