@@ -62,7 +62,7 @@ def compare_cmd(
     power: float | None = typer.Option(
         None,
         "--power",
-        help="Run as many seeds as the paired test needs to detect this A12 against the reference at 80 %% power "
+        help="Run as many seeds as the paired test needs to detect this A12 against the reference at 80 % power "
         f"at Holm's strictest step (default on a table or surrogate: {DEFAULT_POWER_A12}).",
     ),
     budget_evals: int | None = BudgetEvalsOpt,
