@@ -122,16 +122,25 @@ def run_designs(args, bench, cache) -> None:
             )
 
 
-def _strategy_runs(max_seeds: int, first: str | None = None):
-    """The strategies' runs in order; ``first`` ("autoshrink:4") starts the sequence at that run, so a second
+def _strategy_runs(max_seeds: int, first: tuple[str, int] | None = None):
+    """The strategies' runs in order; ``first`` (("autoshrink", 4)) starts the sequence at that run, so a second
     process can run ahead on another core (the cache is shared: the first process then replays it for free)."""
     runs = [(name, seed) for seed in range(max_seeds) for name in ("autoshrink", "evolution", "tpe")]
-    if first is not None:
-        name, _, seed = first.partition(":")
-        if (name, int(seed or 0)) not in runs:
-            sys.exit(f"collect_n8: --first {first} is not one of the runs; pass NAME:SEED, e.g. autoshrink:4")
-        runs = runs[runs.index((name, int(seed or 0))) :]
-    yield from runs
+    yield from runs[runs.index(first) :] if first is not None else runs
+
+
+def _parse_first(text: str | None, max_seeds: int) -> tuple[str, int] | None:
+    """``--first NAME:SEED`` as a run of the sequence, or one line saying what is wrong."""
+    if text is None:
+        return None
+    name, _, seed = text.partition(":")
+    runs = list(_strategy_runs(max_seeds))
+    if not seed.isdigit() or (name, int(seed)) not in runs:
+        sys.exit(
+            f"collect_n8: --first {text} is not one of the runs; pass NAME:SEED with NAME autoshrink, evolution or "
+            f"tpe and SEED below --max-seeds ({max_seeds}), e.g. autoshrink:4"
+        )
+    return name, int(seed)
 
 
 def run_strategies(args, bench, cache) -> None:
@@ -290,6 +299,7 @@ def main() -> None:
     ap.add_argument("--max-seeds", type=int, default=5, help="strategies: runs per strategy")
     ap.add_argument("--first", default=None, help="strategies: start at this run, NAME:SEED (e.g. autoshrink:4)")
     args = ap.parse_args()
+    args.first = _parse_first(args.first, args.max_seeds)
     if args.status:
         status(args)
         return
