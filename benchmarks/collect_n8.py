@@ -44,6 +44,11 @@ STRATEGY_EVALS = 150  # evolution and TPE: about what one AutoShrink run at N = 
 NOISE_STEPS = (0, 4, 9)  # AutoShrink steps whose K candidates are all trained again at NOISE_SEEDS
 
 
+def noise_seed(run: int, s: int) -> int:
+    """The ``s``-th extra seed (1, 2) at which a strategy run's whole steps are trained again: not the run's own."""
+    return run + 100 * s
+
+
 def design_cell(index: int):
     """The ``index``-th cell of the designs sequence (same on every machine)."""
     from search_spaces import Cell, all_edges, random_ops
@@ -190,11 +195,9 @@ def run_strategies(args, bench, cache) -> None:
             for raw in steps.get(step, []):
                 cell = Cell.from_dict(raw)
                 for s in NOISE_SEEDS:
-                    noise_seed = seed + 100 * s  # other seeds than the run's own
-                    rec = evaluate(
-                        cell, bench, seed=noise_seed, cache=cache, data_dir=args.data_dir, threads=args.threads
-                    )
-                    manifest.add(f"{name}-step-noise", seed, rec.key, noise_seed, raw, step=step, cost_s=rec.cost_s)
+                    extra = noise_seed(seed, s)
+                    rec = evaluate(cell, bench, seed=extra, cache=cache, data_dir=args.data_dir, threads=args.threads)
+                    manifest.add(f"{name}-step-noise", seed, rec.key, extra, raw, step=step, cost_s=rec.cost_s)
             if steps.get(step):
                 log(f"strategies: {name} seed {seed} step {step}: {len(steps[step])} candidates at 2 more seeds")
 

@@ -83,12 +83,14 @@ def step_decisions(rows) -> dict:
     """AutoShrink's decisions against the seed noise: for each step whose K candidates were all trained at the run's
     seed and two more (the collection's whole-step noise subset), which candidate each seed would keep and which
     the seed mean would; and how far apart the candidates' seed means are."""
+    from collect_n8 import NOISE_SEEDS, noise_seed  # the collection's own rule (benchmarks/ is on the path)
+
     runs = rows[rows["design"] == "autoshrink"]
     acc = rows.groupby(["key", "seed"])["accuracy"].mean()
     steps = []
     for (run, step), g in runs.groupby(["run", "step"]):
         run = int(run)
-        seeds = (run, run + 100, run + 200)
+        seeds = (run, *(noise_seed(run, s) for s in NOISE_SEEDS))
         keys = list(dict.fromkeys(g["key"]))
         try:
             table = [[float(acc[(k, sd)]) for sd in seeds] for k in keys]

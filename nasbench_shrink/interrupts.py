@@ -43,7 +43,10 @@ _stopping = False  # a worker process was asked to stop (``work.pool``)
 _ENTRIES: set = set()  # code objects of @entry functions
 
 
-def _in_import(frame: FrameType | None) -> bool:
+def in_import(frame: FrameType | None) -> bool:
+    """Whether ``frame`` runs inside the import machinery or a module's top level (or an ``@entry`` frame): an
+    exception raised there can leave a module half imported, or be printed as "Exception ignored" by an
+    import-lock callback and lost."""
     if frame is not None and (frame.f_code.co_name == "<module>" or frame.f_code in _ENTRIES):
         return True  # starting up, or in an entry point's own frame: raise once we are inside its callee
     while frame is not None:
@@ -53,12 +56,6 @@ def _in_import(frame: FrameType | None) -> bool:
     return False
 
 
-def in_import(frame: FrameType | None) -> bool:
-    """Whether ``frame`` runs inside the import machinery or a module's top level: an exception raised there can
-    leave a module half imported, or be printed as "Exception ignored" by an import-lock callback and lost."""
-    return _in_import(frame)
-
-
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     global _pending
     if signum == signal.SIGINT:
@@ -66,7 +63,7 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     if not _pending:  # a timer that outlived its interrupt
         return
     signal.setitimer(signal.ITIMER_REAL, _RECHECK_S)  # again, until someone acknowledges it
-    if not _deferring and not _in_import(frame):
+    if not _deferring and not in_import(frame):
         raise KeyboardInterrupt
 
 
